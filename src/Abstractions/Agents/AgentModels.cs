@@ -1,0 +1,104 @@
+using System.Collections.Immutable;
+
+namespace MeshOs.Abstractions.Agents;
+
+/// <summary>
+/// Agent lifecycle: Registering → Healthy ⇄ Degraded → Unresponsive → (Healthy | Quarantined | Offline);
+/// Draining → Offline.
+/// </summary>
+[GenerateSerializer]
+public enum AgentState
+{
+    Registering = 0,
+    Healthy = 1,
+    Degraded = 2,
+    Unresponsive = 3,
+    Quarantined = 4,
+    Draining = 5,
+    Offline = 6,
+}
+
+/// <summary>What an agent declares when it connects.</summary>
+/// <param name="Owner">The tenant id that runs the agent, or <c>platform</c>.</param>
+/// <param name="Pool">The pool it serves; jobs name the pool they want.</param>
+/// <param name="CostPerHour">What an hour of this agent costs, in the operator's currency.</param>
+[GenerateSerializer, Immutable, Alias("meshos.AgentRegistration")]
+public sealed record AgentRegistration(
+    string AgentId,
+    string Owner,
+    string Pool,
+    ImmutableArray<string> Capabilities,
+    int MaxConcurrency,
+    string Version,
+    string Region,
+    decimal CostPerHour);
+
+/// <summary>A lease an agent holds: the job and the fencing epoch it was granted with.</summary>
+[GenerateSerializer, Immutable, Alias("meshos.LeaseRef")]
+public readonly record struct LeaseRef(Guid JobId, long Epoch);
+
+/// <summary>One heartbeat: current load, the leases the agent believes it holds, free-form metrics.</summary>
+[GenerateSerializer, Immutable, Alias("meshos.AgentHeartbeat")]
+public sealed record AgentHeartbeat(
+    double Load,
+    ImmutableArray<LeaseRef> InFlight,
+    ImmutableDictionary<string, double> Metrics);
+
+/// <summary>Something the mesh asks an agent to do.</summary>
+[GenerateSerializer]
+public enum AgentCommandKind
+{
+    Restart = 0,
+    Drain = 1,
+    CancelJob = 2,
+}
+
+[GenerateSerializer, Immutable, Alias("meshos.AgentCommand")]
+public sealed record AgentCommand(AgentCommandKind Kind, Guid? JobId, string Reason);
+
+/// <summary>The answer to a heartbeat: the agent's state as the mesh sees it, leases it must drop, commands.</summary>
+[GenerateSerializer, Immutable, Alias("meshos.HeartbeatAck")]
+public sealed record HeartbeatAck(
+    AgentState State,
+    ImmutableArray<LeaseRef> RevokedLeases,
+    ImmutableArray<AgentCommand> Commands);
+
+/// <summary>An agent as operators and its owner see it.</summary>
+[GenerateSerializer, Immutable, Alias("meshos.AgentInfo")]
+public sealed record AgentInfo(
+    AgentRegistration Registration,
+    AgentState State,
+    string StateReason,
+    DateTimeOffset RegisteredAt,
+    DateTimeOffset StateChangedAt,
+    DateTimeOffset? LastHeartbeatAt,
+    double Load,
+    int InFlight,
+    bool Connected);
+
+/// <summary>A directory entry: enough to list and count agents without activating them.</summary>
+[GenerateSerializer, Immutable, Alias("meshos.AgentSummary")]
+public sealed record AgentSummary(
+    string AgentId,
+    string Owner,
+    string Pool,
+    ImmutableArray<string> Capabilities,
+    AgentState State,
+    DateTimeOffset StateChangedAt);
+
+/// <summary>A channel down to a connected agent, implemented by the gateway session that holds its stream.</summary>
+[Alias("meshos.IAgentChannelObserver")]
+public interface IAgentChannelObserver : IGrainObserver
+{
+    /// <summary>Delivers a command to the agent. Fire-and-forget: undelivered commands are repeated on heartbeats.</summary>
+    [Alias("OnCommand"), OneWay]
+    Task OnCommandAsync(AgentCommand command);
+
+    /// <summary>Tells the session the agent's state changed (for example quarantined: ask for no more work).</summary>
+    [Alias("OnState"), OneWay]
+    Task OnStateChangedAsync(AgentState state);
+}
+
+/// <summary>The answer to a registration: the agent, and the rhythm the mesh expects of it.</summary>
+[GenerateSerializer, Immutable, Alias("meshos.AgentRegistered")]
+public sealed record AgentRegistered(AgentInfo Agent, TimeSpan HeartbeatInterval, TimeSpan LeaseDuration);

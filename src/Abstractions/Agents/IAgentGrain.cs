@@ -1,0 +1,67 @@
+using System.Collections.Immutable;
+
+namespace MeshOs.Abstractions.Agents;
+
+/// <summary>
+/// One agent: registration, state, heartbeat timer, failure history. Key: agent id (unique across the mesh).
+/// Heartbeats are kept in memory; registration and state changes are persisted.
+/// </summary>
+[Alias("meshos.IAgentGrain")]
+public interface IAgentGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Registers (or re-registers after a reconnect) the agent. Fails with Conflict when the id belongs to another
+    /// owner and with PermissionDenied when the agent is quarantined. <paramref name="channel"/> may be null
+    /// for agents that poll over REST.
+    /// </summary>
+    [Alias("Register")]
+    Task<AgentRegistered> RegisterAsync(AgentRegistration registration, IAgentChannelObserver? channel);
+
+    /// <summary>Records a heartbeat, renews the leases it lists and returns the agent's state and pending commands.</summary>
+    [Alias("Heartbeat")]
+    Task<HeartbeatAck> HeartbeatAsync(AgentHeartbeat heartbeat);
+
+    /// <summary>Detaches a channel when its connection ends; the heartbeat timer decides what that means.</summary>
+    [Alias("Disconnect")]
+    Task DisconnectAsync(IAgentChannelObserver channel);
+
+    /// <summary>Stops new leases; the agent finishes what it holds and then goes Offline.</summary>
+    [Alias("Drain")]
+    Task<AgentInfo> DrainAsync(string reason);
+
+    /// <summary>Removes the agent: Offline, its leases are returned to their queues.</summary>
+    [Alias("Deregister")]
+    Task DeregisterAsync(string reason);
+
+    /// <summary>The agent, or null when it never registered.</summary>
+    [Alias("Get")]
+    Task<AgentInfo?> GetAsync();
+
+    /// <summary>Queues a command for the agent and pushes it down its channel when connected.</summary>
+    [Alias("SendCommand")]
+    Task SendCommandAsync(AgentCommand command);
+}
+
+/// <summary>
+/// A shard of the agent directory: summaries of agents for listing and counting. Key: shard number.
+/// Written by agent grains on registration and state change, never on heartbeats.
+/// </summary>
+[Alias("meshos.IAgentDirectoryGrain")]
+public interface IAgentDirectoryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Adds or replaces an agent's summary.</summary>
+    [Alias("Upsert")]
+    Task UpsertAsync(AgentSummary summary);
+
+    /// <summary>Removes an agent's summary.</summary>
+    [Alias("Remove")]
+    Task RemoveAsync(string agentId);
+
+    /// <summary>Agents after <paramref name="afterId"/> in id order, optionally only one owner's, at most <paramref name="limit"/>.</summary>
+    [Alias("List")]
+    Task<ImmutableArray<AgentSummary>> ListAsync(string? owner, string? afterId, int limit);
+
+    /// <summary>How many agents of this shard are in each state.</summary>
+    [Alias("CountByState")]
+    Task<ImmutableDictionary<AgentState, int>> CountByStateAsync();
+}

@@ -1,0 +1,67 @@
+using System.Collections.Immutable;
+
+namespace MeshOs.Abstractions.Dispatch;
+
+/// <summary>
+/// One queue shard: an in-memory priority index of Pending jobs, fair between tenants within a priority,
+/// rebuilt from the job store on activation and reconciled with it periodically. Dispatchers (one per gateway
+/// process) take jobs from it for the agents they serve. Key: <see cref="QueueKey"/>.
+/// </summary>
+[Alias("meshos.IQueueGrain")]
+public interface IQueueGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Reserves room for one more Pending job of a tenant before it is written; QueueFull over the cap. Each shard
+    /// holds its share of the tenant's quotas (quota ÷ shards, rounded up); the call also refreshes the tenant's
+    /// concurrency cap.
+    /// </summary>
+    [Alias("Admit")]
+    Task<Admission> AdmitAsync(string tenantId, int maxQueuedJobs, int maxConcurrentJobs);
+
+    /// <summary>Gives back a reservation whose job was not written.</summary>
+    [Alias("CancelAdmission"), OneWay]
+    Task CancelAdmissionAsync(string tenantId);
+
+    /// <summary>Indexes a job that is durably Pending. Idempotent per job id.</summary>
+    [Alias("Enqueue")]
+    Task EnqueueAsync(QueuedJob job, bool admitted);
+
+    /// <summary>Drops a job from the index (it was cancelled). Idempotent.</summary>
+    [Alias("Remove"), OneWay]
+    Task RemoveAsync(Guid jobId);
+
+    /// <summary>
+    /// Takes up to <paramref name="max"/> ready jobs, highest priority first, round-robin between tenants, skipping
+    /// tenants at their concurrency cap. Waits up to <paramref name="wait"/> when none is ready.
+    /// </summary>
+    [Alias("Take"), AlwaysInterleave]
+    Task<ImmutableArray<TakenJob>> TakeAsync(string dispatcherId, int max, TimeSpan wait);
+
+    /// <summary>Puts taken jobs that could not be leased back at the head of their lanes.</summary>
+    [Alias("Return")]
+    Task ReturnAsync(ImmutableArray<TakenJob> jobs);
+
+    /// <summary>
+    /// A job taken from this shard is no longer held by an agent (finished, re-queued, or never leased): frees its
+    /// tenant's concurrency slot. Idempotent per job id.
+    /// </summary>
+    [Alias("LeaseEnded"), OneWay]
+    Task LeaseEndedAsync(Guid jobId, string tenantId);
+
+    /// <summary>Figures for status pages and the healing supervisor.</summary>
+    [Alias("GetStats")]
+    Task<QueueStats> GetStatsAsync();
+}
+
+/// <summary>The set of queues that exist, so pollers and supervisors can find them. Key: 0.</summary>
+[Alias("meshos.IQueueDirectoryGrain")]
+public interface IQueueDirectoryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Records that a pool/capability queue exists; returns the shard count every party must use.</summary>
+    [Alias("Register")]
+    Task<int> RegisterAsync(string pool, string capability);
+
+    /// <summary>All known queues and the shard count.</summary>
+    [Alias("List")]
+    Task<QueueTopology> ListAsync();
+}

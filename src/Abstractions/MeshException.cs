@@ -1,0 +1,63 @@
+namespace MeshOs.Abstractions;
+
+/// <summary>The classes of error a MeshOs call can fail with; the gateway maps them to HTTP and gRPC statuses.</summary>
+[GenerateSerializer]
+public enum MeshErrorCode
+{
+    /// <summary>Malformed or out-of-range input (400 / InvalidArgument).</summary>
+    InvalidArgument = 0,
+    /// <summary>The object does not exist or belongs to someone else (404 / NotFound).</summary>
+    NotFound = 1,
+    /// <summary>The object already exists (409 / AlreadyExists).</summary>
+    Conflict = 2,
+    /// <summary>The object is not in a state that allows the call (409 / FailedPrecondition).</summary>
+    FailedPrecondition = 3,
+    /// <summary>A quota or cap was reached (429 / ResourceExhausted).</summary>
+    ResourceExhausted = 4,
+    /// <summary>A dependency (storage) is unavailable; nothing was acknowledged (503 / Unavailable).</summary>
+    Unavailable = 5,
+    /// <summary>The caller may not do this (403 / PermissionDenied).</summary>
+    PermissionDenied = 6,
+    /// <summary>A request carries a stale fencing token (409 / Aborted).</summary>
+    StaleEpoch = 7,
+}
+
+/// <summary>An expected failure with a code the caller can act on. Anything else is a server fault.</summary>
+[GenerateSerializer, Alias("meshos.MeshException")]
+public sealed class MeshException : Exception
+{
+    public MeshException()
+    {
+    }
+
+    public MeshException(string message)
+        : base(message)
+    {
+    }
+
+    public MeshException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public MeshException(MeshErrorCode code, string message)
+        : base(message)
+    {
+        Code = code;
+    }
+
+    [Id(0)]
+    public MeshErrorCode Code { get; init; }
+
+    public static MeshException NotFound(string what) => new(MeshErrorCode.NotFound, $"{what} was not found.");
+
+    public static MeshException Invalid(string message) => new(MeshErrorCode.InvalidArgument, message);
+
+    public static MeshException Conflict(string message) => new(MeshErrorCode.Conflict, message);
+
+    public static MeshException Precondition(string message) => new(MeshErrorCode.FailedPrecondition, message);
+
+    public static MeshException Exhausted(string message) => new(MeshErrorCode.ResourceExhausted, message);
+
+    public static MeshException Unavailable(string message) => new(MeshErrorCode.Unavailable, message);
+}

@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Grpc.Core;
+using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Jobs;
+using MeshOs.Gateway.Dispatch;
+using MeshOs.Gateway.Grpc;
+using MeshMessage = MeshOs.Grpc.V1.MeshMessage;
+
+namespace MeshOs.Gateway.Agents;
+
+/// <summary>
+/// An agent connected over AgentChannel.Connect. Outbound messages go through one channel and one writer loop
+/// (gRPC streams are not thread-safe); the session is also the Orleans observer the agent grain pushes commands to.
+/// </summary>
+internal sealed class StreamAgentSession(AgentRegistration registration, AgentState state, DispatchHub hub)
+    : AgentSession(registration, state), IAgentChannelObserver
+{
+    private readonly Channel<MeshMessage> _outbound = Channel.CreateUnbounded<MeshMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<Guid, long> _assigned = new();
+
+    /// <summary>Jobs assigned through this stream and not yet reported.</summary>
+    public int AssignedCount => _assigned.Count;
+
+    public void Send(MeshMessage message) => _outbound.Writer.TryWrite(message);
+
+    public async Task WriteLoopAsync(IServerStreamWriter<MeshMessage> stream, CancellationToken cancellationToken)
+    {
+        await foreach (var message in _outbound.Reader.ReadAllAsync(cancellationToken))
+        {
+            await stream.WriteAsync(message, cancellationToken);
+        }
+    }
+
+    public void Complete() => _outbound.Writer.TryComplete();
+
+    public override bool TryDeliver(LeaseGrant grant)
+    {
+        _assigned[grant.JobId] = grant.Epoch;
+        if (!_outbound.Writer.TryWrite(new MeshMessage { Assignment = grant.ToProto() }))
+        {
+            _assigned.TryRemove(grant.JobId, out _);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>An assignment of this stream was reported (result or release): its credit comes back.</summary>
+    public void Reported(Guid jobId, long epoch)
+    {
+        if (_assigned.TryGetValue(jobId, out var assignedEpoch) && assignedEpoch == epoch && _assigned.TryRemove(jobId, out _))
+        {
+            hub.ReturnCredit(this);
+        }
+    }
+
+    public Task OnCommandAsync(AgentCommand command)
+    {
+        Send(new MeshMessage { Command = command.ToProto() });
+        return Task.CompletedTask;
+    }
+
+    public Task OnStateChangedAsync(AgentState state)
+    {
+        hub.SetState(this, state);
+        return Task.CompletedTask;
+    }
+}

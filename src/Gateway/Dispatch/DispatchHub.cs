@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using MeshOs.Abstractions.Dispatch;
+using MeshOs.Abstractions.Jobs;
+
+namespace MeshOs.Gateway.Dispatch;
+
+/// <summary>
+/// This gateway's dispatcher. Agents connected here (sessions) declare credits; one <see cref="QueuePoller"/> per
+/// pool and capability takes jobs from that queue's shards on their behalf and leases each to a session with a free
+/// credit. One lock guards credits and session lists; it is held only for bookkeeping, never across a call.
+/// </summary>
+public sealed partial class DispatchHub(IGrainFactory grains, ILogger<DispatchHub> logger) : IAsyncDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly ConcurrentDictionary<QueueName, QueuePoller> _pollers = new();
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Identifies this dispatcher to the queues (logging and diagnostics).</summary>
+    public string DispatcherId { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}"[..48];
+
+    internal Lock Gate => _gate;
+
+    internal IGrainFactory Grains => grains;
+
+    internal ILogger Logger => logger;
+
+    internal CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>Makes a session's credits visible to the pollers of its pool and capabilities.</summary>
+    public void Attach(AgentSession session)
+    {
+        foreach (var capability in session.Registration.Capabilities)
+        {
+            var poller = _pollers.GetOrAdd(new QueueName(session.Registration.Pool, capability), name => new QueuePoller(this, name));
+            poller.Add(session);
+        }
+    }
+
+    /// <summary>Removes a session: it gets no more assignments.</summary>
+    public void Detach(AgentSession session)
+    {
+        lock (_gate)
+        {
+            session.Closed = true;
+            session.Credits = 0;
+        }
+
+        foreach (var capability in session.Registration.Capabilities)
+        {
+            if (_pollers.TryGetValue(new QueueName(session.Registration.Pool, capability), out var poller))
+            {
+                poller.Remove(session);
+            }
+        }
+    }
+
+    /// <summary>Sets how many more assignments the session accepts.</summary>
+    public void SetCredits(AgentSession session, int credits)
+    {
+        lock (_gate)
+        {
+            if (session.Closed)
+            {
+                return;
+            }
+
+            session.Credits = Math.Max(0, credits);
+        }
+
+        Wake(session);
+    }
+
+    /// <summary>Gives back one credit (an assignment of the session finished or was released).</summary>
+    public void ReturnCredit(AgentSession session)
+    {
+        lock (_gate)
+        {
+            if (session.Closed)
+            {
+                return;
+            }
+
+            session.Credits++;
+        }
+
+        Wake(session);
+    }
+
+    /// <summary>Records the agent's state; an agent that became leasable again is offered work.</summary>
+    public void SetState(AgentSession session, Abstractions.Agents.AgentState state)
+    {
+        session.State = state;
+        Wake(session);
+    }
+
+    internal IQueueGrain Queue(QueueName name, int shard) =>
+        grains.GetGrain<IQueueGrain>(new QueueKey(name.Pool, name.Capability, shard).ToString());
+
+    internal IJobGrain Job(Guid jobId) => grains.GetGrain<IJobGrain>(jobId);
+
+    private void Wake(AgentSession session)
+    {
+        foreach (var capability in session.Registration.Capabilities)
+        {
+            if (_pollers.TryGetValue(new QueueName(session.Registration.Pool, capability), out var poller))
+            {
+                poller.Signal();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_pollers.Values.Select(p => p.Completion));
+        foreach (var poller in _pollers.Values)
+        {
+            poller.Dispose();
+        }
+
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch {Queue}: {Operation} failed: {Reason}")]
+    internal static partial void LogDispatchFailed(ILogger logger, string queue, string operation, string reason);
+}

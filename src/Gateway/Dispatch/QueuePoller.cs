@@ -1,0 +1,272 @@
+using System.Collections.Immutable;
+using MeshOs.Abstractions.Dispatch;
+using MeshOs.Abstractions.Jobs;
+
+namespace MeshOs.Gateway.Dispatch;
+
+/// <summary>
+/// Takes jobs from one pool/capability queue for this gateway's agents. While agents have credits it sweeps the
+/// shards without waiting, rotating where it starts; when every shard is empty it parks one long-poll per shard, so
+/// a job landing on any shard is dispatched at once. Jobs that arrive when no credit is left go back to the queue.
+/// </summary>
+internal sealed class QueuePoller : IDisposable
+{
+    private const int MaxBatch = 256;
+    private static readonly TimeSpan ParkWait = TimeSpan.FromSeconds(10);
+
+    private readonly DispatchHub _hub;
+    private readonly QueueName _name;
+    private readonly List<AgentSession> _sessions = [];
+    private readonly SemaphoreSlim _signal = new(0, 1);
+    private int[] _parked = [];
+    private int _shards;
+    private int _rotation;
+    private int _nextSession;
+
+    public QueuePoller(DispatchHub hub, QueueName name)
+    {
+        _hub = hub;
+        _name = name;
+        Completion = Task.Run(RunAsync);
+    }
+
+    public Task Completion { get; }
+
+    public void Dispose() => _signal.Dispose();
+
+    public void Add(AgentSession session)
+    {
+        lock (_hub.Gate)
+        {
+            if (!_sessions.Contains(session))
+            {
+                _sessions.Add(session);
+            }
+        }
+
+        Signal();
+    }
+
+    public void Remove(AgentSession session)
+    {
+        lock (_hub.Gate)
+        {
+            _sessions.Remove(session);
+        }
+    }
+
+    public void Signal()
+    {
+        if (_signal.CurrentCount == 0)
+        {
+            try
+            {
+                _signal.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Already signalled.
+            }
+        }
+    }
+
+    private int Demand()
+    {
+        lock (_hub.Gate)
+        {
+            var demand = 0;
+            foreach (var session in _sessions)
+            {
+                if (session.Eligible)
+                {
+                    demand += session.Credits;
+                    if (demand >= MaxBatch)
+                    {
+                        return MaxBatch;
+                    }
+                }
+            }
+
+            return demand;
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var stopping = _hub.Stopping;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                if (_shards == 0)
+                {
+                    _shards = await _hub.Grains.GetGrain<IQueueDirectoryGrain>(0).RegisterAsync(_name.Pool, _name.Capability);
+                    _parked = new int[_shards];
+                }
+
+                await _signal.WaitAsync(stopping);
+                await SweepAsync(stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                DispatchHub.LogDispatchFailed(_hub.Logger, _name.ToString(), "sweep", ex.GetBaseException().Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), stopping).ContinueWith(_ => { }, TaskScheduler.Default);
+                Signal();
+            }
+        }
+    }
+
+    private async Task SweepAsync(CancellationToken stopping)
+    {
+        var found = false;
+        var start = _rotation++;
+        for (var i = 0; i < _shards; i++)
+        {
+            var shard = (int)((uint)(start + i) % (uint)_shards);
+            if (Volatile.Read(ref _parked[shard]) == 1)
+            {
+                continue;
+            }
+
+            var demand = Demand();
+            if (demand == 0)
+            {
+                return;
+            }
+
+            var jobs = await _hub.Queue(_name, shard).TakeAsync(_hub.DispatcherId, demand, TimeSpan.Zero);
+            if (!jobs.IsEmpty)
+            {
+                found = true;
+                await AssignAsync(shard, jobs);
+            }
+        }
+
+        if (found)
+        {
+            Signal(); // there may be more
+            return;
+        }
+
+        if (Demand() == 0)
+        {
+            return;
+        }
+
+        for (var shard = 0; shard < _shards; shard++)
+        {
+            if (Interlocked.CompareExchange(ref _parked[shard], 1, 0) == 0)
+            {
+                _ = ParkAsync(shard, stopping);
+            }
+        }
+    }
+
+    private async Task ParkAsync(int shard, CancellationToken stopping)
+    {
+        try
+        {
+            var jobs = await _hub.Queue(_name, shard).TakeAsync(_hub.DispatcherId, Math.Max(1, Demand()), ParkWait).WaitAsync(stopping);
+            if (!jobs.IsEmpty)
+            {
+                await AssignAsync(shard, jobs);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception ex)
+        {
+            DispatchHub.LogDispatchFailed(_hub.Logger, _name.ToString(), $"take from shard {shard}", ex.GetBaseException().Message);
+            await Task.Delay(TimeSpan.FromSeconds(1), stopping).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+        finally
+        {
+            Volatile.Write(ref _parked[shard], 0);
+            Signal();
+        }
+    }
+
+    /// <summary>Leases each taken job to a session with a free credit; what cannot be placed goes back to its shard.</summary>
+    private async Task AssignAsync(int shard, ImmutableArray<TakenJob> jobs)
+    {
+        var queue = _hub.Queue(_name, shard);
+        var leftovers = new List<TakenJob>();
+        var leases = new List<Task>(jobs.Length);
+        foreach (var job in jobs)
+        {
+            var session = Reserve();
+            if (session is null)
+            {
+                leftovers.Add(job);
+                continue;
+            }
+
+            leases.Add(LeaseAsync(queue, job, session, leftovers));
+        }
+
+        await Task.WhenAll(leases);
+        if (leftovers.Count > 0)
+        {
+            await queue.ReturnAsync([.. leftovers]);
+        }
+    }
+
+    private async Task LeaseAsync(IQueueGrain queue, TakenJob job, AgentSession session, List<TakenJob> leftovers)
+    {
+        LeaseGrant? grant;
+        try
+        {
+            grant = await _hub.Job(job.JobId).LeaseAsync(session.AgentId, TimeSpan.Zero);
+        }
+        catch (Exception ex)
+        {
+            DispatchHub.LogDispatchFailed(_hub.Logger, _name.ToString(), $"lease of job {job.JobId}", ex.GetBaseException().Message);
+            _hub.ReturnCredit(session);
+            lock (leftovers)
+            {
+                leftovers.Add(job);
+            }
+
+            return;
+        }
+
+        if (grant is null)
+        {
+            // Cancelled or already leased elsewhere: the queue must stop counting it against the tenant.
+            _hub.ReturnCredit(session);
+            queue.LeaseEndedAsync(job.JobId, job.TenantId).Ignore();
+            return;
+        }
+
+        if (!session.TryDeliver(grant))
+        {
+            _hub.Job(job.JobId).ReleaseAsync(session.AgentId, grant.Epoch, "the agent's session ended before delivery").Ignore();
+        }
+    }
+
+    /// <summary>Picks the next session with a free credit (round-robin) and takes the credit.</summary>
+    private AgentSession? Reserve()
+    {
+        lock (_hub.Gate)
+        {
+            for (var i = 0; i < _sessions.Count; i++)
+            {
+                var session = _sessions[(int)((uint)(_nextSession + i) % (uint)_sessions.Count)];
+                if (session.Eligible)
+                {
+                    _nextSession = (int)((uint)(_nextSession + i + 1) % (uint)_sessions.Count);
+                    session.Credits--;
+                    return session;
+                }
+            }
+
+            return null;
+        }
+    }
+}

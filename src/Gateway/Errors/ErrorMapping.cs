@@ -1,0 +1,130 @@
+using Grpc.Core;
+using MeshOs.Abstractions;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Orleans.Runtime;
+
+namespace MeshOs.Gateway.Errors;
+
+/// <summary>One table from failure to HTTP status and gRPC status, used by REST and gRPC alike.</summary>
+public static class ErrorMapping
+{
+    public readonly record struct Mapped(int HttpStatus, StatusCode GrpcStatus, string Title, string Detail);
+
+    public static Mapped Map(Exception exception) => exception switch
+    {
+        MeshException mesh => mesh.Code switch
+        {
+            MeshErrorCode.InvalidArgument => new(400, StatusCode.InvalidArgument, "Invalid request", mesh.Message),
+            MeshErrorCode.NotFound => new(404, StatusCode.NotFound, "Not found", mesh.Message),
+            MeshErrorCode.Conflict => new(409, StatusCode.AlreadyExists, "Conflict", mesh.Message),
+            MeshErrorCode.FailedPrecondition => new(409, StatusCode.FailedPrecondition, "Not allowed in the current state", mesh.Message),
+            MeshErrorCode.ResourceExhausted => new(429, StatusCode.ResourceExhausted, "Quota exceeded", mesh.Message),
+            MeshErrorCode.Unavailable => new(503, StatusCode.Unavailable, "Service unavailable", mesh.Message),
+            MeshErrorCode.PermissionDenied => new(403, StatusCode.PermissionDenied, "Forbidden", mesh.Message),
+            MeshErrorCode.StaleEpoch => new(409, StatusCode.Aborted, "Stale lease", mesh.Message),
+            _ => new(500, StatusCode.Internal, "Internal error", "An unexpected error occurred."),
+        },
+        Jobs.RateLimitedException limited => new(429, StatusCode.ResourceExhausted, "Too many requests", limited.Message),
+        BadHttpRequestException bad => new(bad.StatusCode, StatusCode.InvalidArgument, bad.StatusCode == 413 ? "Request too large" : "Invalid request", bad.Message),
+        System.Text.Json.JsonException json => new(400, StatusCode.InvalidArgument, "Invalid request", "The body is not valid JSON: " + json.Message),
+        SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or OrleansException =>
+            new(503, StatusCode.Unavailable, "Service unavailable", "The cluster is unavailable or overloaded; nothing was changed. Retry later."),
+        OperationCanceledException => new(499, StatusCode.Cancelled, "Cancelled", "The request was cancelled."),
+        _ => new(500, StatusCode.Internal, "Internal error", "An unexpected error occurred."),
+    };
+
+    /// <summary>Turns a failure into a gRPC status for the caller.</summary>
+    public static RpcException ToRpc(Exception exception)
+    {
+        var mapped = Map(exception);
+        return new RpcException(new Status(mapped.GrpcStatus, mapped.Detail));
+    }
+}
+
+/// <summary>Writes every failure of a REST call as RFC 7807 problem details with the mapped status.</summary>
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var mapped = ErrorMapping.Map(exception);
+        if (mapped.HttpStatus >= 500)
+        {
+            LogServerError(logger, httpContext.Request.Method, httpContext.Request.Path, exception);
+        }
+
+        httpContext.Response.StatusCode = mapped.HttpStatus;
+        if (exception is Jobs.RateLimitedException limited)
+        {
+            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(limited.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else if (mapped.HttpStatus is 503 or 429)
+        {
+            httpContext.Response.Headers.RetryAfter = "1";
+        }
+
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = { Status = mapped.HttpStatus, Title = mapped.Title, Detail = mapped.Detail },
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} failed")]
+    private static partial void LogServerError(ILogger logger, string method, string path, Exception exception);
+}
+
+/// <summary>Maps failures of gRPC calls to proper statuses (InvalidArgument, NotFound, Unavailable, …).</summary>
+internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) : global::Grpc.Core.Interceptors.Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Translate(ex, context);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Translate(ex, context);
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Translate(ex, context);
+        }
+    }
+
+    private RpcException Translate(Exception ex, ServerCallContext context)
+    {
+        var rpc = ErrorMapping.ToRpc(ex);
+        if (rpc.StatusCode == StatusCode.Internal)
+        {
+            LogServerError(logger, context.Method, ex);
+        }
+
+        return rpc;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "gRPC {Method} failed")]
+    private static partial void LogServerError(ILogger logger, string method, Exception exception);
+}

@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using MeshOs.Abstractions;
+using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Jobs;
+using MeshOs.Gateway.Agents;
+using MeshOs.Gateway.Auth;
+using MeshOs.Gateway.Dispatch;
+using MeshOs.Gateway.Errors;
+using MeshOs.Grpc.V1;
+using JobResult = MeshOs.Abstractions.Jobs.JobResult;
+using Microsoft.AspNetCore.Authorization;
+using AgentState = MeshOs.Abstractions.Agents.AgentState;
+
+namespace MeshOs.Gateway.Grpc;
+
+/// <summary>
+/// meshos.v1.AgentChannel/Connect: one bidirectional stream per agent. Reports for one job are handled in order;
+/// reports for different jobs and heartbeats run concurrently, so one slow grain call does not hold up the stream.
+/// </summary>
+[Authorize(Policy = MeshRoles.AgentPolicy)]
+internal sealed partial class AgentChannelGrpcService(
+    IGrainFactory grains,
+    DispatchHub hub,
+    AgentReporter reporter,
+    ILogger<AgentChannelGrpcService> logger) : AgentChannel.AgentChannelBase
+{
+    public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<MeshMessage> responseStream, ServerCallContext context)
+    {
+        var owner = context.GetHttpContext().User.AgentOwner() ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "Agent credentials required."));
+        var ct = context.CancellationToken;
+        if (!await requestStream.MoveNext(ct))
+        {
+            return;
+        }
+
+        if (requestStream.Current.BodyCase != AgentMessage.BodyOneofCase.Register)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "The first message must be register."));
+        }
+
+        var r = requestStream.Current.Register;
+        var registration = AgentInputs.Registration(owner, r.AgentId, r.Pool, r.Capabilities, r.MaxConcurrency, r.Version, r.Region, r.CostPerHour);
+        var agent = grains.GetGrain<IAgentGrain>(registration.AgentId);
+        var session = new StreamAgentSession(registration, AgentState.Registering, hub);
+        var observer = grains.CreateObjectReference<IAgentChannelObserver>(session);
+        using var writerStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var writer = session.WriteLoopAsync(responseStream, writerStop.Token);
+        var perJob = new ConcurrentDictionary<Guid, Task>();
+        try
+        {
+            var registered = await agent.RegisterAsync(registration, observer);
+            session.State = registered.Agent.State;
+            session.Send(new MeshMessage
+            {
+                Registered = new Registered
+                {
+                    AgentId = registration.AgentId,
+                    Owner = owner,
+                    State = registered.Agent.State.ToProto(),
+                    HeartbeatInterval = Duration.FromTimeSpan(registered.HeartbeatInterval),
+                    LeaseDuration = Duration.FromTimeSpan(registered.LeaseDuration),
+                },
+            });
+            hub.Attach(session);
+            LogConnected(logger, registration.AgentId, owner, registration.Pool);
+
+            while (await requestStream.MoveNext(ct))
+            {
+                var message = requestStream.Current;
+                switch (message.BodyCase)
+                {
+                    case AgentMessage.BodyOneofCase.Heartbeat:
+                        _ = HeartbeatAsync(agent, session, message.Heartbeat);
+                        break;
+                    case AgentMessage.BodyOneofCase.LeaseRequest:
+                        hub.SetCredits(session, Math.Clamp(message.LeaseRequest.Slots, 0, registration.MaxConcurrency));
+                        break;
+                    case AgentMessage.BodyOneofCase.Started:
+                        Chain(perJob, message.Started.JobId, id => ReportAsync(session, id, message.Started.Epoch,
+                            () => reporter.StartAsync(registration.AgentId, id, message.Started.Epoch), credit: false));
+                        break;
+                    case AgentMessage.BodyOneofCase.Result:
+                        var result = message.Result;
+                        Chain(perJob, result.JobId, id => ReportAsync(session, id, result.Epoch,
+                            () => reporter.CompleteAsync(registration.AgentId, id, result.Epoch, ToResult(result)), credit: true));
+                        break;
+                    case AgentMessage.BodyOneofCase.Released:
+                        var released = message.Released;
+                        Chain(perJob, released.JobId, id => ReportAsync(session, id, released.Epoch,
+                            () => reporter.ReleaseAsync(registration.AgentId, id, released.Epoch, released.Reason), credit: true));
+                        break;
+                    case AgentMessage.BodyOneofCase.Register:
+                        throw new RpcException(new Status(StatusCode.InvalidArgument, "register may be sent only once per stream."));
+                    default:
+                        throw new RpcException(new Status(StatusCode.InvalidArgument, "Unknown message."));
+                }
+            }
+        }
+        finally
+        {
+            hub.Detach(session);
+            await Task.WhenAll(perJob.Values).ContinueWith(_ => { }, TaskScheduler.Default);
+            session.Complete();
+            await writerStop.CancelAsync();
+            await writer.ContinueWith(_ => { }, TaskScheduler.Default);
+            try
+            {
+                await agent.DisconnectAsync(observer);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogDisconnectFailed(logger, registration.AgentId, ex.GetBaseException().Message);
+            }
+
+            grains.DeleteObjectReference<IAgentChannelObserver>(observer);
+            LogDisconnected(logger, registration.AgentId);
+        }
+    }
+
+    private async Task HeartbeatAsync(IAgentGrain agent, StreamAgentSession session, Heartbeat heartbeat)
+    {
+        try
+        {
+            var ack = await agent.HeartbeatAsync(new AgentHeartbeat(
+                AgentInputs.Load(heartbeat.Load),
+                AgentInputs.Leases(heartbeat.InFlight.Select(l => (l.JobId, l.Epoch))),
+                AgentInputs.Metrics(heartbeat.Metrics)));
+            var reply = new MeshOs.Grpc.V1.HeartbeatAck { State = ack.State.ToProto() };
+            reply.Revoked.AddRange(ack.RevokedLeases.Select(l => l.ToProto()));
+            session.Send(new MeshMessage { HeartbeatAck = reply });
+            foreach (var command in ack.Commands)
+            {
+                session.Send(new MeshMessage { Command = command.ToProto() });
+            }
+
+            hub.SetState(session, ack.State);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogHeartbeatFailed(logger, session.AgentId, ex.GetBaseException().Message);
+        }
+    }
+
+    private static async Task ReportAsync(StreamAgentSession session, Guid jobId, long epoch, Func<Task> report, bool credit)
+    {
+        var ack = new ReportAck { JobId = jobId.ToString(), Epoch = epoch, Accepted = true };
+        try
+        {
+            await report();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            ack.Accepted = false;
+            ack.Error = ErrorMapping.Map(ex).Detail;
+        }
+
+        if (credit)
+        {
+            session.Reported(jobId, epoch);
+        }
+
+        session.Send(new MeshMessage { ReportAck = ack });
+    }
+
+    private static void Chain(ConcurrentDictionary<Guid, Task> perJob, string jobIdText, Func<Guid, Task> work)
+    {
+        if (!Guid.TryParse(jobIdText, out var jobId))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "job_id is not a UUID."));
+        }
+
+        var previous = perJob.GetValueOrDefault(jobId) ?? Task.CompletedTask;
+        var next = previous.ContinueWith(_ => work(jobId), TaskScheduler.Default).Unwrap();
+        perJob[jobId] = next;
+        next.ContinueWith(t => perJob.TryRemove(new KeyValuePair<Guid, Task>(jobId, t)), TaskScheduler.Default);
+    }
+
+    private static JobResult ToResult(MeshOs.Grpc.V1.JobResult result)
+    {
+        if (!double.IsFinite(result.Cost) || result.Cost < 0 || result.TokensIn < 0 || result.TokensOut < 0)
+        {
+            throw MeshException.Invalid("usage: tokens and cost must be non-negative.");
+        }
+
+        return new JobResult(
+            result.Succeeded,
+            result.Succeeded ? (string.IsNullOrEmpty(result.ResultJson) ? null : result.ResultJson) : null,
+            result.Succeeded ? null : (string.IsNullOrEmpty(result.Error) ? "failed" : result.Error),
+            result.Retryable,
+            new JobUsage(result.TokensIn, result.TokensOut, (decimal)result.Cost));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} connected (owner {Owner}, pool {Pool})")]
+    private static partial void LogConnected(ILogger logger, string agentId, string owner, string pool);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} disconnected")]
+    private static partial void LogDisconnected(ILogger logger, string agentId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId}: heartbeat failed: {Reason}")]
+    private static partial void LogHeartbeatFailed(ILogger logger, string agentId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Agent {AgentId}: disconnect notice failed: {Reason}")]
+    private static partial void LogDisconnectFailed(ILogger logger, string agentId, string reason);
+}

@@ -1,0 +1,102 @@
+using Grpc.Core;
+using MeshOs.Abstractions;
+using MeshOs.Abstractions.Jobs;
+using MeshOs.Abstractions.Tenants;
+using MeshOs.Gateway.Auth;
+using MeshOs.Gateway.Errors;
+using MeshOs.Gateway.Jobs;
+using MeshOs.Grpc.V1;
+using CancelJobRequest = MeshOs.Grpc.V1.CancelJobRequest;
+using SubmitJobRequest = MeshOs.Grpc.V1.SubmitJobRequest;
+using Microsoft.AspNetCore.Authorization;
+using ProtoJob = MeshOs.Grpc.V1.Job;
+
+namespace MeshOs.Gateway.Grpc;
+
+/// <summary>meshos.v1.Jobs: the tenant job API over gRPC, with the same rules as REST.</summary>
+[Authorize(Policy = MeshRoles.TenantPolicy)]
+internal sealed class JobsGrpcService(JobSubmitter submitter, SubmitRateLimiter limiter, IGrainFactory grains) : MeshOs.Grpc.V1.Jobs.JobsBase
+{
+    public override async Task<SubmitJobResponse> Submit(SubmitJobRequest request, ServerCallContext context)
+    {
+        var tenant = Tenant(context);
+        try
+        {
+            limiter.Acquire(tenant);
+        }
+        catch (RateLimitedException limited)
+        {
+            context.ResponseTrailers.Add("retry-after-ms", ((long)limited.RetryAfter.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            throw ErrorMapping.ToRpc(limited);
+        }
+
+        var retry = request.Retry;
+        var input = new SubmitInput(
+            request.Type, request.Capability, request.Pool,
+            request.PayloadJson.Length == 0 ? null : request.PayloadJson,
+            request.Priority,
+            request.Timeout.ToTimeSpan("timeout"),
+            retry is null || retry.MaxAttempts == 0 ? null : retry.MaxAttempts,
+            retry?.InitialBackoff.ToTimeSpan("retry.initial_backoff"),
+            retry?.MaxBackoff.ToTimeSpan("retry.max_backoff"),
+            retry is null || retry.Multiplier == 0 ? null : retry.Multiplier,
+            request.IdempotencyKey);
+        var outcome = await submitter.SubmitAsync(tenant, input);
+        return new SubmitJobResponse { Job = outcome.Job.ToProto(), Created = outcome.Created };
+    }
+
+    public override async Task<ProtoJob> Get(GetJobRequest request, ServerCallContext context)
+    {
+        var id = JobSubmitter.ParseJobId(request.JobId);
+        var job = await grains.GetGrain<IJobGrain>(id).GetAsync(Tenant(context).TenantId) ?? throw MeshException.NotFound($"Job '{id}'");
+        return job.ToProto();
+    }
+
+    public override async Task<ListJobsResponse> List(ListJobsRequest request, ServerCallContext context)
+    {
+        Abstractions.Jobs.JobStatus? status = null;
+        if (request.HasStatus)
+        {
+            status = Enum.IsDefined(request.Status)
+                ? (Abstractions.Jobs.JobStatus)(int)request.Status
+                : throw MeshException.Invalid("status: unknown value.");
+        }
+
+        var query = JobQueries.Build(
+            Tenant(context).TenantId, status, request.Type,
+            request.CreatedFrom.ToDateTimeOffset("created_from"), request.CreatedTo.ToDateTimeOffset("created_to"),
+            request.Cursor, request.Limit);
+        var page = await grains.GetGrain<IJobQueryGrain>(0).ListAsync(query);
+        var response = new ListJobsResponse { NextCursor = page.NextCursor ?? string.Empty };
+        response.Jobs.AddRange(page.Jobs.Select(j => j.ToProto()));
+        return response;
+    }
+
+    public override async Task<ProtoJob> Cancel(CancelJobRequest request, ServerCallContext context)
+    {
+        var id = JobSubmitter.ParseJobId(request.JobId);
+        if (request.Reason.Length > 500)
+        {
+            throw MeshException.Invalid("reason: at most 500 characters.");
+        }
+
+        var reason = string.IsNullOrEmpty(request.Reason) ? "cancelled by the tenant" : request.Reason;
+        var job = await grains.GetGrain<IJobGrain>(id).CancelAsync(Tenant(context).TenantId, reason);
+        return job.ToProto();
+    }
+
+    public override async Task Watch(WatchJobRequest request, IServerStreamWriter<ProtoJob> responseStream, ServerCallContext context)
+    {
+        var id = JobSubmitter.ParseJobId(request.JobId);
+        var tenantId = Tenant(context).TenantId;
+        var grain = grains.GetGrain<IJobGrain>(id);
+        var first = await grain.GetAsync(tenantId) ?? throw MeshException.NotFound($"Job '{id}'");
+        await foreach (var job in JobWatch.ChangesAsync(grain, tenantId, first, context.CancellationToken))
+        {
+            await responseStream.WriteAsync(job.ToProto(), context.CancellationToken);
+        }
+    }
+
+    private static TenantPrincipal Tenant(ServerCallContext context) =>
+        context.GetHttpContext().Features.Get<TenantPrincipal>() ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "A tenant API key is required."));
+}

@@ -1,0 +1,89 @@
+using System.Text.Json.Serialization;
+using MeshOs.Gateway.Agents;
+using MeshOs.Gateway.Auth;
+using MeshOs.Gateway.Dispatch;
+using MeshOs.Gateway.Errors;
+using MeshOs.Gateway.Grpc;
+using MeshOs.Gateway.Jobs;
+using MeshOs.Gateway.Operations;
+using MeshOs.Gateway.Tenants;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Dashboard;
+using Scalar.AspNetCore;
+
+namespace MeshOs.Gateway.Hosting;
+
+/// <summary>Adds and maps the gateway: operational endpoints, dashboard, and the tenant, agent and operator APIs.</summary>
+public static class GatewayHostingExtensions
+{
+    /// <summary>Registers the gateway's services. The host must already provide an Orleans client or silo.</summary>
+    public static IHostApplicationBuilder AddMeshGateway(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<GatewaySecurityOptions>().Bind(builder.Configuration.GetSection(GatewaySecurityOptions.Section));
+        services.AddSingleton<GatewaySecrets>();
+        services.AddSingleton<Microsoft.Extensions.Options.IPostConfigureOptions<GatewaySecurityOptions>>(sp => sp.GetRequiredService<GatewaySecrets>());
+
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            o.SerializerOptions.MaxDepth = 64;
+        });
+        services.AddMeshHealthChecks();
+        services.AddOpenApi();
+
+        services.AddAuthentication(MeshRoles.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, MeshKeyAuthenticationHandler>(MeshRoles.Scheme, _ => { });
+        services.AddAuthorizationBuilder()
+            .AddPolicy(MeshRoles.TenantPolicy, p => p.RequireRole(MeshRoles.Tenant))
+            .AddPolicy(MeshRoles.OperatorPolicy, p => p.RequireRole(MeshRoles.Operator))
+            .AddPolicy(MeshRoles.AgentPolicy, p => p.RequireRole(MeshRoles.Agent))
+            .AddPolicy(MeshRoles.OperatorOrTenantPolicy, p => p.RequireRole(MeshRoles.Operator, MeshRoles.Tenant));
+
+        services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<ErrorMappingInterceptor>();
+            o.MaxReceiveMessageSize = (int)JobsApi.MaxSubmitBodyBytes;
+            o.EnableDetailedErrors = false;
+        });
+
+        services.AddSingleton<TenantKeyCache>();
+        services.AddSingleton<SubmitRateLimiter>();
+        services.AddSingleton<JobSubmitter>();
+        services.AddSingleton<AgentReporter>();
+        services.AddSingleton<AgentDirectoryReader>();
+        services.AddSingleton<DispatchHub>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps every gateway endpoint. <paramref name="role"/> is reported by /status; with <paramref name="withApis"/>
+    /// false only the operational endpoints and the dashboard are served (a silo that does not co-host the gateway).
+    /// </summary>
+    public static WebApplication MapMeshGateway(this WebApplication app, string role, MeshClusterSettings cluster, bool withApis = true)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOperationsApi(role, cluster.StorageMode);
+        app.MapOrleansDashboard(routePrefix: "/dashboard");
+        if (withApis)
+        {
+            app.MapOpenApi("/openapi/{documentName}.json");
+            app.MapScalarApiReference("/docs", o => o.WithTitle("MeshOs API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+            app.MapTenantsApi();
+            app.MapJobsApi();
+            app.MapAgentsApi();
+            app.MapGrpcService<JobsGrpcService>();
+            app.MapGrpcService<AgentChannelGrpcService>();
+        }
+
+        return app;
+    }
+}

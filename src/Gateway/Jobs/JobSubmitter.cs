@@ -1,0 +1,124 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using MeshOs.Abstractions;
+using MeshOs.Abstractions.Jobs;
+using MeshOs.Abstractions.Tenants;
+
+namespace MeshOs.Gateway.Jobs;
+
+/// <summary>A submission in protocol-neutral form: what REST and gRPC both hand over for validation.</summary>
+public sealed record SubmitInput(
+    string? Type,
+    string? Capability,
+    string? Pool,
+    string? PayloadJson,
+    int? Priority,
+    TimeSpan? Timeout,
+    int? MaxAttempts,
+    TimeSpan? InitialBackoff,
+    TimeSpan? MaxBackoff,
+    double? BackoffMultiplier,
+    string? IdempotencyKey);
+
+/// <summary>
+/// Validates a submission against the rules and the tenant's quotas, then hands it to the job's grain, which
+/// acknowledges only once the job is durable. Invalid input throws InvalidArgument and writes nothing.
+/// </summary>
+public sealed class JobSubmitter(IGrainFactory grains)
+{
+    public const int DefaultPriority = 5;
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
+    public const int MaxAttemptsLimit = 20;
+
+    private static readonly JsonDocumentOptions PayloadParsing = new() { MaxDepth = 64 };
+
+    public Task<SubmitOutcome> SubmitAsync(TenantPrincipal tenant, SubmitInput input)
+    {
+        var spec = Validate(tenant, input);
+        var jobId = spec.IdempotencyKey is { } key ? IdempotentJobId(tenant.TenantId, key) : Guid.CreateVersion7();
+        return grains.GetGrain<IJobGrain>(jobId).SubmitAsync(tenant.TenantId, spec, tenant.Quotas.MaxQueuedJobs, tenant.Quotas.MaxConcurrentJobs);
+    }
+
+    /// <summary>Every rule of a submission; the first broken one is reported.</summary>
+    public static JobSpec Validate(TenantPrincipal tenant, SubmitInput input)
+    {
+        Require(IsName(input.Type, 100), "type: required, 1–100 of letters, digits and . _ : / -");
+        Require(input.Capability is { Length: > 0 and <= 100 } c && c.All(ch => ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '.' or '/'),
+            "capability: required, 1–100 of a-z 0-9 - _ . /");
+
+        var pool = string.IsNullOrEmpty(input.Pool) ? tenant.Pools.FirstOrDefault() : input.Pool;
+        if (pool is null)
+        {
+            throw MeshException.Invalid("pool: the tenant has no pools; ask an operator to grant one.");
+        }
+
+        if (!tenant.Pools.Contains(pool))
+        {
+            throw new MeshException(MeshErrorCode.PermissionDenied, $"pool: the tenant may not use pool '{pool}'.");
+        }
+
+        if (input.PayloadJson is null)
+        {
+            throw MeshException.Invalid("payload: required (any JSON value).");
+        }
+
+        var payloadBytes = Encoding.UTF8.GetByteCount(input.PayloadJson);
+        Require(payloadBytes <= tenant.Quotas.MaxPayloadBytes,
+            $"payload: {payloadBytes} bytes is over the tenant's quota of {tenant.Quotas.MaxPayloadBytes} bytes.");
+        try
+        {
+            using var _ = JsonDocument.Parse(input.PayloadJson, PayloadParsing);
+        }
+        catch (JsonException ex)
+        {
+            throw MeshException.Invalid("payload: not valid JSON (" + ex.Message + ").");
+        }
+
+        var priority = input.Priority ?? DefaultPriority;
+        Require(priority is >= 0 and <= 9, "priority: 0 (lowest) to 9 (highest).");
+        var timeout = input.Timeout ?? DefaultTimeout;
+        Require(timeout >= TimeSpan.FromSeconds(1) && timeout <= MaxTimeout, "timeout: 1 second to 1 day.");
+
+        var defaults = RetryPolicy.Default;
+        var maxAttempts = input.MaxAttempts ?? defaults.MaxAttempts;
+        Require(maxAttempts is >= 1 and <= MaxAttemptsLimit, $"maxAttempts: 1–{MaxAttemptsLimit}.");
+        var initial = input.InitialBackoff ?? defaults.InitialBackoff;
+        Require(initial >= TimeSpan.Zero && initial <= TimeSpan.FromHours(1), "initialBackoff: 0 to 1 hour.");
+        var max = input.MaxBackoff ?? (defaults.MaxBackoff > initial ? defaults.MaxBackoff : initial);
+        Require(max >= initial && max <= TimeSpan.FromDays(1), "maxBackoff: at least initialBackoff, at most 1 day.");
+        var multiplier = input.BackoffMultiplier ?? defaults.Multiplier;
+        Require(multiplier is >= 1 and <= 10 && double.IsFinite(multiplier), "backoffMultiplier: 1 to 10.");
+
+        var key = string.IsNullOrEmpty(input.IdempotencyKey) ? null : input.IdempotencyKey;
+        Require(key is null || (key.Length <= 200 && key.All(ch => ch is >= ' ' and <= '~')), "idempotencyKey: 1–200 printable ASCII characters.");
+
+        return new JobSpec(input.Type!, input.Capability!, pool, input.PayloadJson, priority, timeout,
+            new RetryPolicy(maxAttempts, initial, max, multiplier), key);
+    }
+
+    /// <summary>The job id a tenant's idempotency key maps to: the same on every gateway, distinct between tenants.</summary>
+    public static Guid IdempotentJobId(string tenantId, string key)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"meshos.job|{tenantId}|{key}"));
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x80); // version 8: name-based, custom hash
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80); // RFC 4122 variant
+        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+    }
+
+    /// <summary>Parses a job id from a route or message; InvalidArgument when it is not a UUID.</summary>
+    public static Guid ParseJobId(string? id) =>
+        Guid.TryParse(id, out var jobId) ? jobId : throw MeshException.Invalid("The job id is not a UUID.");
+
+    private static bool IsName(string? value, int max) =>
+        value is { Length: > 0 } && value.Length <= max && value.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or ':' or '/' or '-');
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw MeshException.Invalid(message);
+        }
+    }
+}

@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Security.Claims;
+using MeshOs.Abstractions;
+using MeshOs.Abstractions.Jobs;
+using MeshOs.Abstractions.Tenants;
+using MeshOs.Gateway.Auth;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace MeshOs.Gateway.Jobs;
+
+/// <summary>The tenant job API under /v1/jobs: submit, get, list, cancel, and job events as server-sent events.</summary>
+public static class JobsApi
+{
+    /// <summary>Largest submit body accepted at all; the tenant's payload quota is checked after parsing.</summary>
+    public const long MaxSubmitBodyBytes = 8 * 1024 * 1024;
+
+    public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
+    {
+        var jobs = app.MapGroup("/v1/jobs").WithTags("Jobs").RequireAuthorization(MeshRoles.TenantPolicy);
+
+        jobs.MapPost("/", SubmitAsync).WithName("SubmitJob")
+            .WithSummary("Submit a job; acknowledged once durable. A repeated Idempotency-Key returns the first job (200).")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxSubmitBodyBytes));
+        jobs.MapGet("/", ListAsync).WithName("ListJobs").WithSummary("The tenant's jobs, newest first, filtered, with cursor paging.");
+        jobs.MapGet("/{jobId}", GetAsync).WithName("GetJob").WithSummary("A job with its status and result.");
+        jobs.MapPost("/{jobId}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a job that has not finished.");
+        jobs.MapGet("/{jobId}/events", EventsAsync).WithName("JobEvents").WithSummary("Server-sent events: the job at each change, until it finishes.");
+        return app;
+    }
+
+    private static async Task<Results<Created<JobDto>, Ok<JobDto>>> SubmitAsync(
+        [FromBody] SubmitJobRequest request,
+        [FromHeader(Name = "Idempotency-Key")] string? idempotencyHeader,
+        HttpContext http,
+        JobSubmitter submitter,
+        SubmitRateLimiter limiter)
+    {
+        var tenant = Tenant(http);
+        limiter.Acquire(tenant);
+        var input = new SubmitInput(
+            request.Type, request.Capability, request.Pool,
+            request.Payload is { } payload ? payload.GetRawText() : null,
+            request.Priority,
+            Seconds(request.TimeoutSeconds, "timeoutSeconds"),
+            request.MaxAttempts,
+            Seconds(request.InitialBackoffSeconds, "initialBackoffSeconds"),
+            Seconds(request.MaxBackoffSeconds, "maxBackoffSeconds"),
+            request.BackoffMultiplier,
+            request.IdempotencyKey ?? idempotencyHeader);
+        var outcome = await submitter.SubmitAsync(tenant, input);
+        var dto = JobDto.From(outcome.Job);
+        return outcome.Created ? TypedResults.Created($"/v1/jobs/{dto.Id}", dto) : TypedResults.Ok(dto);
+    }
+
+    private static async Task<Ok<JobDto>> GetAsync(string jobId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var id = JobSubmitter.ParseJobId(jobId);
+        var job = await grains.GetGrain<IJobGrain>(id).GetAsync(user.TenantId()) ?? throw MeshException.NotFound($"Job '{id}'");
+        return TypedResults.Ok(JobDto.From(job));
+    }
+
+    private static async Task<Ok<JobPageDto>> ListAsync(
+        ClaimsPrincipal user,
+        IGrainFactory grains,
+        string? status = null,
+        string? type = null,
+        DateTimeOffset? createdFrom = null,
+        DateTimeOffset? createdTo = null,
+        string? cursor = null,
+        int? limit = null)
+    {
+        JobStatus? parsedStatus = null;
+        if (status is not null)
+        {
+            parsedStatus = Enum.TryParse<JobStatus>(status, ignoreCase: true, out var s) && Enum.IsDefined(s) && !int.TryParse(status, out _)
+                ? s
+                : throw MeshException.Invalid($"status: one of {string.Join(", ", Enum.GetNames<JobStatus>())}.");
+        }
+
+        var query = JobQueries.Build(user.TenantId(), parsedStatus, type, createdFrom, createdTo, cursor, limit);
+        var page = await grains.GetGrain<IJobQueryGrain>(0).ListAsync(query);
+        return TypedResults.Ok(new JobPageDto([.. page.Jobs.Select(JobDto.From)], page.NextCursor));
+    }
+
+    private static async Task<Ok<JobDto>> CancelAsync(string jobId, [FromBody] CancelJobRequest? request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var id = JobSubmitter.ParseJobId(jobId);
+        var reason = request?.Reason;
+        if (reason is { Length: > 500 })
+        {
+            throw MeshException.Invalid("reason: at most 500 characters.");
+        }
+
+        var job = await grains.GetGrain<IJobGrain>(id).CancelAsync(user.TenantId(), reason ?? "cancelled by the tenant");
+        return TypedResults.Ok(JobDto.From(job));
+    }
+
+    private static async Task<ServerSentEventsResult<JobDto>> EventsAsync(string jobId, ClaimsPrincipal user, IGrainFactory grains, CancellationToken cancellationToken)
+    {
+        var id = JobSubmitter.ParseJobId(jobId);
+        var grain = grains.GetGrain<IJobGrain>(id);
+        var first = await grain.GetAsync(user.TenantId()) ?? throw MeshException.NotFound($"Job '{id}'");
+        return TypedResults.ServerSentEvents(Watch(grain, user.TenantId(), first, cancellationToken));
+
+        static async IAsyncEnumerable<SseItem<JobDto>> Watch(IJobGrain grain, string tenantId, JobRecord first, [EnumeratorCancellation] CancellationToken ct)
+        {
+            await foreach (var job in JobWatch.ChangesAsync(grain, tenantId, first, ct))
+            {
+                yield return new SseItem<JobDto>(JobDto.From(job), "job") { EventId = job.Version.ToString(CultureInfo.InvariantCulture) };
+            }
+        }
+    }
+
+    private static TenantPrincipal Tenant(HttpContext http) =>
+        http.Features.Get<TenantPrincipal>() ?? throw new InvalidOperationException("Tenant endpoints require a tenant principal.");
+
+    private static TimeSpan? Seconds(double? value, string name)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (!double.IsFinite(value.Value) || value.Value < 0 || value.Value > 10 * 86_400)
+        {
+            throw MeshException.Invalid($"{name}: out of range.");
+        }
+
+        return TimeSpan.FromSeconds(value.Value);
+    }
+}
+
+/// <summary>Building and checking list queries, shared by REST and gRPC.</summary>
+public static class JobQueries
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 500;
+
+    public static JobQuery Build(string tenantId, JobStatus? status, string? type, DateTimeOffset? from, DateTimeOffset? to, string? cursor, int? limit)
+    {
+        var size = limit is null or 0 ? DefaultLimit : limit.Value;
+        if (size is < 1 or > MaxLimit)
+        {
+            throw MeshException.Invalid($"limit: 1–{MaxLimit}.");
+        }
+
+        if (type is { Length: > 100 })
+        {
+            throw MeshException.Invalid("type: at most 100 characters.");
+        }
+
+        if (from is { } f && to is { } t && f > t)
+        {
+            throw MeshException.Invalid("createdFrom must not be after createdTo.");
+        }
+
+        if (cursor is { Length: > 100 })
+        {
+            throw MeshException.Invalid("The cursor is not valid; pass the next_cursor of a previous page.");
+        }
+
+        return new JobQuery(tenantId, status, string.IsNullOrEmpty(type) ? null : type, from, to, string.IsNullOrEmpty(cursor) ? null : cursor, size);
+    }
+}
+
+/// <summary>Follows one job's changes through its grain's long-poll, ending after a terminal status.</summary>
+public static class JobWatch
+{
+    private static readonly TimeSpan PollWait = TimeSpan.FromSeconds(20);
+
+    public static async IAsyncEnumerable<JobRecord> ChangesAsync(IJobGrain grain, string tenantId, JobRecord first, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var job = first;
+        yield return job;
+        while (!job.Status.IsTerminal() && !cancellationToken.IsCancellationRequested)
+        {
+            var next = await grain.WaitForChangeAsync(tenantId, job.Version, PollWait).WaitAsync(cancellationToken);
+            if (next is null)
+            {
+                yield break;
+            }
+
+            if (next.Version > job.Version)
+            {
+                job = next;
+                yield return job;
+            }
+        }
+    }
+}

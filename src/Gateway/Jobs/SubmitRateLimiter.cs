@@ -1,0 +1,41 @@
+using System.Threading.RateLimiting;
+using MeshOs.Abstractions.Tenants;
+
+namespace MeshOs.Gateway.Jobs;
+
+/// <summary>
+/// Per-tenant token buckets for submits (rate = quota submitsPerSecond, size = submitBurst), shared by REST and gRPC
+/// so a tenant cannot double its rate by mixing protocols. A quota change starts a fresh bucket.
+/// </summary>
+public sealed class SubmitRateLimiter : IDisposable
+{
+    private readonly PartitionedRateLimiter<TenantPrincipal> _limiter = PartitionedRateLimiter.Create<TenantPrincipal, string>(
+        tenant => RateLimitPartition.GetTokenBucketLimiter($"{tenant.TenantId}@{tenant.Revision}", _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = tenant.Quotas.SubmitBurst,
+            TokensPerPeriod = Math.Max(1, (int)Math.Ceiling(tenant.Quotas.SubmitsPerSecond / 10)),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, (int)Math.Ceiling(tenant.Quotas.SubmitsPerSecond / 10)) / tenant.Quotas.SubmitsPerSecond),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+
+    /// <summary>Takes one submit token; throws ResourceExhausted (429) with the wait when the bucket is empty.</summary>
+    public void Acquire(TenantPrincipal tenant)
+    {
+        using var lease = _limiter.AttemptAcquire(tenant);
+        if (!lease.IsAcquired)
+        {
+            var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+            throw new RateLimitedException(retryAfter,
+                $"The tenant's submit rate of {tenant.Quotas.SubmitsPerSecond}/s (burst {tenant.Quotas.SubmitBurst}) is exceeded.");
+        }
+    }
+
+    public void Dispose() => _limiter.Dispose();
+}
+
+/// <summary>A submit refused by the rate limiter; carries the time after which a retry can succeed.</summary>
+public sealed class RateLimitedException(TimeSpan retryAfter, string message) : Exception(message)
+{
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}

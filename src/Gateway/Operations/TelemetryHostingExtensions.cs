@@ -1,0 +1,63 @@
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace MeshOs.Gateway.Operations;
+
+/// <summary>OpenTelemetry for every MeshOs process: metrics scraped at /metrics, traces over OTLP when configured.</summary>
+public static class TelemetryHostingExtensions
+{
+    /// <summary>Meters exported at /metrics: Orleans, ASP.NET Core, the runtime, Npgsql and MeshOs' own.</summary>
+    public static readonly string[] Meters =
+    [
+        "Microsoft.Orleans",
+        "Microsoft.AspNetCore.Hosting",
+        "Microsoft.AspNetCore.Server.Kestrel",
+        "Microsoft.AspNetCore.RateLimiting",
+        "Grpc.AspNetCore.Server",
+        "Npgsql",
+        "MeshOs.Kernel",
+        "MeshOs.Gateway",
+        "MeshOs.Storage",
+        "MeshOs.Healing",
+    ];
+
+    /// <summary>Activity sources traced: Orleans calls, ASP.NET Core requests (instrumented), Npgsql and MeshOs.</summary>
+    public static readonly string[] ActivitySources =
+    [
+        "Microsoft.Orleans.Runtime",
+        "Microsoft.Orleans.Application",
+        "Npgsql",
+        "MeshOs",
+    ];
+
+    /// <summary>
+    /// Adds metrics (always, Prometheus format at /metrics) and tracing (exported over OTLP only when
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, so an idle install pays nothing for it).
+    /// </summary>
+    public static IHostApplicationBuilder AddMeshTelemetry(this IHostApplicationBuilder builder, string serviceName)
+    {
+        var otlpEndpoint = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource
+                .AddService(serviceName, serviceVersion: MeshVersion.Current, serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
+            .WithMetrics(metrics => metrics
+                .AddMeter(Meters)
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter());
+
+        if (!string.IsNullOrWhiteSpace(otlpEndpoint))
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(ActivitySources)
+                .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsOperationalPath(ctx.Request.Path))
+                .AddOtlpExporter());
+        }
+
+        return builder;
+    }
+
+    private static bool IsOperationalPath(PathString path) =>
+        path.StartsWithSegments("/metrics") || path.StartsWithSegments("/health") || path.StartsWithSegments("/dashboard");
+}

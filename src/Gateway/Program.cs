@@ -1,0 +1,23 @@
+using MeshOs.Gateway.Hosting;
+using MeshOs.Gateway.Operations;
+
+namespace MeshOs.Gateway;
+
+/// <summary>The standalone gateway: an Orleans client of a running cluster serving REST, gRPC and the dashboard.</summary>
+public static class Program
+{
+    public static async Task Main(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var cluster = MeshClusterSettings.From(builder.Configuration);
+        builder.UseMeshEndpoints("http://localhost:8090", "http://localhost:8091");
+        builder.AddMeshTelemetry("meshos-gateway");
+        builder.AddMeshClusterClient(cluster);
+        builder.AddMeshGateway();
+
+        var app = builder.Build();
+        app.MapMeshGateway("gateway", cluster);
+        app.AnnounceAddresses("gateway", cluster);
+        await app.RunAsync();
+    }
+}

@@ -1,0 +1,94 @@
+using System.Collections.Immutable;
+using MeshOs.Abstractions.Agents;
+using MeshOs.Grains.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace MeshOs.Grains.Kernel.Agents;
+
+/// <summary>
+/// One shard of the agent directory. Entries change only on registration and state changes; writes to storage are
+/// coalesced (at most one per <see cref="FlushInterval"/>) because agent grains re-report themselves on activation,
+/// which repairs anything a crash lost. Every <see cref="TouchInterval"/> it touches live agents, so an agent whose
+/// grain died with a silo is re-activated and its heartbeat timer judges it.
+/// </summary>
+internal sealed partial class AgentDirectoryGrain(
+    [PersistentState("agent-directory", MeshStorage.GrainStore)] IPersistentState<AgentDirectoryState> state,
+    ILogger<AgentDirectoryGrain> logger) : Grain, IAgentDirectoryGrain, IRemindable
+{
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
+    private bool _dirty;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        this.RegisterGrainTimer(static (self, _) => self.FlushAsync(), this,
+            new GrainTimerCreationOptions { DueTime = FlushInterval, Period = FlushInterval, Interleave = false, KeepAlive = true });
+        await this.RegisterOrUpdateReminder("touch-live-agents", TouchInterval, TouchInterval);
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await FlushAsync();
+
+    public Task UpsertAsync(AgentSummary summary)
+    {
+        state.State.Agents[summary.AgentId] = summary;
+        _dirty = true;
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveAsync(string agentId)
+    {
+        _dirty |= state.State.Agents.Remove(agentId);
+        return Task.CompletedTask;
+    }
+
+    public Task<ImmutableArray<AgentSummary>> ListAsync(string? owner, string? afterId, int limit)
+    {
+        var page = state.State.Agents.Values
+            .Where(a => owner is null || a.Owner == owner)
+            .Where(a => afterId is null || string.CompareOrdinal(a.AgentId, afterId) > 0)
+            .OrderBy(a => a.AgentId, StringComparer.Ordinal)
+            .Take(limit)
+            .ToImmutableArray();
+        return Task.FromResult(page);
+    }
+
+    public Task<ImmutableDictionary<AgentState, int>> CountByStateAsync() =>
+        Task.FromResult(state.State.Agents.Values.GroupBy(a => a.State).ToImmutableDictionary(g => g.Key, g => g.Count()));
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        var live = state.State.Agents.Values.Where(a => a.State != AgentState.Offline).Select(a => a.AgentId).ToList();
+        foreach (var chunk in live.Chunk(100))
+        {
+            await Task.WhenAll(chunk.Select(id => GrainFactory.GetGrain<IAgentGrain>(id).GetAsync()));
+        }
+    }
+
+    private async Task FlushAsync()
+    {
+        if (!_dirty)
+        {
+            return;
+        }
+
+        _dirty = false;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _dirty = true;
+            LogFlushFailed(logger, this.GetPrimaryKeyLong(), ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent directory shard {Shard}: write failed ({Reason}); retrying")]
+    private static partial void LogFlushFailed(ILogger logger, long shard, string reason);
+}
+
+[GenerateSerializer, Alias("meshos.AgentDirectoryState")]
+public sealed class AgentDirectoryState
+{
+    [Id(0)] public Dictionary<string, AgentSummary> Agents { get; set; } = new(StringComparer.Ordinal);
+}

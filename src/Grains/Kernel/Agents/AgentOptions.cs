@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MeshOs.Grains.Kernel.Agents;
+
+/// <summary>Agent liveness and the agent directory. Section <c>MeshOs:Agents</c>.</summary>
+public sealed class AgentOptions
+{
+    public const string Section = "MeshOs:Agents";
+
+    /// <summary>How often agents are asked to heartbeat. Default 5 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Missed intervals after which an agent is declared Unresponsive. Default 3.</summary>
+    [Range(1, 100)]
+    public int MissedHeartbeats { get; set; } = 3;
+
+    /// <summary>An Unresponsive agent that stays silent this long goes Offline. Default 10 min.</summary>
+    public TimeSpan OfflineAfter { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Shards of the agent directory (listing and counting). Fixed for a cluster's life. Default 16.</summary>
+    [Range(1, 1024)]
+    public int DirectoryShards { get; set; } = 16;
+
+    /// <summary>The enrollment token platform-owned agents present. Empty: only tenants' own agents may connect.</summary>
+    public string EnrollmentToken { get; set; } = string.Empty;
+
+    /// <summary>The silence after which an agent is Unresponsive.</summary>
+    public TimeSpan UnresponsiveAfter => HeartbeatInterval * MissedHeartbeats;
+}

@@ -1,0 +1,47 @@
+using MeshOs.Abstractions;
+using MeshOs.Abstractions.Agents;
+using MeshOs.Grains.Kernel.Tenants;
+
+namespace MeshOs.Grains.Kernel.Agents;
+
+/// <summary>What a valid agent registration is, and where an agent's directory entry lives.</summary>
+public static class AgentPolicy
+{
+    public const int MaxConcurrencyLimit = 10_000;
+
+    public static void Validate(AgentRegistration r)
+    {
+        Require(IsValidId(r.AgentId), "agentId: 1–128 of letters, digits and - _ . : /");
+        Require(r.Owner is { Length: > 0 }, "owner: required.");
+        Require(TenantPolicy.IsValidPoolName(r.Pool), "pool: 1–100 of a-z 0-9 - _ / .");
+        Require(TenantPolicy.MayServePool(r.Owner, r.Pool), $"pool: agents of '{r.Owner}' may only serve pools '{r.Owner}' or '{r.Owner}/…'.");
+        Require(!r.Capabilities.IsDefaultOrEmpty && r.Capabilities.Length <= 64, "capabilities: 1–64.");
+        foreach (var c in r.Capabilities)
+        {
+            Require(IsValidCapability(c), $"capabilities: '{c}' is not a capability name (1–100 of a-z 0-9 - _ . /).");
+        }
+
+        Require(r.MaxConcurrency is >= 1 and <= MaxConcurrencyLimit, $"maxConcurrency: 1–{MaxConcurrencyLimit}.");
+        Require(r.Version is { Length: <= 64 }, "version: at most 64 characters.");
+        Require(r.Region is { Length: <= 64 }, "region: at most 64 characters.");
+        Require(r.CostPerHour is >= 0 and <= 1_000_000, "costPerHour: 0–1,000,000.");
+    }
+
+    public static bool IsValidId(string? id) =>
+        id is { Length: > 0 and <= 128 } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' or '/');
+
+    public static bool IsValidCapability(string? capability) =>
+        capability is { Length: > 0 and <= 100 } && capability.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '.' or '/');
+
+    /// <summary>The directory shard of an agent: a stable hash, the same on every silo and version.</summary>
+    public static int DirectoryShard(string agentId, int shards) =>
+        ShardHash.Bucket(agentId, shards);
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw MeshException.Invalid(message);
+        }
+    }
+}

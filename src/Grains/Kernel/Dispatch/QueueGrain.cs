@@ -1,0 +1,381 @@
+using System.Collections.Immutable;
+using MeshOs.Abstractions.Dispatch;
+using MeshOs.Abstractions.Jobs;
+using MeshOs.Abstractions.Tenants;
+using MeshOs.Grains.Kernel.Jobs;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MeshOs.Grains.Kernel.Dispatch;
+
+/// <summary>
+/// One queue shard (pool, capability, shard). Holds no durable state of its own: on activation it rebuilds its index
+/// from the job store, and every <see cref="DispatchOptions.ReconcileInterval"/> it re-reads the store to index any
+/// Pending job an enqueue failed to deliver (a silo died in between). Dispatchers long-poll it with
+/// <see cref="TakeAsync"/>.
+/// </summary>
+internal sealed partial class QueueGrain(
+    IJobStore store,
+    IOptions<DispatchOptions> dispatchOptions,
+    TimeProvider time,
+    ILogger<QueueGrain> logger) : Grain, IQueueGrain, IRemindable
+{
+    private const int PageSize = 1_000;
+    private static readonly TimeSpan TenantLimitTtl = TimeSpan.FromSeconds(30);
+
+    private readonly DispatchOptions _options = dispatchOptions.Value;
+    private readonly QueueIndex _index = new();
+    private readonly LinkedList<Waiter> _waiters = new();
+    private readonly Dictionary<string, TenantLimits> _limits = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _reservations = new(StringComparer.Ordinal);
+    private QueueKey _key;
+    private IGrainTimer? _promoteTimer;
+    private bool _registered;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _key = QueueKey.Parse(this.GetPrimaryKeyString());
+        await RebuildAsync(cancellationToken);
+        this.RegisterGrainTimer(static (self, _) => self.ReconcileAsync(), this,
+            new GrainTimerCreationOptions { DueTime = _options.ReconcileInterval, Period = _options.ReconcileInterval, Interleave = true, KeepAlive = true });
+        this.RegisterGrainTimer(static (self, _) => self.SweepLeasesAsync(), this,
+            new GrainTimerCreationOptions { DueTime = _options.LeaseSweepInterval, Period = _options.LeaseSweepInterval, Interleave = true, KeepAlive = true });
+        // Keeps the shard (and so recovery of its jobs) alive across silo failures even when nobody polls it.
+        await this.RegisterOrUpdateReminder("keep-alive", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5));
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask;
+
+    public async Task<Admission> AdmitAsync(string tenantId, int maxQueuedJobs, int maxConcurrentJobs)
+    {
+        await EnsureRegisteredAsync();
+        _limits[tenantId] = new TenantLimits(ShareOf(maxConcurrentJobs), time.GetUtcNow());
+        var reserved = _reservations.GetValueOrDefault(tenantId);
+        if (_index.PendingOf(tenantId) + reserved >= ShareOf(maxQueuedJobs))
+        {
+            return Admission.QueueFull;
+        }
+
+        _reservations[tenantId] = reserved + 1;
+        return Admission.Admitted;
+    }
+
+    public Task CancelAdmissionAsync(string tenantId)
+    {
+        Release(tenantId);
+        return Task.CompletedTask;
+    }
+
+    public Task EnqueueAsync(QueuedJob job, bool admitted)
+    {
+        if (admitted)
+        {
+            Release(job.TenantId);
+        }
+
+        var now = time.GetUtcNow();
+        if (_index.Add(job, now))
+        {
+            EnsureKnownLimits(job.TenantId);
+            OnJobsAvailable(now);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveAsync(Guid jobId)
+    {
+        _index.Remove(jobId);
+        return Task.CompletedTask;
+    }
+
+    public async Task<ImmutableArray<TakenJob>> TakeAsync(string dispatcherId, int max, TimeSpan wait)
+    {
+        var now = time.GetUtcNow();
+        _index.PromoteDue(now);
+        max = Math.Clamp(max, 1, 1_000);
+        var taken = _index.Take(max, ConcurrencyCap, now);
+        if (taken.Count > 0 || wait <= TimeSpan.Zero)
+        {
+            return [.. taken];
+        }
+
+        var waiter = new Waiter(dispatcherId, max);
+        var node = _waiters.AddLast(waiter);
+        var limit = wait < _options.MaxTakeWait ? wait : _options.MaxTakeWait;
+        try
+        {
+            return await waiter.Result.Task.WaitAsync(limit, time);
+        }
+        catch (TimeoutException)
+        {
+            // Completed by OnJobsAvailable at the same moment? Then the jobs are ours: do not drop them.
+            if (waiter.Result.Task.IsCompletedSuccessfully)
+            {
+                return waiter.Result.Task.Result;
+            }
+
+            waiter.Result.TrySetResult([]);
+            return [];
+        }
+        finally
+        {
+            if (node.List is not null)
+            {
+                _waiters.Remove(node);
+            }
+        }
+    }
+
+    public Task ReturnAsync(ImmutableArray<TakenJob> jobs)
+    {
+        var now = time.GetUtcNow();
+        _index.Return(jobs, now);
+        OnJobsAvailable(now);
+        return Task.CompletedTask;
+    }
+
+    public Task LeaseEndedAsync(Guid jobId, string tenantId)
+    {
+        if (_index.EndInFlight(jobId))
+        {
+            // A tenant that was at its concurrency cap may have work ready again.
+            OnJobsAvailable(time.GetUtcNow());
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<QueueStats> GetStatsAsync() => Task.FromResult(new QueueStats(
+        _key.ToString(),
+        _index.ReadyCount,
+        _index.DelayedCount,
+        _waiters.Count,
+        _index.PendingByTenant.ToImmutableDictionary(StringComparer.Ordinal),
+        _index.InFlightByTenant.ToImmutableDictionary(StringComparer.Ordinal),
+        _index.OldestReadySince()));
+
+    private void OnJobsAvailable(DateTimeOffset now)
+    {
+        _index.PromoteDue(now);
+        while (_waiters.First is { } first && _index.ReadyCount > 0)
+        {
+            var waiter = first.Value;
+            _waiters.RemoveFirst();
+            if (waiter.Result.Task.IsCompleted)
+            {
+                continue;
+            }
+
+            var taken = _index.Take(waiter.Max, ConcurrencyCap, now);
+            if (taken.Count == 0)
+            {
+                _waiters.AddFirst(waiter);
+                break;
+            }
+
+            if (!waiter.Result.TrySetResult([.. taken]))
+            {
+                _index.Return(taken, now);
+            }
+        }
+
+        ScheduleNextPromotion(now);
+    }
+
+    private void ScheduleNextPromotion(DateTimeOffset now)
+    {
+        if (_index.NextDueAt() is not { } due)
+        {
+            return;
+        }
+
+        var delay = due - now;
+        if (delay < TimeSpan.Zero)
+        {
+            delay = TimeSpan.Zero;
+        }
+
+        delay += TimeSpan.FromMilliseconds(5);
+        if (_promoteTimer is null)
+        {
+            _promoteTimer = this.RegisterGrainTimer(static (self, _) =>
+            {
+                self.OnJobsAvailable(self.Now);
+                return Task.CompletedTask;
+            }, this, new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true });
+        }
+        else
+        {
+            _promoteTimer.Change(delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task RebuildAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var pending = 0;
+        Guid? after = null;
+        while (true)
+        {
+            var page = await store.ListPendingAsync(_key, after, PageSize, cancellationToken);
+            foreach (var job in page)
+            {
+                _index.Add(new QueuedJob(job.JobId, job.TenantId, job.Priority, job.AvailableAt, job.CreatedAt), now);
+                pending++;
+            }
+
+            if (page.Length < PageSize)
+            {
+                break;
+            }
+
+            after = page[^1].JobId;
+        }
+
+        var leased = await LoadLeasedAsync(cancellationToken);
+        foreach (var job in leased)
+        {
+            _index.MarkInFlight(job.JobId, job.TenantId, now);
+        }
+
+        // Every leased job gets its grain activated: if it died with a silo, the new activation judges its lease.
+        foreach (var chunk in leased.Chunk(200))
+        {
+            await Task.WhenAll(chunk.Select(j => GrainFactory.GetGrain<IJobGrain>(j.JobId).RecoverAsync()));
+        }
+
+        LogRebuilt(logger, _key.ToString(), pending, leased.Count);
+        ScheduleNextPromotion(now);
+    }
+
+    private async Task ReconcileAsync()
+    {
+        var now = time.GetUtcNow();
+        var added = 0;
+        Guid? after = null;
+        while (true)
+        {
+            var page = await store.ListPendingAsync(_key, after, PageSize);
+            foreach (var job in page)
+            {
+                if (_index.Contains(job.JobId) || now - job.UpdatedAt < _options.ReconcileMinAge || _index.IsRecentlyTaken(job.JobId, now, _options.ReconcileMinAge))
+                {
+                    continue;
+                }
+
+                if (_index.Add(new QueuedJob(job.JobId, job.TenantId, job.Priority, job.AvailableAt, job.CreatedAt), now))
+                {
+                    added++;
+                }
+            }
+
+            if (page.Length < PageSize)
+            {
+                break;
+            }
+
+            after = page[^1].JobId;
+        }
+
+        if (added > 0)
+        {
+            LogReconciled(logger, _key.ToString(), added);
+            OnJobsAvailable(now);
+        }
+    }
+
+    private async Task SweepLeasesAsync()
+    {
+        var now = time.GetUtcNow();
+        var lapsed = (await LoadLeasedAsync(CancellationToken.None))
+            .Where(j => j.LeaseExpiresAt is { } expiry && expiry < now)
+            .ToList();
+        foreach (var chunk in lapsed.Chunk(200))
+        {
+            await Task.WhenAll(chunk.Select(j => GrainFactory.GetGrain<IJobGrain>(j.JobId).RecoverAsync()));
+        }
+    }
+
+    private async Task<List<LeasedJobRef>> LoadLeasedAsync(CancellationToken cancellationToken)
+    {
+        var all = new List<LeasedJobRef>();
+        Guid? after = null;
+        while (true)
+        {
+            var page = await store.ListLeasedAsync(_key, after, PageSize, cancellationToken);
+            all.AddRange(page);
+            if (page.Length < PageSize)
+            {
+                return all;
+            }
+
+            after = page[^1].JobId;
+        }
+    }
+
+    private async Task EnsureRegisteredAsync()
+    {
+        if (!_registered)
+        {
+            await GrainFactory.GetGrain<IQueueDirectoryGrain>(0).RegisterAsync(_key.Pool, _key.Capability);
+            _registered = true;
+        }
+    }
+
+    private DateTimeOffset Now => time.GetUtcNow();
+
+    private int ConcurrencyCap(string tenantId) =>
+        _limits.TryGetValue(tenantId, out var limits) ? limits.MaxConcurrent : ShareOf(TenantQuotas.Default.MaxConcurrentJobs);
+
+    private void EnsureKnownLimits(string tenantId)
+    {
+        if (_limits.TryGetValue(tenantId, out var known) && time.GetUtcNow() - known.FetchedAt < TenantLimitTtl)
+        {
+            return;
+        }
+
+        _limits[tenantId] = known ?? new TenantLimits(ShareOf(TenantQuotas.Default.MaxConcurrentJobs), time.GetUtcNow());
+        RefreshLimitsAsync(tenantId).Ignore();
+    }
+
+    private async Task RefreshLimitsAsync(string tenantId)
+    {
+        if (await GrainFactory.GetGrain<ITenantGrain>(tenantId).GetAsync() is { } tenant)
+        {
+            _limits[tenantId] = new TenantLimits(ShareOf(tenant.Quotas.MaxConcurrentJobs), time.GetUtcNow());
+        }
+    }
+
+    private int ShareOf(int quota) => Math.Max(1, (quota + _options.ShardsPerQueue - 1) / _options.ShardsPerQueue);
+
+    private void Release(string tenantId)
+    {
+        var left = _reservations.GetValueOrDefault(tenantId) - 1;
+        if (left <= 0)
+        {
+            _reservations.Remove(tenantId);
+        }
+        else
+        {
+            _reservations[tenantId] = left;
+        }
+    }
+
+    private sealed record TenantLimits(int MaxConcurrent, DateTimeOffset FetchedAt);
+
+    private sealed class Waiter(string dispatcherId, int max)
+    {
+        public string DispatcherId { get; } = dispatcherId;
+
+        public int Max { get; } = max;
+
+        public TaskCompletionSource<ImmutableArray<TakenJob>> Result { get; } = new(TaskCreationOptions.None);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Queue {Queue}: rebuilt from the store, {Pending} pending, {Leased} leased")]
+    private static partial void LogRebuilt(ILogger logger, string queue, int pending, int leased);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue}: reconciliation indexed {Count} pending job(s) that had not been queued")]
+    private static partial void LogReconciled(ILogger logger, string queue, int count);
+}

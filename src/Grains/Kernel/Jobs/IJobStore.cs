@@ -1,0 +1,53 @@
+using System.Collections.Immutable;
+using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Dispatch;
+using MeshOs.Abstractions.Events;
+using MeshOs.Abstractions.Jobs;
+
+namespace MeshOs.Grains.Kernel.Jobs;
+
+/// <summary>
+/// The durable home of jobs. Every backend passes the same contract test suite. Writes return only once they are
+/// durable; concurrent writes from many grains may share a transaction (group commit). Events passed with a write
+/// are appended to the event log atomically with it.
+/// </summary>
+public interface IJobStore
+{
+    /// <summary>
+    /// Inserts a new job. Returns null when it was inserted; otherwise the job already stored under the same id, or
+    /// under the same tenant and idempotency key (nothing is written then).
+    /// </summary>
+    Task<JobRecord?> InsertAsync(JobRecord job, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores a newer version of a job: written only when <see cref="JobRecord.Version"/> is greater than the stored
+    /// one, so a late or repeated write never moves a job back. Returns false when it was not newer.
+    /// </summary>
+    Task<bool> UpdateAsync(JobRecord job, ImmutableArray<MeshEvent> events, CancellationToken cancellationToken = default);
+
+    Task<JobRecord?> GetAsync(Guid jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>A tenant's jobs, newest first (created_at, then id), filtered, one page at a time.</summary>
+    Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Pending jobs of one queue shard in job-id order after <paramref name="afterJobId"/>.</summary>
+    Task<ImmutableArray<PendingJobRef>> ListPendingAsync(QueueKey queue, Guid? afterJobId, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Leased or running jobs of one queue shard in job-id order after <paramref name="afterJobId"/>.</summary>
+    Task<ImmutableArray<LeasedJobRef>> ListLeasedAsync(QueueKey queue, Guid? afterJobId, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Leased or running jobs whose agent is <paramref name="agentId"/>.</summary>
+    Task<ImmutableArray<LeaseRef>> ListLeasedByAgentAsync(string agentId, CancellationToken cancellationToken = default);
+
+    /// <summary>How many stored jobs are in each status, without scanning the jobs.</summary>
+    Task<ImmutableDictionary<JobStatus, long>> CountByStatusAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes up to <paramref name="limit"/> terminal jobs completed before <paramref name="completedBefore"/>.</summary>
+    Task<int> DeleteTerminalAsync(DateTimeOffset completedBefore, int limit, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What a queue needs to index a Pending job.</summary>
+public readonly record struct PendingJobRef(Guid JobId, string TenantId, int Priority, DateTimeOffset AvailableAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>What a queue needs to account for, and sweep, a leased job.</summary>
+public readonly record struct LeasedJobRef(Guid JobId, string TenantId, string? AgentId, long Epoch, DateTimeOffset? LeaseExpiresAt);

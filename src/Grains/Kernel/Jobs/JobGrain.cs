@@ -1,0 +1,558 @@
+using System.Collections.Immutable;
+using MeshOs.Abstractions;
+using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Dispatch;
+using MeshOs.Abstractions.Events;
+using MeshOs.Abstractions.Jobs;
+using MeshOs.Grains.Telemetry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MeshOs.Grains.Kernel.Jobs;
+
+/// <summary>
+/// One job: the single writer of its record. Every change is written to the job store (group commit) before the call
+/// that caused it returns. The lease epoch is the fencing token: it only grows, and it is durable before an agent
+/// sees it, so no report from an older lease can ever be taken for the current one.
+/// </summary>
+[CollectionAgeLimit(Minutes = 10)]
+internal sealed partial class JobGrain(
+    IJobStore store,
+    IOptions<JobOptions> jobOptions,
+    IOptions<DispatchOptions> dispatchOptions,
+    TimeProvider time,
+    ILogger<JobGrain> logger) : Grain, IJobGrain
+{
+    private readonly JobOptions _options = jobOptions.Value;
+    private readonly int _shards = dispatchOptions.Value.ShardsPerQueue;
+    private readonly List<TaskCompletionSource> _watchers = [];
+    private JobRecord? _job;
+    private Task? _loading;
+    private bool _loaded;
+    private bool _enqueuePending;
+    private DateTimeOffset _leaseExpiresAt;
+    private IGrainTimer? _deadline;
+
+    private Guid JobId => this.GetPrimaryKey();
+
+    public async Task<SubmitOutcome> SubmitAsync(string tenantId, JobSpec spec, int maxQueuedJobs, int maxConcurrentJobs)
+    {
+        if (_loaded && _job is not null)
+        {
+            return Duplicate(_job, tenantId);
+        }
+
+        var now = time.GetUtcNow();
+        var shard = QueueKey.ShardOf(JobId, _shards);
+        var queue = QueueOf(spec, shard);
+        if (await queue.AdmitAsync(tenantId, maxQueuedJobs, maxConcurrentJobs) == Admission.QueueFull)
+        {
+            throw MeshException.Exhausted($"The tenant has {maxQueuedJobs} jobs queued already (quota maxQueuedJobs).");
+        }
+
+        var record = new JobRecord(
+            JobId, tenantId, spec, shard, JobStatus.Pending, Attempts: 0, Version: 1,
+            CreatedAt: now, UpdatedAt: now, AvailableAt: now, AgentId: null, Epoch: 0, LeaseExpiresAt: null,
+            StartedAt: null, CompletedAt: null, ResultJson: null, Error: null, Usage: JobUsage.None, LeasedAt: null);
+
+        JobRecord? existing;
+        try
+        {
+            existing = await store.InsertAsync(record);
+        }
+        catch (Exception ex) when (ex is not MeshException)
+        {
+            queue.CancelAdmissionAsync(tenantId).Ignore();
+            Invalidate();
+            LogStoreFailed(logger, JobId, "submit", ex.GetBaseException().Message);
+            throw MeshException.Unavailable("The job store is unavailable; the job was not accepted. Retry later.");
+        }
+
+        if (existing is not null)
+        {
+            queue.CancelAdmissionAsync(tenantId).Ignore();
+            SetLoaded(existing);
+            return Duplicate(existing, tenantId);
+        }
+
+        SetLoaded(record);
+        KernelMetrics.JobSubmitted();
+        await EnqueueAsync(admitted: true);
+        return new SubmitOutcome(record, Created: true);
+    }
+
+    public async Task<JobRecord?> GetAsync(string? tenantId)
+    {
+        await EnsureLoadedAsync();
+        return Visible(tenantId);
+    }
+
+    public async Task<JobRecord?> WaitForChangeAsync(string? tenantId, long afterVersion, TimeSpan wait)
+    {
+        await EnsureLoadedAsync();
+        if (Visible(tenantId) is not { } job || job.Version > afterVersion || job.Status.IsTerminal())
+        {
+            return Visible(tenantId);
+        }
+
+        var changed = new TaskCompletionSource(TaskCreationOptions.None);
+        _watchers.Add(changed);
+        try
+        {
+            await changed.Task.WaitAsync(Clamp(wait, TimeSpan.Zero, TimeSpan.FromSeconds(25)), time);
+        }
+        catch (TimeoutException)
+        {
+        }
+        finally
+        {
+            _watchers.Remove(changed);
+        }
+
+        return Visible(tenantId);
+    }
+
+    public async Task<JobRecord> CancelAsync(string? tenantId, string reason)
+    {
+        await EnsureLoadedAsync();
+        var job = Visible(tenantId) ?? throw MeshException.NotFound($"Job '{JobId}'");
+        if (job.Status.IsTerminal())
+        {
+            throw MeshException.Precondition($"The job is already {job.Status}.");
+        }
+
+        var now = time.GetUtcNow();
+        var wasLeased = job.Status.IsLeased();
+        var cancelled = job with
+        {
+            Status = JobStatus.Cancelled,
+            CompletedAt = now,
+            Error = string.IsNullOrWhiteSpace(reason) ? "cancelled" : reason,
+        };
+        cancelled = await WriteAsync(cancelled, AttemptEvent(job, cancelled, AttemptOutcome.Cancelled, now, wasLeased));
+        if (wasLeased && job.AgentId is { } agentId)
+        {
+            GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, cancelled.Error!)).Ignore();
+            Queue.LeaseEndedAsync(JobId, job.TenantId).Ignore();
+        }
+        else
+        {
+            Queue.RemoveAsync(JobId).Ignore();
+        }
+
+        return cancelled;
+    }
+
+    public async Task<LeaseGrant?> LeaseAsync(string agentId, TimeSpan leaseDuration)
+    {
+        await EnsureLoadedAsync();
+        var now = time.GetUtcNow();
+        if (_job is not { Status: JobStatus.Pending } job)
+        {
+            return null;
+        }
+
+        var duration = leaseDuration <= TimeSpan.Zero ? _options.LeaseDuration : Clamp(leaseDuration, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(30));
+        var leased = job with
+        {
+            Status = JobStatus.Leased,
+            Attempts = job.Attempts + 1,
+            AgentId = agentId,
+            Epoch = job.Epoch + 1,
+            LeaseExpiresAt = now + duration,
+            LeasedAt = now,
+            StartedAt = null,
+        };
+        leased = await WriteAsync(leased, []);
+        _leaseExpiresAt = now + duration;
+        _enqueuePending = false;
+        ScheduleDeadline();
+        KernelMetrics.LeaseGranted(now - job.AvailableAt);
+        return new LeaseGrant(JobId, job.TenantId, leased.Epoch, _leaseExpiresAt, leased.Attempts,
+            job.Spec.Type, job.Spec.Capability, job.Spec.PayloadJson, job.Spec.Timeout);
+    }
+
+    public async Task<bool> RenewAsync(string agentId, long epoch)
+    {
+        await EnsureLoadedAsync();
+        if (!IsCurrentLease(agentId, epoch))
+        {
+            return false;
+        }
+
+        _leaseExpiresAt = time.GetUtcNow() + _options.LeaseDuration;
+        ScheduleDeadline();
+        return true;
+    }
+
+    public async Task StartAsync(string agentId, long epoch)
+    {
+        await EnsureLoadedAsync();
+        if (_job is { Status: JobStatus.Running } running && IsCurrentLease(agentId, epoch))
+        {
+            return;
+        }
+
+        var job = RequireCurrentLease(agentId, epoch);
+        var started = job with { Status = JobStatus.Running, StartedAt = time.GetUtcNow() };
+        await WriteAsync(started, []);
+        ScheduleDeadline();
+    }
+
+    public async Task<JobRecord> CompleteAsync(string agentId, long epoch, JobResult result)
+    {
+        await EnsureLoadedAsync();
+        if (_job is { } done && done.Status.IsTerminal() && done.Epoch == epoch && done.AgentId == agentId && done.Status != JobStatus.Cancelled)
+        {
+            return done; // a repeated report of the result already recorded
+        }
+
+        var job = RequireCurrentLease(agentId, epoch);
+        if (result.ResultJson is { } resultJson && System.Text.Encoding.UTF8.GetByteCount(resultJson) > _options.MaxResultBytes)
+        {
+            throw MeshException.Invalid($"The result is larger than {_options.MaxResultBytes} bytes.");
+        }
+
+        var now = time.GetUtcNow();
+        if (result.Succeeded)
+        {
+            var succeeded = job with
+            {
+                Status = JobStatus.Succeeded,
+                CompletedAt = now,
+                ResultJson = result.ResultJson,
+                Error = null,
+                Usage = Add(job.Usage, result.Usage),
+            };
+            succeeded = await WriteAsync(succeeded, AttemptEvent(job, succeeded, AttemptOutcome.Succeeded, now, true, result.Usage));
+            Queue.LeaseEndedAsync(JobId, job.TenantId).Ignore();
+            return succeeded;
+        }
+
+        return await EndAttemptAsync(job, AttemptOutcome.Failed, result.Retryable, result.Error ?? "failed", result.Usage);
+    }
+
+    public async Task ReleaseAsync(string agentId, long epoch, string reason)
+    {
+        await EnsureLoadedAsync();
+        if (!IsCurrentLease(agentId, epoch))
+        {
+            return;
+        }
+
+        var job = _job!;
+        var now = time.GetUtcNow();
+        var pending = job with
+        {
+            Status = JobStatus.Pending,
+            Attempts = Math.Max(0, job.Attempts - 1),
+            AvailableAt = now,
+            AgentId = null,
+            LeaseExpiresAt = null,
+            StartedAt = null,
+        };
+        await WriteAsync(pending, AttemptEvent(job, pending, AttemptOutcome.Released, now, true));
+        Queue.LeaseEndedAsync(JobId, job.TenantId).Ignore();
+        await EnqueueAsync(admitted: false);
+    }
+
+    public async Task RevokeLeaseAsync(long epoch, string reason)
+    {
+        await EnsureLoadedAsync();
+        if (_job is not { } job || !job.Status.IsLeased() || job.Epoch != epoch)
+        {
+            return;
+        }
+
+        if (job.AgentId is { } agentId)
+        {
+            GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, reason)).Ignore();
+        }
+
+        await EndAttemptAsync(job, AttemptOutcome.LeaseLost, retryable: true, $"lease revoked: {reason}", JobUsage.None);
+    }
+
+    public async Task RecoverAsync()
+    {
+        await EnsureLoadedAsync();
+        if (_job is { Status: JobStatus.Pending })
+        {
+            await EnqueueAsync(admitted: false);
+        }
+    }
+
+    private async Task<JobRecord> EndAttemptAsync(JobRecord job, string outcome, bool retryable, string error, JobUsage usage)
+    {
+        var now = time.GetUtcNow();
+        var decision = JobLifecycle.AfterUnsuccessfulAttempt(job, outcome, retryable, now, Random.Shared.NextDouble());
+        var next = job with
+        {
+            Status = decision.Status,
+            AvailableAt = decision.AvailableAt,
+            Error = error,
+            Usage = Add(job.Usage, usage),
+            CompletedAt = decision.Status.IsTerminal() ? now : null,
+            LeaseExpiresAt = decision.Status.IsTerminal() ? job.LeaseExpiresAt : null,
+            AgentId = decision.Status.IsTerminal() ? job.AgentId : null,
+            StartedAt = decision.Status.IsTerminal() ? job.StartedAt : null,
+        };
+        next = await WriteAsync(next, AttemptEvent(job, next, outcome, now, true, usage));
+        if (outcome is AttemptOutcome.LeaseLost or AttemptOutcome.TimedOut)
+        {
+            KernelMetrics.LeaseLost();
+        }
+
+        Queue.LeaseEndedAsync(JobId, job.TenantId).Ignore();
+        if (next.Status == JobStatus.Pending)
+        {
+            await EnqueueAsync(admitted: false);
+        }
+
+        return next;
+    }
+
+    private async Task OnDeadlineAsync()
+    {
+        if (_job is not { } job || !job.Status.IsLeased())
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        if (job.Status == JobStatus.Running && job.StartedAt is { } started && now >= started + job.Spec.Timeout)
+        {
+            if (job.AgentId is { } agentId)
+            {
+                GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, "timed out")).Ignore();
+            }
+
+            LogDeadline(logger, JobId, "timed out", job.Epoch);
+            await EndAttemptAsync(job, AttemptOutcome.TimedOut, retryable: true, $"timed out after {job.Spec.Timeout}", JobUsage.None);
+        }
+        else if (now >= _leaseExpiresAt)
+        {
+            LogDeadline(logger, JobId, "lease expired", job.Epoch);
+            await EndAttemptAsync(job, AttemptOutcome.LeaseLost, retryable: true, "lease expired: the agent stopped renewing it", JobUsage.None);
+        }
+        else
+        {
+            ScheduleDeadline();
+        }
+    }
+
+    private async Task<JobRecord> WriteAsync(JobRecord next, ImmutableArray<MeshEvent> events)
+    {
+        var versioned = next with { Version = _job!.Version + 1, UpdatedAt = time.GetUtcNow() };
+        bool written;
+        try
+        {
+            written = await store.UpdateAsync(versioned, events);
+        }
+        catch (Exception ex) when (ex is not MeshException)
+        {
+            Invalidate();
+            LogStoreFailed(logger, JobId, next.Status.ToString(), ex.GetBaseException().Message);
+            throw MeshException.Unavailable("The job store is unavailable; nothing was changed. Retry later.");
+        }
+
+        if (!written)
+        {
+            // Someone else's newer write reached the store (this activation's copy was stale): re-read and refuse.
+            Invalidate();
+            throw MeshException.Precondition("The job changed concurrently; read it again.");
+        }
+
+        _job = versioned;
+        if (events.Any(e => e.Job is { } j))
+        {
+            foreach (var e in events)
+            {
+                KernelMetrics.AttemptEnded(e.Job!.Status, e.Job.RunTime);
+            }
+        }
+
+        NotifyWatchers();
+        if (versioned.Status.IsTerminal())
+        {
+            _deadline?.Dispose();
+            _deadline = null;
+            this.RegisterGrainTimer(static (self, _) => { self.DeactivateOnIdle(); return Task.CompletedTask; }, this,
+                new GrainTimerCreationOptions { DueTime = _options.LingerAfterFinish, Period = Timeout.InfiniteTimeSpan, KeepAlive = false });
+        }
+
+        return versioned;
+    }
+
+    private async Task EnqueueAsync(bool admitted)
+    {
+        var job = _job!;
+        try
+        {
+            await Queue.EnqueueAsync(new QueuedJob(JobId, job.TenantId, job.Spec.Priority, job.AvailableAt, job.UpdatedAt), admitted);
+            _enqueuePending = false;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The job is durable: the queue's reconciliation will index it; retry sooner from here.
+            _enqueuePending = true;
+            LogEnqueueFailed(logger, JobId, ex.GetBaseException().Message);
+            this.RegisterGrainTimer(static (self, _) => self._enqueuePending && self._job is { Status: JobStatus.Pending } ? self.EnqueueAsync(false) : Task.CompletedTask,
+                this, new GrainTimerCreationOptions { DueTime = TimeSpan.FromSeconds(2), Period = Timeout.InfiniteTimeSpan, KeepAlive = true });
+        }
+    }
+
+    private Task EnsureLoadedAsync()
+    {
+        if (_loaded)
+        {
+            return Task.CompletedTask;
+        }
+
+        return _loading ??= LoadAsync();
+    }
+
+    private async Task LoadAsync()
+    {
+        try
+        {
+            JobRecord? job;
+            try
+            {
+                job = await store.GetAsync(JobId);
+            }
+            catch (Exception ex) when (ex is not MeshException)
+            {
+                throw MeshException.Unavailable("The job store is unavailable. Retry later. (" + ex.GetBaseException().Message + ")");
+            }
+
+            SetLoaded(job);
+            if (job is { } j && j.Status.IsLeased())
+            {
+                // This activation replaces one that died with its silo: the agent may still be renewing; give it time.
+                var stored = j.LeaseExpiresAt ?? time.GetUtcNow();
+                var grace = time.GetUtcNow() + _options.RecoveryGrace;
+                _leaseExpiresAt = stored > grace ? stored : grace;
+                ScheduleDeadline();
+            }
+        }
+        finally
+        {
+            _loading = null;
+        }
+    }
+
+    private void SetLoaded(JobRecord? job)
+    {
+        _job = job;
+        _loaded = true;
+    }
+
+    private void Invalidate()
+    {
+        _loaded = false;
+        _job = null;
+    }
+
+    private void ScheduleDeadline()
+    {
+        if (_job is not { } job || JobLifecycle.NextDeadline(job, _leaseExpiresAt) is not { } deadline)
+        {
+            return;
+        }
+
+        var due = deadline - time.GetUtcNow();
+        if (due < TimeSpan.Zero)
+        {
+            due = TimeSpan.Zero;
+        }
+
+        due += TimeSpan.FromMilliseconds(5);
+        if (_deadline is null)
+        {
+            _deadline = this.RegisterGrainTimer(static (self, _) => self.OnDeadlineAsync(), this,
+                new GrainTimerCreationOptions { DueTime = due, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true });
+        }
+        else
+        {
+            _deadline.Change(due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private bool IsCurrentLease(string agentId, long epoch) =>
+        _job is { } job && job.Status.IsLeased() && job.Epoch == epoch && job.AgentId == agentId;
+
+    private JobRecord RequireCurrentLease(string agentId, long epoch)
+    {
+        if (_job is null)
+        {
+            throw MeshException.NotFound($"Job '{JobId}'");
+        }
+
+        if (!IsCurrentLease(agentId, epoch))
+        {
+            KernelMetrics.StaleReport();
+            LogStale(logger, JobId, agentId, epoch, _job.Epoch, _job.Status);
+            throw new MeshException(MeshErrorCode.StaleEpoch,
+                $"Lease {epoch} of job {JobId} is no longer current (the job is {_job.Status} at epoch {_job.Epoch}); the report was refused.");
+        }
+
+        return _job;
+    }
+
+    private JobRecord? Visible(string? tenantId) =>
+        _job is { } job && (tenantId is null || job.TenantId == tenantId) ? job : null;
+
+    private SubmitOutcome Duplicate(JobRecord existing, string tenantId)
+    {
+        if (existing.TenantId != tenantId)
+        {
+            throw MeshException.Conflict("A job with this id belongs to another tenant.");
+        }
+
+        KernelMetrics.DuplicateSubmit();
+        return new SubmitOutcome(existing, Created: false);
+    }
+
+    private void NotifyWatchers()
+    {
+        foreach (var watcher in _watchers.ToArray())
+        {
+            watcher.TrySetResult();
+        }
+    }
+
+    private IQueueGrain Queue => QueueOf(_job!.Spec, _job.Shard);
+
+    private IQueueGrain QueueOf(JobSpec spec, int shard) =>
+        GrainFactory.GetGrain<IQueueGrain>(new QueueKey(spec.Pool, spec.Capability, shard).ToString());
+
+    private static ImmutableArray<MeshEvent> AttemptEvent(JobRecord before, JobRecord after, string outcome, DateTimeOffset now, bool hadLease, JobUsage? usage = null)
+    {
+        var leasedAt = hadLease ? before.LeasedAt : null;
+        var queueWait = leasedAt is { } l ? l - before.AvailableAt : now - before.AvailableAt;
+        var runTime = leasedAt is { } l2 ? now - (before.StartedAt ?? l2) : TimeSpan.Zero;
+        return
+        [
+            new MeshEvent(0, MeshEventKind.JobAttemptEnded, now, null, new JobAttemptEnded(
+                before.JobId, before.TenantId, before.Spec.Type, before.Spec.Pool, before.Spec.Capability,
+                hadLease ? before.AgentId : null, before.Attempts, outcome, after.Status, after.Status.IsTerminal(),
+                queueWait < TimeSpan.Zero ? TimeSpan.Zero : queueWait, runTime < TimeSpan.Zero ? TimeSpan.Zero : runTime, usage ?? JobUsage.None)),
+        ];
+    }
+
+    private static JobUsage Add(JobUsage a, JobUsage b) => new(a.TokensIn + b.TokensIn, a.TokensOut + b.TokensOut, a.Cost + b.Cost);
+
+    private static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: job store write failed during {Operation}: {Reason}")]
+    private static partial void LogStoreFailed(ILogger logger, Guid jobId, string operation, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: could not be queued ({Reason}); retrying")]
+    private static partial void LogEnqueueFailed(ILogger logger, Guid jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: {What} (epoch {Epoch})")]
+    private static partial void LogDeadline(ILogger logger, Guid jobId, string what, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: refused report from {AgentId} for epoch {Epoch}; current epoch {Current}, status {Status}")]
+    private static partial void LogStale(ILogger logger, Guid jobId, string agentId, long epoch, long current, JobStatus status);
+}

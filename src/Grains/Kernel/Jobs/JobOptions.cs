@@ -1,0 +1,50 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MeshOs.Grains.Kernel.Jobs;
+
+/// <summary>Job defaults, limits and retention. Section <c>MeshOs:Jobs</c>.</summary>
+public sealed class JobOptions
+{
+    public const string Section = "MeshOs:Jobs";
+
+    /// <summary>How long a lease lasts unless renewed by the agent's heartbeats. Default 30 s.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A leased job found on a new activation (its silo died) gets this long for its agent to renew before the lease
+    /// is declared lost. Default 15 s.
+    /// </summary>
+    public TimeSpan RecoveryGrace { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Largest result an agent may report, in UTF-8 bytes. Default 1 MiB.</summary>
+    [Range(1, 64 * 1024 * 1024)]
+    public int MaxResultBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Terminal jobs are deleted this long after they finish. Default 30 days.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How long a finished job's grain stays in memory for readers before it deactivates. Default 5 s.</summary>
+    public TimeSpan LingerAfterFinish { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Queues and dispatch. Section <c>MeshOs:Dispatch</c>.</summary>
+public sealed class DispatchOptions
+{
+    public const string Section = "MeshOs:Dispatch";
+
+    /// <summary>Shards per pool/capability queue: no single queue grain sits on every job's path. Fixed for a cluster's life. Default 4.</summary>
+    [Range(1, 256)]
+    public int ShardsPerQueue { get; set; } = 4;
+
+    /// <summary>How often a queue shard compares its index with the job store (repairs lost enqueues). Default 30 s.</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Pending jobs younger than this are left out of reconciliation (they may be on their way). Default 10 s.</summary>
+    public TimeSpan ReconcileMinAge { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a queue shard looks in the store for leases whose grain was lost with a silo. Default 10 s.</summary>
+    public TimeSpan LeaseSweepInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest a dispatcher's take waits for work (below Orleans' 30 s response timeout). Default 15 s.</summary>
+    public TimeSpan MaxTakeWait { get; set; } = TimeSpan.FromSeconds(15);
+}

@@ -1,0 +1,176 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using MeshOs.Abstractions;
+using MeshOs.Abstractions.Tenants;
+using MeshOs.Grains.Storage;
+
+namespace MeshOs.Grains.Kernel.Tenants;
+
+/// <summary>A tenant's configuration and keys. Rarely written; read on each authentication cache miss.</summary>
+internal sealed class TenantGrain(
+    [PersistentState("tenant", MeshStorage.GrainStore)] IPersistentState<TenantState> state,
+    TimeProvider time) : Grain, ITenantGrain
+{
+    private const int MaxKeysPerTenant = 20;
+
+    private string TenantId => this.GetPrimaryKeyString();
+
+    public async Task<TenantInfo> CreateAsync(TenantSpec spec)
+    {
+        if (!ApiKeyFormat.IsValidTenantId(TenantId))
+        {
+            throw MeshException.Invalid("A tenant id is 1–63 lowercase letters, digits or dashes, starting with a letter or digit.");
+        }
+
+        if (state.State.Exists)
+        {
+            throw MeshException.Conflict($"Tenant '{TenantId}' already exists.");
+        }
+
+        TenantPolicy.Validate(spec);
+        var now = time.GetUtcNow();
+        state.State = new TenantState
+        {
+            Exists = true,
+            CreatedAt = now,
+        };
+        Apply(spec, now);
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<ITenantDirectoryGrain>(0).AddAsync(TenantId);
+        return ToInfo();
+    }
+
+    public async Task<TenantInfo> UpdateAsync(TenantSpec spec)
+    {
+        EnsureExists();
+        TenantPolicy.Validate(spec);
+        Apply(spec, time.GetUtcNow());
+        await state.WriteStateAsync();
+        return ToInfo();
+    }
+
+    public Task<TenantInfo?> GetAsync() => Task.FromResult(state.State.Exists ? ToInfo() : null);
+
+    public async Task<TenantInfo> SetDisabledAsync(bool disabled)
+    {
+        EnsureExists();
+        if (state.State.Disabled != disabled)
+        {
+            state.State.Disabled = disabled;
+            Touch();
+            await state.WriteStateAsync();
+        }
+
+        return ToInfo();
+    }
+
+    public async Task<IssuedApiKey> IssueKeyAsync(string name)
+    {
+        EnsureExists();
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 100)
+        {
+            throw MeshException.Invalid("A key name is 1–100 characters.");
+        }
+
+        if (state.State.Keys.Count(k => k.RevokedAt is null) >= MaxKeysPerTenant)
+        {
+            throw MeshException.Exhausted($"A tenant has at most {MaxKeysPerTenant} active keys; revoke one first.");
+        }
+
+        var (key, keyId, hash) = ApiKeyFormat.Create(TenantId);
+        var now = time.GetUtcNow();
+        state.State.Keys.Add(new ApiKeyState { KeyId = keyId, Name = name, Hash = hash, CreatedAt = now });
+        Touch();
+        await state.WriteStateAsync();
+        return new IssuedApiKey(keyId, key, now);
+    }
+
+    public async Task<TenantInfo> RevokeKeyAsync(string keyId)
+    {
+        EnsureExists();
+        var key = state.State.Keys.FirstOrDefault(k => k.KeyId == keyId) ?? throw MeshException.NotFound($"Key '{keyId}'");
+        if (key.RevokedAt is null)
+        {
+            key.RevokedAt = time.GetUtcNow();
+            Touch();
+            await state.WriteStateAsync();
+        }
+
+        return ToInfo();
+    }
+
+    public Task<TenantPrincipal?> AuthenticateAsync(string keyId, ImmutableArray<byte> secretHash)
+    {
+        var s = state.State;
+        if (!s.Exists || s.Disabled)
+        {
+            return Task.FromResult<TenantPrincipal?>(null);
+        }
+
+        var key = s.Keys.FirstOrDefault(k => k.KeyId == keyId && k.RevokedAt is null);
+        if (key is null || !CryptographicOperations.FixedTimeEquals(key.Hash, secretHash.AsSpan()))
+        {
+            return Task.FromResult<TenantPrincipal?>(null);
+        }
+
+        return Task.FromResult<TenantPrincipal?>(new TenantPrincipal(TenantId, s.Kind, s.Quotas, [.. s.Pools], s.Revision));
+    }
+
+    private void Apply(TenantSpec spec, DateTimeOffset now)
+    {
+        var s = state.State;
+        s.Name = spec.Name;
+        s.Kind = spec.Kind;
+        s.Quotas = spec.Quotas;
+        s.Pools = [.. spec.Pools.Distinct(StringComparer.Ordinal)];
+        s.UpdatedAt = now;
+        s.Revision++;
+    }
+
+    private void Touch()
+    {
+        state.State.UpdatedAt = time.GetUtcNow();
+        state.State.Revision++;
+    }
+
+    private void EnsureExists()
+    {
+        if (!state.State.Exists)
+        {
+            throw MeshException.NotFound($"Tenant '{TenantId}'");
+        }
+    }
+
+    private TenantInfo ToInfo()
+    {
+        var s = state.State;
+        return new TenantInfo(
+            TenantId, s.Name, s.Kind, s.Quotas, [.. s.Pools], s.Disabled, s.CreatedAt, s.UpdatedAt,
+            [.. s.Keys.Select(k => new ApiKeyInfo(k.KeyId, k.Name, k.CreatedAt, k.RevokedAt))]);
+    }
+}
+
+[GenerateSerializer, Alias("meshos.TenantState")]
+public sealed class TenantState
+{
+    [Id(0)] public bool Exists { get; set; }
+    [Id(1)] public string Name { get; set; } = string.Empty;
+    [Id(2)] public TenantKind Kind { get; set; }
+    [Id(3)] public TenantQuotas Quotas { get; set; } = TenantQuotas.Default;
+    [Id(4)] public List<string> Pools { get; set; } = [];
+    [Id(5)] public bool Disabled { get; set; }
+    [Id(6)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(7)] public DateTimeOffset UpdatedAt { get; set; }
+    [Id(8)] public long Revision { get; set; }
+    [Id(9)] public List<ApiKeyState> Keys { get; set; } = [];
+}
+
+[GenerateSerializer, Alias("meshos.ApiKeyState")]
+public sealed class ApiKeyState
+{
+    [Id(0)] public string KeyId { get; set; } = string.Empty;
+    [Id(1)] public string Name { get; set; } = string.Empty;
+    [Id(2)] public byte[] Hash { get; set; } = [];
+    [Id(3)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(4)] public DateTimeOffset? RevokedAt { get; set; }
+}

@@ -1,0 +1,32 @@
+using MeshOs.Grains.Events;
+using MeshOs.Grains.Kernel.Jobs;
+using MeshOs.Grains.Storage;
+using MeshOs.Persistence.Events;
+using MeshOs.Persistence.Jobs;
+using MeshOs.Persistence.Migrations;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MeshOs.Persistence.Hosting;
+
+/// <summary>Adds PostgreSQL as the silo's store: migrations at start, the job store, the event log, the probe.</summary>
+public static class PostgresHostingExtensions
+{
+    /// <summary>
+    /// Registers the schema migration (a hosted service: call this before UseOrleans so it runs first), the job store
+    /// with its group-commit writer, the event log and the storage probe.
+    /// </summary>
+    public static IServiceCollection AddMeshPostgres(this IServiceCollection services, string connectionString, IConfiguration configuration)
+    {
+        services.AddSingleton(new PostgresConnection(connectionString));
+        services.AddOptions<MigrationOptions>().Bind(configuration.GetSection("MeshOs:Migrations"));
+        services.AddOptions<PostgresStoreOptions>().Bind(configuration.GetSection(PostgresStoreOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddHostedService<SchemaMigrationHostedService>();
+        services.AddSingleton<JobWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobWriter>());
+        services.AddSingleton<IJobStore, PostgresJobStore>();
+        services.AddSingleton<IEventLog, PostgresEventLog>();
+        services.AddSingleton<IStorageProbe, PostgresStorageProbe>();
+        return services;
+    }
+}

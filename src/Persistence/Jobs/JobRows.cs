@@ -1,0 +1,53 @@
+using MeshOs.Abstractions.Jobs;
+using Npgsql;
+
+namespace MeshOs.Persistence.Jobs;
+
+/// <summary>The mapping between <see cref="JobRecord"/> and a <c>meshos_jobs</c> row.</summary>
+internal static class JobRows
+{
+    public const string Columns =
+        "id, tenant_id, type, capability, pool, shard, priority, status, attempts, max_attempts, initial_backoff_ms, max_backoff_ms, " +
+        "backoff_multiplier, timeout_ms, idempotency_key, payload, result, error, agent_id, epoch, lease_expires_at, leased_at, " +
+        "started_at, completed_at, created_at, updated_at, available_at, version, tokens_in, tokens_out, cost";
+
+    public static JobRecord Read(NpgsqlDataReader r)
+    {
+        var spec = new JobSpec(
+            Type: r.GetString(2),
+            Capability: r.GetString(3),
+            Pool: r.GetString(4),
+            PayloadJson: r.GetString(15),
+            Priority: r.GetInt16(6),
+            Timeout: TimeSpan.FromMilliseconds(r.GetInt64(13)),
+            Retry: new RetryPolicy(r.GetInt32(9), TimeSpan.FromMilliseconds(r.GetInt64(10)), TimeSpan.FromMilliseconds(r.GetInt64(11)), r.GetDouble(12)),
+            IdempotencyKey: r.IsDBNull(14) ? null : r.GetString(14));
+        return new JobRecord(
+            JobId: r.GetGuid(0),
+            TenantId: r.GetString(1),
+            Spec: spec,
+            Shard: r.GetInt32(5),
+            Status: (JobStatus)r.GetInt16(7),
+            Attempts: r.GetInt32(8),
+            Version: r.GetInt64(27),
+            CreatedAt: Time(r, 24)!.Value,
+            UpdatedAt: Time(r, 25)!.Value,
+            AvailableAt: Time(r, 26)!.Value,
+            AgentId: r.IsDBNull(18) ? null : r.GetString(18),
+            Epoch: r.GetInt64(19),
+            LeaseExpiresAt: Time(r, 20),
+            StartedAt: Time(r, 22),
+            CompletedAt: Time(r, 23),
+            ResultJson: r.IsDBNull(16) ? null : r.GetString(16),
+            Error: r.IsDBNull(17) ? null : r.GetString(17),
+            Usage: new JobUsage(r.GetInt64(28), r.GetInt64(29), r.GetDecimal(30)),
+            LeasedAt: Time(r, 21));
+    }
+
+    public static DateTime Utc(DateTimeOffset value) => value.UtcDateTime;
+
+    public static DateTime? Utc(DateTimeOffset? value) => value?.UtcDateTime;
+
+    private static DateTimeOffset? Time(NpgsqlDataReader r, int ordinal) =>
+        r.IsDBNull(ordinal) ? null : new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(ordinal), DateTimeKind.Utc));
+}

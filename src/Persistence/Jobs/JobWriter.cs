@@ -1,0 +1,315 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using MeshOs.Abstractions.Events;
+using MeshOs.Abstractions.Jobs;
+using MeshOs.Persistence.Events;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace MeshOs.Persistence.Jobs;
+
+/// <summary>
+/// Group commit for the job store and the event log. Grains hand in writes and await them; each of a few writer
+/// loops takes every write waiting (up to a batch), applies them in one transaction with one round trip (inserts,
+/// versioned updates and their events as array-bound statements) and completes them all at commit. Throughput then
+/// grows with load instead of being capped by one commit per write.
+/// </summary>
+internal sealed partial class JobWriter(
+    PostgresConnection connection,
+    IOptions<PostgresStoreOptions> options,
+    ILogger<JobWriter> logger) : BackgroundService
+{
+    private static readonly Meter Meter = new("MeshOs.Storage");
+    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("meshos.storage.batch_size", "{write}", "Writes committed per transaction.");
+    private static readonly Histogram<double> CommitTime = Meter.CreateHistogram<double>("meshos.storage.commit_duration", "s", "Time to apply and commit one batch.");
+    private static readonly Counter<long> Failures = Meter.CreateCounter<long>("meshos.storage.batch_failures", "{batch}", "Batches that failed (their writes were not acknowledged).");
+
+    private readonly Channel<Write> _queue = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = false });
+
+    public Task<bool> InsertAsync(JobRecord job) => Enqueue(new InsertWrite(job));
+
+    public Task<bool> UpdateAsync(JobRecord job, ImmutableArray<MeshEvent> events) => Enqueue(new UpdateWrite(job, events));
+
+    public Task<bool> AppendAsync(ImmutableArray<MeshEvent> events) => Enqueue(new AppendWrite(events));
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, options.Value.Writers).Select(_ => Task.Run(() => WriteLoopAsync(stoppingToken), stoppingToken)));
+
+    private Task<bool> Enqueue(Write write)
+    {
+        if (!_queue.Writer.TryWrite(write))
+        {
+            write.Done.TrySetException(new InvalidOperationException("The job store is shutting down."));
+        }
+
+        return write.Done.Task;
+    }
+
+    private async Task WriteLoopAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<Write>(options.Value.MaxBatch);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                while (batch.Count < options.Value.MaxBatch && _queue.Reader.TryRead(out var write))
+                {
+                    batch.Add(write);
+                }
+
+                if (batch.Count == 0)
+                {
+                    continue;
+                }
+
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    await CommitAsync(batch, stoppingToken);
+                    BatchSize.Record(batch.Count);
+                    CommitTime.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                }
+                catch (Exception ex)
+                {
+                    Failures.Add(1);
+                    LogBatchFailed(logger, batch.Count, ex.GetBaseException().Message);
+                    foreach (var write in batch)
+                    {
+                        write.Done.TrySetException(ex);
+                    }
+                }
+
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        foreach (var write in batch)
+        {
+            write.Done.TrySetException(new OperationCanceledException("The job store stopped."));
+        }
+    }
+
+    private async Task CommitAsync(List<Write> batch, CancellationToken cancellationToken)
+    {
+        var inserts = batch.OfType<InsertWrite>().ToList();
+        var updates = batch.OfType<UpdateWrite>().ToList();
+        var appends = batch.OfType<AppendWrite>().ToList();
+
+        await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await conn.BeginTransactionAsync(cancellationToken);
+        await using var commands = new NpgsqlBatch(conn, tx);
+        var ordinal = 0;
+        if (inserts.Count > 0)
+        {
+            commands.BatchCommands.Add(InsertCommand(inserts));
+        }
+
+        if (updates.Count > 0)
+        {
+            commands.BatchCommands.Add(UpdateCommand(updates, ref ordinal));
+        }
+
+        if (appends.Count > 0)
+        {
+            commands.BatchCommands.Add(AppendCommand(appends.SelectMany(a => a.Events), ref ordinal));
+        }
+
+        var inserted = new HashSet<Guid>();
+        var updated = new HashSet<Guid>();
+        await using (var reader = await commands.ExecuteReaderAsync(cancellationToken))
+        {
+            if (inserts.Count > 0)
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    inserted.Add(reader.GetGuid(0));
+                }
+
+                await reader.NextResultAsync(cancellationToken);
+            }
+
+            if (updates.Count > 0)
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    updated.Add(reader.GetGuid(0));
+                }
+            }
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        inserts.ForEach(w => w.Done.TrySetResult(inserted.Contains(w.Job.JobId)));
+        updates.ForEach(w => w.Done.TrySetResult(updated.Contains(w.Job.JobId)));
+        appends.ForEach(w => w.Done.TrySetResult(true));
+    }
+
+    private static NpgsqlBatchCommand InsertCommand(List<InsertWrite> inserts)
+    {
+        var jobs = inserts.Select(i => i.Job).ToList();
+        var command = new NpgsqlBatchCommand($"""
+            INSERT INTO meshos_jobs ({JobRows.Columns})
+            SELECT * FROM unnest(
+                $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::smallint[], $8::smallint[], $9::int[],
+                $10::int[], $11::bigint[], $12::bigint[], $13::float8[], $14::bigint[], $15::text[], $16::text[], $17::text[],
+                $18::text[], $19::text[], $20::bigint[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[],
+                $24::timestamptz[], $25::timestamptz[], $26::timestamptz[], $27::timestamptz[], $28::bigint[], $29::bigint[],
+                $30::bigint[], $31::numeric[])
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """);
+        var p = command.Parameters;
+        p.Add(Array(jobs.Select(j => j.JobId)));
+        p.Add(Array(jobs.Select(j => j.TenantId)));
+        p.Add(Array(jobs.Select(j => j.Spec.Type)));
+        p.Add(Array(jobs.Select(j => j.Spec.Capability)));
+        p.Add(Array(jobs.Select(j => j.Spec.Pool)));
+        p.Add(Array(jobs.Select(j => j.Shard)));
+        p.Add(Array(jobs.Select(j => (short)j.Spec.Priority)));
+        p.Add(Array(jobs.Select(j => (short)j.Status)));
+        p.Add(Array(jobs.Select(j => j.Attempts)));
+        p.Add(Array(jobs.Select(j => j.Spec.Retry.MaxAttempts)));
+        p.Add(Array(jobs.Select(j => (long)j.Spec.Retry.InitialBackoff.TotalMilliseconds)));
+        p.Add(Array(jobs.Select(j => (long)j.Spec.Retry.MaxBackoff.TotalMilliseconds)));
+        p.Add(Array(jobs.Select(j => j.Spec.Retry.Multiplier)));
+        p.Add(Array(jobs.Select(j => (long)j.Spec.Timeout.TotalMilliseconds)));
+        p.Add(Array(jobs.Select(j => j.Spec.IdempotencyKey)));
+        p.Add(Array(jobs.Select(j => j.Spec.PayloadJson)));
+        p.Add(Array(jobs.Select(j => j.ResultJson)));
+        p.Add(Array(jobs.Select(j => j.Error)));
+        p.Add(Array(jobs.Select(j => j.AgentId)));
+        p.Add(Array(jobs.Select(j => j.Epoch)));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.LeaseExpiresAt))));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.LeasedAt))));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.StartedAt))));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.CompletedAt))));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.CreatedAt))));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.UpdatedAt))));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.AvailableAt))));
+        p.Add(Array(jobs.Select(j => j.Version)));
+        p.Add(Array(jobs.Select(j => j.Usage.TokensIn)));
+        p.Add(Array(jobs.Select(j => j.Usage.TokensOut)));
+        p.Add(Array(jobs.Select(j => j.Usage.Cost)));
+        return command;
+    }
+
+    private static NpgsqlBatchCommand UpdateCommand(List<UpdateWrite> updates, ref int ordinal)
+    {
+        var jobs = updates.Select(u => u.Job).ToList();
+        var events = new List<(Guid JobId, int Ordinal, MeshEvent Event)>();
+        foreach (var update in updates)
+        {
+            foreach (var e in update.Events)
+            {
+                events.Add((update.Job.JobId, ordinal++, e));
+            }
+        }
+
+        var command = new NpgsqlBatchCommand("""
+            WITH u AS (
+                SELECT * FROM unnest(
+                    $1::uuid[], $2::smallint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::timestamptz[],
+                    $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::bigint[],
+                    $15::bigint[], $16::bigint[], $17::numeric[])
+                AS u(id, status, attempts, result, error, agent_id, epoch, lease_expires_at, leased_at, started_at, completed_at,
+                     updated_at, available_at, version, tokens_in, tokens_out, cost)
+            ), changed AS (
+                UPDATE meshos_jobs j
+                SET status = u.status, attempts = u.attempts, result = u.result, error = u.error, agent_id = u.agent_id,
+                    epoch = u.epoch, lease_expires_at = u.lease_expires_at, leased_at = u.leased_at, started_at = u.started_at,
+                    completed_at = u.completed_at, updated_at = u.updated_at, available_at = u.available_at, version = u.version,
+                    tokens_in = u.tokens_in, tokens_out = u.tokens_out, cost = u.cost
+                FROM u
+                WHERE j.id = u.id AND j.version < u.version
+                RETURNING j.id
+            ), appended AS (
+                INSERT INTO meshos_events (position, kind, at, payload)
+                SELECT (pg_current_xact_id()::text::bigint << 20) + e.ordinal, e.kind, e.at, e.payload
+                FROM unnest($18::uuid[], $19::int[], $20::smallint[], $21::timestamptz[], $22::jsonb[]) AS e(job_id, ordinal, kind, at, payload)
+                WHERE e.job_id IN (SELECT id FROM changed)
+            )
+            SELECT id FROM changed
+            """);
+        var p = command.Parameters;
+        p.Add(Array(jobs.Select(j => j.JobId)));
+        p.Add(Array(jobs.Select(j => (short)j.Status)));
+        p.Add(Array(jobs.Select(j => j.Attempts)));
+        p.Add(Array(jobs.Select(j => j.ResultJson)));
+        p.Add(Array(jobs.Select(j => j.Error)));
+        p.Add(Array(jobs.Select(j => j.AgentId)));
+        p.Add(Array(jobs.Select(j => j.Epoch)));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.LeaseExpiresAt))));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.LeasedAt))));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.StartedAt))));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.CompletedAt))));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.UpdatedAt))));
+        p.Add(Array(jobs.Select(j => JobRows.Utc(j.AvailableAt))));
+        p.Add(Array(jobs.Select(j => j.Version)));
+        p.Add(Array(jobs.Select(j => j.Usage.TokensIn)));
+        p.Add(Array(jobs.Select(j => j.Usage.TokensOut)));
+        p.Add(Array(jobs.Select(j => j.Usage.Cost)));
+        AddEventParameters(p, events.Select(e => (e.JobId, e.Ordinal, e.Event)));
+        return command;
+    }
+
+    private static NpgsqlBatchCommand AppendCommand(IEnumerable<MeshEvent> events, ref int ordinal)
+    {
+        var numbered = new List<(Guid, int, MeshEvent)>();
+        foreach (var e in events)
+        {
+            numbered.Add((Guid.Empty, ordinal++, e));
+        }
+
+        var command = new NpgsqlBatchCommand("""
+            INSERT INTO meshos_events (position, kind, at, payload)
+            SELECT (pg_current_xact_id()::text::bigint << 20) + e.ordinal, e.kind, e.at, e.payload
+            FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::timestamptz[], $5::jsonb[]) AS e(job_id, ordinal, kind, at, payload)
+            """);
+        AddEventParameters(command.Parameters, numbered);
+        return command;
+    }
+
+    private static void AddEventParameters(NpgsqlParameterCollection p, IEnumerable<(Guid JobId, int Ordinal, MeshEvent Event)> events)
+    {
+        var list = events.ToList();
+        p.Add(Array(list.Select(e => e.JobId)));
+        p.Add(Array(list.Select(e => e.Ordinal)));
+        p.Add(Array(list.Select(e => (short)e.Event.Kind)));
+        p.Add(Array(list.Select(e => JobRows.Utc(e.Event.At))));
+        p.Add(new NpgsqlParameter { Value = list.Select(e => MeshEventJson.Serialize(e.Event)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+    }
+
+    private static NpgsqlParameter Array<T>(IEnumerable<T> values) => new() { Value = values.ToArray() };
+
+    private abstract class Write
+    {
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class InsertWrite(JobRecord job) : Write
+    {
+        public JobRecord Job { get; } = job;
+    }
+
+    private sealed class UpdateWrite(JobRecord job, ImmutableArray<MeshEvent> events) : Write
+    {
+        public JobRecord Job { get; } = job;
+
+        public ImmutableArray<MeshEvent> Events { get; } = events.IsDefault ? [] : events;
+    }
+
+    private sealed class AppendWrite(ImmutableArray<MeshEvent> events) : Write
+    {
+        public ImmutableArray<MeshEvent> Events { get; } = events;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} job-store write(s) failed: {Reason}")]
+    private static partial void LogBatchFailed(ILogger logger, int count, string reason);
+}

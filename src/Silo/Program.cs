@@ -1,0 +1,32 @@
+using MeshOs.Gateway.Hosting;
+using MeshOs.Gateway.Operations;
+using MeshOs.Silo.Demo;
+using MeshOs.Silo.Hosting;
+
+namespace MeshOs.Silo;
+
+/// <summary>
+/// A MeshOs silo. Without configuration it is the embedded mode: one process, in-memory storage, the gateway on
+/// http://localhost:8080, the dashboard at /dashboard and a demo fleet. With <c>ConnectionStrings__MeshOs</c> it
+/// joins (or forms) a cluster on PostgreSQL.
+/// </summary>
+public static class Program
+{
+    public static async Task Main(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var cluster = MeshClusterSettings.From(builder.Configuration);
+        var coHost = builder.Configuration.GetValue($"{SiloOptions.Section}:{nameof(SiloOptions.CoHostGateway)}", true);
+
+        builder.UseMeshEndpoints("http://localhost:8080", "http://localhost:8081");
+        builder.AddMeshTelemetry("meshos-silo");
+        builder.AddMeshSilo(cluster);
+        builder.AddMeshGateway();
+        builder.AddMeshDemo(cluster);
+
+        var app = builder.Build();
+        app.MapMeshGateway(coHost ? "silo+gateway" : "silo", cluster, withApis: coHost);
+        app.AnnounceAddresses(coHost ? "silo+gateway" : "silo", cluster);
+        await app.RunAsync();
+    }
+}

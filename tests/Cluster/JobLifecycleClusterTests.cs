@@ -1,0 +1,149 @@
+using MeshOs.Abstractions;
+using MeshOs.Abstractions.Dispatch;
+using MeshOs.Abstractions.Events;
+using MeshOs.Abstractions.Jobs;
+using MeshOs.Abstractions.Tenants;
+
+namespace MeshOs.Tests.Cluster;
+
+[Collection(MeshClusterCollection.Name)]
+public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
+{
+    private static JobSpec Spec(string capability, int priority = 5, int maxAttempts = 3, string? key = null) =>
+        new("test", capability, "platform", "{\"n\":1}", priority, TimeSpan.FromMinutes(1),
+            new RetryPolicy(maxAttempts, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 2), key);
+
+    private async Task<ImmutableTakeResult> TakeAllAsync(string capability, int max = 100)
+    {
+        var taken = new List<TakenJob>();
+        for (var shard = 0; shard < 2; shard++)
+        {
+            taken.AddRange(await fixture.Grains.GetGrain<IQueueGrain>(new QueueKey("platform", capability, shard).ToString())
+                .TakeAsync("test", max, TimeSpan.Zero));
+        }
+
+        return new ImmutableTakeResult(taken);
+    }
+
+    [Fact]
+    public async Task Submitted_job_is_leased_completed_and_reported_once()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        var capability = "cap-" + Guid.NewGuid().ToString("N")[..8];
+        var jobId = Guid.CreateVersion7();
+        var job = fixture.Grains.GetGrain<IJobGrain>(jobId);
+
+        var submitted = await job.SubmitAsync(tenant.TenantId, Spec(capability), 100, 100);
+        Assert.True(submitted.Created);
+        Assert.Equal(JobStatus.Pending, submitted.Job.Status);
+
+        var taken = await TakeAllAsync(capability);
+        Assert.Equal([jobId], taken.Jobs.Select(t => t.JobId));
+
+        var grant = await job.LeaseAsync("agent-1", TimeSpan.Zero);
+        Assert.NotNull(grant);
+        Assert.Equal(1, grant.Epoch);
+        Assert.Equal(1, grant.Attempt);
+
+        await job.StartAsync("agent-1", grant.Epoch);
+        var done = await job.CompleteAsync("agent-1", grant.Epoch, new JobResult(true, "{\"ok\":true}", null, false, new JobUsage(10, 20, 0.5m)));
+        Assert.Equal(JobStatus.Succeeded, done.Status);
+        Assert.Equal("{\"ok\":true}", done.ResultJson);
+
+        var stored = await MeshClusterFixture.JobStore.GetAsync(jobId);
+        Assert.Equal(JobStatus.Succeeded, stored!.Status);
+        Assert.Equal(new JobUsage(10, 20, 0.5m), stored.Usage);
+
+        // A repeated report of the same result is answered with the same record; a stale epoch is refused.
+        var again = await job.CompleteAsync("agent-1", grant.Epoch, new JobResult(true, "{\"ok\":true}", null, false, JobUsage.None));
+        Assert.Equal(done.Version, again.Version);
+        var stale = await Assert.ThrowsAsync<MeshException>(() => job.CompleteAsync("agent-1", grant.Epoch - 1, new JobResult(false, null, "x", true, JobUsage.None)));
+        Assert.Equal(MeshErrorCode.StaleEpoch, stale.Code);
+    }
+
+    [Fact]
+    public async Task Expired_lease_returns_the_job_and_fences_the_old_agent()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        var capability = "cap-" + Guid.NewGuid().ToString("N")[..8];
+        var jobId = Guid.CreateVersion7();
+        var job = fixture.Grains.GetGrain<IJobGrain>(jobId);
+        await job.SubmitAsync(tenant.TenantId, Spec(capability), 100, 100);
+        await TakeAllAsync(capability);
+        var first = await job.LeaseAsync("agent-a", TimeSpan.Zero);
+        Assert.NotNull(first);
+
+        // No renewals: the 2 s lease expires, the job goes back to Pending and is queued again after its backoff.
+        var requeued = await WaitForAsync(async () => (await TakeAllAsync(capability)).Jobs, jobs => jobs.Count == 1, TimeSpan.FromSeconds(10));
+        Assert.Equal(jobId, requeued.Single().JobId);
+        var record = await job.GetAsync(null);
+        Assert.Equal(JobStatus.Pending, record!.Status);
+        Assert.Equal(1, record.Attempts);
+
+        var second = await job.LeaseAsync("agent-b", TimeSpan.Zero);
+        Assert.Equal(first.Epoch + 1, second!.Epoch);
+
+        var refused = await Assert.ThrowsAsync<MeshException>(() => job.CompleteAsync("agent-a", first.Epoch, new JobResult(true, "{}", null, false, JobUsage.None)));
+        Assert.Equal(MeshErrorCode.StaleEpoch, refused.Code);
+        var done = await job.CompleteAsync("agent-b", second.Epoch, new JobResult(true, "{\"by\":\"b\"}", null, false, JobUsage.None));
+        Assert.Equal(JobStatus.Succeeded, done.Status);
+        Assert.Equal(2, done.Attempts);
+    }
+
+    [Fact]
+    public async Task Concurrent_duplicate_submits_make_one_job()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        var capability = "cap-" + Guid.NewGuid().ToString("N")[..8];
+        var jobId = Guid.CreateVersion7();
+        var submits = Enumerable.Range(0, 50)
+            .Select(_ => fixture.Grains.GetGrain<IJobGrain>(jobId).SubmitAsync(tenant.TenantId, Spec(capability, key: "k1"), 100, 100))
+            .ToArray();
+        var outcomes = await Task.WhenAll(submits);
+        Assert.Single(outcomes, o => o.Created);
+        Assert.All(outcomes, o => Assert.Equal(jobId, o.Job.JobId));
+        Assert.Single((await TakeAllAsync(capability)).Jobs);
+    }
+
+    [Fact]
+    public async Task Events_reach_registered_consumers_with_the_attempts()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        var capability = "cap-" + Guid.NewGuid().ToString("N")[..8];
+        var jobId = Guid.CreateVersion7();
+        var job = fixture.Grains.GetGrain<IJobGrain>(jobId);
+        await job.SubmitAsync(tenant.TenantId, Spec(capability), 100, 100);
+        await TakeAllAsync(capability);
+        var grant = await job.LeaseAsync("agent-e", TimeSpan.Zero);
+        await job.CompleteAsync("agent-e", grant!.Epoch, new JobResult(false, null, "boom", true, new JobUsage(1, 2, 0.25m)));
+
+        var recorder = fixture.Grains.GetGrain<IRecordingConsumerGrain>("all");
+        var events = await WaitForAsync(
+            async () => (await recorder.GetEventsAsync()).Where(e => e.Job?.JobId == jobId).ToList(),
+            list => list.Count == 1, TimeSpan.FromSeconds(10));
+        var attempt = events.Single().Job!;
+        Assert.Equal(MeshEventKind.JobAttemptEnded, events.Single().Kind);
+        Assert.Equal("failed", attempt.Outcome);
+        Assert.Equal(JobStatus.Pending, attempt.Status);
+        Assert.False(attempt.Terminal);
+        Assert.Equal("agent-e", attempt.AgentId);
+        Assert.Equal(new JobUsage(1, 2, 0.25m), attempt.Usage);
+    }
+
+    private static async Task<T> WaitForAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var value = await read();
+            if (done(value) || DateTime.UtcNow > deadline)
+            {
+                return value;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private sealed record ImmutableTakeResult(List<TakenJob> Jobs);
+}

@@ -1,0 +1,111 @@
+using System.Collections.Immutable;
+using MeshOs.Abstractions.Events;
+using MeshOs.Abstractions.Tenants;
+using MeshOs.Grains.Events;
+using MeshOs.Grains.Hosting;
+using MeshOs.Grains.Kernel.Jobs;
+using MeshOs.Grains.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+
+namespace MeshOs.Tests.Cluster;
+
+/// <summary>
+/// A two-silo in-process cluster with the kernel on in-memory stores. The stores are shared by both silos (as one
+/// database would be), so a job written through one silo is visible to the other.
+/// </summary>
+public sealed class MeshClusterFixture : IAsyncLifetime
+{
+    /// <summary>Settings every silo of the test cluster gets: short leases and intervals so tests run in seconds.</summary>
+    internal static readonly Dictionary<string, string?> Settings = new()
+    {
+        ["MeshOs:Agents:HeartbeatInterval"] = "00:00:00.500",
+        ["MeshOs:Agents:MissedHeartbeats"] = "3",
+        ["MeshOs:Jobs:LeaseDuration"] = "00:00:02",
+        ["MeshOs:Jobs:RecoveryGrace"] = "00:00:01",
+        ["MeshOs:Jobs:LingerAfterFinish"] = "00:00:01",
+        ["MeshOs:Dispatch:ShardsPerQueue"] = "2",
+        ["MeshOs:Dispatch:ReconcileInterval"] = "00:00:02",
+        ["MeshOs:Dispatch:ReconcileMinAge"] = "00:00:01",
+        ["MeshOs:Dispatch:LeaseSweepInterval"] = "00:00:01",
+        ["MeshOs:Events:PumpInterval"] = "00:00:00.100",
+    };
+
+    internal static readonly InMemoryEventLog EventLog = new(TimeProvider.System);
+
+    internal static readonly InMemoryJobStore JobStore = new(EventLog);
+
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public IGrainFactory Grains => Cluster.GrainFactory;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder(2);
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+
+    /// <summary>Creates a tenant with a fresh id allowed to use <paramref name="pools"/> (default: platform).</summary>
+    public async Task<TenantInfo> CreateTenantAsync(TenantQuotas? quotas = null, params string[] pools)
+    {
+        var id = "t" + Guid.NewGuid().ToString("N")[..10];
+        return await Grains.GetGrain<ITenantGrain>(id).CreateAsync(new TenantSpec(id, TenantKind.Customer, quotas ?? TenantQuotas.Default,
+            pools.Length == 0 ? ["platform"] : [.. pools]));
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(Settings).Build();
+            siloBuilder.AddMemoryGrainStorage(MeshStorage.GrainStore);
+            siloBuilder.UseInMemoryReminderService();
+            siloBuilder.Services.AddSingleton<IEventLog>(EventLog);
+            siloBuilder.Services.AddSingleton<IJobStore>(JobStore);
+            siloBuilder.Services.AddSingleton<IStorageProbe, InMemoryStorageProbe>();
+            siloBuilder.AddMeshKernel(configuration);
+            siloBuilder.AddMeshEventConsumer<IRecordingConsumerGrain>("test-recorder", "all");
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class MeshClusterCollection : ICollectionFixture<MeshClusterFixture>
+{
+    public const string Name = "mesh cluster";
+}
+
+/// <summary>A consumer that records every event it is given, for tests of event delivery.</summary>
+public interface IRecordingConsumerGrain : IMeshEventConsumer
+{
+    Task<ImmutableArray<MeshEvent>> GetEventsAsync();
+}
+
+internal sealed class RecordingConsumerGrain : Grain, IRecordingConsumerGrain
+{
+    private readonly List<MeshEvent> _events = [];
+
+    public Task OnEventsAsync(ImmutableArray<MeshEvent> events)
+    {
+        foreach (var e in events)
+        {
+            if (_events.Count == 0 || e.Position > _events[^1].Position)
+            {
+                _events.Add(e);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<ImmutableArray<MeshEvent>> GetEventsAsync() => Task.FromResult(_events.ToImmutableArray());
+}
