@@ -22,7 +22,7 @@ public static class Program
         builder.AddMeshTelemetry("meshos-silo");
         builder.AddMeshSilo(cluster);
         builder.AddMeshGateway();
-        builder.AddMeshDemo(cluster);
+        builder.AddMeshDemo(cluster, coHost);
 
         var app = builder.Build();
         app.MapMeshGateway(coHost ? "silo+gateway" : "silo", cluster, withApis: coHost);

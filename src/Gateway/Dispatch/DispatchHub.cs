@@ -16,7 +16,7 @@ public sealed partial class DispatchHub(IGrainFactory grains, ILogger<DispatchHu
     private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Identifies this dispatcher to the queues (logging and diagnostics).</summary>
-    public string DispatcherId { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}"[..48];
+    public string DispatcherId { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
 
     internal Lock Gate => _gate;
 

@@ -74,11 +74,16 @@ public static class OperationsApi
                 activeSilos = members?.Count(m => m.Status == "Active") ?? 0,
                 members = members?.Select(m => new { address = m.Address, name = m.Name, status = m.Status }),
             },
-            agents = counts?.AgentsByState,
-            jobs = counts?.JobsByStatus,
+            agents = Ordered<Abstractions.Agents.AgentState, int>(counts?.AgentsByState),
+            jobs = Ordered<Abstractions.Jobs.JobStatus, long>(counts?.JobsByStatus),
             errors,
         });
     }
+
+    /// <summary>Counts keyed by state name, in the order the states are declared (not hash order).</summary>
+    private static Dictionary<string, TValue>? Ordered<TEnum, TValue>(IReadOnlyDictionary<string, TValue>? counts)
+        where TEnum : struct, Enum =>
+        counts is null ? null : Enum.GetNames<TEnum>().Where(counts.ContainsKey).ToDictionary(name => name, name => counts[name]);
 
     private static async Task<T?> TryAsync<T>(Func<Task<T>> call, List<string> errors, CancellationToken ct)
         where T : class

@@ -4,6 +4,7 @@ using MeshOs.Gateway.Hosting;
 using MeshOs.Grains.Hosting;
 using MeshOs.Grains.Storage;
 using MeshOs.Persistence.Hosting;
+using MeshOs.Persistence.Orleans;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -68,6 +69,8 @@ public static class SiloHostingExtensions
                         o.ConnectionString = cluster.ConnectionString;
                         // Orleans' binary format: version-tolerant by [Id], and faithful for every [GenerateSerializer] type.
                         o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+                        // One row per grain identity: the provider's default key lets distinct grains share a row.
+                        o.HashPicker = new GrainIdentityHashPicker();
                     }));
                 silo.UseAdoNetReminderService(o =>
                 {

@@ -1,0 +1,22 @@
+using MeshOs.Grpc.V1;
+
+namespace MeshOs.AgentSdk;
+
+/// <summary>A command the mesh sent to the agent, raised before the SDK acts on it.</summary>
+/// <remarks>
+/// Raised on the connection's reading loop: a subscriber must return quickly and must not wait for the agent to stop.
+/// Setting <see cref="Handled"/> skips the SDK's own action, for a host that carries out the command itself
+/// (the simulator restarts a whole simulated process on <see cref="CommandKind.Restart"/>).
+/// </remarks>
+public sealed class MeshCommandEventArgs(CommandKind kind, Guid? jobId, string reason) : EventArgs
+{
+    public CommandKind Kind { get; } = kind;
+
+    /// <summary>The job a <see cref="CommandKind.CancelJob"/> is about; null for other commands.</summary>
+    public Guid? JobId { get; } = jobId;
+
+    public string Reason { get; } = reason;
+
+    /// <summary>Set to true to keep the SDK from acting on the command.</summary>
+    public bool Handled { get; set; }
+}

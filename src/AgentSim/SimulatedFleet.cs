@@ -1,0 +1,146 @@
+using System.Globalization;
+using Grpc.Net.Client;
+using MeshOs.AgentSdk;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MeshOs.AgentSim;
+
+/// <summary>
+/// N simulated agents in one process, all through one shared gRPC channel: each sleeps its latency per job, fails
+/// and crashes at the configured rates, and can be killed and restarted on demand (chaos tests, demos, benchmarks).
+/// </summary>
+public sealed class SimulatedFleet : IAsyncDisposable
+{
+    private readonly Dictionary<string, SimulatedAgent> _agents;
+    private readonly SimulatedAgent[] _ordered;
+    private readonly GrpcChannel? _ownedChannel;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _started;
+    private int _stopped;
+
+    /// <param name="channel">A channel to share with others; null: the fleet makes one for <see cref="SimulationOptions.Endpoint"/>.</param>
+    public SimulatedFleet(SimulationOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, GrpcChannel? channel = null)
+    {
+        SimulationOptionsValidator.ThrowIfInvalid(options);
+        Options = options;
+        loggerFactory ??= NullLoggerFactory.Instance;
+        var logger = loggerFactory.CreateLogger<SimulatedFleet>();
+        var sdkLogger = loggerFactory.CreateLogger<MeshAgent>();
+        var time = timeProvider ?? TimeProvider.System;
+        if (channel is null)
+        {
+            _ownedChannel = MeshGrpcChannel.Create(options.Endpoint);
+            channel = _ownedChannel;
+        }
+
+        _ordered = new SimulatedAgent[options.Count];
+        _agents = new Dictionary<string, SimulatedAgent>(options.Count, StringComparer.Ordinal);
+        for (var i = 0; i < options.Count; i++)
+        {
+            var id = AgentIdOf(options, i + 1);
+            var random = options.Seed is { } seed ? new Random(HashCode.Combine(seed, i)) : new Random();
+            var agent = new SimulatedAgent(id, options, channel, logger, sdkLogger, time, random, _stopping.Token);
+            _ordered[i] = agent;
+            _agents.Add(id, agent);
+        }
+
+        AgentIds = Array.ConvertAll(_ordered, a => a.AgentId);
+    }
+
+    public SimulationOptions Options { get; }
+
+    public IReadOnlyList<string> AgentIds { get; }
+
+    /// <summary>Starts every agent; they connect in the background.</summary>
+    public Task StartAsync()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _stopped) != 0, this);
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return Task.WhenAll(_ordered.Select(a => a.StartAsync()));
+    }
+
+    /// <summary>Crashes an agent: its stream is reset without a word and it stays down until <see cref="RestartAsync"/>.</summary>
+    public Task KillAsync(string agentId) => Get(agentId).KillAsync(restartAfter: null);
+
+    /// <summary>Restarts an agent as a fresh process (running or crashed): new instance, new connection, registration.</summary>
+    public Task RestartAsync(string agentId) => Get(agentId).RestartAsync();
+
+    public Task KillAllAsync() => Task.WhenAll(_ordered.Select(a => a.KillAsync(restartAfter: null)));
+
+    public Task RestartAllAsync() => Task.WhenAll(_ordered.Select(a => a.RestartAsync()));
+
+    public SimulatedAgentStats GetAgentStats(string agentId) => Get(agentId).Stats;
+
+    public IReadOnlyList<SimulatedAgentStats> GetAgentStats() => Array.ConvertAll(_ordered, a => a.Stats);
+
+    /// <summary>Sums over the fleet.</summary>
+    public FleetStats GetStats()
+    {
+        int connected = 0, inFlight = 0;
+        long completed = 0, failed = 0, refused = 0, crashes = 0, restarts = 0;
+        foreach (var agent in _ordered)
+        {
+            var s = agent.Stats;
+            connected += s.Connected ? 1 : 0;
+            inFlight += s.InFlight;
+            completed += s.Completed;
+            failed += s.Failed;
+            refused += s.Refused;
+            crashes += s.Crashes;
+            restarts += s.Restarts;
+        }
+
+        return new FleetStats(_ordered.Length, connected, inFlight, completed, failed, refused, crashes, restarts);
+    }
+
+    /// <summary>Stops every agent gracefully (running jobs are released) and waits for them.</summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_ordered.Select(a => a.StopAsync())).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        foreach (var agent in _ordered)
+        {
+            agent.Dispose();
+        }
+
+        _stopping.Dispose();
+        _ownedChannel?.Dispose();
+    }
+
+    internal static string AgentIdOf(SimulationOptions options, int number) =>
+        options.IdPrefix + number.ToString(new string('0', Math.Max(3, options.Count.ToString(CultureInfo.InvariantCulture).Length)), CultureInfo.InvariantCulture);
+
+    internal static MeshAgentOptions AgentOptions(SimulationOptions options, string agentId) => new()
+    {
+        Endpoint = options.Endpoint,
+        AgentId = agentId,
+        Pool = options.Pool,
+        Capabilities = [.. options.CapabilityList],
+        MaxConcurrency = options.Concurrency,
+        Version = options.Version,
+        Region = options.Region,
+        CostPerHour = options.CostPerHour,
+        EnrollmentToken = options.EnrollmentToken,
+        ApiKey = options.ApiKey,
+        ReconnectMinDelay = options.ReconnectMinDelay,
+        ReconnectMaxDelay = options.ReconnectMaxDelay,
+    };
+
+    private SimulatedAgent Get(string agentId) =>
+        _agents.TryGetValue(agentId, out var agent) ? agent : throw new KeyNotFoundException($"No simulated agent '{agentId}'.");
+}
