@@ -53,10 +53,15 @@ internal sealed class AgentSession : IDisposable
 
     public TimeSpan HeartbeatInterval { get; set; }
 
-    /// <summary>True when the stream is registered and open for writing.</summary>
-    public bool CanSend => Registered && !Closing;
+    /// <summary>The agent is being aborted: not a word more, not even a graceful end of stream.</summary>
+    public bool Silenced { get; private set; }
 
-    public bool TryWrite(AgentMessage message) => !Closing && Outbound.Writer.TryWrite(message);
+    /// <summary>True when the stream is registered and open for writing.</summary>
+    public bool CanSend => Registered && !Closing && !Silenced;
+
+    public bool TryWrite(AgentMessage message) => !Closing && !Silenced && Outbound.Writer.TryWrite(message);
+
+    public void Silence() => Silenced = true;
 
     /// <summary>
     /// Completes the request side so the mesh ends the call after reading what was queued. The writer loop arms the

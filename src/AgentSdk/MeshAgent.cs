@@ -252,12 +252,15 @@ public sealed partial class MeshAgent : IAsyncDisposable
             }
 
             _jobs.Clear();
+            _session?.Silence();
         }
 
         LogAborted(_logger, AgentId);
-        CancelAll(cancel);
-        _lifetime.Cancel();
+
+        // The stream first: cancelled handlers must find nothing left to write to.
         _kill.Cancel();
+        _lifetime.Cancel();
+        CancelAll(cancel);
         if (Volatile.Read(ref _runStarted) != 0)
         {
             await _runCompleted.Task.ConfigureAwait(false);

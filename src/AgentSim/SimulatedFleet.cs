@@ -39,7 +39,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
         for (var i = 0; i < options.Count; i++)
         {
             var id = AgentIdOf(options, i + 1);
-            var random = options.Seed is { } seed ? new Random(HashCode.Combine(seed, i)) : new Random();
+            var random = options.Seed is { } seed ? new Random(unchecked((seed * 7919) + i)) : new Random();
             var agent = new SimulatedAgent(id, options, channel, logger, sdkLogger, time, random, _stopping.Token);
             _ordered[i] = agent;
             _agents.Add(id, agent);

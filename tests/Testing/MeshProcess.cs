@@ -1,0 +1,279 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+
+namespace MeshOs.Testing;
+
+/// <summary>What kind of MeshOs process to start.</summary>
+public enum MeshProcessKind
+{
+    /// <summary>src/Silo: a silo, co-hosting the gateway unless told otherwise.</summary>
+    Silo,
+
+    /// <summary>src/Gateway: the standalone gateway, an Orleans client.</summary>
+    Gateway,
+}
+
+/// <summary>
+/// A real MeshOs process (silo or standalone gateway) started from the build output, listening on free ports of
+/// 127.0.0.1 only. Its output is kept for diagnostics. <see cref="Kill"/> sends SIGKILL; <see cref="StopAsync"/>
+/// asks for a graceful stop (SIGTERM).
+/// </summary>
+public sealed class MeshProcess : IAsyncDisposable
+{
+    public const string OperatorKey = "op_test_operator_key_0123456789abcdef";
+    public const string EnrollmentToken = "et_test_enrollment_token_0123456789abcdef";
+
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly Lock _outputGate = new();
+
+    private MeshProcess(MeshProcessKind kind, Process process, int httpPort, int grpcPort, int siloPort, int gatewayPort)
+    {
+        Kind = kind;
+        _process = process;
+        HttpPort = httpPort;
+        GrpcPort = grpcPort;
+        SiloPort = siloPort;
+        GatewayPort = gatewayPort;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public MeshProcessKind Kind { get; }
+
+    public int HttpPort { get; }
+
+    public int GrpcPort { get; }
+
+    /// <summary>The Orleans silo-to-silo port (silos only).</summary>
+    public int SiloPort { get; }
+
+    /// <summary>The Orleans client gateway port of a silo (silos only).</summary>
+    public int GatewayPort { get; }
+
+    public Uri HttpUrl => new($"http://127.0.0.1:{HttpPort}");
+
+    public Uri GrpcUrl => new($"http://127.0.0.1:{GrpcPort}");
+
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything the process printed so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_outputGate)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts a silo. Without a connection string it runs the embedded mode (in-memory, localhost clustering);
+    /// with one, it joins the PostgreSQL cluster named by <paramref name="clusterId"/>.
+    /// </summary>
+    public static MeshProcess StartSilo(string? connectionString = null, string clusterId = "meshos-test",
+        IReadOnlyDictionary<string, string>? settings = null, bool coHostGateway = true, int? siloPort = null, int? gatewayPort = null)
+    {
+        var ports = (http: FreePort.Get(), grpc: FreePort.Get(), silo: siloPort ?? FreePort.Get(), gateway: gatewayPort ?? FreePort.Get());
+        var args = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["MeshOs:Silo:SiloPort"] = ports.silo.ToString(CultureInfo.InvariantCulture),
+            ["MeshOs:Silo:GatewayPort"] = ports.gateway.ToString(CultureInfo.InvariantCulture),
+            ["MeshOs:Silo:AdvertisedIP"] = "127.0.0.1",
+            ["MeshOs:Silo:CoHostGateway"] = coHostGateway ? "true" : "false",
+            ["MeshOs:ClusterId"] = clusterId,
+            ["MeshOs:Demo:Enabled"] = "false",
+        };
+        if (connectionString is not null)
+        {
+            args["ConnectionStrings:MeshOs"] = connectionString;
+        }
+
+        return Start(MeshProcessKind.Silo, ports.http, ports.grpc, ports.silo, ports.gateway, args, settings);
+    }
+
+    /// <summary>Starts a standalone gateway: a client of the PostgreSQL cluster, or of a local silo's gateway port.</summary>
+    public static MeshProcess StartGateway(string? connectionString = null, string clusterId = "meshos-test", int? localGatewayPort = null,
+        IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var (http, grpc) = (FreePort.Get(), FreePort.Get());
+        var args = new Dictionary<string, string>(StringComparer.Ordinal) { ["MeshOs:ClusterId"] = clusterId };
+        if (connectionString is not null)
+        {
+            args["ConnectionStrings:MeshOs"] = connectionString;
+        }
+
+        if (localGatewayPort is { } port)
+        {
+            args["MeshOs:Client:LocalGatewayPort"] = port.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return Start(MeshProcessKind.Gateway, http, grpc, 0, 0, args, settings);
+    }
+
+    /// <summary>Waits until /health/ready answers 200; throws with the process output when it does not in time.</summary>
+    public async Task WaitReadyAsync(TimeSpan? timeout = null)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The {Kind} process exited with code {_process.ExitCode} before it was ready:\n{Tail()}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri(HttpUrl, "/health/ready"));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"The {Kind} process was not ready within {timeout ?? TimeSpan.FromSeconds(60)}:\n{Tail()}");
+    }
+
+    /// <summary>SIGKILL: the process dies at once, without any shutdown work.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    /// <summary>SIGTERM and wait for the graceful shutdown; SIGKILL if it takes longer than <paramref name="timeout"/>.</summary>
+    public async Task StopAsync(TimeSpan? timeout = null)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        using (var term = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false }))
+        {
+            await term!.WaitForExitAsync();
+        }
+
+        using var wait = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+        }
+    }
+
+    /// <summary>The last lines the process printed.</summary>
+    public string Tail(int lines = 80)
+    {
+        var all = Output.Split('\n');
+        return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        await Task.CompletedTask;
+        _process.Dispose();
+    }
+
+    private static MeshProcess Start(MeshProcessKind kind, int http, int grpc, int silo, int gateway,
+        Dictionary<string, string> args, IReadOnlyDictionary<string, string>? settings)
+    {
+        args["Kestrel:Endpoints:Http:Url"] = $"http://127.0.0.1:{http}";
+        args["Kestrel:Endpoints:Grpc:Url"] = $"http://127.0.0.1:{grpc}";
+        args["MeshOs:Gateway:OperatorKey"] = OperatorKey;
+        args["MeshOs:Gateway:EnrollmentToken"] = EnrollmentToken;
+        args["Logging:Console:FormatterOptions:SingleLine"] = "true";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            args[key] = value;
+        }
+
+        var dll = BuildOutput(kind);
+        var start = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var (key, value) in args)
+        {
+            start.ArgumentList.Add($"--{key}={value}");
+        }
+
+        // Each test process gets a modest GC: several run side by side on two cores.
+        start.Environment["DOTNET_GCHeapCount"] = "2";
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {dll}.");
+        return new MeshProcess(kind, process, http, grpc, silo, gateway);
+    }
+
+    /// <summary>The built MeshOs.Silo.dll or MeshOs.Gateway.dll of the same configuration as the running tests.</summary>
+    public static string BuildOutput(MeshProcessKind kind)
+    {
+        var project = kind == MeshProcessKind.Silo ? "Silo" : "Gateway";
+        var configuration = typeof(MeshProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        var dll = Path.Combine(RepositoryRoot(), "src", project, "bin", configuration, "net10.0", $"MeshOs.{project}.dll");
+        return File.Exists(dll)
+            ? dll
+            : throw new FileNotFoundException($"{dll} is missing: build the solution (dotnet build MeshOs.sln -c {configuration}) first.", dll);
+    }
+
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "MeshOs.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("MeshOs.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_outputGate)
+        {
+            if (_output.Length > 4_000_000)
+            {
+                _output.Remove(0, 1_000_000);
+            }
+
+            _output.AppendLine(line);
+        }
+    }
+}
