@@ -15,6 +15,12 @@ public sealed partial class MeshAgent
     [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId}: connection lost ({Reason})")]
     private static partial void LogConnectionLost(ILogger logger, string agentId, string reason);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId}: cannot connect ({Reason}); retrying with backoff")]
+    private static partial void LogCannotConnect(ILogger logger, string agentId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Agent {AgentId}: still cannot connect after {Attempts} attempts ({Reason})")]
+    private static partial void LogStillCannotConnect(ILogger logger, string agentId, int attempts, string reason);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Agent {AgentId}: reconnecting in {DelayMs:0} ms")]
     private static partial void LogReconnecting(ILogger logger, string agentId, double delayMs);
 

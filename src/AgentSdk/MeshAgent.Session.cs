@@ -75,7 +75,20 @@ public sealed partial class MeshAgent
             var end = EndReasonOf(session);
             if (end == SessionEnd.Lost && !_lifetime.IsCancellationRequested)
             {
-                LogConnectionLost(_logger, AgentId, ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message);
+                var reason = ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message;
+                if (registered)
+                {
+                    LogConnectionLost(_logger, AgentId, reason);
+                }
+                else if (_failedAttempts++ == 0)
+                {
+                    LogCannotConnect(_logger, AgentId, reason);
+                }
+                else
+                {
+                    // A mesh that stays down would otherwise fill the log with one line per agent per attempt.
+                    LogStillCannotConnect(_logger, AgentId, _failedAttempts, reason);
+                }
             }
 
             return (end, null);
@@ -123,6 +136,7 @@ public sealed partial class MeshAgent
             session.HeartbeatInterval = interval;
             _state = registered.State;
             _connected = true;
+            _failedAttempts = 0;
             Interlocked.Increment(ref _registrations);
             _backoff.Reset();
 

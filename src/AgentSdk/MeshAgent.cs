@@ -44,6 +44,7 @@ public sealed partial class MeshAgent : IAsyncDisposable
 
     private AgentSession? _session;
     private long _generation;
+    private int _failedAttempts;
     private int _running;
     private int _runStarted;
     private bool _stopping;

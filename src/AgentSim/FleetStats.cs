@@ -17,7 +17,7 @@ public enum SimulatedAgentStatus
     /// <summary>Drained on the mesh's command; stays down.</summary>
     Drained,
 
-    /// <summary>The mesh rejected its registration for good (credentials, declaration); stays down.</summary>
+    /// <summary>The mesh rejected its registration for good (credentials, declaration), or it failed; stays down.</summary>
     Rejected,
 
     /// <summary>Stopped with the fleet.</summary>

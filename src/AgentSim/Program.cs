@@ -2,12 +2,13 @@ using MeshOs.AgentSim.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace MeshOs.AgentSim;
 
 public static class Program
 {
-    public static async Task Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
         var builder = Host.CreateApplicationBuilder(args);
 
@@ -25,6 +26,15 @@ public static class Program
             o.TimestampFormat = "HH:mm:ss ";
         });
         builder.Services.AddSimulatedFleet(builder.Configuration);
-        await builder.Build().RunAsync();
+        try
+        {
+            await builder.Build().RunAsync();
+            return Environment.ExitCode;
+        }
+        catch (OptionsValidationException ex)
+        {
+            await Console.Error.WriteLineAsync($"Invalid simulator settings: {string.Join(" ", ex.Failures)}");
+            return 2;
+        }
     }
 }

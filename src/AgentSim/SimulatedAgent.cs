@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using Grpc.Core;
@@ -13,7 +14,9 @@ namespace MeshOs.AgentSim;
 /// One simulated agent process. Each start builds a fresh <see cref="MeshAgent"/>, as a new process would; a crash
 /// aborts it (stream reset, no reports, no heartbeats). Figures of past instances are kept and summed.
 /// </summary>
-internal sealed partial class SimulatedAgent : IDisposable
+[SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "The semaphore never allocates a wait handle (AvailableWaitHandle is not used); disposing it could fault a crash or restart still in flight.")]
+internal sealed partial class SimulatedAgent
 {
     private readonly SimulationOptions _sim;
     private readonly MeshAgentOptions _options;
@@ -178,8 +181,6 @@ internal sealed partial class SimulatedAgent : IDisposable
         }
     }
 
-    public void Dispose() => _lifecycle.Dispose();
-
     /// <summary>Under the lifecycle semaphore.</summary>
     private void StartInstance()
     {
@@ -217,12 +218,23 @@ internal sealed partial class SimulatedAgent : IDisposable
         catch (RpcException ex)
         {
             LogRejected(_logger, AgentId, ex.StatusCode, ex.Status.Detail);
-            lock (_gate)
+            MarkRejected(agent);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Not expected; one broken agent must not take the fleet's bookkeeping down with it.
+            LogFailed(_logger, AgentId, ex);
+            MarkRejected(agent);
+        }
+    }
+
+    private void MarkRejected(MeshAgent agent)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(_agent, agent))
             {
-                if (ReferenceEquals(_agent, agent))
-                {
-                    _status = SimulatedAgentStatus.Rejected;
-                }
+                _status = SimulatedAgentStatus.Rejected;
             }
         }
     }
@@ -407,6 +419,9 @@ internal sealed partial class SimulatedAgent : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Simulated agent {AgentId} restarted")]
     private static partial void LogRestarted(ILogger logger, string agentId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Simulated agent {AgentId} failed")]
+    private static partial void LogFailed(ILogger logger, string agentId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Simulated agent {AgentId}: registration rejected ({Status}: {Detail})")]
     private static partial void LogRejected(ILogger logger, string agentId, StatusCode status, string detail);

@@ -113,17 +113,22 @@ public sealed class SimulatedFleet : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
-        foreach (var agent in _ordered)
-        {
-            agent.Dispose();
-        }
-
         _stopping.Dispose();
         _ownedChannel?.Dispose();
     }
 
-    internal static string AgentIdOf(SimulationOptions options, int number) =>
-        options.IdPrefix + number.ToString(new string('0', Math.Max(3, options.Count.ToString(CultureInfo.InvariantCulture).Length)), CultureInfo.InvariantCulture);
+    internal static string AgentIdOf(SimulationOptions options, int number)
+    {
+        var prefix = options.IdPrefix.Contains("{host}", StringComparison.Ordinal)
+            ? options.IdPrefix.Replace("{host}", HostName(), StringComparison.Ordinal)
+            : options.IdPrefix;
+        var width = Math.Max(3, options.Count.ToString(CultureInfo.InvariantCulture).Length);
+        return prefix + number.ToString(new string('0', width), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The machine's name in the characters an agent id allows.</summary>
+    private static string HostName() =>
+        string.Concat(Environment.MachineName.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-'));
 
     internal static MeshAgentOptions AgentOptions(SimulationOptions options, string agentId) => new()
     {

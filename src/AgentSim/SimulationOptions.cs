@@ -15,7 +15,10 @@ public sealed class SimulationOptions
     /// <summary>How many agents to run. Default 5.</summary>
     public int Count { get; set; } = 5;
 
-    /// <summary>Agent ids are this prefix and a zero-padded number from 1 (<c>sim-001</c>). Default <c>sim-</c>.</summary>
+    /// <summary>
+    /// Agent ids are this prefix and a zero-padded number from 1 (<c>sim-001</c>). <c>{host}</c> in it stands for the
+    /// machine's name, so that replicas of one container image do not share ids (<c>sim-{host}-</c>). Default <c>sim-</c>.
+    /// </summary>
     public string IdPrefix { get; set; } = "sim-";
 
     /// <summary>The pool the agents serve. Default <c>platform</c>.</summary>

@@ -10,7 +10,7 @@ public static class Program
     {
         var builder = WebApplication.CreateBuilder(args);
         var cluster = MeshClusterSettings.From(builder.Configuration);
-        builder.UseMeshEndpoints("http://localhost:8090", "http://localhost:8091");
+        builder.UseMeshDefaults("http://localhost:8090", "http://localhost:8091");
         builder.AddMeshTelemetry("meshos-gateway");
         builder.AddMeshClusterClient(cluster);
         builder.AddMeshGateway();

@@ -18,7 +18,7 @@ public static class Program
         var cluster = MeshClusterSettings.From(builder.Configuration);
         var coHost = builder.Configuration.GetValue($"{SiloOptions.Section}:{nameof(SiloOptions.CoHostGateway)}", true);
 
-        builder.UseMeshEndpoints("http://localhost:8080", "http://localhost:8081");
+        builder.UseMeshDefaults("http://localhost:8080", "http://localhost:8081");
         builder.AddMeshTelemetry("meshos-silo");
         builder.AddMeshSilo(cluster);
         builder.AddMeshGateway();

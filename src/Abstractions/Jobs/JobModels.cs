@@ -28,7 +28,7 @@ public static class JobStatusExtensions
     public static bool IsLeased(this JobStatus status) => status is JobStatus.Leased or JobStatus.Running;
 }
 
-/// <summary>How a failed attempt is retried: exponential backoff with full jitter, capped.</summary>
+/// <summary>How a failed attempt is retried: exponential backoff, capped, with "equal jitter" (between half and all of each wait).</summary>
 /// <param name="MaxAttempts">Attempts in all, the first included (1 means no retry).</param>
 [GenerateSerializer, Immutable, Alias("meshos.RetryPolicy")]
 public sealed record RetryPolicy(

@@ -14,7 +14,7 @@ public static partial class ApiKeyFormat
     public const string Prefix = "mk";
 
     /// <summary>Tenant ids: lowercase letters, digits and dashes, 1–63 characters, starting with a letter or digit.</summary>
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,62}\z", RegexOptions.CultureInvariant)]
     public static partial Regex TenantIdPattern();
 
     public static bool IsValidTenantId([NotNullWhen(true)] string? tenantId) => tenantId is not null && TenantIdPattern().IsMatch(tenantId);

@@ -7,7 +7,7 @@ public static partial class StartupBanner
     {
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            var (http, grpc) = UrlDefaults.Endpoints(app.Configuration);
+            var (http, grpc) = MeshDefaults.Endpoints(app.Configuration);
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MeshOs");
             LogAddresses(logger, role, cluster.StorageMode, Display(http), Display(grpc));
         });

@@ -13,6 +13,12 @@ public static class KernelMetrics
 
     private static readonly Meter Meter = new(MeterName);
 
+    /// <summary>Bucket bounds for durations in seconds, from half a millisecond to ten minutes.</summary>
+    public static readonly InstrumentAdvice<double> SecondsBuckets = new()
+    {
+        HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    };
+
     private static readonly Counter<long> Submitted = Meter.CreateCounter<long>("meshos.jobs.submitted", "{job}", "Jobs durably created.");
     private static readonly Counter<long> Duplicates = Meter.CreateCounter<long>("meshos.jobs.duplicate_submits", "{job}", "Submits answered with an existing job (idempotency key).");
     private static readonly Counter<long> Finished = Meter.CreateCounter<long>("meshos.jobs.finished", "{job}", "Jobs that reached a terminal status.");
@@ -20,8 +26,8 @@ public static class KernelMetrics
     private static readonly Counter<long> Leases = Meter.CreateCounter<long>("meshos.leases.granted", "{lease}", "Leases granted to agents.");
     private static readonly Counter<long> LeasesLost = Meter.CreateCounter<long>("meshos.leases.lost", "{lease}", "Leases that expired or were revoked.");
     private static readonly Counter<long> StaleReports = Meter.CreateCounter<long>("meshos.reports.stale", "{report}", "Agent reports refused for a stale epoch.");
-    private static readonly Histogram<double> QueueWait = Meter.CreateHistogram<double>("meshos.jobs.queue_wait", "s", "From available to leased.");
-    private static readonly Histogram<double> RunTime = Meter.CreateHistogram<double>("meshos.jobs.run_time", "s", "From lease to the attempt's end.");
+    private static readonly Histogram<double> QueueWait = Meter.CreateHistogram("meshos.jobs.queue_wait", "s", "From available to leased.", advice: SecondsBuckets);
+    private static readonly Histogram<double> RunTime = Meter.CreateHistogram("meshos.jobs.run_time", "s", "From lease to the attempt's end.", advice: SecondsBuckets);
 
     public static void JobSubmitted() => Submitted.Add(1);
 

@@ -25,8 +25,10 @@ internal sealed partial class JobWriter(
     ILogger<JobWriter> logger) : BackgroundService
 {
     private static readonly Meter Meter = new("MeshOs.Storage");
-    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("meshos.storage.batch_size", "{write}", "Writes committed per transaction.");
-    private static readonly Histogram<double> CommitTime = Meter.CreateHistogram<double>("meshos.storage.commit_duration", "s", "Time to apply and commit one batch.");
+    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram("meshos.storage.batch_size", "{write}", "Writes committed per transaction.",
+        advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048] });
+    private static readonly Histogram<double> CommitTime = Meter.CreateHistogram("meshos.storage.commit_duration", "s", "Time to apply and commit one batch.",
+        advice: Grains.Telemetry.KernelMetrics.SecondsBuckets);
     private static readonly Counter<long> Failures = Meter.CreateCounter<long>("meshos.storage.batch_failures", "{batch}", "Batches that failed (their writes were not acknowledged).");
 
     private readonly Channel<Write> _queue = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = false });

@@ -42,7 +42,7 @@ internal sealed partial class DemoFleetService(
             return;
         }
 
-        var (_, grpc) = UrlDefaults.Endpoints(configuration);
+        var (_, grpc) = MeshDefaults.Endpoints(configuration);
         await using var fleet = new SimulatedFleet(new SimulationOptions
         {
             Endpoint = new Uri(Loopback(grpc)),

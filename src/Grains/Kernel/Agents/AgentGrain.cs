@@ -80,7 +80,7 @@ internal sealed partial class AgentGrain(
             state.State.State = AgentState.Registering;
         }
 
-        await TransitionAsync(AgentLifecycle.OnRegister(state.State.State), isNew ? "registered" : "re-registered", forceWrite: true);
+        await TransitionAsync(AgentLifecycle.OnRegister(state.State.State, Holds), isNew ? "registered" : "re-registered", forceWrite: true);
         StartTimer();
         return new AgentRegistered(ToInfo(), _options.HeartbeatInterval, jobOptions.Value.LeaseDuration);
     }
@@ -101,7 +101,7 @@ internal sealed partial class AgentGrain(
 
         if (state.State.State != AgentState.Offline)
         {
-            var next = AgentLifecycle.OnHeartbeat(state.State.State, _inFlight);
+            var next = AgentLifecycle.OnHeartbeat(state.State.State, _inFlight, Holds);
             if (next != state.State.State)
             {
                 await TransitionAsync(next, next == AgentState.Offline ? "drained" : "heartbeat resumed");
@@ -129,6 +129,7 @@ internal sealed partial class AgentGrain(
         EnsureRegistered();
         if (state.State.State is not (AgentState.Offline or AgentState.Draining))
         {
+            state.State.DrainHold = true;
             await TransitionAsync(_inFlight == 0 && _channel is null ? AgentState.Offline : AgentState.Draining, reason);
             await SendCommandAsync(new AgentCommand(AgentCommandKind.Drain, null, reason));
         }
@@ -205,6 +206,11 @@ internal sealed partial class AgentGrain(
             return;
         }
 
+        if (to == AgentState.Offline)
+        {
+            state.State.DrainHold = false; // a drain ends when the agent is gone
+        }
+
         var now = time.GetUtcNow();
         state.State.State = to;
         state.State.StateReason = reason;
@@ -233,6 +239,8 @@ internal sealed partial class AgentGrain(
             _timer = null;
         }
     }
+
+    private AgentHolds Holds => new(state.State.QuarantineHold, state.State.DrainHold);
 
     private void StartTimer()
     {
@@ -278,4 +286,10 @@ public sealed class AgentGrainState
     [Id(2)] public string StateReason { get; set; } = string.Empty;
     [Id(3)] public DateTimeOffset RegisteredAt { get; set; }
     [Id(4)] public DateTimeOffset StateChangedAt { get; set; }
+
+    /// <summary>Quarantined until an operator or the healing supervisor releases it.</summary>
+    [Id(5)] public bool QuarantineHold { get; set; }
+
+    /// <summary>Draining until it has finished its work and gone Offline.</summary>
+    [Id(6)] public bool DrainHold { get; set; }
 }

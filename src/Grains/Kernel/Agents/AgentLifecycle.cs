@@ -3,6 +3,13 @@ using MeshOs.Abstractions.Agents;
 namespace MeshOs.Grains.Kernel.Agents;
 
 /// <summary>
+/// Decisions an operator or supervisor made about an agent that outlive its connection: a quarantine lasts until it
+/// is released, a drain until the agent has finished (went Offline). Silence, reconnection or re-registration never
+/// lift them.
+/// </summary>
+public readonly record struct AgentHolds(bool Quarantined, bool Draining);
+
+/// <summary>
 /// The agent state machine as pure decisions: what a heartbeat, a timer tick or a registration does to an agent's
 /// state. The grain applies them; tests drive them with a fake clock.
 /// </summary>
@@ -11,17 +18,32 @@ public static class AgentLifecycle
     /// <summary>States in which an agent may be given new leases.</summary>
     public static bool IsLeasable(AgentState state) => state is AgentState.Healthy or AgentState.Degraded;
 
-    /// <summary>States in which an agent is expected to heartbeat.</summary>
+    /// <summary>States in which silence makes an agent Unresponsive.</summary>
     public static bool ExpectsHeartbeats(AgentState state) =>
-        state is AgentState.Healthy or AgentState.Degraded or AgentState.Draining or AgentState.Quarantined;
+        state is AgentState.Healthy or AgentState.Degraded or AgentState.Draining;
 
-    /// <summary>The state after a (re-)registration: Quarantined stays so (operators release it), all others become Healthy.</summary>
-    public static AgentState OnRegister(AgentState current) =>
-        current == AgentState.Quarantined ? AgentState.Quarantined : AgentState.Healthy;
-
-    /// <summary>The state after a heartbeat: an Unresponsive agent is back; a Draining one with nothing left is Offline.</summary>
-    public static AgentState OnHeartbeat(AgentState current, int inFlight) => current switch
+    /// <summary>
+    /// The state after a (re-)registration: Quarantined while a quarantine holds, Draining while an unfinished drain
+    /// holds, otherwise Healthy.
+    /// </summary>
+    public static AgentState OnRegister(AgentState current, AgentHolds holds = default)
     {
+        if (holds.Quarantined || current == AgentState.Quarantined)
+        {
+            return AgentState.Quarantined;
+        }
+
+        return holds.Draining && current != AgentState.Offline ? AgentState.Draining : AgentState.Healthy;
+    }
+
+    /// <summary>
+    /// The state after a heartbeat: an Unresponsive agent is back (Healthy, or what its holds say); a Draining one with
+    /// nothing left is Offline.
+    /// </summary>
+    public static AgentState OnHeartbeat(AgentState current, int inFlight, AgentHolds holds = default) => current switch
+    {
+        AgentState.Unresponsive when holds.Quarantined => AgentState.Quarantined,
+        AgentState.Unresponsive when holds.Draining => inFlight == 0 ? AgentState.Offline : AgentState.Draining,
         AgentState.Unresponsive => AgentState.Healthy,
         AgentState.Draining when inFlight == 0 => AgentState.Offline,
         _ => current,
@@ -29,7 +51,8 @@ public static class AgentLifecycle
 
     /// <summary>
     /// The state after a timer tick: silent longer than <see cref="AgentOptions.UnresponsiveAfter"/> → Unresponsive;
-    /// Unresponsive longer than <see cref="AgentOptions.OfflineAfter"/> → Offline. Null when nothing changes.
+    /// Unresponsive (or Quarantined) and silent for <see cref="AgentOptions.OfflineAfter"/> more → Offline.
+    /// Null when nothing changes.
     /// </summary>
     public static AgentState? OnTick(AgentState current, DateTimeOffset lastHeartbeat, DateTimeOffset now, AgentOptions options)
     {
@@ -39,7 +62,7 @@ public static class AgentLifecycle
             return AgentState.Unresponsive;
         }
 
-        if (current == AgentState.Unresponsive && silence > options.UnresponsiveAfter + options.OfflineAfter)
+        if (current is AgentState.Unresponsive or AgentState.Quarantined && silence > options.UnresponsiveAfter + options.OfflineAfter)
         {
             return AgentState.Offline;
         }
