@@ -20,6 +20,8 @@ public static class MeshDefaults
                 ["Kestrel:Endpoints:Http:Protocols"] = "Http1",
                 ["Kestrel:Endpoints:Grpc:Url"] = grpcUrl,
                 ["Kestrel:Endpoints:Grpc:Protocols"] = "Http2",
+                // Agents of one process share a connection: allow many streams on it (Kestrel's default is 100).
+                ["Kestrel:Limits:Http2:MaxStreamsPerConnection"] = "5000",
 
                 ["Logging:LogLevel:Default"] = "Information",
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",

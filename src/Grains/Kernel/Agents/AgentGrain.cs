@@ -71,6 +71,7 @@ internal sealed partial class AgentGrain(
         var now = time.GetUtcNow();
         _channel = channel;
         _lastHeartbeat = now;
+        DropPendingRestarts(); // registering is the restart; a queued one would restart the new session again
         _lastHeartbeatReceived = now;
         var isNew = current is null;
         state.State.Registration = registration;
@@ -165,6 +166,13 @@ internal sealed partial class AgentGrain(
 
         _pendingCommands.Enqueue(command);
         return Task.CompletedTask;
+    }
+
+    private void DropPendingRestarts()
+    {
+        var keep = _pendingCommands.Where(c => c.Kind != AgentCommandKind.Restart).ToList();
+        _pendingCommands.Clear();
+        keep.ForEach(_pendingCommands.Enqueue);
     }
 
     private async Task<ImmutableArray<LeaseRef>> RenewLeasesAsync(ImmutableArray<LeaseRef> inFlight)
