@@ -18,8 +18,9 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
         var taken = new List<TakenJob>();
         for (var shard = 0; shard < 2; shard++)
         {
-            taken.AddRange(await fixture.Grains.GetGrain<IQueueGrain>(new QueueKey("platform", capability, shard).ToString())
-                .TakeAsync("test", max, TimeSpan.Zero));
+            var result = await fixture.Grains.GetGrain<IQueueGrain>(new QueueKey("platform", capability, shard).ToString())
+                .TakeAsync("test", max, 0, TimeSpan.Zero);
+            taken.AddRange(result.Jobs);
         }
 
         return new ImmutableTakeResult(taken);

@@ -30,12 +30,17 @@ public interface IQueueGrain : IGrainWithStringKey
     [Alias("Remove"), OneWay]
     Task RemoveAsync(Guid jobId);
 
+    /// <summary>The job the shard would hand out next, or null when none is ready: dispatchers compare shards with it.</summary>
+    [Alias("Peek")]
+    Task<QueueHead?> PeekAsync();
+
     /// <summary>
-    /// Takes up to <paramref name="max"/> ready jobs, highest priority first, round-robin between tenants, skipping
-    /// tenants at their concurrency cap. Waits up to <paramref name="wait"/> when none is ready.
+    /// Takes up to <paramref name="max"/> ready jobs of priority <paramref name="minPriority"/> or higher, highest
+    /// priority first, round-robin between tenants, skipping tenants at their concurrency cap. Waits up to
+    /// <paramref name="wait"/> when none is ready. The result says what the shard would hand out next.
     /// </summary>
     [Alias("Take"), AlwaysInterleave]
-    Task<ImmutableArray<TakenJob>> TakeAsync(string dispatcherId, int max, TimeSpan wait);
+    Task<TakeResult> TakeAsync(string dispatcherId, int max, int minPriority, TimeSpan wait);
 
     /// <summary>Puts taken jobs that could not be leased back at the head of their lanes.</summary>
     [Alias("Return")]

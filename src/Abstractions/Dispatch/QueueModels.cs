@@ -65,3 +65,14 @@ public readonly record struct QueueName(string Pool, string Capability);
 /// <summary>Every known queue and how many shards each has.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.QueueTopology")]
 public sealed record QueueTopology(ImmutableArray<QueueName> Queues, int Shards);
+
+/// <summary>The next job a shard would hand out: its priority and when it was queued.</summary>
+[GenerateSerializer, Immutable, Alias("meshos.QueueHead")]
+public readonly record struct QueueHead(int Priority, DateTimeOffset EnqueuedAt);
+
+/// <summary>Jobs taken from a shard, and what the shard would hand out next (null: nothing ready).</summary>
+[GenerateSerializer, Immutable, Alias("meshos.TakeResult")]
+public sealed record TakeResult(ImmutableArray<TakenJob> Jobs, QueueHead? Next)
+{
+    public static TakeResult Empty { get; } = new([], null);
+}

@@ -6,8 +6,9 @@ namespace MeshOs.Gateway.Dispatch;
 
 /// <summary>
 /// Takes jobs from one pool/capability queue for this gateway's agents. While agents have credits it sweeps the
-/// shards without waiting, rotating where it starts; when every shard is empty it parks one long-poll per shard, so
-/// a job landing on any shard is dispatched at once. Jobs that arrive when no credit is left go back to the queue.
+/// shards without waiting, in priority order across shards; when every shard is empty it parks one long-poll per
+/// shard, so a job landing on any shard is dispatched at once. Jobs that arrive when no credit is left go back to
+/// the queue.
 /// </summary>
 internal sealed class QueuePoller : IDisposable
 {
@@ -20,7 +21,6 @@ internal sealed class QueuePoller : IDisposable
     private readonly SemaphoreSlim _signal = new(0, 1);
     private int[] _parked = [];
     private int _shards;
-    private int _rotation;
     private int _nextSession;
 
     public QueuePoller(DispatchHub hub, QueueName name)
@@ -120,40 +120,54 @@ internal sealed class QueuePoller : IDisposable
         }
     }
 
+    /// <summary>
+    /// One pass while agents have credits: peek every shard that has no long-poll parked, then take from the shard
+    /// whose next job has the highest priority (the oldest on a tie), never below the next best shard's priority, so
+    /// priorities hold across shards. When no shard has work, park a long-poll on each.
+    /// </summary>
     private async Task SweepAsync(CancellationToken stopping)
     {
-        var found = false;
-        var start = _rotation++;
-        for (var i = 0; i < _shards; i++)
+        if (Demand() == 0)
         {
-            var shard = (int)((uint)(start + i) % (uint)_shards);
-            if (Volatile.Read(ref _parked[shard]) == 1)
-            {
-                continue;
-            }
+            return;
+        }
 
+        var heads = new QueueHead?[_shards];
+        var open = Enumerable.Range(0, _shards).Where(shard => Volatile.Read(ref _parked[shard]) == 0).ToArray();
+        await Task.WhenAll(open.Select(async shard => heads[shard] = await _hub.Queue(_name, shard).PeekAsync()));
+
+        var found = false;
+        while (true)
+        {
             var demand = Demand();
             if (demand == 0)
             {
                 return;
             }
 
-            var jobs = await _hub.Queue(_name, shard).TakeAsync(_hub.DispatcherId, demand, TimeSpan.Zero);
-            if (!jobs.IsEmpty)
+            var ranked = open.Where(shard => heads[shard] is not null)
+                .OrderByDescending(shard => heads[shard]!.Value.Priority)
+                .ThenBy(shard => heads[shard]!.Value.EnqueuedAt)
+                .ToList();
+            if (ranked.Count == 0)
+            {
+                break;
+            }
+
+            var best = ranked[0];
+            var floor = ranked.Count > 1 ? heads[ranked[1]]!.Value.Priority : 0;
+            var result = await _hub.Queue(_name, best).TakeAsync(_hub.DispatcherId, Math.Min(demand, MaxBatch), floor, TimeSpan.Zero);
+            heads[best] = result.Jobs.IsEmpty ? null : result.Next;
+            if (!result.Jobs.IsEmpty)
             {
                 found = true;
-                await AssignAsync(shard, jobs);
+                await AssignAsync(best, result.Jobs);
             }
         }
 
         if (found)
         {
-            Signal(); // there may be more
-            return;
-        }
-
-        if (Demand() == 0)
-        {
+            Signal(); // more may have arrived meanwhile
             return;
         }
 
@@ -170,10 +184,10 @@ internal sealed class QueuePoller : IDisposable
     {
         try
         {
-            var jobs = await _hub.Queue(_name, shard).TakeAsync(_hub.DispatcherId, Math.Max(1, Demand()), ParkWait).WaitAsync(stopping);
-            if (!jobs.IsEmpty)
+            var result = await _hub.Queue(_name, shard).TakeAsync(_hub.DispatcherId, Math.Max(1, Demand()), 0, ParkWait).WaitAsync(stopping);
+            if (!result.Jobs.IsEmpty)
             {
-                await AssignAsync(shard, jobs);
+                await AssignAsync(shard, result.Jobs);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)

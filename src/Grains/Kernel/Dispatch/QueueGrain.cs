@@ -89,34 +89,36 @@ internal sealed partial class QueueGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<ImmutableArray<TakenJob>> TakeAsync(string dispatcherId, int max, TimeSpan wait)
+    public Task<QueueHead?> PeekAsync()
+    {
+        _index.PromoteDue(time.GetUtcNow());
+        return Task.FromResult(_index.Head(ConcurrencyCap));
+    }
+
+    public async Task<TakeResult> TakeAsync(string dispatcherId, int max, int minPriority, TimeSpan wait)
     {
         var now = time.GetUtcNow();
         _index.PromoteDue(now);
         max = Math.Clamp(max, 1, 1_000);
-        var taken = _index.Take(max, ConcurrencyCap, now);
+        var taken = _index.Take(max, ConcurrencyCap, now, minPriority);
         if (taken.Count > 0 || wait <= TimeSpan.Zero)
         {
-            return [.. taken];
+            return new TakeResult([.. taken], _index.Head(ConcurrencyCap));
         }
 
         var waiter = new Waiter(dispatcherId, max);
         var node = _waiters.AddLast(waiter);
         var limit = wait < _options.MaxTakeWait ? wait : _options.MaxTakeWait;
+        ImmutableArray<TakenJob> jobs;
         try
         {
-            return await waiter.Result.Task.WaitAsync(limit, time);
+            jobs = await waiter.Result.Task.WaitAsync(limit, time);
         }
         catch (TimeoutException)
         {
             // Completed by OnJobsAvailable at the same moment? Then the jobs are ours: do not drop them.
-            if (waiter.Result.Task.IsCompletedSuccessfully)
-            {
-                return waiter.Result.Task.Result;
-            }
-
+            jobs = waiter.Result.Task.IsCompletedSuccessfully ? waiter.Result.Task.Result : [];
             waiter.Result.TrySetResult([]);
-            return [];
         }
         finally
         {
@@ -125,6 +127,8 @@ internal sealed partial class QueueGrain(
                 _waiters.Remove(node);
             }
         }
+
+        return new TakeResult(jobs, _index.Head(ConcurrencyCap));
     }
 
     public Task ReturnAsync(ImmutableArray<TakenJob> jobs)

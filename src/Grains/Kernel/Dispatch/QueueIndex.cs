@@ -104,13 +104,34 @@ public sealed class QueueIndex
     }
 
     /// <summary>
-    /// Takes up to <paramref name="max"/> ready jobs: highest priority first, round-robin between tenants, skipping
-    /// tenants whose in-flight count reached <paramref name="concurrencyCap"/>. Taken jobs count as in flight.
+    /// The job <see cref="Take"/> would hand out next (its priority and when it was queued), or null when no ready
+    /// job belongs to a tenant under its cap. Lets a dispatcher choose between shards by priority, then age.
     /// </summary>
-    public List<TakenJob> Take(int max, Func<string, int> concurrencyCap, DateTimeOffset now)
+    public QueueHead? Head(Func<string, int> concurrencyCap)
     {
-        var taken = new List<TakenJob>(Math.Min(max, _ready));
-        for (var p = PriorityLevels - 1; p >= 0 && taken.Count < max; p--)
+        for (var p = PriorityLevels - 1; p >= 0; p--)
+        {
+            foreach (var tenant in _levels[p].Rotation)
+            {
+                if (InFlightOf(tenant) < concurrencyCap(tenant))
+                {
+                    return new QueueHead(p, _levels[p].Lanes[tenant].First!.Value.EnqueuedAt);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Takes up to <paramref name="max"/> ready jobs of priority <paramref name="minPriority"/> or higher: highest
+    /// priority first, round-robin between tenants, skipping tenants whose in-flight count reached
+    /// <paramref name="concurrencyCap"/>. Taken jobs count as in flight.
+    /// </summary>
+    public List<TakenJob> Take(int max, Func<string, int> concurrencyCap, DateTimeOffset now, int minPriority = 0)
+    {
+        var taken = new List<TakenJob>(Math.Min(Math.Max(max, 0), _ready));
+        for (var p = PriorityLevels - 1; p >= Math.Max(0, minPriority) && taken.Count < max; p--)
         {
             var level = _levels[p];
             var skipped = 0;

@@ -1,0 +1,185 @@
+using System.Collections.Immutable;
+using MeshOs.Abstractions.Events;
+using MeshOs.Abstractions.Jobs;
+using MeshOs.Grains.Events;
+using static MeshOs.Tests.Postgres.JobStore.EventLogReading;
+using static MeshOs.Tests.Postgres.JobStore.TestJobs;
+
+namespace MeshOs.Tests.Postgres.JobStore;
+
+/// <summary>The contract of <see cref="IEventLog"/> (its XML docs), run against every backend.</summary>
+public abstract class EventLogContract : IAsyncLifetime
+{
+    private StoreBackend? _backend;
+
+    protected IEventLog Log => _backend?.Events ?? throw new InvalidOperationException("The backend is not created yet.");
+
+    /// <summary>A new, empty backend for one test.</summary>
+    protected abstract Task<StoreBackend> CreateBackendAsync();
+
+    public async Task InitializeAsync() => _backend = await CreateBackendAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_backend is not null)
+        {
+            await _backend.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task An_empty_log_reads_nothing_and_appending_nothing_writes_nothing()
+    {
+        Assert.Empty(await Log.ReadAsync(0, 10));
+
+        await Log.AppendAsync([]);
+
+        Assert.Empty(await Log.ReadAsync(0, 10));
+    }
+
+    [Fact]
+    public async Task Appended_events_read_back_exactly_in_append_order_with_strictly_increasing_positions()
+    {
+        var job = Pending();
+        ImmutableArray<MeshEvent>[] batches =
+        [
+            [AgentChanged(1), AttemptEnded(job, 2), AgentChanged(3), AttemptEnded(job, 4, At(4).ToOffset(TimeSpan.FromHours(-7)))],
+            [AgentChanged(5)],
+            [.. Enumerable.Range(6, 5).Select(i => i % 2 == 0 ? AgentChanged(i) : AttemptEnded(Finished(job, JobStatus.Failed, At(i)), i))],
+        ];
+        foreach (var batch in batches)
+        {
+            await Log.AppendAsync(batch);
+        }
+
+        var read = await Log.ReadAsync(0, 100);
+
+        Assert.Equal(batches.SelectMany(b => b), read.Select(e => e.Unpositioned()));
+        Assert.All(read, e => Assert.True(e.Position > 0));
+        AssertIncreasing(read);
+    }
+
+    [Fact]
+    public async Task Read_returns_at_most_max_events_after_a_position_so_a_reader_pages_through_the_log()
+    {
+        var appended = Enumerable.Range(1, 10).Select(i => AgentChanged(i)).ToList();
+        await Log.AppendAsync([.. appended.Take(4)]);
+        await Log.AppendAsync([appended[4]]);
+        await Log.AppendAsync([.. appended.Skip(5)]);
+        var all = await Log.ReadAsync(0, 100);
+
+        var pages = new List<ImmutableArray<MeshEvent>>();
+        var after = 0L;
+        do
+        {
+            pages.Add(await Log.ReadAsync(after, 3));
+            after = pages[^1].IsEmpty ? after : pages[^1][^1].Position;
+        }
+        while (!pages[^1].IsEmpty);
+
+        Assert.Equal([3, 3, 3, 1, 0], pages.Select(p => p.Length));
+        Assert.Equal(all, pages.SelectMany(p => p));
+        Assert.Equal(appended, all.Select(e => e.Unpositioned()));
+        Assert.Equal(all.Skip(4), await Log.ReadAsync(all[3].Position, 100));
+        Assert.Equal([all[0]], await Log.ReadAsync(0, 1));
+        Assert.Empty(await Log.ReadAsync(all[^1].Position, 100));
+        Assert.Empty(await Log.ReadAsync(0, 0));
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_and_a_concurrent_reader_see_every_event_once_in_position_order()
+    {
+        const int Writers = 8;
+        const int AppendsPerWriter = 25;
+        using var writersDone = new CancellationTokenSource();
+        var seen = new List<MeshEvent>();
+        var reader = Task.Run(async () =>
+        {
+            var after = 0L;
+            while (true)
+            {
+                // Decide to stop before reading, so the last read happens after every writer finished.
+                var last = writersDone.IsCancellationRequested;
+                var batch = await Log.ReadAsync(after, 50);
+                seen.AddRange(batch);
+                after = batch.IsEmpty ? after : batch[^1].Position;
+                if (last && batch.IsEmpty)
+                {
+                    return;
+                }
+            }
+        });
+
+        var written = await Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+        {
+            var mine = new List<MeshEvent>();
+            for (var a = 0; a < AppendsPerWriter; a++)
+            {
+                ImmutableArray<MeshEvent> events = [.. Enumerable.Range(0, 1 + (a % 3)).Select(k => AgentChanged((w * 1000) + (a * 10) + k))];
+                await Log.AppendAsync(events);
+                mine.AddRange(events);
+            }
+
+            return mine;
+        })));
+        await writersDone.CancelAsync();
+        await reader;
+
+        AssertIncreasing(seen);
+        Assert.Equal(
+            written.SelectMany(w => w).Select(e => e.Agent!.AgentId).Order(StringComparer.Ordinal),
+            seen.Select(e => e.Agent!.AgentId).Order(StringComparer.Ordinal));
+        Assert.Equal(seen, await Log.ReadAllAsync());
+
+        // Each writer's events are in the log in the order it appended them.
+        foreach (var mine in written)
+        {
+            var ids = mine.Select(e => e.Agent!.AgentId).ToHashSet();
+            Assert.Equal(mine, seen.Where(e => ids.Contains(e.Agent!.AgentId)).Select(e => e.Unpositioned()));
+        }
+    }
+
+    [Fact]
+    public async Task Trim_deletes_events_at_or_below_the_position_that_are_older_than_the_cutoff()
+    {
+        foreach (var seconds in new[] { 10, 20, 30, 40, 50 })
+        {
+            await Log.AppendAsync([AgentChanged(seconds, At(seconds))]);
+        }
+
+        var all = await Log.ReadAsync(0, 100);
+        Assert.Equal(5, all.Length);
+
+        Assert.Equal(0, await Log.TrimAsync(all[0].Position - 1, At(1000)));
+        Assert.Equal(2, await Log.TrimAsync(all[2].Position, At(30)));
+        Assert.Equal(all.Skip(2), await Log.ReadAsync(0, 100));
+        Assert.Equal(1, await Log.TrimAsync(all[2].Position, At(1000)));
+        Assert.Equal(0, await Log.TrimAsync(all[4].Position, At(40)));
+        Assert.Equal(1, await Log.TrimAsync(all[4].Position, At(40.000001)));
+        Assert.Equal([all[4]], await Log.ReadAsync(0, 100));
+        Assert.Equal(1, await Log.TrimAsync(long.MaxValue, At(1000)));
+        Assert.Empty(await Log.ReadAsync(0, 100));
+        Assert.Equal(0, await Log.TrimAsync(long.MaxValue, At(1000)));
+
+        // Positions are not reused after a trim.
+        await Log.AppendAsync([AgentChanged(60)]);
+        var next = Assert.Single(await Log.ReadAsync(0, 100));
+        Assert.True(next.Position > all[4].Position);
+        Assert.Equal(AgentChanged(60), next.Unpositioned());
+    }
+
+    [Fact]
+    public async Task Trim_deletes_every_qualifying_event_even_when_event_times_are_not_in_position_order()
+    {
+        // Writers stamp events with their own clocks, so an older event may sit above a newer one.
+        foreach (var seconds in new[] { 50, 10, 20, 60 })
+        {
+            await Log.AppendAsync([AgentChanged(seconds, At(seconds))]);
+        }
+
+        var all = await Log.ReadAsync(0, 100);
+
+        Assert.Equal(2, await Log.TrimAsync(all[2].Position, At(30)));
+        Assert.Equal([all[0], all[3]], await Log.ReadAsync(0, 100));
+    }
+}
