@@ -18,7 +18,7 @@ public sealed class SimulationHostingTests
             ["Sim:Capabilities"] = "echo, summarize",
             ["Sim:FailureRate"] = "0.25",
             ["Sim:RestartDelay"] = "00:00:02",
-            ["MeshOs:Agents:EnrollmentToken"] = "mesh-token",
+            ["MeshOs:Gateway:EnrollmentToken"] = "mesh-token",
         });
 
         Assert.Equal((new Uri("http://127.0.0.1:9090"), 12, 0.25, TimeSpan.FromSeconds(2), "mesh-token"),
@@ -37,7 +37,7 @@ public sealed class SimulationHostingTests
     [Fact]
     public void The_sim_token_wins_over_the_fallback()
     {
-        var options = Resolve(new() { ["Sim:EnrollmentToken"] = "sim-token", ["MeshOs:Agents:EnrollmentToken"] = "mesh-token" });
+        var options = Resolve(new() { ["Sim:EnrollmentToken"] = "sim-token", ["MeshOs:Gateway:EnrollmentToken"] = "mesh-token" });
         Assert.Equal("sim-token", options.EnrollmentToken);
     }
 

@@ -9,7 +9,7 @@ public static class SimulationHostingExtensions
 {
     /// <summary>
     /// Runs a <see cref="SimulatedFleet"/> for the host's lifetime, configured from section <c>Sim</c>. Without a token
-    /// or key of its own, the fleet uses the mesh's <c>MeshOs:Agents:EnrollmentToken</c>, so one setting serves a
+    /// or key of its own, the fleet uses the mesh's <c>MeshOs:Gateway:EnrollmentToken</c>, so one setting serves a
     /// co-hosted or composed mesh and its simulator.
     /// </summary>
     public static IServiceCollection AddSimulatedFleet(this IServiceCollection services, IConfiguration configuration)
@@ -20,7 +20,7 @@ public static class SimulationHostingExtensions
             {
                 if (string.IsNullOrEmpty(o.EnrollmentToken) && string.IsNullOrEmpty(o.ApiKey))
                 {
-                    o.EnrollmentToken = configuration["MeshOs:Agents:EnrollmentToken"];
+                    o.EnrollmentToken = configuration["MeshOs:Gateway:EnrollmentToken"];
                 }
             })
             .ValidateOnStart();

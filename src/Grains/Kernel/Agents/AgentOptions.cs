@@ -21,9 +21,6 @@ public sealed class AgentOptions
     [Range(1, 1024)]
     public int DirectoryShards { get; set; } = 16;
 
-    /// <summary>The enrollment token platform-owned agents present. Empty: only tenants' own agents may connect.</summary>
-    public string EnrollmentToken { get; set; } = string.Empty;
-
     /// <summary>The silence after which an agent is Unresponsive.</summary>
     public TimeSpan UnresponsiveAfter => HeartbeatInterval * MissedHeartbeats;
 }
