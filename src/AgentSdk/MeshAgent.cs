@@ -95,6 +95,7 @@ public sealed partial class MeshAgent : IAsyncDisposable
             Version = options.Version,
             Region = options.Region,
             CostPerHour = options.CostPerHour,
+            RuntimeId = options.RuntimeId ?? string.Empty,
         };
         register.Capabilities.AddRange(options.Capabilities);
         _register = new AgentMessage { Register = register };

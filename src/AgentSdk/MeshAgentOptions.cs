@@ -37,6 +37,12 @@ public sealed class MeshAgentOptions
     /// <summary>What an hour of this agent costs (0–1,000,000). Default 0.</summary>
     public double CostPerHour { get; set; }
 
+    /// <summary>
+    /// The runtime that started this agent and can restart it when it is dead (it connects over
+    /// <c>meshos.v1.RuntimeChannel</c>). Default none: restarts then go to the agent itself as commands.
+    /// </summary>
+    public string? RuntimeId { get; set; }
+
     /// <summary>The enrollment token of platform-owned agents (sent as <c>x-enrollment-token</c>). Set this or <see cref="ApiKey"/>.</summary>
     public string? EnrollmentToken { get; set; }
 

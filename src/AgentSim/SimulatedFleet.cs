@@ -16,6 +16,8 @@ public sealed class SimulatedFleet : IAsyncDisposable
     private readonly SimulatedAgent[] _ordered;
     private readonly GrpcChannel? _ownedChannel;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly FleetRuntime? _runtime;
+    private Task _runtimeLoop = Task.CompletedTask;
     private int _started;
     private int _stopped;
 
@@ -46,7 +48,14 @@ public sealed class SimulatedFleet : IAsyncDisposable
         }
 
         AgentIds = Array.ConvertAll(_ordered, a => a.AgentId);
+        if (RuntimeIdOf(options) is { } runtimeId)
+        {
+            _runtime = new FleetRuntime(runtimeId, AgentIds, options, channel, id => Get(id).RestartAsync(), logger);
+        }
     }
+
+    /// <summary>Restarts the fleet carried out because the mesh ordered them (as their runtime).</summary>
+    public long RuntimeRestarts => _runtime?.Restarts ?? 0;
 
     public SimulationOptions Options { get; }
 
@@ -59,6 +68,11 @@ public sealed class SimulatedFleet : IAsyncDisposable
         if (Interlocked.Exchange(ref _started, 1) != 0)
         {
             return Task.CompletedTask;
+        }
+
+        if (_runtime is not null)
+        {
+            _runtimeLoop = Task.Run(() => _runtime.RunAsync(_stopping.Token));
         }
 
         return Task.WhenAll(_ordered.Select(a => a.StartAsync()));
@@ -108,6 +122,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_ordered.Select(a => a.StopAsync())).ConfigureAwait(false);
+        await _runtimeLoop.ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -126,6 +141,9 @@ public sealed class SimulatedFleet : IAsyncDisposable
         return prefix + number.ToString(new string('0', width), CultureInfo.InvariantCulture);
     }
 
+    internal static string? RuntimeIdOf(SimulationOptions options) =>
+        string.IsNullOrEmpty(options.RuntimeId) ? null : options.RuntimeId.Replace("{host}", HostName(), StringComparison.Ordinal);
+
     /// <summary>The machine's name in the characters an agent id allows.</summary>
     private static string HostName() =>
         string.Concat(Environment.MachineName.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-'));
@@ -140,6 +158,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
         Version = options.Version,
         Region = options.Region,
         CostPerHour = options.CostPerHour,
+        RuntimeId = RuntimeIdOf(options),
         EnrollmentToken = options.EnrollmentToken,
         ApiKey = options.ApiKey,
         ReconnectMinDelay = options.ReconnectMinDelay,

@@ -54,6 +54,13 @@ public sealed class SimulationOptions
     /// <summary>A tenant's API key, to simulate a tenant's own agents (the pool must then be the tenant's).</summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>
+    /// The fleet connects as this runtime (meshos.v1.RuntimeChannel) and restarts its agents when the mesh orders it,
+    /// as a process supervisor would. <c>{host}</c> is replaced by the host name. Default <c>sim-{host}</c>; empty:
+    /// the fleet does not act as a runtime.
+    /// </summary>
+    public string RuntimeId { get; set; } = "sim-{host}";
+
     /// <summary>The version the agents report. Default <c>sim-1</c>.</summary>
     public string Version { get; set; } = "sim-1";
 

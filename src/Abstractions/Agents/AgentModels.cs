@@ -22,6 +22,7 @@ public enum AgentState
 /// <param name="Owner">The tenant id that runs the agent, or <c>platform</c>.</param>
 /// <param name="Pool">The pool it serves; jobs name the pool they want.</param>
 /// <param name="CostPerHour">What an hour of this agent costs, in the operator's currency.</param>
+/// <param name="Runtime">The runtime that started the agent and can restart it (see IRuntimeGrain), if any.</param>
 [GenerateSerializer, Immutable, Alias("meshos.AgentRegistration")]
 public sealed record AgentRegistration(
     string AgentId,
@@ -31,7 +32,8 @@ public sealed record AgentRegistration(
     int MaxConcurrency,
     string Version,
     string Region,
-    decimal CostPerHour);
+    decimal CostPerHour,
+    string? Runtime = null);
 
 /// <summary>A lease an agent holds: the job and the fencing epoch it was granted with.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.LeaseRef")]
@@ -64,6 +66,8 @@ public sealed record HeartbeatAck(
     ImmutableArray<AgentCommand> Commands);
 
 /// <summary>An agent as operators and its owner see it.</summary>
+/// <param name="Quarantined">A quarantine holds (until released), whatever the current state.</param>
+/// <param name="ProbationUntil">When a quarantine with probation is released automatically, if set.</param>
 [GenerateSerializer, Immutable, Alias("meshos.AgentInfo")]
 public sealed record AgentInfo(
     AgentRegistration Registration,
@@ -74,7 +78,19 @@ public sealed record AgentInfo(
     DateTimeOffset? LastHeartbeatAt,
     double Load,
     int InFlight,
-    bool Connected);
+    bool Connected,
+    bool Quarantined = false,
+    DateTimeOffset? ProbationUntil = null);
+
+/// <summary>How a restart was carried out.</summary>
+[GenerateSerializer]
+public enum RestartPath
+{
+    /// <summary>The runtime that started the agent was asked to restart it.</summary>
+    Runtime = 0,
+    /// <summary>A restart command went down the agent's own channel (queued if it is disconnected).</summary>
+    Command = 1,
+}
 
 /// <summary>A directory entry: enough to list and count agents without activating them.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.AgentSummary")]

@@ -40,6 +40,29 @@ public interface IAgentGrain : IGrainWithStringKey
     /// <summary>Queues a command for the agent and pushes it down its channel when connected.</summary>
     [Alias("SendCommand")]
     Task SendCommandAsync(AgentCommand command);
+
+    /// <summary>
+    /// Quarantines the agent: no new leases until released, whatever it does meanwhile (silence, reconnection).
+    /// With <paramref name="probation"/>, the agent is released automatically when it has passed.
+    /// </summary>
+    [Alias("Quarantine")]
+    Task<AgentInfo> QuarantineAsync(string reason, TimeSpan? probation);
+
+    /// <summary>Lifts a quarantine: the agent is Healthy again (or Unresponsive when it is silent). Idempotent.</summary>
+    [Alias("Release")]
+    Task<AgentInfo> ReleaseAsync(string reason);
+
+    /// <summary>Marks a working agent Degraded (fewer leases) or Healthy again. Ignored in other states.</summary>
+    [Alias("SetDegraded")]
+    Task<AgentInfo> SetDegradedAsync(bool degraded, string reason);
+
+    /// <summary>Restarts the agent through the runtime that started it, or with a command down its channel.</summary>
+    [Alias("Restart")]
+    Task<RestartPath> RestartAsync(string reason);
+
+    /// <summary>Ends every lease the agent holds now (it is declared dead): its jobs are retried elsewhere. Returns how many.</summary>
+    [Alias("RevokeLeases")]
+    Task<int> RevokeLeasesAsync(string reason);
 }
 
 /// <summary>

@@ -7,7 +7,7 @@ namespace MeshOs.Abstractions.Events;
 /// <summary>
 /// An event the kernel publishes for supervisors (healing, cost, adaptive learning, KPIs). Events are appended to
 /// the event log off the per-job path and delivered in batches, at least once, in log order, to every consumer.
-/// Exactly one of <see cref="Agent"/>, <see cref="Job"/> is set, as <see cref="Kind"/> says.
+/// Exactly one of <see cref="Agent"/>, <see cref="Job"/>, <see cref="Scale"/> is set, as <see cref="Kind"/> says.
 /// </summary>
 /// <param name="Position">The event's place in the log; assigned when appended, increasing.</param>
 [GenerateSerializer, Immutable, Alias("meshos.MeshEvent")]
@@ -16,7 +16,8 @@ public sealed record MeshEvent(
     MeshEventKind Kind,
     DateTimeOffset At,
     AgentStateChanged? Agent,
-    JobAttemptEnded? Job);
+    JobAttemptEnded? Job,
+    Healing.ScaleRecommendation? Scale = null);
 
 [GenerateSerializer]
 public enum MeshEventKind
@@ -25,6 +26,9 @@ public enum MeshEventKind
     AgentStateChanged = 0,
     /// <summary>An attempt of a job ended (success, failure, timeout, lost lease, cancel).</summary>
     JobAttemptEnded = 1,
+
+    /// <summary>The healing supervisor recommends more capacity for a pool/capability (demand above capacity).</summary>
+    ScaleRecommended = 2,
 }
 
 /// <summary>An agent's state change.</summary>

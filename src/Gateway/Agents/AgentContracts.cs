@@ -20,14 +20,16 @@ public sealed record AgentDto(
     DateTimeOffset? LastHeartbeatAt = null,
     double? Load = null,
     int? InFlight = null,
-    bool? Connected = null)
+    bool? Connected = null,
+    bool? Quarantined = null,
+    DateTimeOffset? ProbationUntil = null)
 {
     public static AgentDto From(AgentSummary s) => new(s.AgentId, s.Owner, s.Pool, s.Capabilities, s.State, s.StateChangedAt);
 
     public static AgentDto From(AgentInfo a) => new(
         a.Registration.AgentId, a.Registration.Owner, a.Registration.Pool, a.Registration.Capabilities, a.State, a.StateChangedAt,
         a.Registration.MaxConcurrency, a.Registration.Version, a.Registration.Region, a.Registration.CostPerHour, a.StateReason,
-        a.RegisteredAt, a.LastHeartbeatAt, a.Load, a.InFlight, a.Connected);
+        a.RegisteredAt, a.LastHeartbeatAt, a.Load, a.InFlight, a.Connected, a.Quarantined, a.ProbationUntil);
 }
 
 public sealed record AgentPageDto(IReadOnlyList<AgentDto> Agents, string? NextCursor);
@@ -41,7 +43,8 @@ public sealed record RegisterAgentRequest(
     int MaxConcurrency,
     string? Version,
     string? Region,
-    double CostPerHour);
+    double CostPerHour,
+    string? RuntimeId = null);
 
 public sealed record RegisterAgentResponse(string AgentId, string Owner, AgentState State, double HeartbeatIntervalSeconds, double LeaseDurationSeconds);
 

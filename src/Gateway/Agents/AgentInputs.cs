@@ -8,7 +8,7 @@ namespace MeshOs.Gateway.Agents;
 internal static class AgentInputs
 {
     public static AgentRegistration Registration(string owner, string? agentId, string? pool, IEnumerable<string>? capabilities,
-        int maxConcurrency, string? version, string? region, double costPerHour)
+        int maxConcurrency, string? version, string? region, double costPerHour, string? runtime = null)
     {
         if (!double.IsFinite(costPerHour) || costPerHour < 0 || costPerHour > 1_000_000)
         {
@@ -20,6 +20,11 @@ internal static class AgentInputs
             throw MeshException.Invalid("agentId: required.");
         }
 
+        if (runtime is { Length: > 128 } || (runtime is not null && !runtime.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':')))
+        {
+            throw MeshException.Invalid("runtimeId: at most 128 of letters, digits and - _ . :");
+        }
+
         return new AgentRegistration(
             agentId,
             owner,
@@ -28,7 +33,8 @@ internal static class AgentInputs
             maxConcurrency,
             version ?? string.Empty,
             region ?? string.Empty,
-            (decimal)costPerHour);
+            (decimal)costPerHour,
+            string.IsNullOrEmpty(runtime) ? null : runtime);
     }
 
     public static ImmutableArray<LeaseRef> Leases(IEnumerable<(string JobId, long Epoch)> leases)

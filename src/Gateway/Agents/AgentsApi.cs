@@ -22,6 +22,12 @@ public static class AgentsApi
         agents.MapGet("/{agentId}", GetAsync).WithName("GetAgent").WithSummary("One agent with its live figures.");
         agents.MapPost("/{agentId}/drain", DrainAsync).WithName("DrainAgent").WithSummary("Stop new leases; the agent finishes its jobs and goes Offline.");
         agents.MapDelete("/{agentId}", DeregisterAsync).WithName("DeregisterAgent").WithSummary("Take the agent Offline; its leases go back to their queues.");
+        agents.MapPost("/{agentId}/quarantine", QuarantineAsync).WithName("QuarantineAgent").RequireAuthorization(MeshRoles.OperatorPolicy)
+            .WithSummary("No new leases until released (or, with probationMinutes, until the probation passes).");
+        agents.MapPost("/{agentId}/release", ReleaseQuarantineAsync).WithName("ReleaseAgent").RequireAuthorization(MeshRoles.OperatorPolicy)
+            .WithSummary("Lift a quarantine.");
+        agents.MapPost("/{agentId}/restart", RestartAgentAsync).WithName("RestartAgent").RequireAuthorization(MeshRoles.OperatorPolicy)
+            .WithSummary("Restart through the agent's runtime, or with a command down its channel.");
 
         var protocol = app.MapGroup("/v1/agent").WithTags("Agent protocol").RequireAuthorization(MeshRoles.AgentPolicy);
         protocol.MapPost("/register", RegisterAsync).WithName("AgentRegister").WithSummary("Register (or re-register) an agent.");
@@ -64,11 +70,38 @@ public static class AgentsApi
         return TypedResults.NoContent();
     }
 
+    private static async Task<Ok<AgentDto>> QuarantineAsync(string agentId, [FromBody] Incidents.QuarantineRequest? request, IGrainFactory grains)
+    {
+        await VisibleAgentAsync(agentId, null, grains);
+        var minutes = request?.ProbationMinutes;
+        if (minutes is { } m && (!double.IsFinite(m) || m < 0 || m > 60 * 24 * 30))
+        {
+            throw MeshException.Invalid("probationMinutes: 0–43,200.");
+        }
+
+        var info = await grains.GetGrain<IAgentGrain>(agentId).QuarantineAsync(request?.Reason ?? "quarantined by an operator",
+            minutes is > 0 ? TimeSpan.FromMinutes(minutes.Value) : null);
+        return TypedResults.Ok(AgentDto.From(info));
+    }
+
+    private static async Task<Ok<AgentDto>> ReleaseQuarantineAsync(string agentId, [FromBody] Incidents.ReasonRequest? request, IGrainFactory grains)
+    {
+        await VisibleAgentAsync(agentId, null, grains);
+        return TypedResults.Ok(AgentDto.From(await grains.GetGrain<IAgentGrain>(agentId).ReleaseAsync(request?.Reason ?? "released by an operator")));
+    }
+
+    private static async Task<Ok<Incidents.RestartResponse>> RestartAgentAsync(string agentId, [FromBody] Incidents.ReasonRequest? request, IGrainFactory grains)
+    {
+        await VisibleAgentAsync(agentId, null, grains);
+        var path = await grains.GetGrain<IAgentGrain>(agentId).RestartAsync(request?.Reason ?? "restarted by an operator");
+        return TypedResults.Ok(new Incidents.RestartResponse(agentId, path));
+    }
+
     private static async Task<Ok<RegisterAgentResponse>> RegisterAsync([FromBody] RegisterAgentRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
         var owner = user.AgentOwner()!;
         var registration = AgentInputs.Registration(owner, request.AgentId, request.Pool, request.Capabilities, request.MaxConcurrency,
-            request.Version, request.Region, request.CostPerHour);
+            request.Version, request.Region, request.CostPerHour, request.RuntimeId);
         var registered = await grains.GetGrain<IAgentGrain>(registration.AgentId).RegisterAsync(registration, null);
         return TypedResults.Ok(new RegisterAgentResponse(registration.AgentId, owner, registered.Agent.State,
             registered.HeartbeatInterval.TotalSeconds, registered.LeaseDuration.TotalSeconds));

@@ -16,6 +16,17 @@ internal sealed class PollAgentSession(AgentRegistration registration, AgentStat
     private readonly TaskCompletionSource _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _finished;
 
+    public override int Outstanding
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _grants.Count;
+            }
+        }
+    }
+
     public override bool TryDeliver(LeaseGrant grant)
     {
         lock (_gate)

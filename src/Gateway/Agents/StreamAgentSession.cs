@@ -20,7 +20,7 @@ internal sealed class StreamAgentSession(AgentRegistration registration, AgentSt
     private readonly ConcurrentDictionary<Guid, long> _assigned = new();
 
     /// <summary>Jobs assigned through this stream and not yet reported.</summary>
-    public int AssignedCount => _assigned.Count;
+    public override int Outstanding => _assigned.Count;
 
     public void Send(MeshMessage message) => _outbound.Writer.TryWrite(message);
 

@@ -22,7 +22,21 @@ public abstract class AgentSession(AgentRegistration registration, AgentState st
     /// <summary>Set once the session ended; guarded by the hub's lock.</summary>
     internal bool Closed { get; set; }
 
-    internal bool Eligible => !Closed && Credits > 0 && State is AgentState.Healthy or AgentState.Degraded;
+    /// <summary>Assignments handed over and not yet reported.</summary>
+    public abstract int Outstanding { get; }
+
+    /// <summary>
+    /// Credits that may be used now: all of them for a Healthy agent; a Degraded one gets at most a quarter of its
+    /// concurrency (at least one job) outstanding; none in any other state.
+    /// </summary>
+    internal int UsableCredits => Closed || Credits <= 0 ? 0 : State switch
+    {
+        AgentState.Healthy => Credits,
+        AgentState.Degraded => Math.Clamp(Math.Max(1, Registration.MaxConcurrency / 4) - Outstanding, 0, Credits),
+        _ => 0,
+    };
+
+    internal bool Eligible => UsableCredits > 0;
 
     /// <summary>Hands a granted lease to the agent; false when the session can no longer deliver it.</summary>
     public abstract bool TryDeliver(LeaseGrant grant);

@@ -79,7 +79,7 @@ internal sealed class QueuePoller : IDisposable
             {
                 if (session.Eligible)
                 {
-                    demand += session.Credits;
+                    demand += session.UsableCredits;
                     if (demand >= MaxBatch)
                     {
                         return MaxBatch;

@@ -41,7 +41,7 @@ internal sealed partial class AgentChannelGrpcService(
         }
 
         var r = requestStream.Current.Register;
-        var registration = AgentInputs.Registration(owner, r.AgentId, r.Pool, r.Capabilities, r.MaxConcurrency, r.Version, r.Region, r.CostPerHour);
+        var registration = AgentInputs.Registration(owner, r.AgentId, r.Pool, r.Capabilities, r.MaxConcurrency, r.Version, r.Region, r.CostPerHour, r.RuntimeId);
         var agent = grains.GetGrain<IAgentGrain>(registration.AgentId);
         var session = new StreamAgentSession(registration, AgentState.Registering, hub);
         var observer = grains.CreateObjectReference<IAgentChannelObserver>(session);

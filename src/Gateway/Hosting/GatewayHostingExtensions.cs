@@ -4,6 +4,7 @@ using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Dispatch;
 using MeshOs.Gateway.Errors;
 using MeshOs.Gateway.Grpc;
+using MeshOs.Gateway.Incidents;
 using MeshOs.Gateway.Jobs;
 using MeshOs.Gateway.Operations;
 using MeshOs.Gateway.Tenants;
@@ -80,8 +81,12 @@ public static class GatewayHostingExtensions
             app.MapTenantsApi();
             app.MapJobsApi();
             app.MapAgentsApi();
+            app.MapIncidentsApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
+            app.MapGrpcService<RuntimeChannelGrpcService>();
+            app.MapGrpcService<IncidentsGrpcService>();
+            app.MapGrpcService<FleetGrpcService>();
         }
 
         return app;

@@ -37,14 +37,7 @@ public sealed class InMemoryEventLog(TimeProvider time) : IEventLog
     {
         lock (_gate)
         {
-            var end = 0;
-            while (end < _events.Count && _events[end].Position <= position && _events[end].At < olderThan)
-            {
-                end++;
-            }
-
-            _events.RemoveRange(0, end);
-            return Task.FromResult(end);
+            return Task.FromResult(_events.RemoveAll(e => e.Position <= position && e.At < olderThan));
         }
     }
 

@@ -31,6 +31,8 @@ internal sealed partial class JobWriter(
         advice: Grains.Telemetry.KernelMetrics.SecondsBuckets);
     private static readonly Counter<long> Failures = Meter.CreateCounter<long>("meshos.storage.batch_failures", "{batch}", "Batches that failed (their writes were not acknowledged).");
 
+    private const int MaxEventsPerBatch = 100_000;
+
     private readonly Channel<Write> _queue = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = false });
 
     public Task<bool> InsertAsync(JobRecord job) => Enqueue(new InsertWrite(job));
@@ -59,9 +61,12 @@ internal sealed partial class JobWriter(
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                while (batch.Count < options.Value.MaxBatch && _queue.Reader.TryRead(out var write))
+                // Event positions leave room for 2^20 events per transaction: stay far below.
+                var events = 0;
+                while (batch.Count < options.Value.MaxBatch && events < MaxEventsPerBatch && _queue.Reader.TryRead(out var write))
                 {
                     batch.Add(write);
+                    events += write.EventCount;
                 }
 
                 if (batch.Count == 0)
@@ -99,10 +104,64 @@ internal sealed partial class JobWriter(
         }
     }
 
+    /// <summary>
+    /// Commits a batch. Within one batch a job may appear more than once only when two activations race (a silo
+    /// failover): per job only one insert is attempted, and only the highest-version update; the others are answered
+    /// "not applied", which is what they would have met one transaction later. When the database rejects the batch
+    /// because of one write's data, the writes are retried one by one so only that write fails.
+    /// </summary>
     private async Task CommitAsync(List<Write> batch, CancellationToken cancellationToken)
     {
-        var inserts = batch.OfType<InsertWrite>().ToList();
-        var updates = batch.OfType<UpdateWrite>().ToList();
+        try
+        {
+            await CommitOnceAsync(batch, cancellationToken);
+        }
+        catch (PostgresException ex) when (batch.Count > 1 && IsDataError(ex))
+        {
+            LogBatchSplit(logger, batch.Count, ex.SqlState);
+            foreach (var write in batch)
+            {
+                try
+                {
+                    await CommitOnceAsync([write], cancellationToken);
+                }
+                catch (Exception single) when (single is not OperationCanceledException)
+                {
+                    write.Done.TrySetException(single);
+                }
+            }
+        }
+    }
+
+    /// <summary>Data exceptions (class 22) and integrity violations (class 23) belong to one write, not to the batch.</summary>
+    private static bool IsDataError(PostgresException ex) => ex.SqlState.StartsWith("22", StringComparison.Ordinal) || ex.SqlState.StartsWith("23", StringComparison.Ordinal);
+
+    private async Task CommitOnceAsync(List<Write> batch, CancellationToken cancellationToken)
+    {
+        var inserts = new List<InsertWrite>();
+        var duplicateInserts = new List<InsertWrite>();
+        var seenIds = new HashSet<Guid>();
+        var seenKeys = new HashSet<(string, string)>();
+        foreach (var insert in batch.OfType<InsertWrite>())
+        {
+            var job = insert.Job;
+            var keyTaken = job.Spec.IdempotencyKey is { } key && !seenKeys.Add((job.TenantId, key));
+            if (!seenIds.Add(job.JobId) || keyTaken)
+            {
+                duplicateInserts.Add(insert);
+            }
+            else
+            {
+                inserts.Add(insert);
+            }
+        }
+
+        // Per job, the highest version (first of equals) is the one that may apply.
+        var candidates = batch.OfType<UpdateWrite>()
+            .GroupBy(u => u.Job.JobId)
+            .Select(g => g.OrderByDescending(u => u.Job.Version).First())
+            .ToList();
+        var losers = batch.OfType<UpdateWrite>().Except(candidates).ToList();
         var appends = batch.OfType<AppendWrite>().ToList();
 
         await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
@@ -114,9 +173,9 @@ internal sealed partial class JobWriter(
             commands.BatchCommands.Add(InsertCommand(inserts));
         }
 
-        if (updates.Count > 0)
+        if (candidates.Count > 0)
         {
-            commands.BatchCommands.Add(UpdateCommand(updates, ref ordinal));
+            commands.BatchCommands.Add(UpdateCommand(candidates, ref ordinal));
         }
 
         if (appends.Count > 0)
@@ -126,8 +185,9 @@ internal sealed partial class JobWriter(
 
         var inserted = new HashSet<Guid>();
         var updated = new HashSet<Guid>();
-        await using (var reader = await commands.ExecuteReaderAsync(cancellationToken))
+        if (commands.BatchCommands.Count > 0)
         {
+            await using var reader = await commands.ExecuteReaderAsync(cancellationToken);
             if (inserts.Count > 0)
             {
                 while (await reader.ReadAsync(cancellationToken))
@@ -138,7 +198,7 @@ internal sealed partial class JobWriter(
                 await reader.NextResultAsync(cancellationToken);
             }
 
-            if (updates.Count > 0)
+            if (candidates.Count > 0)
             {
                 while (await reader.ReadAsync(cancellationToken))
                 {
@@ -149,7 +209,9 @@ internal sealed partial class JobWriter(
 
         await tx.CommitAsync(cancellationToken);
         inserts.ForEach(w => w.Done.TrySetResult(inserted.Contains(w.Job.JobId)));
-        updates.ForEach(w => w.Done.TrySetResult(updated.Contains(w.Job.JobId)));
+        duplicateInserts.ForEach(w => w.Done.TrySetResult(false));
+        candidates.ForEach(w => w.Done.TrySetResult(updated.Contains(w.Job.JobId)));
+        losers.ForEach(w => w.Done.TrySetResult(false));
         appends.ForEach(w => w.Done.TrySetResult(true));
     }
 
@@ -293,6 +355,8 @@ internal sealed partial class JobWriter(
     private abstract class Write
     {
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public virtual int EventCount => 0;
     }
 
     private sealed class InsertWrite(JobRecord job) : Write
@@ -305,12 +369,19 @@ internal sealed partial class JobWriter(
         public JobRecord Job { get; } = job;
 
         public ImmutableArray<MeshEvent> Events { get; } = events.IsDefault ? [] : events;
+
+        public override int EventCount => Events.Length;
     }
 
     private sealed class AppendWrite(ImmutableArray<MeshEvent> events) : Write
     {
         public ImmutableArray<MeshEvent> Events { get; } = events;
+
+        public override int EventCount => Events.Length;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} job-store writes was refused for one write's data ({SqlState}); committing them one by one")]
+    private static partial void LogBatchSplit(ILogger logger, int count, string sqlState);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} job-store write(s) failed: {Reason}")]
     private static partial void LogBatchFailed(ILogger logger, int count, string reason);

@@ -76,13 +76,20 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
             sql.Append(" AND (created_at, id) < ($").Append(parameters.Count - 1).Append(", $").Append(parameters.Count).Append(')');
         }
 
-        parameters.Add(new NpgsqlParameter { Value = query.Limit });
+        // One more than a page: the extra row only says whether another page exists.
+        parameters.Add(new NpgsqlParameter { Value = query.Limit + 1 });
         sql.Append(" ORDER BY created_at DESC, id DESC LIMIT $").Append(parameters.Count);
 
         await using var command = connection.DataSource.CreateCommand(sql.ToString());
         command.Parameters.AddRange(parameters.ToArray());
         var jobs = await ReadManyAsync(command, cancellationToken);
-        var next = jobs.Count == query.Limit ? new JobCursor(jobs[^1].CreatedAt, jobs[^1].JobId).Encode() : null;
+        var more = jobs.Count > query.Limit;
+        if (more)
+        {
+            jobs.RemoveAt(jobs.Count - 1);
+        }
+
+        var next = more ? new JobCursor(jobs[^1].CreatedAt, jobs[^1].JobId).Encode() : null;
         return new JobPage([.. jobs], next);
     }
 

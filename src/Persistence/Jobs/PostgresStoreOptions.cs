@@ -15,6 +15,6 @@ public sealed class PostgresStoreOptions
     public int Writers { get; set; } = 3;
 
     /// <summary>Most writes in one transaction. Default 1,000.</summary>
-    [Range(1, 100_000)]
+    [Range(1, 10_000)]
     public int MaxBatch { get; set; } = 1_000;
 }

@@ -89,6 +89,7 @@ public static class SiloHostingExtensions
             silo.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = siloOptions.Name ?? $"{Environment.MachineName}:{siloOptions.SiloPort}");
             silo.AddActivityPropagation();
             silo.AddMeshKernel(builder.Configuration);
+            silo.AddMeshHealing(builder.Configuration);
             silo.AddDashboard();
         });
 

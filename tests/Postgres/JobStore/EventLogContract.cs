@@ -12,7 +12,9 @@ public abstract class EventLogContract : IAsyncLifetime
 {
     private StoreBackend? _backend;
 
-    protected IEventLog Log => _backend?.Events ?? throw new InvalidOperationException("The backend is not created yet.");
+    protected StoreBackend Backend => _backend ?? throw new InvalidOperationException("The backend is not created yet.");
+
+    protected IEventLog Log => Backend.Events;
 
     /// <summary>A new, empty backend for one test.</summary>
     protected abstract Task<StoreBackend> CreateBackendAsync();
@@ -81,7 +83,7 @@ public abstract class EventLogContract : IAsyncLifetime
         Assert.Equal(all, pages.SelectMany(p => p));
         Assert.Equal(appended, all.Select(e => e.Unpositioned()));
         Assert.Equal(all.Skip(4), await Log.ReadAsync(all[3].Position, 100));
-        Assert.Equal([all[0]], await Log.ReadAsync(0, 1));
+        Assert.Equal(new[] { all[0] }, await Log.ReadAsync(0, 1));
         Assert.Empty(await Log.ReadAsync(all[^1].Position, 100));
         Assert.Empty(await Log.ReadAsync(0, 0));
     }
@@ -156,7 +158,7 @@ public abstract class EventLogContract : IAsyncLifetime
         Assert.Equal(1, await Log.TrimAsync(all[2].Position, At(1000)));
         Assert.Equal(0, await Log.TrimAsync(all[4].Position, At(40)));
         Assert.Equal(1, await Log.TrimAsync(all[4].Position, At(40.000001)));
-        Assert.Equal([all[4]], await Log.ReadAsync(0, 100));
+        Assert.Equal(new[] { all[4] }, await Log.ReadAsync(0, 100));
         Assert.Equal(1, await Log.TrimAsync(long.MaxValue, At(1000)));
         Assert.Empty(await Log.ReadAsync(0, 100));
         Assert.Equal(0, await Log.TrimAsync(long.MaxValue, At(1000)));
@@ -180,6 +182,6 @@ public abstract class EventLogContract : IAsyncLifetime
         var all = await Log.ReadAsync(0, 100);
 
         Assert.Equal(2, await Log.TrimAsync(all[2].Position, At(30)));
-        Assert.Equal([all[0], all[3]], await Log.ReadAsync(0, 100));
+        Assert.Equal(new[] { all[0], all[3] }, await Log.ReadAsync(0, 100));
     }
 }

@@ -13,8 +13,9 @@ namespace MeshOs.Grains.Kernel.Agents;
 
 /// <summary>
 /// One agent. Heartbeats stay in memory; registration and state changes are written to grain storage, reported to
-/// the agent directory and published as events. A grain timer declares the agent Unresponsive after
-/// <see cref="AgentOptions.MissedHeartbeats"/> silent intervals.
+/// the agent directory and published as events. One timer, set for the next moment the state could change, declares
+/// the agent Unresponsive after <see cref="AgentOptions.MissedHeartbeats"/> silent intervals (sooner when its stream
+/// closed and it did not come back), and Offline later.
 /// </summary>
 internal sealed partial class AgentGrain(
     [PersistentState("agent", MeshStorage.GrainStore)] IPersistentState<AgentGrainState> state,
@@ -30,10 +31,16 @@ internal sealed partial class AgentGrain(
     private IGrainTimer? _timer;
     private DateTimeOffset _lastHeartbeat;
     private DateTimeOffset? _lastHeartbeatReceived;
+    private DateTimeOffset? _disconnectedAt;
     private double _load;
     private int _inFlight;
 
     private string AgentId => this.GetPrimaryKeyString();
+
+    private IAgentDirectoryGrain Directory =>
+        GrainFactory.GetGrain<IAgentDirectoryGrain>(AgentPolicy.DirectoryShard(AgentId, _options.DirectoryShards));
+
+    private AgentHolds Holds => new(state.State.QuarantineHold, state.State.DrainHold);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -41,18 +48,12 @@ internal sealed partial class AgentGrain(
         _lastHeartbeat = time.GetUtcNow();
         if (state.State.Registration is { } reg)
         {
-            if (state.State.State != AgentState.Offline)
-            {
-                StartTimer();
-            }
+            ScheduleCheck();
 
             // Re-report: the directory coalesces its writes, so a crash may have lost this agent's latest entry.
             await Directory.UpsertAsync(new AgentSummary(AgentId, reg.Owner, reg.Pool, reg.Capabilities, state.State.State, state.State.StateChangedAt));
         }
     }
-
-    private IAgentDirectoryGrain Directory =>
-        GrainFactory.GetGrain<IAgentDirectoryGrain>(AgentPolicy.DirectoryShard(AgentId, _options.DirectoryShards));
 
     public async Task<AgentRegistered> RegisterAsync(AgentRegistration registration, IAgentChannelObserver? channel)
     {
@@ -70,9 +71,10 @@ internal sealed partial class AgentGrain(
 
         var now = time.GetUtcNow();
         _channel = channel;
+        _disconnectedAt = null;
         _lastHeartbeat = now;
-        DropPendingRestarts(); // registering is the restart; a queued one would restart the new session again
         _lastHeartbeatReceived = now;
+        DropPendingRestarts(); // registering is the restart; a queued one would restart the new session again
         var isNew = current is null;
         state.State.Registration = registration;
         if (isNew)
@@ -82,7 +84,7 @@ internal sealed partial class AgentGrain(
         }
 
         await TransitionAsync(AgentLifecycle.OnRegister(state.State.State, Holds), isNew ? "registered" : "re-registered", forceWrite: true);
-        StartTimer();
+        ScheduleCheck();
         return new AgentRegistered(ToInfo(), _options.HeartbeatInterval, jobOptions.Value.LeaseDuration);
     }
 
@@ -120,6 +122,8 @@ internal sealed partial class AgentGrain(
         if (_channel is not null && _channel.Equals(channel))
         {
             _channel = null;
+            _disconnectedAt = time.GetUtcNow();
+            ScheduleCheck();
         }
 
         return Task.CompletedTask;
@@ -143,7 +147,7 @@ internal sealed partial class AgentGrain(
         EnsureRegistered();
         await TransitionAsync(AgentState.Offline, reason);
         _channel = null;
-        await ReturnLeasesAsync(reason);
+        await RevokeLeasesAsync(reason);
     }
 
     public Task<AgentInfo?> GetAsync() => Task.FromResult(state.State.Registration is null ? null : ToInfo());
@@ -168,6 +172,70 @@ internal sealed partial class AgentGrain(
         return Task.CompletedTask;
     }
 
+    public async Task<AgentInfo> QuarantineAsync(string reason, TimeSpan? probation)
+    {
+        EnsureRegistered();
+        state.State.QuarantineHold = true;
+        state.State.ProbationUntil = probation is { } p && p > TimeSpan.Zero ? time.GetUtcNow() + p : null;
+        await TransitionAsync(AgentState.Quarantined, reason, forceWrite: true);
+        ScheduleCheck();
+        return ToInfo();
+    }
+
+    public async Task<AgentInfo> ReleaseAsync(string reason)
+    {
+        EnsureRegistered();
+        if (state.State.QuarantineHold || state.State.State == AgentState.Quarantined)
+        {
+            state.State.QuarantineHold = false;
+            state.State.ProbationUntil = null;
+            var silent = time.GetUtcNow() - _lastHeartbeat > _options.UnresponsiveAfter || (_channel is null && _disconnectedAt is not null);
+            await TransitionAsync(silent ? AgentState.Unresponsive : AgentState.Healthy, reason, forceWrite: true);
+            ScheduleCheck();
+        }
+
+        return ToInfo();
+    }
+
+    public async Task<AgentInfo> SetDegradedAsync(bool degraded, string reason)
+    {
+        EnsureRegistered();
+        var current = state.State.State;
+        if (degraded && current == AgentState.Healthy)
+        {
+            await TransitionAsync(AgentState.Degraded, reason);
+        }
+        else if (!degraded && current == AgentState.Degraded)
+        {
+            await TransitionAsync(AgentState.Healthy, reason);
+        }
+
+        return ToInfo();
+    }
+
+    public async Task<RestartPath> RestartAsync(string reason)
+    {
+        EnsureRegistered();
+        var reg = state.State.Registration!;
+        if (reg.Runtime is { Length: > 0 } runtime
+            && await GrainFactory.GetGrain<IRuntimeGrain>($"{reg.Owner}/{runtime}").RestartAsync(AgentId, reason))
+        {
+            LogRestart(logger, AgentId, "runtime " + runtime, reason);
+            return RestartPath.Runtime;
+        }
+
+        await SendCommandAsync(new AgentCommand(AgentCommandKind.Restart, null, reason));
+        LogRestart(logger, AgentId, _channel is null ? "command (queued until it reconnects)" : "command", reason);
+        return RestartPath.Command;
+    }
+
+    public async Task<int> RevokeLeasesAsync(string reason)
+    {
+        var leases = await GrainFactory.GetGrain<IJobQueryGrain>(0).ListLeasedByAsync(AgentId);
+        await Task.WhenAll(leases.Select(l => GrainFactory.GetGrain<IJobGrain>(l.JobId).RevokeLeaseAsync(l.Epoch, reason)));
+        return leases.Length;
+    }
+
     private void DropPendingRestarts()
     {
         var keep = _pendingCommands.Where(c => c.Kind != AgentCommandKind.Restart).ToList();
@@ -188,22 +256,29 @@ internal sealed partial class AgentGrain(
         return [.. results.Where(r => !r.ok).Select(r => r.lease)];
     }
 
-    private async Task ReturnLeasesAsync(string reason)
+    private async Task OnCheckAsync()
     {
-        var leases = await GrainFactory.GetGrain<IJobQueryGrain>(0).ListLeasedByAsync(AgentId);
-        await Task.WhenAll(leases.Select(l => GrainFactory.GetGrain<IJobGrain>(l.JobId).RevokeLeaseAsync(l.Epoch, reason)));
-    }
+        var now = time.GetUtcNow();
+        if (state.State.QuarantineHold && state.State.ProbationUntil is { } until && now >= until)
+        {
+            await ReleaseAsync("probation passed");
+            return;
+        }
 
-    private async Task OnTickAsync()
-    {
-        var next = AgentLifecycle.OnTick(state.State.State, _lastHeartbeat, time.GetUtcNow(), _options);
+        var next = AgentLifecycle.OnTick(state.State.State, _lastHeartbeat, now, _options, _channel is null ? _disconnectedAt : null);
         if (next is { } newState)
         {
-            var reason = newState == AgentState.Unresponsive
-                ? $"no heartbeat for {_options.MissedHeartbeats} intervals of {_options.HeartbeatInterval.TotalSeconds:0.#} s"
-                : $"unresponsive for {_options.OfflineAfter.TotalMinutes:0.#} min";
+            var reason = newState switch
+            {
+                AgentState.Offline => $"silent for {(now - _lastHeartbeat).TotalMinutes:0.#} min",
+                _ when _channel is null && _disconnectedAt is { } gone && now - _lastHeartbeat <= _options.UnresponsiveAfter =>
+                    $"disconnected {(now - gone).TotalSeconds:0.#} s ago and not back",
+                _ => $"no heartbeat for {_options.MissedHeartbeats} intervals of {_options.HeartbeatInterval.TotalSeconds:0.#} s",
+            };
             await TransitionAsync(newState, reason);
         }
+
+        ScheduleCheck();
     }
 
     private async Task TransitionAsync(AgentState to, string reason, bool forceWrite = false)
@@ -240,28 +315,36 @@ internal sealed partial class AgentGrain(
                 channel.OnStateChangedAsync(to).Ignore();
             }
         }
+    }
 
-        if (to == AgentState.Offline)
+    /// <summary>Sets the one timer for the next moment the state could change (or the probation ends).</summary>
+    private void ScheduleCheck()
+    {
+        var s = state.State;
+        var next = AgentLifecycle.NextCheck(s.State, _lastHeartbeat, _options, _channel is null ? _disconnectedAt : null);
+        if (s.QuarantineHold && s.ProbationUntil is { } until && (next is null || until < next))
+        {
+            next = until;
+        }
+
+        if (next is not { } at)
         {
             _timer?.Dispose();
             _timer = null;
+            return;
         }
-    }
 
-    private AgentHolds Holds => new(state.State.QuarantineHold, state.State.DrainHold);
-
-    private void StartTimer()
-    {
-        _timer ??= this.RegisterGrainTimer(
-            static (self, _) => self.OnTickAsync(),
-            this,
-            new GrainTimerCreationOptions
-            {
-                DueTime = _options.HeartbeatInterval,
-                Period = _options.HeartbeatInterval,
-                Interleave = false,
-                KeepAlive = true,
-            });
+        var due = at - time.GetUtcNow();
+        due = (due < TimeSpan.Zero ? TimeSpan.Zero : due) + TimeSpan.FromMilliseconds(10);
+        if (_timer is null)
+        {
+            _timer = this.RegisterGrainTimer(static (self, _) => self.OnCheckAsync(), this,
+                new GrainTimerCreationOptions { DueTime = due, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true });
+        }
+        else
+        {
+            _timer.Change(due, Timeout.InfiniteTimeSpan);
+        }
     }
 
     private void EnsureRegistered()
@@ -276,7 +359,7 @@ internal sealed partial class AgentGrain(
     {
         var s = state.State;
         return new AgentInfo(s.Registration!, s.State, s.StateReason, s.RegisteredAt, s.StateChangedAt,
-            _lastHeartbeatReceived, _load, _inFlight, _channel is not null);
+            _lastHeartbeatReceived, _load, _inFlight, _channel is not null, s.QuarantineHold, s.ProbationUntil);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId}: {From} → {To} ({Reason})")]
@@ -284,6 +367,9 @@ internal sealed partial class AgentGrain(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Agent {AgentId}: command channel failed ({Reason}); commands wait for the next heartbeat")]
     private static partial void LogChannelFailed(ILogger logger, string agentId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId}: restart through {Path} ({Reason})")]
+    private static partial void LogRestart(ILogger logger, string agentId, string path, string reason);
 }
 
 [GenerateSerializer, Alias("meshos.AgentGrainState")]
@@ -295,9 +381,12 @@ public sealed class AgentGrainState
     [Id(3)] public DateTimeOffset RegisteredAt { get; set; }
     [Id(4)] public DateTimeOffset StateChangedAt { get; set; }
 
-    /// <summary>Quarantined until an operator or the healing supervisor releases it.</summary>
+    /// <summary>Quarantined until an operator or the healing supervisor releases it (or its probation passes).</summary>
     [Id(5)] public bool QuarantineHold { get; set; }
 
     /// <summary>Draining until it has finished its work and gone Offline.</summary>
     [Id(6)] public bool DrainHold { get; set; }
+
+    /// <summary>When a quarantine is lifted automatically; null: only by a release.</summary>
+    [Id(7)] public DateTimeOffset? ProbationUntil { get; set; }
 }

@@ -50,14 +50,15 @@ public static class AgentLifecycle
     };
 
     /// <summary>
-    /// The state after a timer tick: silent longer than <see cref="AgentOptions.UnresponsiveAfter"/> → Unresponsive;
-    /// Unresponsive (or Quarantined) and silent for <see cref="AgentOptions.OfflineAfter"/> more → Offline.
-    /// Null when nothing changes.
+    /// The state after a timer tick: silent longer than <see cref="AgentOptions.UnresponsiveAfter"/>, or disconnected
+    /// (its stream closed at <paramref name="disconnectedAt"/>) for longer than <see cref="AgentOptions.DisconnectGrace"/>
+    /// → Unresponsive; Unresponsive (or Quarantined) and silent for <see cref="AgentOptions.OfflineAfter"/> more →
+    /// Offline. Null when nothing changes.
     /// </summary>
-    public static AgentState? OnTick(AgentState current, DateTimeOffset lastHeartbeat, DateTimeOffset now, AgentOptions options)
+    public static AgentState? OnTick(AgentState current, DateTimeOffset lastHeartbeat, DateTimeOffset now, AgentOptions options, DateTimeOffset? disconnectedAt = null)
     {
         var silence = now - lastHeartbeat;
-        if (ExpectsHeartbeats(current) && silence > options.UnresponsiveAfter)
+        if (ExpectsHeartbeats(current) && (silence > options.UnresponsiveAfter || (disconnectedAt is { } gone && now - gone > options.EffectiveDisconnectGrace)))
         {
             return AgentState.Unresponsive;
         }
@@ -68,5 +69,19 @@ public static class AgentLifecycle
         }
 
         return null;
+    }
+
+    /// <summary>When <see cref="OnTick"/> may next change the state, for timers that fire exactly then; null: never.</summary>
+    public static DateTimeOffset? NextCheck(AgentState current, DateTimeOffset lastHeartbeat, AgentOptions options, DateTimeOffset? disconnectedAt = null)
+    {
+        if (ExpectsHeartbeats(current))
+        {
+            var silent = lastHeartbeat + options.UnresponsiveAfter;
+            return disconnectedAt is { } gone && gone + options.EffectiveDisconnectGrace < silent ? gone + options.EffectiveDisconnectGrace : silent;
+        }
+
+        return current is AgentState.Unresponsive or AgentState.Quarantined
+            ? lastHeartbeat + options.UnresponsiveAfter + options.OfflineAfter
+            : null;
     }
 }

@@ -14,6 +14,13 @@ public sealed class AgentOptions
     [Range(1, 100)]
     public int MissedHeartbeats { get; set; } = 3;
 
+    /// <summary>
+    /// An agent whose stream closed (killed, crashed, network gone) and that has not reconnected this long is
+    /// Unresponsive without waiting for <see cref="MissedHeartbeats"/>. Default: one heartbeat interval. Reconnections
+    /// (a gateway restart, say) take well under a second, so they do not trip it.
+    /// </summary>
+    public TimeSpan? DisconnectGrace { get; set; }
+
     /// <summary>An Unresponsive agent that stays silent this long goes Offline. Default 10 min.</summary>
     public TimeSpan OfflineAfter { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -23,4 +30,6 @@ public sealed class AgentOptions
 
     /// <summary>The silence after which an agent is Unresponsive.</summary>
     public TimeSpan UnresponsiveAfter => HeartbeatInterval * MissedHeartbeats;
+
+    public TimeSpan EffectiveDisconnectGrace => DisconnectGrace ?? HeartbeatInterval;
 }

@@ -91,6 +91,7 @@ public sealed class InMemoryJobStore(IEventLog eventLog) : IJobStore
         lock (_gate)
         {
             var page = ImmutableArray.CreateBuilder<JobRecord>(query.Limit);
+            var more = false;
             if (_byTenant.TryGetValue(query.TenantId, out var index))
             {
                 foreach (var (createdAt, jobId) in index.Reverse())
@@ -103,16 +104,18 @@ public sealed class InMemoryJobStore(IEventLog eventLog) : IJobStore
                     var job = _jobs[jobId];
                     if (Matches(job, query))
                     {
-                        page.Add(job);
                         if (page.Count == query.Limit)
                         {
+                            more = true;
                             break;
                         }
+
+                        page.Add(job);
                     }
                 }
             }
 
-            var next = page.Count == query.Limit ? new JobCursor(page[^1].CreatedAt, page[^1].JobId).Encode() : null;
+            var next = more ? new JobCursor(page[^1].CreatedAt, page[^1].JobId).Encode() : null;
             return Task.FromResult(new JobPage(page.ToImmutable(), next));
         }
     }

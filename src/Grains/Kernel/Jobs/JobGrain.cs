@@ -208,10 +208,7 @@ internal sealed partial class JobGrain(
         }
 
         var job = RequireCurrentLease(agentId, epoch);
-        if (result.ResultJson is { } resultJson && System.Text.Encoding.UTF8.GetByteCount(resultJson) > _options.MaxResultBytes)
-        {
-            throw MeshException.Invalid($"The result is larger than {_options.MaxResultBytes} bytes.");
-        }
+        result = JobResultPolicy.Validate(result, _options.MaxResultBytes);
 
         var now = time.GetUtcNow();
         if (result.Succeeded)

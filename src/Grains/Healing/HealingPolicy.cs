@@ -1,0 +1,96 @@
+using MeshOs.Abstractions.Incidents;
+
+namespace MeshOs.Grains.Healing;
+
+/// <summary>One attempt's outcome as degradation sees it.</summary>
+public readonly record struct AttemptSample(DateTimeOffset At, bool Failed, TimeSpan RunTime);
+
+/// <summary>Error rate and median run time over a window.</summary>
+public readonly record struct PerformanceFigures(int Samples, double ErrorRate, TimeSpan MedianRunTime)
+{
+    public static PerformanceFigures Of(IReadOnlyCollection<AttemptSample> samples)
+    {
+        if (samples.Count == 0)
+        {
+            return new PerformanceFigures(0, 0, TimeSpan.Zero);
+        }
+
+        var failed = samples.Count(s => s.Failed);
+        var ordered = samples.Select(s => s.RunTime).Order().ToList();
+        return new PerformanceFigures(samples.Count, (double)failed / samples.Count, ordered[ordered.Count / 2]);
+    }
+}
+
+/// <summary>The healing supervisor's decisions, free of Orleans: pure functions of what it has seen and the clock.</summary>
+public static class HealingPolicy
+{
+    /// <summary>The wait before restart number <paramref name="restartsSoFar"/> + 1 of a still-dead agent (the first is immediate).</summary>
+    public static TimeSpan RestartDelay(int restartsSoFar, HealingOptions options)
+    {
+        if (restartsSoFar <= 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var ms = options.RestartInitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(restartsSoFar - 1, 30));
+        return TimeSpan.FromMilliseconds(Math.Min(ms, options.RestartMaxBackoff.TotalMilliseconds));
+    }
+
+    /// <summary>Whether the failures within the window reach the quarantine threshold.</summary>
+    public static bool ShouldQuarantine(IEnumerable<DateTimeOffset> failures, DateTimeOffset now, HealingOptions options) =>
+        failures.Count(f => now - f <= options.QuarantineWindow) >= options.QuarantineFailures;
+
+    /// <summary>
+    /// Severity of a pool's availability, as the runbook defines it: every agent unavailable → P0; half or more →
+    /// P1; at least one → P3; none (or no agents) → null.
+    /// </summary>
+    public static IncidentSeverity? AvailabilitySeverity(int agents, int unavailable)
+    {
+        if (agents <= 0 || unavailable <= 0)
+        {
+            return null;
+        }
+
+        if (unavailable >= agents)
+        {
+            return IncidentSeverity.P0;
+        }
+
+        return unavailable * 2 >= agents ? IncidentSeverity.P1 : IncidentSeverity.P3;
+    }
+
+    /// <summary>
+    /// Whether an agent performs far worse than its pool: its error rate several times the pool's (and high in
+    /// absolute terms) or its median run time several times the pool's. Needs enough samples on both sides.
+    /// </summary>
+    public static bool IsOutlier(PerformanceFigures agent, PerformanceFigures pool, HealingOptions options)
+    {
+        if (agent.Samples < options.DegradationMinSamples || pool.Samples < options.DegradationMinSamples)
+        {
+            return false;
+        }
+
+        var errors = agent.ErrorRate >= options.DegradationMinErrorRate
+            && agent.ErrorRate >= pool.ErrorRate * options.DegradationErrorFactor - 1e-9
+            && agent.ErrorRate > pool.ErrorRate;
+        var slow = pool.MedianRunTime > TimeSpan.Zero
+            && agent.MedianRunTime.TotalMilliseconds >= pool.MedianRunTime.TotalMilliseconds * options.DegradationLatencyFactor;
+        return errors || slow;
+    }
+
+    /// <summary>An agent that was an outlier is back in line: error rate at most twice the pool's (or under the minimum) and run time under twice the pool's.</summary>
+    public static bool HasRecovered(PerformanceFigures agent, PerformanceFigures pool, HealingOptions options) =>
+        agent.Samples >= options.DegradationMinSamples
+        && (agent.ErrorRate < options.DegradationMinErrorRate || agent.ErrorRate <= pool.ErrorRate * 2)
+        && (pool.MedianRunTime == TimeSpan.Zero || agent.MedianRunTime.TotalMilliseconds < pool.MedianRunTime.TotalMilliseconds * 2);
+
+    /// <summary>
+    /// Extra agents to recommend for a backlog: enough to drain <paramref name="pending"/> jobs in five minutes at the
+    /// pool's observed rate per agent (at least one).
+    /// </summary>
+    public static int SuggestedAgents(int pending, double jobsPerAgentPerMinute)
+    {
+        var perAgentInFiveMinutes = Math.Max(1, jobsPerAgentPerMinute * 5);
+        return Math.Clamp((int)Math.Ceiling(pending / perAgentInFiveMinutes), 1, 10_000);
+    }
+}

@@ -1,0 +1,513 @@
+using System.Collections.Immutable;
+using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Dispatch;
+using MeshOs.Abstractions.Events;
+using MeshOs.Abstractions.Healing;
+using MeshOs.Abstractions.Incidents;
+using MeshOs.Grains.Events;
+using MeshOs.Grains.Kernel.Agents;
+using MeshOs.Grains.Kernel.Jobs;
+using MeshOs.Grains.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MeshOs.Grains.Healing;
+
+/// <summary>
+/// The self-healing engine. It learns about the fleet only from the kernel's events (never by polling agents, never
+/// on the job path) and acts back through the same grain interfaces operators use. Each tick it: declares dead the
+/// agents Unresponsive longer than the grace (their leases are revoked so their jobs run elsewhere at once),
+/// restarts dead agents with exponential backoff, quarantines agents that fail too often, degrades agents that
+/// perform far below their pool, watches queue pressure, and opens, updates and clears incidents from fleet impact.
+/// Every action is recorded.
+/// </summary>
+internal sealed partial class HealingSupervisorGrain(
+    [PersistentState("healing", MeshStorage.GrainStore)] IPersistentState<HealingState> state,
+    IOptions<HealingOptions> options,
+    IOptions<AgentOptions> agentOptions,
+    EventPublisher events,
+    TimeProvider time,
+    ILogger<HealingSupervisorGrain> logger) : Grain, IHealingSupervisorGrain, IRemindable
+{
+    private static readonly TimeSpan SaveEvery = TimeSpan.FromSeconds(2);
+    private readonly HealingOptions _options = options.Value;
+    private readonly Dictionary<string, Queue<AttemptSample>> _agentSamples = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Queue<AttemptSample>> _poolSamples = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> _poolCompletionsPerMinute = new(StringComparer.Ordinal);
+    private DateTimeOffset _lastQueueCheck;
+    private DateTimeOffset _lastSave;
+    private bool _dirty;
+    private bool _evaluating;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!_options.Enabled)
+        {
+            return;
+        }
+
+        if (state.State.Agents.Count == 0)
+        {
+            await SeedFromDirectoryAsync();
+        }
+
+        this.RegisterGrainTimer(static (self, _) => self.EvaluateAsync(), this,
+            new GrainTimerCreationOptions { DueTime = _options.TickInterval, Period = _options.TickInterval, Interleave = false, KeepAlive = true });
+        await this.RegisterOrUpdateReminder("keep-alive", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_dirty)
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask;
+
+    public async Task OnEventsAsync(ImmutableArray<MeshEvent> batch)
+    {
+        var s = state.State;
+        foreach (var e in batch)
+        {
+            if (e.Position <= s.LastPosition)
+            {
+                continue; // redelivered: at-least-once
+            }
+
+            switch (e.Kind)
+            {
+                case MeshEventKind.AgentStateChanged when e.Agent is { } agent:
+                    OnAgentStateChanged(e.At, agent);
+                    break;
+                case MeshEventKind.JobAttemptEnded when e.Job is { } job:
+                    OnAttemptEnded(e.At, job);
+                    break;
+            }
+
+            s.LastPosition = e.Position;
+            s.EventsProcessed++;
+        }
+
+        _dirty = true;
+        if (_options.Enabled)
+        {
+            // Incidents follow impact at once rather than at the next tick.
+            await EvaluatePoolsAsync(time.GetUtcNow());
+        }
+
+        await SaveIfDueAsync(force: false);
+    }
+
+    public Task<HealingReport> GetReportAsync(int recent)
+    {
+        var pools = PoolHealthNow();
+        var remediations = state.State.Remediations.AsEnumerable().Reverse().Take(Math.Clamp(recent, 0, 1_000)).ToImmutableArray();
+        return Task.FromResult(new HealingReport(pools, remediations, [.. state.State.Recommendations.AsEnumerable().Reverse().Take(20)], state.State.EventsProcessed));
+    }
+
+    public Task<ImmutableArray<Remediation>> GetRemediationsAsync(string? subject, int limit) =>
+        Task.FromResult(state.State.Remediations.AsEnumerable().Reverse()
+            .Where(r => subject is null || r.Subject == subject)
+            .Take(Math.Clamp(limit, 1, 10_000))
+            .ToImmutableArray());
+
+    public async Task EvaluateAsync()
+    {
+        if (!_options.Enabled || _evaluating)
+        {
+            return;
+        }
+
+        _evaluating = true;
+        try
+        {
+            var now = time.GetUtcNow();
+            await DeclareDeathsAsync(now);
+            await RestartDeadAsync(now);
+            await EvaluateDegradationAsync(now);
+            await EvaluatePoolsAsync(now);
+            if (now - _lastQueueCheck >= _options.QueueCheckInterval)
+            {
+                _lastQueueCheck = now;
+                await EvaluateQueuesAsync(now);
+            }
+
+            await SaveIfDueAsync(force: false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogEvaluationFailed(logger, ex.GetBaseException().Message);
+        }
+        finally
+        {
+            _evaluating = false;
+        }
+    }
+
+    private void OnAgentStateChanged(DateTimeOffset at, AgentStateChanged change)
+    {
+        var agents = state.State.Agents;
+        if (!agents.TryGetValue(change.AgentId, out var view))
+        {
+            view = new AgentView { Pool = change.Pool, Owner = change.Owner };
+            agents[change.AgentId] = view;
+        }
+
+        view.Pool = change.Pool;
+        view.State = change.To;
+        view.Since = at;
+        view.Gone = change.To == AgentState.Offline && (change.From == AgentState.Draining
+            || change.Reason.Contains("drain", StringComparison.OrdinalIgnoreCase)
+            || change.Reason.Contains("deregister", StringComparison.OrdinalIgnoreCase));
+        if (change.To is AgentState.Healthy or AgentState.Degraded && view.Dead)
+        {
+            Record(at, RemediationStep.Restart, change.AgentId, $"back {change.To} after {(at - (view.DeadAt ?? at)).TotalSeconds:0.#} s dead ({view.Restarts} restart(s))", true);
+            view.Dead = false;
+            view.DeadAt = null;
+            view.NextRestartAt = null;
+            view.Restarts = 0;
+        }
+
+        if (change.To != AgentState.Degraded)
+        {
+            view.DegradedByHealing = false;
+        }
+    }
+
+    private void OnAttemptEnded(DateTimeOffset at, JobAttemptEnded job)
+    {
+        if (job.Outcome == AttemptOutcome.TimedOut)
+        {
+            Record(at, RemediationStep.StuckJob, job.JobId.ToString(),
+                $"ran past its timeout on {job.AgentId}: cancelled there, job now {job.Status}", true);
+        }
+
+        if (job.AgentId is not { } agentId || job.Outcome is AttemptOutcome.Cancelled or AttemptOutcome.Released)
+        {
+            return;
+        }
+
+        var failed = job.Outcome is AttemptOutcome.Failed or AttemptOutcome.TimedOut or AttemptOutcome.LeaseLost;
+        var sample = new AttemptSample(at, failed, job.RunTime);
+        Add(_agentSamples, agentId, sample, at);
+        Add(_poolSamples, job.Pool, sample, at);
+        if (job.Outcome == AttemptOutcome.Succeeded)
+        {
+            _poolCompletionsPerMinute[job.Pool] = _poolCompletionsPerMinute.GetValueOrDefault(job.Pool) * 0.98 + 1;
+        }
+
+        if (job.Outcome is AttemptOutcome.TimedOut or AttemptOutcome.LeaseLost
+            && state.State.Agents.TryGetValue(agentId, out var view) && !view.Dead)
+        {
+            view.Failures.Add(at);
+        }
+    }
+
+    private async Task DeclareDeathsAsync(DateTimeOffset now)
+    {
+        foreach (var (agentId, view) in state.State.Agents.ToList())
+        {
+            if (view.Dead || view.Gone || view.State != AgentState.Unresponsive || now - view.Since < _options.DeadAfter)
+            {
+                continue;
+            }
+
+            view.Dead = true;
+            view.DeadAt = now;
+            view.Failures.Add(now);
+            view.Failures.RemoveAll(f => now - f > _options.QuarantineWindow);
+            Record(now, RemediationStep.DeclaredDead, agentId, $"Unresponsive for {(now - view.Since).TotalSeconds:0.#} s (grace {_options.DeadAfter.TotalSeconds:0.#} s)", true);
+
+            var agent = GrainFactory.GetGrain<IAgentGrain>(agentId);
+            var revoked = await agent.RevokeLeasesAsync("agent declared dead");
+            Record(now, RemediationStep.Reassign, agentId, $"{revoked} leased job(s) returned to their queues at once", true);
+
+            if (HealingPolicy.ShouldQuarantine(view.Failures, now, _options))
+            {
+                await agent.QuarantineAsync($"{view.Failures.Count} failures within {_options.QuarantineWindow.TotalMinutes:0.#} min",
+                    _options.Probation > TimeSpan.Zero ? _options.Probation : null);
+                Record(now, RemediationStep.Quarantine, agentId,
+                    _options.Probation > TimeSpan.Zero ? $"probation {_options.Probation.TotalMinutes:0.#} min" : "until released by an operator", true);
+            }
+
+            await RestartAsync(agentId, view, now);
+        }
+    }
+
+    private async Task RestartDeadAsync(DateTimeOffset now)
+    {
+        foreach (var (agentId, view) in state.State.Agents.ToList())
+        {
+            if (view.Dead && !view.Gone && view.NextRestartAt is { } at && now >= at
+                && view.State is AgentState.Unresponsive or AgentState.Offline or AgentState.Quarantined)
+            {
+                await RestartAsync(agentId, view, now);
+            }
+        }
+    }
+
+    private async Task RestartAsync(string agentId, AgentView view, DateTimeOffset now)
+    {
+        var path = await GrainFactory.GetGrain<IAgentGrain>(agentId).RestartAsync($"healing: restart {view.Restarts + 1}");
+        view.Restarts++;
+        var delay = HealingPolicy.RestartDelay(view.Restarts, _options);
+        view.NextRestartAt = now + delay;
+        Record(now, RemediationStep.Restart, agentId,
+            $"restart {view.Restarts} through {(path == RestartPath.Runtime ? "its runtime" : "a command")}; next in {delay.TotalSeconds:0} s if still dead", true);
+    }
+
+    private async Task EvaluateDegradationAsync(DateTimeOffset now)
+    {
+        foreach (var (agentId, samples) in _agentSamples)
+        {
+            Trim(samples, now);
+            if (!state.State.Agents.TryGetValue(agentId, out var view) || !_poolSamples.TryGetValue(view.Pool, out var poolSamples))
+            {
+                continue;
+            }
+
+            Trim(poolSamples, now);
+            var agent = PerformanceFigures.Of(samples);
+            var pool = PerformanceFigures.Of(poolSamples);
+            if (view.State == AgentState.Healthy && HealingPolicy.IsOutlier(agent, pool, _options))
+            {
+                var reason = $"error rate {agent.ErrorRate:P0} vs pool {pool.ErrorRate:P0}, median {agent.MedianRunTime.TotalMilliseconds:0} ms vs {pool.MedianRunTime.TotalMilliseconds:0} ms";
+                await GrainFactory.GetGrain<IAgentGrain>(agentId).SetDegradedAsync(true, reason);
+                view.DegradedByHealing = true;
+                Record(now, RemediationStep.Degrade, agentId, reason, true);
+            }
+            else if (view.State == AgentState.Degraded && view.DegradedByHealing && HealingPolicy.HasRecovered(agent, pool, _options))
+            {
+                await GrainFactory.GetGrain<IAgentGrain>(agentId).SetDegradedAsync(false, "back in line with its pool");
+                view.DegradedByHealing = false;
+                Record(now, RemediationStep.Recover, agentId, $"error rate {agent.ErrorRate:P0}, median {agent.MedianRunTime.TotalMilliseconds:0} ms", true);
+            }
+        }
+    }
+
+    private async Task EvaluatePoolsAsync(DateTimeOffset now)
+    {
+        var incidents = GrainFactory.GetGrain<IIncidentDirectoryGrain>(0);
+        foreach (var pool in PoolHealthNow())
+        {
+            var key = $"pool-availability:{pool.Pool}";
+            var severity = HealingPolicy.AvailabilitySeverity(pool.Agents, pool.Unavailable);
+            var title = $"Pool '{pool.Pool}': {pool.Unavailable} of {pool.Agents} agent(s) unavailable";
+            await RaiseOrClearAsync(incidents, key, severity, title,
+                $"{pool.Available} available, {pool.Unavailable} unavailable ({pool.Quarantined} quarantined), {pool.Degraded} degraded",
+                $"all {pool.Agents} agent(s) of pool '{pool.Pool}' available again");
+
+            if (_poolSamples.TryGetValue(pool.Pool, out var samples))
+            {
+                Trim(samples, now);
+                var figures = PerformanceFigures.Of(samples);
+                var degraded = figures.Samples >= _options.DegradationMinSamples && figures.ErrorRate > _options.PoolErrorRateSlo;
+                await RaiseOrClearAsync(incidents, $"pool-performance:{pool.Pool}", degraded ? IncidentSeverity.P2 : null,
+                    $"Pool '{pool.Pool}': error rate {figures.ErrorRate:P0} over the SLO of {_options.PoolErrorRateSlo:P0}",
+                    $"{figures.Samples} attempts in the last {_options.DegradationWindow.TotalMinutes:0.#} min, median run time {figures.MedianRunTime.TotalMilliseconds:0} ms",
+                    $"error rate {figures.ErrorRate:P0} back under the SLO");
+            }
+        }
+    }
+
+    private async Task EvaluateQueuesAsync(DateTimeOffset now)
+    {
+        var topology = await GrainFactory.GetGrain<IQueueDirectoryGrain>(0).ListAsync();
+        var incidents = GrainFactory.GetGrain<IIncidentDirectoryGrain>(0);
+        foreach (var queue in topology.Queues)
+        {
+            var stats = await Task.WhenAll(Enumerable.Range(0, topology.Shards)
+                .Select(shard => GrainFactory.GetGrain<IQueueGrain>(new QueueKey(queue.Pool, queue.Capability, shard).ToString()).GetStatsAsync()));
+            var pending = stats.Sum(st => st.Ready + st.Delayed);
+            var name = $"{queue.Pool}/{queue.Capability}";
+            var key = $"queue-pressure:{name}";
+            if (pending <= _options.QueuePressureThreshold)
+            {
+                state.State.PressureSince.Remove(name);
+                await RaiseOrClearAsync(incidents, key, null, string.Empty, string.Empty, $"backlog of {name} down to {pending}");
+                continue;
+            }
+
+            if (!state.State.PressureSince.TryGetValue(name, out var since))
+            {
+                state.State.PressureSince[name] = now;
+                continue;
+            }
+
+            if (now - since < _options.QueuePressureDuration)
+            {
+                continue;
+            }
+
+            var pool = PoolHealthNow().FirstOrDefault(p => p.Pool == queue.Pool);
+            var available = pool?.Available ?? 0;
+            var perAgent = available == 0 ? 0 : _poolCompletionsPerMinute.GetValueOrDefault(queue.Pool) / Math.Max(1, available);
+            var suggested = HealingPolicy.SuggestedAgents(pending, perAgent);
+            var reason = $"{pending} jobs pending for {(now - since).TotalSeconds:0} s (threshold {_options.QueuePressureThreshold}) with {available} available agent(s)";
+            var last = state.State.Recommendations.LastOrDefault(r => r.Pool == queue.Pool && r.Capability == queue.Capability);
+            if (last is null || now - last.At >= _options.QueuePressureDuration)
+            {
+                var recommendation = new ScaleRecommendation(now, queue.Pool, queue.Capability, pending, available, suggested, reason);
+                state.State.Recommendations.Add(recommendation);
+                if (state.State.Recommendations.Count > 100)
+                {
+                    state.State.Recommendations.RemoveAt(0);
+                }
+
+                Record(now, RemediationStep.ScaleUp, name, $"add {suggested} agent(s): {reason}", true);
+                await events.PublishAsync(new MeshEvent(0, MeshEventKind.ScaleRecommended, now, null, null, recommendation));
+            }
+
+            await RaiseOrClearAsync(incidents, key, IncidentSeverity.P2, $"Queue {name}: capacity below demand", reason + $"; recommended: add {suggested} agent(s)", string.Empty);
+        }
+    }
+
+    private async Task RaiseOrClearAsync(IIncidentDirectoryGrain incidents, string key, IncidentSeverity? severity, string title, string detail, string clearReason)
+    {
+        var open = state.State.OpenAlerts;
+        if (severity is { } sev)
+        {
+            if (!open.TryGetValue(key, out var raised) || raised != sev)
+            {
+                await incidents.RaiseAsync(new Alert(key, sev, title, "healing", detail));
+                open[key] = sev;
+                _dirty = true;
+            }
+        }
+        else if (open.Remove(key))
+        {
+            await incidents.ClearAsync(key, clearReason);
+            _dirty = true;
+        }
+    }
+
+    private ImmutableArray<PoolHealth> PoolHealthNow()
+    {
+        var now = time.GetUtcNow();
+        return [.. state.State.Agents.Values
+            .Where(a => !a.Gone && a.State != AgentState.Draining)
+            .Where(a => !(a.State == AgentState.Offline && now - a.Since > _options.ForgetDeadAgentsAfter))
+            .GroupBy(a => a.Pool, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g =>
+            {
+                var unavailable = g.Count(a => a.State is AgentState.Unresponsive or AgentState.Quarantined or AgentState.Offline);
+                return new PoolHealth(g.Key, g.Count(), g.Count() - unavailable, unavailable,
+                    g.Count(a => a.State == AgentState.Degraded), g.Count(a => a.State == AgentState.Quarantined));
+            })];
+    }
+
+    private async Task SeedFromDirectoryAsync()
+    {
+        var shards = await Task.WhenAll(Enumerable.Range(0, agentOptions.Value.DirectoryShards)
+            .Select(shard => GrainFactory.GetGrain<IAgentDirectoryGrain>(shard).ListAsync(null, null, int.MaxValue)));
+        foreach (var agent in shards.SelectMany(s => s))
+        {
+            state.State.Agents[agent.AgentId] = new AgentView
+            {
+                Pool = agent.Pool,
+                Owner = agent.Owner,
+                State = agent.State,
+                Since = agent.StateChangedAt,
+                Gone = agent.State == AgentState.Offline,
+            };
+        }
+    }
+
+    private void Record(DateTimeOffset at, RemediationStep step, string subject, string detail, bool automatic)
+    {
+        var remediations = state.State.Remediations;
+        remediations.Add(new Remediation(at, step, subject, detail, automatic));
+        if (remediations.Count > _options.RemediationHistory)
+        {
+            remediations.RemoveRange(0, remediations.Count - _options.RemediationHistory);
+        }
+
+        _dirty = true;
+        LogRemediation(logger, step, subject, detail);
+        if (state.State.Agents.TryGetValue(subject, out var view) && state.State.OpenAlerts.ContainsKey($"pool-availability:{view.Pool}"))
+        {
+            AnnotateAsync($"pool-availability:{view.Pool}", $"{step} {subject}: {detail}").Ignore();
+        }
+    }
+
+    private async Task AnnotateAsync(string dedupKey, string message)
+    {
+        if (await GrainFactory.GetGrain<IIncidentDirectoryGrain>(0).FindOpenAsync(dedupKey) is { } incidentId)
+        {
+            await GrainFactory.GetGrain<IIncidentGrain>(incidentId).AnnotateAsync("healing", message);
+        }
+    }
+
+    private void Add(Dictionary<string, Queue<AttemptSample>> samples, string key, AttemptSample sample, DateTimeOffset now)
+    {
+        if (!samples.TryGetValue(key, out var queue))
+        {
+            queue = new Queue<AttemptSample>();
+            samples[key] = queue;
+        }
+
+        queue.Enqueue(sample);
+        Trim(queue, now);
+    }
+
+    private void Trim(Queue<AttemptSample> samples, DateTimeOffset now)
+    {
+        while (samples.Count > 0 && (now - samples.Peek().At > _options.DegradationWindow || samples.Count > 10_000))
+        {
+            samples.Dequeue();
+        }
+    }
+
+    private async Task SaveIfDueAsync(bool force)
+    {
+        var now = time.GetUtcNow();
+        if (_dirty && (force || now - _lastSave >= SaveEvery))
+        {
+            _dirty = false;
+            _lastSave = now;
+            await state.WriteStateAsync();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Healing: {Step} {Subject}: {Detail}")]
+    private static partial void LogRemediation(ILogger logger, RemediationStep step, string subject, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Healing: evaluation failed: {Reason}")]
+    private static partial void LogEvaluationFailed(ILogger logger, string reason);
+}
+
+[GenerateSerializer, Alias("meshos.HealingState")]
+public sealed class HealingState
+{
+    [Id(0)] public long LastPosition { get; set; }
+    [Id(1)] public long EventsProcessed { get; set; }
+    [Id(2)] public Dictionary<string, AgentView> Agents { get; set; } = new(StringComparer.Ordinal);
+    [Id(3)] public List<Remediation> Remediations { get; set; } = [];
+    [Id(4)] public List<ScaleRecommendation> Recommendations { get; set; } = [];
+    [Id(5)] public Dictionary<string, DateTimeOffset> PressureSince { get; set; } = new(StringComparer.Ordinal);
+    [Id(6)] public Dictionary<string, IncidentSeverity> OpenAlerts { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>The supervisor's view of one agent, built from its state-change events.</summary>
+[GenerateSerializer, Alias("meshos.HealingAgentView")]
+public sealed class AgentView
+{
+    [Id(0)] public string Pool { get; set; } = string.Empty;
+    [Id(1)] public string Owner { get; set; } = string.Empty;
+    [Id(2)] public AgentState State { get; set; }
+    [Id(3)] public DateTimeOffset Since { get; set; }
+
+    /// <summary>Left on purpose (drained, deregistered): not counted in its pool.</summary>
+    [Id(4)] public bool Gone { get; set; }
+
+    /// <summary>Declared dead: its leases were revoked, restarts are under way.</summary>
+    [Id(5)] public bool Dead { get; set; }
+    [Id(6)] public DateTimeOffset? DeadAt { get; set; }
+    [Id(7)] public List<DateTimeOffset> Failures { get; set; } = [];
+    [Id(8)] public int Restarts { get; set; }
+    [Id(9)] public DateTimeOffset? NextRestartAt { get; set; }
+    [Id(10)] public bool DegradedByHealing { get; set; }
+}

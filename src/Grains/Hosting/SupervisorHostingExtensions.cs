@@ -1,0 +1,23 @@
+using MeshOs.Abstractions.Healing;
+using MeshOs.Grains.Healing;
+using MeshOs.Grains.Incidents;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MeshOs.Grains.Hosting;
+
+/// <summary>Adds the supervisors: self-healing and incident management with escalation.</summary>
+public static class SupervisorHostingExtensions
+{
+    public static ISiloBuilder AddMeshHealing(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var services = silo.Services;
+        services.AddOptions<HealingOptions>().Bind(configuration.GetSection(HealingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<IncidentOptions>().Bind(configuration.GetSection(IncidentOptions.Section));
+        services.AddHttpClient(IncidentNotifier.HttpClientName);
+        services.AddSingleton<IncidentNotifier>();
+        services.AddHostedService(sp => sp.GetRequiredService<IncidentNotifier>());
+        silo.AddMeshEventConsumer<IHealingSupervisorGrain>("healing", "default");
+        return silo;
+    }
+}
