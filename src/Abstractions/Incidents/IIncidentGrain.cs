@@ -58,8 +58,11 @@ public interface IIncidentDirectoryGrain : IGrainWithIntegerKey
     [Alias("Clear")]
     Task<IncidentInfo?> ClearAsync(string dedupKey, string reason);
 
-    /// <summary>Incidents report every change here (index and figures).</summary>
-    [Alias("Record")]
+    /// <summary>
+    /// Incidents report every change here (index and figures). One-way: an incident may be reporting while the
+    /// directory is itself calling it (raise, clear).
+    /// </summary>
+    [Alias("Record"), OneWay]
     Task RecordAsync(IncidentSummary summary);
 
     [Alias("List")]
