@@ -80,7 +80,8 @@ public sealed class MeshProcess : IAsyncDisposable
     /// with one, it joins the PostgreSQL cluster named by <paramref name="clusterId"/>.
     /// </summary>
     public static MeshProcess StartSilo(string? connectionString = null, string clusterId = "meshos-test",
-        IReadOnlyDictionary<string, string>? settings = null, bool coHostGateway = true, int? siloPort = null, int? gatewayPort = null)
+        IReadOnlyDictionary<string, string>? settings = null, bool coHostGateway = true, int? siloPort = null, int? gatewayPort = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var ports = (http: FreePort.Get(), grpc: FreePort.Get(), silo: siloPort ?? FreePort.Get(), gateway: gatewayPort ?? FreePort.Get());
         var args = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -97,7 +98,7 @@ public sealed class MeshProcess : IAsyncDisposable
             args["ConnectionStrings:MeshOs"] = connectionString;
         }
 
-        return Start(MeshProcessKind.Silo, ports.http, ports.grpc, ports.silo, ports.gateway, args, settings);
+        return Start(MeshProcessKind.Silo, ports.http, ports.grpc, ports.silo, ports.gateway, args, settings, environment);
     }
 
     /// <summary>Starts a standalone gateway: a client of the PostgreSQL cluster, or of a local silo's gateway port.</summary>
@@ -201,7 +202,7 @@ public sealed class MeshProcess : IAsyncDisposable
     }
 
     private static MeshProcess Start(MeshProcessKind kind, int http, int grpc, int silo, int gateway,
-        Dictionary<string, string> args, IReadOnlyDictionary<string, string>? settings)
+        Dictionary<string, string> args, IReadOnlyDictionary<string, string>? settings, IReadOnlyDictionary<string, string>? environment = null)
     {
         args["Kestrel:Endpoints:Http:Url"] = $"http://127.0.0.1:{http}";
         args["Kestrel:Endpoints:Grpc:Url"] = $"http://127.0.0.1:{grpc}";
@@ -231,6 +232,11 @@ public sealed class MeshProcess : IAsyncDisposable
         start.Environment["DOTNET_GCHeapCount"] = "2";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {dll}.");
         return new MeshProcess(kind, process, http, grpc, silo, gateway);
     }

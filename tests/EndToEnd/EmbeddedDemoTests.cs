@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using System.Net;
+using MeshOs.Testing;
+
+namespace MeshOs.Tests.EndToEnd;
+
+/// <summary>The README's run command: an embedded silo with its demo fleet, as a new user would start it.</summary>
+public sealed class EmbeddedDemoTests
+{
+    [Fact]
+    public async Task Serves_health_and_dashboard_within_15_seconds_and_the_demo_fleet_completes_jobs()
+    {
+        var started = Stopwatch.StartNew();
+        await using var silo = MeshProcess.StartSilo(settings: new Dictionary<string, string>
+        {
+            ["MeshOs:Demo:Enabled"] = "true",
+            ["MeshOs:Demo:JobsPerSecond"] = "5",
+            ["MeshOs:Demo:LatencyMs"] = "50",
+        });
+        using var api = new MeshApi(silo);
+
+        var health = await Eventually.WaitAsync(
+            async () => (await api.Anonymous.GetAsync("/health")).StatusCode,
+            status => status == HttpStatusCode.OK, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(100));
+        var dashboard = (await api.Anonymous.GetAsync("/dashboard/")).StatusCode;
+        var ready = started.Elapsed;
+        Assert.Equal(HttpStatusCode.OK, health);
+        Assert.Equal(HttpStatusCode.OK, dashboard);
+        Assert.True(ready < TimeSpan.FromSeconds(15), $"/health and /dashboard answered only after {ready.TotalSeconds:0.0} s");
+
+        var status = await Eventually.WaitAsync(
+            async () => await MeshApi.JsonAsync(await api.Anonymous.GetAsync("/status")),
+            s => s["agents"]!["Healthy"]!.GetValue<int>() == 3 && s["jobs"]!["Succeeded"]!.GetValue<long>() >= 10,
+            TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(250));
+        Assert.Equal(3, status["agents"]!["Healthy"]!.GetValue<int>());
+        Assert.True(status["jobs"]!["Succeeded"]!.GetValue<long>() >= 10, status.ToJsonString());
+
+        // The demo tenant's key is printed once, and it works.
+        var key = System.Text.RegularExpressions.Regex.Match(silo.Output, @"mk\.demo\.[0-9a-f]{12}\.[A-Za-z0-9_-]+").Value;
+        Assert.NotEmpty(key);
+        var jobs = await MeshApi.JsonAsync(await api.Client(key).GetAsync("/v1/jobs?status=Succeeded&limit=5"));
+        Assert.Equal(5, jobs["jobs"]!.AsArray().Count);
+        Assert.All(jobs["jobs"]!.AsArray(), j => Assert.Equal("demo.echo", j!["type"]!.GetValue<string>()));
+    }
+}
