@@ -8,6 +8,12 @@ public sealed class PostgresConnection : IAsyncDisposable
     public PostgresConnection(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            // Fail fast when the server is gone (Npgsql waits 15 s by default): a submit answers 503 at once.
+            builder.Timeout = 5;
+        }
+
         ConnectionString = builder.ConnectionString;
         Description = $"postgresql://{builder.Host}:{builder.Port}/{builder.Database}";
         DataSource = NpgsqlDataSource.Create(builder);

@@ -55,7 +55,12 @@ public sealed record QueueStats(
 public enum Admission
 {
     Admitted = 0,
+
+    /// <summary>The tenant's share of its maxQueuedJobs quota is used up.</summary>
     QueueFull = 1,
+
+    /// <summary>The queue shard holds as many pending jobs as it may, whoever they belong to.</summary>
+    ShardFull = 2,
 }
 
 /// <summary>A pool and capability that has a queue.</summary>

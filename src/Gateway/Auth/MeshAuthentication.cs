@@ -43,6 +43,9 @@ public sealed class GatewaySecurityOptions
 
     /// <summary>How long a checked tenant key is trusted before it is checked again. Default 2 s.</summary>
     public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Failed authentications per client address and minute before the address is turned away (429). Default 20.</summary>
+    public int AuthFailuresPerMinute { get; set; } = 20;
 }
 
 /// <summary>
@@ -55,9 +58,21 @@ public sealed class MeshKeyAuthenticationHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     TenantKeyCache tenantKeys,
-    IOptions<GatewaySecurityOptions> security) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+    IOptions<GatewaySecurityOptions> security,
+    AuthFailureGuard failures) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var result = await AuthenticateCoreAsync();
+        if (result.Failure is { } failure)
+        {
+            failures.RecordFailure(Context.Connection.RemoteIpAddress, Request.Path, failure.Message);
+        }
+
+        return result;
+    }
+
+    private async Task<AuthenticateResult> AuthenticateCoreAsync()
     {
         var enrollment = Request.Headers[MeshRoles.EnrollmentTokenHeader].ToString();
         if (enrollment.Length > 0)

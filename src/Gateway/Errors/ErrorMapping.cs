@@ -31,6 +31,7 @@ public static class ErrorMapping
         SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or OrleansException =>
             new(503, StatusCode.Unavailable, "Service unavailable", "The cluster is unavailable or overloaded; nothing was changed. Retry later."),
         OperationCanceledException => new(499, StatusCode.Cancelled, "Cancelled", "The request was cancelled."),
+        System.Data.Common.DbException => new(503, StatusCode.Unavailable, "Service unavailable", "The database is unavailable; nothing was changed. Retry later."),
         IOException => new(499, StatusCode.Cancelled, "Cancelled", "The connection was closed by the client."),
         _ => new(500, StatusCode.Internal, "Internal error", "An unexpected error occurred."),
     };

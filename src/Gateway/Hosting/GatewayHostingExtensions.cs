@@ -53,6 +53,7 @@ public static class GatewayHostingExtensions
         });
 
         services.AddSingleton<TenantKeyCache>();
+        services.AddSingleton<AuthFailureGuard>();
         services.AddSingleton<SubmitRateLimiter>();
         services.AddSingleton<JobSubmitter>();
         services.AddSingleton<AgentReporter>();
@@ -69,6 +70,7 @@ public static class GatewayHostingExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMeshAuthFailureGuard();
         app.UseAuthentication();
         app.UseAuthorization();
 

@@ -56,6 +56,11 @@ internal sealed partial class QueueGrain(
             return Admission.QueueFull;
         }
 
+        if (_index.Count + _reservations.Values.Sum() >= _options.MaxPendingPerShard)
+        {
+            return Admission.ShardFull;
+        }
+
         _reservations[tenantId] = reserved + 1;
         return Admission.Admitted;
     }

@@ -45,9 +45,12 @@ internal sealed partial class JobGrain(
         var now = time.GetUtcNow();
         var shard = QueueKey.ShardOf(JobId, _shards);
         var queue = QueueOf(spec, shard);
-        if (await queue.AdmitAsync(tenantId, maxQueuedJobs, maxConcurrentJobs) == Admission.QueueFull)
+        switch (await queue.AdmitAsync(tenantId, maxQueuedJobs, maxConcurrentJobs))
         {
-            throw MeshException.Exhausted($"The tenant has {maxQueuedJobs} jobs queued already (quota maxQueuedJobs).");
+            case Admission.QueueFull:
+                throw MeshException.Exhausted($"The tenant has {maxQueuedJobs} jobs queued already (quota maxQueuedJobs).");
+            case Admission.ShardFull:
+                throw MeshException.Exhausted($"Queue {spec.Pool}/{spec.Capability} is full (MeshOs:Dispatch:MaxPendingPerShard); retry later.");
         }
 
         var record = new JobRecord(

@@ -47,4 +47,11 @@ public sealed class DispatchOptions
 
     /// <summary>Longest a dispatcher's take waits for work (below Orleans' 30 s response timeout). Default 15 s.</summary>
     public TimeSpan MaxTakeWait { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Pending jobs one queue shard holds, all tenants together; submits beyond it are refused (429) so that no
+    /// mix of tenants can exhaust a silo's memory. Default 250,000 (about 50 MB of index per shard).
+    /// </summary>
+    [Range(1, 100_000_000)]
+    public int MaxPendingPerShard { get; set; } = 250_000;
 }

@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Net;
+
+namespace MeshOs.Gateway.Auth;
+
+/// <summary>
+/// Counts failed authentications per client address and turns an address away (429, or gRPC RESOURCE_EXHAUSTED)
+/// once it has failed <see cref="GatewaySecurityOptions.AuthFailuresPerMinute"/> times in the current minute, so keys
+/// cannot be guessed at speed. Every failure is logged (without the presented secret); past the limit only once per
+/// window per address, so an attack cannot flood the log either.
+/// </summary>
+public sealed partial class AuthFailureGuard(Microsoft.Extensions.Options.IOptions<GatewaySecurityOptions> options, TimeProvider time, ILogger<AuthFailureGuard> logger)
+{
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    private readonly Lock _gate = new();
+    private readonly Dictionary<IPAddress, (DateTimeOffset Start, int Failures)> _windows = [];
+
+    /// <summary>True when the address used up its failures in the current window; <paramref name="retryAfter"/> says until when.</summary>
+    public bool IsBlocked(IPAddress? address, out TimeSpan retryAfter)
+    {
+        retryAfter = TimeSpan.Zero;
+        if (address is null)
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            if (_windows.TryGetValue(address, out var w) && now - w.Start < Window && w.Failures >= options.Value.AuthFailuresPerMinute)
+            {
+                retryAfter = w.Start + Window - now;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public void RecordFailure(IPAddress? address, string path, string reason)
+    {
+        var now = time.GetUtcNow();
+        int failures;
+        lock (_gate)
+        {
+            var key = address ?? IPAddress.None;
+            var w = _windows.TryGetValue(key, out var existing) && now - existing.Start < Window ? existing : (now, 0);
+            failures = w.Item2 + 1;
+            _windows[key] = (w.Item1, failures);
+            if (_windows.Count > 100_000)
+            {
+                foreach (var stale in _windows.Where(kv => now - kv.Value.Start >= Window).Select(kv => kv.Key).ToList())
+                {
+                    _windows.Remove(stale);
+                }
+            }
+        }
+
+        var limit = options.Value.AuthFailuresPerMinute;
+        if (failures <= limit)
+        {
+            LogFailure(logger, address?.ToString() ?? "unknown", path, reason, failures, limit);
+        }
+
+        if (failures == limit)
+        {
+            LogBlocked(logger, address?.ToString() ?? "unknown", limit);
+        }
+    }
+
+    /// <summary>Answers a turned-away request: problem details for REST, a trailers-only status for gRPC.</summary>
+    public static Task RejectAsync(HttpContext context, TimeSpan retryAfter)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers.RetryAfter = seconds;
+        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true)
+        {
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/grpc";
+            context.Response.Headers["grpc-status"] = "8"; // RESOURCE_EXHAUSTED
+            context.Response.Headers["grpc-message"] = "Too many failed authentications from this address; retry after " + seconds + " s";
+            return Task.CompletedTask;
+        }
+
+        return Results.Problem(
+            title: "Too many failed authentications",
+            detail: $"This address failed to authenticate too often; retry after {seconds} s.",
+            statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(context);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Authentication failed from {Address} for {Path}: {Reason} ({Failures}/{Limit} this minute)")]
+    private static partial void LogFailure(ILogger logger, string address, string path, string reason, int failures, int limit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Address {Address} reached {Limit} failed authentications this minute: turned away until the minute ends")]
+    private static partial void LogBlocked(ILogger logger, string address, int limit);
+}
+
+/// <summary>Turns away addresses that failed authentication too often, before any key is checked.</summary>
+public static class AuthFailureGuardExtensions
+{
+    public static IApplicationBuilder UseMeshAuthFailureGuard(this IApplicationBuilder app) =>
+        app.Use(async (context, next) =>
+        {
+            var guard = context.RequestServices.GetRequiredService<AuthFailureGuard>();
+            if (HasCredentials(context.Request) && guard.IsBlocked(context.Connection.RemoteIpAddress, out var retryAfter))
+            {
+                await AuthFailureGuard.RejectAsync(context, retryAfter);
+                return;
+            }
+
+            await next(context);
+        });
+
+    private static bool HasCredentials(HttpRequest request) =>
+        request.Headers.ContainsKey(MeshRoles.ApiKeyHeader) || request.Headers.ContainsKey(MeshRoles.EnrollmentTokenHeader) || request.Headers.Authorization.Count > 0;
+}
