@@ -67,7 +67,7 @@ internal sealed partial class FleetRuntime(
             {
                 LogDisconnected(logger, runtimeId, ex.GetBaseException().Message);
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            catch (Exception ex) when (stopping.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
             {
                 return;
             }

@@ -34,6 +34,7 @@ internal sealed partial class HealingSupervisorGrain(
     private readonly Dictionary<string, Queue<AttemptSample>> _agentSamples = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<AttemptSample>> _poolSamples = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> _poolCompletionsPerMinute = new(StringComparer.Ordinal);
+    private readonly List<(string DedupKey, string Message)> _annotations = [];
     private DateTimeOffset _lastQueueCheck;
     private DateTimeOffset _lastSave;
     private bool _dirty;
@@ -94,6 +95,7 @@ internal sealed partial class HealingSupervisorGrain(
         if (_options.Enabled)
         {
             // Incidents follow impact at once rather than at the next tick.
+            await FlushAnnotationsAsync();
             await EvaluatePoolsAsync(time.GetUtcNow());
         }
 
@@ -125,8 +127,10 @@ internal sealed partial class HealingSupervisorGrain(
         {
             var now = time.GetUtcNow();
             await DeclareDeathsAsync(now);
+            await QuarantineRepeatOffendersAsync(now);
             await RestartDeadAsync(now);
             await EvaluateDegradationAsync(now);
+            await FlushAnnotationsAsync();
             await EvaluatePoolsAsync(now);
             if (now - _lastQueueCheck >= _options.QueueCheckInterval)
             {
@@ -161,9 +165,19 @@ internal sealed partial class HealingSupervisorGrain(
         view.Gone = change.To == AgentState.Offline && (change.From == AgentState.Draining
             || change.Reason.Contains("drain", StringComparison.OrdinalIgnoreCase)
             || change.Reason.Contains("deregister", StringComparison.OrdinalIgnoreCase));
+        if (change.From == AgentState.Quarantined && change.To != AgentState.Quarantined)
+        {
+            var automatic = change.Reason.Contains("probation", StringComparison.OrdinalIgnoreCase);
+            Record(at, RemediationStep.Release, change.AgentId, $"{change.Reason}; now {change.To}", automatic);
+        }
+
         if (change.To is AgentState.Healthy or AgentState.Degraded && view.Dead)
         {
-            Record(at, RemediationStep.Restart, change.AgentId, $"back {change.To} after {(at - (view.DeadAt ?? at)).TotalSeconds:0.#} s dead ({view.Restarts} restart(s))", true);
+            if (change.From is AgentState.Unresponsive or AgentState.Offline)
+            {
+                Record(at, RemediationStep.Restart, change.AgentId, $"back {change.To} after {(at - (view.DeadAt ?? at)).TotalSeconds:0.#} s dead ({view.Restarts} restart(s))", true);
+            }
+
             view.Dead = false;
             view.DeadAt = null;
             view.NextRestartAt = null;
@@ -226,22 +240,53 @@ internal sealed partial class HealingSupervisorGrain(
 
             if (HealingPolicy.ShouldQuarantine(view.Failures, now, _options))
             {
-                await agent.QuarantineAsync($"{view.Failures.Count} failures within {_options.QuarantineWindow.TotalMinutes:0.#} min",
-                    _options.Probation > TimeSpan.Zero ? _options.Probation : null);
-                Record(now, RemediationStep.Quarantine, agentId,
-                    _options.Probation > TimeSpan.Zero ? $"probation {_options.Probation.TotalMinutes:0.#} min" : "until released by an operator", true);
+                await QuarantineAsync(agentId, view, now);
             }
 
             await RestartAsync(agentId, view, now);
         }
     }
 
+    /// <summary>Live agents whose jobs keep timing out or losing their leases reach the quarantine rung too.</summary>
+    private async Task QuarantineRepeatOffendersAsync(DateTimeOffset now)
+    {
+        foreach (var (agentId, view) in state.State.Agents.ToList())
+        {
+            // New evidence only: failures since its last quarantine (a released agent is not re-quarantined for old ones).
+            if (!view.Gone && view.State is AgentState.Healthy or AgentState.Degraded && view.Failures.Count >= _options.QuarantineFailures
+                && view.Failures.Any(f => view.LastQuarantinedAt is not { } last || f > last))
+            {
+                view.Failures.RemoveAll(f => now - f > _options.QuarantineWindow);
+                if (HealingPolicy.ShouldQuarantine(view.Failures, now, _options))
+                {
+                    await QuarantineAsync(agentId, view, now);
+                }
+            }
+        }
+    }
+
+    private async Task QuarantineAsync(string agentId, AgentView view, DateTimeOffset now)
+    {
+        var failures = view.Failures.Count;
+        await GrainFactory.GetGrain<IAgentGrain>(agentId).QuarantineAsync($"{failures} failures within {Format(_options.QuarantineWindow)}",
+            _options.Probation > TimeSpan.Zero ? _options.Probation : null);
+        view.State = AgentState.Quarantined;
+        view.LastQuarantinedAt = now;
+        Record(now, RemediationStep.Quarantine, agentId,
+            $"{failures} failures within {Format(_options.QuarantineWindow)}; " +
+            (_options.Probation > TimeSpan.Zero ? $"probation {Format(_options.Probation)}" : "until released by an operator"), true);
+    }
+
+    private static string Format(TimeSpan span) =>
+        span >= TimeSpan.FromMinutes(1) ? $"{span.TotalMinutes:0.#} min" : $"{span.TotalSeconds:0.#} s";
+
     private async Task RestartDeadAsync(DateTimeOffset now)
     {
         foreach (var (agentId, view) in state.State.Agents.ToList())
         {
+            // A quarantined agent is left alone until its release; restarts resume if it is still dead then.
             if (view.Dead && !view.Gone && view.NextRestartAt is { } at && now >= at
-                && view.State is AgentState.Unresponsive or AgentState.Offline or AgentState.Quarantined)
+                && view.State is AgentState.Unresponsive or AgentState.Offline)
             {
                 await RestartAsync(agentId, view, now);
             }
@@ -290,7 +335,19 @@ internal sealed partial class HealingSupervisorGrain(
     private async Task EvaluatePoolsAsync(DateTimeOffset now)
     {
         var incidents = GrainFactory.GetGrain<IIncidentDirectoryGrain>(0);
-        foreach (var pool in PoolHealthNow())
+        var pools = PoolHealthNow();
+
+        // A pool whose agents all left on purpose (or were forgotten) has nothing unavailable any more.
+        foreach (var key in state.State.OpenAlerts.Keys.Where(k => k.StartsWith("pool-", StringComparison.Ordinal)).ToList())
+        {
+            var pool = key[(key.IndexOf(':', StringComparison.Ordinal) + 1)..];
+            if (!pools.Any(p => p.Pool == pool))
+            {
+                await RaiseOrClearAsync(incidents, key, null, string.Empty, string.Empty, $"pool '{pool}' has no agents left that count");
+            }
+        }
+
+        foreach (var pool in pools)
         {
             var key = $"pool-availability:{pool.Pool}";
             var severity = HealingPolicy.AvailabilitySeverity(pool.Agents, pool.Unavailable);
@@ -429,15 +486,31 @@ internal sealed partial class HealingSupervisorGrain(
         LogRemediation(logger, step, subject, detail);
         if (state.State.Agents.TryGetValue(subject, out var view) && state.State.OpenAlerts.ContainsKey($"pool-availability:{view.Pool}"))
         {
-            AnnotateAsync($"pool-availability:{view.Pool}", $"{step} {subject}: {detail}").Ignore();
+            _annotations.Add(($"pool-availability:{view.Pool}", $"{step} {subject}: {detail}"));
         }
     }
 
-    private async Task AnnotateAsync(string dedupKey, string message)
+    /// <summary>Writes remediations into their pool's open incident timeline, before the incident can be cleared.</summary>
+    private async Task FlushAnnotationsAsync()
     {
-        if (await GrainFactory.GetGrain<IIncidentDirectoryGrain>(0).FindOpenAsync(dedupKey) is { } incidentId)
+        if (_annotations.Count == 0)
         {
-            await GrainFactory.GetGrain<IIncidentGrain>(incidentId).AnnotateAsync("healing", message);
+            return;
+        }
+
+        var pending = _annotations.ToList();
+        _annotations.Clear();
+        var directory = GrainFactory.GetGrain<IIncidentDirectoryGrain>(0);
+        foreach (var group in pending.GroupBy(a => a.DedupKey))
+        {
+            if (await directory.FindOpenAsync(group.Key) is { } incidentId)
+            {
+                var incident = GrainFactory.GetGrain<IIncidentGrain>(incidentId);
+                foreach (var (_, message) in group.Take(50))
+                {
+                    await incident.AnnotateAsync("healing", message);
+                }
+            }
         }
     }
 
@@ -510,4 +583,5 @@ public sealed class AgentView
     [Id(8)] public int Restarts { get; set; }
     [Id(9)] public DateTimeOffset? NextRestartAt { get; set; }
     [Id(10)] public bool DegradedByHealing { get; set; }
+    [Id(11)] public DateTimeOffset? LastQuarantinedAt { get; set; }
 }

@@ -108,6 +108,7 @@ internal sealed partial class AgentGrain(
             if (next != state.State.State)
             {
                 await TransitionAsync(next, next == AgentState.Offline ? "drained" : "heartbeat resumed");
+                ScheduleCheck(); // the next deadline depends on the new state
             }
         }
 
