@@ -30,6 +30,7 @@ internal sealed partial class JobGrain(
     private Task? _loading;
     private bool _loaded;
     private bool _enqueuePending;
+    private bool _runningUnsaved;
     private DateTimeOffset _leaseExpiresAt;
     private IGrainTimer? _deadline;
 
@@ -197,9 +198,32 @@ internal sealed partial class JobGrain(
         }
 
         var job = RequireCurrentLease(agentId, epoch);
-        var started = job with { Status = JobStatus.Running, StartedAt = time.GetUtcNow() };
-        await WriteAsync(started, []);
+        var now = time.GetUtcNow();
+
+        // Running is kept in memory first and written only if the job is still running after RunningPersistDelay:
+        // most jobs finish sooner, and their completion write carries everything. Until then the store says Leased,
+        // which recovery treats the same way (the lease decides), so nothing is lost by waiting.
+        _job = job with { Status = JobStatus.Running, StartedAt = now, Version = job.Version + 1, UpdatedAt = now };
+        _runningUnsaved = true;
+        NotifyWatchers();
         ScheduleDeadline();
+        if (_options.RunningPersistDelay <= TimeSpan.Zero)
+        {
+            await PersistRunningAsync();
+        }
+        else
+        {
+            this.RegisterGrainTimer(static (self, _) => self.PersistRunningAsync(), this,
+                new GrainTimerCreationOptions { DueTime = _options.RunningPersistDelay, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true });
+        }
+    }
+
+    private async Task PersistRunningAsync()
+    {
+        if (_runningUnsaved && _job is { Status: JobStatus.Running } running)
+        {
+            await WriteAsync(running, []);
+        }
     }
 
     public async Task<JobRecord> CompleteAsync(string agentId, long epoch, JobResult result)
@@ -363,6 +387,7 @@ internal sealed partial class JobGrain(
         }
 
         _job = versioned;
+        _runningUnsaved = false;
         if (events.Any(e => e.Job is { } j))
         {
             foreach (var e in events)

@@ -23,6 +23,12 @@ public sealed class JobOptions
     /// <summary>Terminal jobs are deleted this long after they finish. Default 30 days.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// A started job's Running status is written to the store only if it is still running after this long (the
+    /// completion write usually makes it unnecessary). Zero: written at once. Default 1 s.
+    /// </summary>
+    public TimeSpan RunningPersistDelay { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long a finished job's grain stays in memory for readers before it deactivates. Default 5 s.</summary>
     public TimeSpan LingerAfterFinish { get; set; } = TimeSpan.FromSeconds(5);
 }
