@@ -82,7 +82,7 @@ public sealed class ClusterFailoverTests(PostgresFixture postgres)
         {
             var answers = await Task.WhenAll(tenants.Select(id => api.Operator.GetAsync($"/v1/tenants/{id}")));
             return answers.Count(a => a.StatusCode == HttpStatusCode.OK);
-        }, count => count == tenants.Count, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(250));
+        }, count => count == tenants.Count, TimeSpan.FromSeconds(45), TimeSpan.FromMilliseconds(250));
         Assert.Equal(tenants.Count, readable);
 
         // And it still takes writes.

@@ -25,35 +25,39 @@ public sealed class MeshProcess : IAsyncDisposable
     public const string OperatorKey = "op_test_operator_key_0123456789abcdef";
     public const string EnrollmentToken = "et_test_enrollment_token_0123456789abcdef";
 
-    private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly Lock _outputGate = new();
+    private readonly Dictionary<string, string> _args;
+    private readonly IReadOnlyDictionary<string, string>? _environment;
+    private readonly bool _portsChosenHere;
+    private Process _process;
+    private int _relaunches;
 
-    private MeshProcess(MeshProcessKind kind, Process process, int httpPort, int grpcPort, int siloPort, int gatewayPort)
+    private MeshProcess(MeshProcessKind kind, Dictionary<string, string> args, IReadOnlyDictionary<string, string>? environment,
+        int httpPort, int grpcPort, int siloPort, int gatewayPort, bool portsChosenHere)
     {
         Kind = kind;
-        _process = process;
+        _args = args;
+        _environment = environment;
+        _portsChosenHere = portsChosenHere;
         HttpPort = httpPort;
         GrpcPort = grpcPort;
         SiloPort = siloPort;
         GatewayPort = gatewayPort;
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _process = Launch();
     }
 
     public MeshProcessKind Kind { get; }
 
-    public int HttpPort { get; }
+    public int HttpPort { get; private set; }
 
-    public int GrpcPort { get; }
+    public int GrpcPort { get; private set; }
 
     /// <summary>The Orleans silo-to-silo port (silos only).</summary>
-    public int SiloPort { get; }
+    public int SiloPort { get; private set; }
 
     /// <summary>The Orleans client gateway port of a silo (silos only).</summary>
-    public int GatewayPort { get; }
+    public int GatewayPort { get; private set; }
 
     public Uri HttpUrl => new($"http://127.0.0.1:{HttpPort}");
 
@@ -98,7 +102,8 @@ public sealed class MeshProcess : IAsyncDisposable
             args["ConnectionStrings:MeshOs"] = connectionString;
         }
 
-        return Start(MeshProcessKind.Silo, ports.http, ports.grpc, ports.silo, ports.gateway, args, settings, environment);
+        return Start(MeshProcessKind.Silo, ports.http, ports.grpc, ports.silo, ports.gateway, args, settings, environment,
+            portsChosenHere: siloPort is null && gatewayPort is null);
     }
 
     /// <summary>Starts a standalone gateway: a client of the PostgreSQL cluster, or of a local silo's gateway port.</summary>
@@ -117,7 +122,7 @@ public sealed class MeshProcess : IAsyncDisposable
             args["MeshOs:Client:LocalGatewayPort"] = port.ToString(CultureInfo.InvariantCulture);
         }
 
-        return Start(MeshProcessKind.Gateway, http, grpc, 0, 0, args, settings);
+        return Start(MeshProcessKind.Gateway, http, grpc, 0, 0, args, settings, portsChosenHere: true);
     }
 
     /// <summary>Waits until /health/ready answers 200; throws with the process output when it does not in time.</summary>
@@ -129,6 +134,14 @@ public sealed class MeshProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
+                // Another process took one of the free ports between our probe and the bind: start again on new ones.
+                if (_portsChosenHere && _relaunches < 3 && Output.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+                {
+                    _relaunches++;
+                    Relaunch();
+                    continue;
+                }
+
                 throw new InvalidOperationException($"The {Kind} process exited with code {_process.ExitCode} before it was ready:\n{Tail()}");
             }
 
@@ -202,10 +215,9 @@ public sealed class MeshProcess : IAsyncDisposable
     }
 
     private static MeshProcess Start(MeshProcessKind kind, int http, int grpc, int silo, int gateway,
-        Dictionary<string, string> args, IReadOnlyDictionary<string, string>? settings, IReadOnlyDictionary<string, string>? environment = null)
+        Dictionary<string, string> args, IReadOnlyDictionary<string, string>? settings, IReadOnlyDictionary<string, string>? environment = null,
+        bool portsChosenHere = true)
     {
-        args["Kestrel:Endpoints:Http:Url"] = $"http://127.0.0.1:{http}";
-        args["Kestrel:Endpoints:Grpc:Url"] = $"http://127.0.0.1:{grpc}";
         args["MeshOs:Gateway:OperatorKey"] = OperatorKey;
         args["MeshOs:Gateway:EnrollmentToken"] = EnrollmentToken;
         args["Logging:Console:FormatterOptions:SingleLine"] = "true";
@@ -214,7 +226,35 @@ public sealed class MeshProcess : IAsyncDisposable
             args[key] = value;
         }
 
-        var dll = BuildOutput(kind);
+        return new MeshProcess(kind, args, environment, http, grpc, silo, gateway, portsChosenHere);
+    }
+
+    private void Relaunch()
+    {
+        _process.Dispose();
+        lock (_outputGate)
+        {
+            _output.AppendLine("---- relaunched on new ports (address already in use) ----");
+        }
+
+        HttpPort = FreePort.Get();
+        GrpcPort = FreePort.Get();
+        if (Kind == MeshProcessKind.Silo)
+        {
+            SiloPort = FreePort.Get();
+            GatewayPort = FreePort.Get();
+            _args["MeshOs:Silo:SiloPort"] = SiloPort.ToString(CultureInfo.InvariantCulture);
+            _args["MeshOs:Silo:GatewayPort"] = GatewayPort.ToString(CultureInfo.InvariantCulture);
+        }
+
+        _process = Launch();
+    }
+
+    private Process Launch()
+    {
+        _args["Kestrel:Endpoints:Http:Url"] = $"http://127.0.0.1:{HttpPort}";
+        _args["Kestrel:Endpoints:Grpc:Url"] = $"http://127.0.0.1:{GrpcPort}";
+        var dll = BuildOutput(Kind);
         var start = new ProcessStartInfo("dotnet")
         {
             UseShellExecute = false,
@@ -223,7 +263,7 @@ public sealed class MeshProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
         start.ArgumentList.Add(dll);
-        foreach (var (key, value) in args)
+        foreach (var (key, value) in _args)
         {
             start.ArgumentList.Add($"--{key}={value}");
         }
@@ -232,13 +272,17 @@ public sealed class MeshProcess : IAsyncDisposable
         start.Environment["DOTNET_GCHeapCount"] = "2";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        foreach (var (name, value) in _environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {dll}.");
-        return new MeshProcess(kind, process, http, grpc, silo, gateway);
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     /// <summary>The built MeshOs.Silo.dll or MeshOs.Gateway.dll of the same configuration as the running tests.</summary>

@@ -65,7 +65,7 @@ internal sealed class JobsGrpcService(JobSubmitter submitter, SubmitRateLimiter 
         var query = JobQueries.Build(
             Tenant(context).TenantId, status, request.Type,
             request.CreatedFrom.ToDateTimeOffset("created_from"), request.CreatedTo.ToDateTimeOffset("created_to"),
-            request.Cursor, request.Limit);
+            request.Cursor, request.Limit == 0 ? null : request.Limit); // proto3: 0 means unset
         var page = await grains.GetGrain<IJobQueryGrain>(0).ListAsync(query);
         var response = new ListJobsResponse { NextCursor = page.NextCursor ?? string.Empty };
         response.Jobs.AddRange(page.Jobs.Select(j => j.ToProto()));

@@ -49,6 +49,9 @@ public static class GatewayHostingExtensions
         {
             o.Interceptors.Add<ErrorMappingInterceptor>();
             o.MaxReceiveMessageSize = (int)JobsApi.MaxSubmitBodyBytes;
+            // Without this, gRPC's catch-all route for unknown services answers every two-segment POST (a REST call
+            // with a wrong content type then got 404 instead of 415).
+            o.IgnoreUnknownServices = true;
             o.EnableDetailedErrors = false;
         });
 

@@ -141,7 +141,7 @@ public static class JobQueries
 
     public static JobQuery Build(string tenantId, JobStatus? status, string? type, DateTimeOffset? from, DateTimeOffset? to, string? cursor, int? limit)
     {
-        var size = limit is null or 0 ? DefaultLimit : limit.Value;
+        var size = limit ?? DefaultLimit;
         if (size is < 1 or > MaxLimit)
         {
             throw MeshException.Invalid($"limit: 1–{MaxLimit}.");

@@ -179,6 +179,12 @@ internal sealed partial class JobGrain(
     public async Task<bool> RenewAsync(string agentId, long epoch)
     {
         await EnsureLoadedAsync();
+        if (_job is { } finished && finished.Status.IsTerminal() && finished.Status != JobStatus.Cancelled
+            && finished.AgentId == agentId && finished.Epoch == epoch)
+        {
+            return true; // its result was accepted: nothing to revoke (the agent may not have seen the ack yet)
+        }
+
         if (!IsCurrentLease(agentId, epoch))
         {
             return false;
@@ -222,7 +228,7 @@ internal sealed partial class JobGrain(
     {
         if (_runningUnsaved && _job is { Status: JobStatus.Running } running)
         {
-            await WriteAsync(running, []);
+            await WriteAsync(running, [], bumpVersion: false); // the version shown to watchers when it started
         }
     }
 
@@ -364,9 +370,9 @@ internal sealed partial class JobGrain(
         }
     }
 
-    private async Task<JobRecord> WriteAsync(JobRecord next, ImmutableArray<MeshEvent> events)
+    private async Task<JobRecord> WriteAsync(JobRecord next, ImmutableArray<MeshEvent> events, bool bumpVersion = true)
     {
-        var versioned = next with { Version = _job!.Version + 1, UpdatedAt = time.GetUtcNow() };
+        var versioned = bumpVersion ? next with { Version = _job!.Version + 1, UpdatedAt = time.GetUtcNow() } : next;
         bool written;
         try
         {
