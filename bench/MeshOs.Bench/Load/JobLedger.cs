@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+
+namespace MeshOs.Bench.Load;
+
+/// <summary>A job the mesh acknowledged: only these count as submitted, and every one must end Succeeded.</summary>
+public readonly record struct AckedJob(Guid JobId, int Tenant, long DueTicks, bool InWindow);
+
+/// <summary>Every acknowledged job of a run, and the submits that failed, by code.</summary>
+public sealed class JobLedger
+{
+    private readonly ConcurrentQueue<AckedJob> _acked = new();
+    private readonly ConcurrentDictionary<string, long> _errors = new(StringComparer.Ordinal);
+    private long _ackedCount;
+    private long _ackedInWindow;
+    private long _errorsInWindow;
+
+    public long Acked => Interlocked.Read(ref _ackedCount);
+
+    public long AckedInWindow => Interlocked.Read(ref _ackedInWindow);
+
+    public long ErrorsInWindow => Interlocked.Read(ref _errorsInWindow);
+
+    public long Errors => _errors.Values.Sum();
+
+    public IReadOnlyDictionary<string, long> ErrorsByCode => new Dictionary<string, long>(_errors, StringComparer.Ordinal);
+
+    public IEnumerable<AckedJob> Jobs => _acked;
+
+    public void Acknowledged(AckedJob job)
+    {
+        _acked.Enqueue(job);
+        Interlocked.Increment(ref _ackedCount);
+        if (job.InWindow)
+        {
+            Interlocked.Increment(ref _ackedInWindow);
+        }
+    }
+
+    public void Failed(string code, bool inWindow)
+    {
+        _errors.AddOrUpdate(code, 1, (_, n) => n + 1);
+        if (inWindow)
+        {
+            Interlocked.Increment(ref _errorsInWindow);
+        }
+    }
+
+    /// <summary>Starts counting the window afresh (for the next step of a stepped scenario); acknowledged jobs are kept.</summary>
+    public void ResetWindowCounts()
+    {
+        Interlocked.Exchange(ref _ackedInWindow, 0);
+        Interlocked.Exchange(ref _errorsInWindow, 0);
+    }
+}

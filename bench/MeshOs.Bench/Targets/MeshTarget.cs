@@ -1,0 +1,225 @@
+using System.Globalization;
+using Grpc.Net.Client;
+using MeshOs.AgentSdk;
+using MeshOs.Testing;
+
+namespace MeshOs.Bench.Targets;
+
+/// <summary>
+/// The MeshOs under test: real silo processes the bench started (with their private PostgreSQL in the PostgreSQL
+/// mode), or an existing deployment reached through its URLs. Holds the one gRPC channel the bench process shares.
+/// </summary>
+public sealed class MeshTarget : IAsyncDisposable
+{
+    private readonly List<MeshProcess> _silos;
+    private readonly MeshProcess? _gateway;
+    private readonly PostgresServer? _ownedPostgres;
+
+    private MeshTarget(Uri http, Uri grpc, string operatorKey, string enrollmentToken, List<MeshProcess> silos, MeshProcess? gateway,
+        PostgresServer? postgres, PostgresServer? ownedPostgres, string? databaseConnectionString, int? externalPid)
+    {
+        _gateway = gateway;
+        HttpUrl = http;
+        GrpcUrl = grpc;
+        OperatorKey = operatorKey;
+        EnrollmentToken = enrollmentToken;
+        _silos = silos;
+        Postgres = postgres;
+        _ownedPostgres = ownedPostgres;
+        DatabaseConnectionString = databaseConnectionString;
+        ExternalPid = externalPid;
+        Channel = MeshGrpcChannel.Create(grpc);
+        Operator = new MeshOperator(http, operatorKey);
+    }
+
+    public Uri HttpUrl { get; }
+
+    public Uri GrpcUrl { get; }
+
+    public string OperatorKey { get; }
+
+    public string EnrollmentToken { get; }
+
+    /// <summary>The silo processes the bench started; empty for an external deployment.</summary>
+    public IReadOnlyList<MeshProcess> Silos => _silos;
+
+    public PostgresServer? Postgres { get; }
+
+    /// <summary>The MeshOs database, in the PostgreSQL mode.</summary>
+    public string? DatabaseConnectionString { get; }
+
+    public int? ExternalPid { get; }
+
+    /// <summary>The standalone gateway the bench started, if any (the clients then talk to it, not to a silo).</summary>
+    public MeshProcess? Gateway => _gateway;
+
+    /// <summary>The processes whose CPU and memory count as "the server": the silos and a standalone gateway.</summary>
+    public IReadOnlyList<int> ServerPids =>
+        _silos.Count > 0
+            ? [.. _silos.Append(_gateway).OfType<MeshProcess>().Where(s => !s.HasExited).Select(s => s.ProcessId)]
+            : ExternalPid is { } pid ? [pid] : [];
+
+    public int? PostmasterPid => PostmasterPidOf(Postgres);
+
+    /// <summary>The one gRPC channel of the bench process: producers and agents share it.</summary>
+    public GrpcChannel Channel { get; }
+
+    public MeshOperator Operator { get; }
+
+    public string ModeName => _silos.Count == 0 ? "external" : DatabaseConnectionString is null ? "embedded" : "postgres";
+
+    /// <summary>
+    /// Starts <paramref name="silos"/> silo processes in the given mode, or connects to an external deployment. The
+    /// gateway is co-hosted in every silo (clients use the first), or with <paramref name="standaloneGateway"/> runs as
+    /// its own process, an Orleans client of the cluster. In the PostgreSQL mode, <paramref name="postgres"/> is used
+    /// when given (a fresh database on it), else a private server is started and owned.
+    /// </summary>
+    public static async Task<MeshTarget> StartAsync(TargetOptions options, PostgresServer? postgres = null, int silos = 1, bool standaloneGateway = false)
+    {
+        if (options.IsExternal)
+        {
+            var http = options.Http ?? throw new ArgumentException("--http is required with --grpc.");
+            var grpc = options.Grpc ?? throw new ArgumentException("--grpc is required with --http.");
+            return new MeshTarget(http, grpc, options.OperatorKey ?? MeshProcess.OperatorKey,
+                options.EnrollmentToken ?? MeshProcess.EnrollmentToken, [], null, null, null, null, options.ServerPid);
+        }
+
+        PostgresServer? owned = null;
+        string? database = null;
+        if (options.Mode == StorageMode.Postgres)
+        {
+            if (postgres is null)
+            {
+                Console.WriteLine("  starting a private PostgreSQL…");
+                postgres = owned = await PostgresServer.CreateAsync();
+                if (options.PgStatements)
+                {
+                    await Measurement.StatementStats.EnableAsync(owned);
+                }
+            }
+
+            database = await postgres.CreateDatabaseAsync("meshos_" + Guid.NewGuid().ToString("N")[..10]);
+            await Reporting.MachineInfo.NotePostgresAsync(database);
+        }
+
+        var started = new List<MeshProcess>();
+        MeshProcess? gateway = null;
+        try
+        {
+            var clusterId = "bench-" + Guid.NewGuid().ToString("N")[..8];
+            for (var i = 0; i < silos; i++)
+            {
+                Console.WriteLine($"  starting silo {i + 1}/{silos} ({options.Mode.ToString().ToLowerInvariant()})…");
+                var silo = MeshProcess.StartSilo(database, clusterId, options.SiloSettings, coHostGateway: !standaloneGateway);
+                started.Add(silo);
+                await silo.WaitReadyAsync(TimeSpan.FromSeconds(90));
+            }
+
+            if (standaloneGateway)
+            {
+                Console.WriteLine("  starting a standalone gateway…");
+                gateway = MeshProcess.StartGateway(database, clusterId, database is null ? started[0].GatewayPort : null, options.SiloSettings);
+                await gateway.WaitReadyAsync(TimeSpan.FromSeconds(90));
+            }
+        }
+        catch
+        {
+            foreach (var process in started.Append(gateway).OfType<MeshProcess>())
+            {
+                await process.DisposeAsync();
+            }
+
+            if (owned is not null)
+            {
+                await owned.DisposeAsync();
+            }
+
+            throw;
+        }
+
+        var front = gateway ?? started[0];
+        return new MeshTarget(front.HttpUrl, front.GrpcUrl, MeshProcess.OperatorKey, MeshProcess.EnrollmentToken, started, gateway,
+            postgres, owned, database, null);
+    }
+
+    /// <summary>
+    /// Jobs the deployment holds as Succeeded, as the server counts them: the job table in the PostgreSQL mode, /status
+    /// in the embedded mode; null for an external deployment (other jobs than the bench's may be there).
+    /// </summary>
+    public async Task<long?> SucceededJobsAsync()
+    {
+        try
+        {
+            if (DatabaseConnectionString is { } cs)
+            {
+                await using var connection = new Npgsql.NpgsqlConnection(cs);
+                await connection.OpenAsync();
+                await using var command = new Npgsql.NpgsqlCommand("SELECT count(*) FROM meshos_jobs WHERE status = 3", connection);
+                return (long)(await command.ExecuteScalarAsync())!;
+            }
+
+            if (_silos.Count > 0)
+            {
+                return (await Operator.StatusAsync())?["jobs"]?["Succeeded"]?.GetValue<long>();
+            }
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException or HttpRequestException)
+        {
+            // Unknown for now; the caller asks again.
+        }
+
+        return null;
+    }
+
+    /// <summary>The postmaster's process id, from its data folder; null for an external server.</summary>
+    public static int? PostmasterPidOf(PostgresServer? postgres)
+    {
+        if (postgres?.DataDirectory is not { } data)
+        {
+            return null;
+        }
+
+        try
+        {
+            var first = File.ReadLines(Path.Combine(data, "postmaster.pid")).FirstOrDefault();
+            return int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Peak resident memory of the server processes (the largest, for several), in MiB.</summary>
+    public double PeakRssMiB() =>
+        ServerPids.Select(pid => ProcFsMiB(Measurement.ProcFs.PeakRssBytes(pid))).DefaultIfEmpty(double.NaN).Max();
+
+    public double RssMiB() =>
+        ServerPids.Select(pid => ProcFsMiB(Measurement.ProcFs.RssBytes(pid))).DefaultIfEmpty(double.NaN).Sum();
+
+    /// <summary>The last lines each silo printed, for a failed run.</summary>
+    public string Tails(int lines = 40) =>
+        string.Join("\n", _silos.Append(_gateway).OfType<MeshProcess>().Select(s =>
+            $"--- {s.Kind} pid {s.ProcessId}{(s.HasExited ? " (exited)" : string.Empty)} ---\n{s.Tail(lines)}"));
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        Operator.Dispose();
+        foreach (var process in _silos.Append(_gateway).OfType<MeshProcess>())
+        {
+            await process.DisposeAsync();
+        }
+
+        if (_ownedPostgres is not null)
+        {
+            await _ownedPostgres.DisposeAsync();
+        }
+    }
+
+    private static double ProcFsMiB(long? bytes) => bytes is { } b ? b / (1024.0 * 1024) : double.NaN;
+}
