@@ -57,8 +57,8 @@ public sealed partial class MeshAgent
         var held = new HeldJob(job, assignment.JobId, cancellation, session.Generation);
         _jobs.Add(jobId, held);
         _running++;
+        // A start is answered only when refused, so it is not counted among the reports awaiting an ack.
         session.TryWrite(new AgentMessage { Started = new JobStarted { JobId = assignment.JobId, Epoch = assignment.Epoch } });
-        held.Sent = 1;
         return held;
     }
 
@@ -90,7 +90,6 @@ public sealed partial class MeshAgent
         if (held.Running)
         {
             session.TryWrite(new AgentMessage { Started = new JobStarted { JobId = held.WireId, Epoch = held.Epoch } });
-            held.Sent = 1;
         }
         else if (held.Report is { } report)
         {
@@ -258,6 +257,11 @@ public sealed partial class MeshAgent
             if (!_jobs.TryGetValue(jobId, out var held) || held.Epoch != ack.Epoch || held.Dropped)
             {
                 return;
+            }
+
+            if (ack.ForStart && ack.Accepted)
+            {
+                return; // older meshes acknowledge starts too; only a refusal matters
             }
 
             if (!ack.Accepted)

@@ -283,9 +283,14 @@ public sealed class LeanAgent : IAsyncDisposable
             return;
         }
 
-        // Every job gets exactly two reports, Started then Result, acknowledged in that order.
+        // Starts are answered only when refused: an accepted answer is the result's.
+        if (ack.ForStart)
+        {
+            return;
+        }
+
         lease.Acks++;
-        if (lease.ResultSent && lease.Acks >= 2)
+        if (lease.ResultSent)
         {
             _held.TryRemove(ack.JobId, out _);
             Interlocked.Increment(ref _completed);

@@ -30,9 +30,26 @@ internal static class CommonOptions
         DefaultValueFactory = _ => StorageMode.Postgres,
     };
 
-    public static readonly Option<Uri?> Http = new("--http") { Description = "Drive an existing deployment: its REST base URL (needs --grpc)." };
+    public static readonly Option<Uri?> Http = new("--http") { Description = "Drive an existing deployment: its REST base URL (needs --grpc).", CustomParser = ParseUri };
 
-    public static readonly Option<Uri?> Grpc = new("--grpc") { Description = "Drive an existing deployment: its gRPC URL (needs --http)." };
+    public static readonly Option<Uri?> Grpc = new("--grpc") { Description = "Drive an existing deployment: its gRPC URL (needs --http).", CustomParser = ParseUri };
+
+    private static Uri? ParseUri(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        var text = result.Tokens.Count == 0 ? null : result.Tokens[0].Value;
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri))
+        {
+            return uri;
+        }
+
+        result.AddError($"'{text}' is not an absolute URL.");
+        return null;
+    }
 
     public static readonly Option<string?> OperatorKey = new("--operator-key") { Description = "Operator key of an existing deployment." };
 

@@ -79,7 +79,7 @@ internal sealed partial class AgentChannelGrpcService(
                         break;
                     case AgentMessage.BodyOneofCase.Started:
                         Chain(perJob, message.Started.JobId, id => ReportAsync(session, id, message.Started.Epoch,
-                            () => reporter.StartAsync(registration.AgentId, id, message.Started.Epoch), credit: false));
+                            () => reporter.StartAsync(registration.AgentId, id, message.Started.Epoch), credit: false, isStart: true));
                         break;
                     case AgentMessage.BodyOneofCase.Result:
                         var result = message.Result;
@@ -143,9 +143,9 @@ internal sealed partial class AgentChannelGrpcService(
         }
     }
 
-    private static async Task ReportAsync(StreamAgentSession session, Guid jobId, long epoch, Func<Task> report, bool credit)
+    private static async Task ReportAsync(StreamAgentSession session, Guid jobId, long epoch, Func<Task> report, bool credit, bool isStart = false)
     {
-        var ack = new ReportAck { JobId = jobId.ToString(), Epoch = epoch, Accepted = true };
+        var ack = new ReportAck { JobId = jobId.ToString(), Epoch = epoch, Accepted = true, ForStart = isStart };
         try
         {
             await report();
@@ -161,7 +161,10 @@ internal sealed partial class AgentChannelGrpcService(
             session.Reported(jobId, epoch);
         }
 
-        session.Send(new MeshMessage { ReportAck = ack });
+        if (!isStart || !ack.Accepted)
+        {
+            session.Send(new MeshMessage { ReportAck = ack }); // starts are answered only when refused
+        }
     }
 
     private static void Chain(ConcurrentDictionary<Guid, Task> perJob, string jobIdText, Func<Guid, Task> work)

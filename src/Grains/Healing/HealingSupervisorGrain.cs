@@ -35,7 +35,9 @@ internal sealed partial class HealingSupervisorGrain(
     private readonly Dictionary<string, Queue<AttemptSample>> _poolSamples = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> _poolCompletionsPerMinute = new(StringComparer.Ordinal);
     private readonly List<(string DedupKey, string Message)> _annotations = [];
+    private static readonly TimeSpan DegradationCheckEvery = TimeSpan.FromSeconds(5);
     private DateTimeOffset _lastQueueCheck;
+    private DateTimeOffset _lastDegradationCheck;
     private DateTimeOffset _lastSave;
     private bool _dirty;
     private bool _evaluating;
@@ -305,17 +307,30 @@ internal sealed partial class HealingSupervisorGrain(
 
     private async Task EvaluateDegradationAsync(DateTimeOffset now)
     {
+        if (now - _lastDegradationCheck < DegradationCheckEvery)
+        {
+            return;
+        }
+
+        _lastDegradationCheck = now;
+        var pools = new Dictionary<string, PerformanceFigures>(StringComparer.Ordinal);
         foreach (var (agentId, samples) in _agentSamples)
         {
             Trim(samples, now);
-            if (!state.State.Agents.TryGetValue(agentId, out var view) || !_poolSamples.TryGetValue(view.Pool, out var poolSamples))
+            if (!state.State.Agents.TryGetValue(agentId, out var view) || !_poolSamples.TryGetValue(view.Pool, out var poolSamples)
+                || (view.State != AgentState.Healthy && !(view.State == AgentState.Degraded && view.DegradedByHealing)))
             {
                 continue;
             }
 
-            Trim(poolSamples, now);
+            if (!pools.TryGetValue(view.Pool, out var pool))
+            {
+                Trim(poolSamples, now);
+                pool = PerformanceFigures.Of(poolSamples);
+                pools[view.Pool] = pool;
+            }
+
             var agent = PerformanceFigures.Of(samples);
-            var pool = PerformanceFigures.Of(poolSamples);
             if (view.State == AgentState.Healthy && HealingPolicy.IsOutlier(agent, pool, _options))
             {
                 var reason = $"error rate {agent.ErrorRate:P0} vs pool {pool.ErrorRate:P0}, median {agent.MedianRunTime.TotalMilliseconds:0} ms vs {pool.MedianRunTime.TotalMilliseconds:0} ms";
@@ -359,8 +374,14 @@ internal sealed partial class HealingSupervisorGrain(
             if (_poolSamples.TryGetValue(pool.Pool, out var samples))
             {
                 Trim(samples, now);
+                var failed = samples.Count(x => x.Failed);
+                var degraded = samples.Count >= _options.DegradationMinSamples && (double)failed / samples.Count > _options.PoolErrorRateSlo;
+                if (degraded == state.State.OpenAlerts.ContainsKey($"pool-performance:{pool.Pool}"))
+                {
+                    continue; // no change: spare the median
+                }
+
                 var figures = PerformanceFigures.Of(samples);
-                var degraded = figures.Samples >= _options.DegradationMinSamples && figures.ErrorRate > _options.PoolErrorRateSlo;
                 await RaiseOrClearAsync(incidents, $"pool-performance:{pool.Pool}", degraded ? IncidentSeverity.P2 : null,
                     $"Pool '{pool.Pool}': error rate {figures.ErrorRate:P0} over the SLO of {_options.PoolErrorRateSlo:P0}",
                     $"{figures.Samples} attempts in the last {_options.DegradationWindow.TotalMinutes:0.#} min, median run time {figures.MedianRunTime.TotalMilliseconds:0} ms",

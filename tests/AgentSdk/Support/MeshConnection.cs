@@ -29,12 +29,23 @@ public sealed class MeshConnection(ServerCallContext context)
     public Task<ClientEnd> ClientEnded => _clientEnded.Task;
 
     /// <summary>The next message the agent sent, whatever it is.</summary>
+    private readonly HashSet<(string JobId, long Epoch)> _startsAwaitingAck = [];
+
     public async Task<AgentMessage> ReceiveAsync()
     {
         using var timeout = new CancellationTokenSource(ScriptedMesh.Patience);
         try
         {
-            return await _inbound.Reader.ReadAsync(timeout.Token);
+            var message = await _inbound.Reader.ReadAsync(timeout.Token);
+            if (message.BodyCase == AgentMessage.BodyOneofCase.Started)
+            {
+                lock (_startsAwaitingAck)
+                {
+                    _startsAwaitingAck.Add((message.Started.JobId, message.Started.Epoch));
+                }
+            }
+
+            return message;
         }
         catch (OperationCanceledException)
         {
@@ -132,8 +143,20 @@ public sealed class MeshConnection(ServerCallContext context)
         },
     });
 
-    public void Ack(Guid jobId, long epoch, bool accepted = true, string error = "") =>
-        Send(new MeshMessage { ReportAck = new ReportAck { JobId = jobId.ToString(), Epoch = epoch, Accepted = accepted, Error = error } });
+    /// <summary>
+    /// Answers the agent's last report of this job. An answer to a start carries for_start (the mesh answers starts
+    /// only to refuse them; the scripted mesh may also accept them, as older meshes did).
+    /// </summary>
+    public void Ack(Guid jobId, long epoch, bool accepted = true, string error = "")
+    {
+        bool forStart;
+        lock (_startsAwaitingAck)
+        {
+            forStart = _startsAwaitingAck.Remove((jobId.ToString(), epoch));
+        }
+
+        Send(new MeshMessage { ReportAck = new ReportAck { JobId = jobId.ToString(), Epoch = epoch, Accepted = accepted, Error = error, ForStart = forStart } });
+    }
 
     public void Command(CommandKind kind, Guid? jobId = null, string reason = "test") =>
         Send(new MeshMessage { Command = new Command { Kind = kind, JobId = jobId?.ToString() ?? string.Empty, Reason = reason } });

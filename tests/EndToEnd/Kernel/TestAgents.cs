@@ -202,11 +202,26 @@ public sealed class StreamAgent : IAsyncDisposable
         return SendAsync(new AgentMessage { Heartbeat = heartbeat });
     }
 
-    /// <summary>Reports the job started under <paramref name="epoch"/>; returns the mesh's acknowledgement.</summary>
+    /// <summary>
+    /// Reports the job started under <paramref name="epoch"/>. The mesh answers a start only to refuse it: returns
+    /// that refusal, or an accepting answer when none came within a second.
+    /// </summary>
     public async Task<ReportAck> StartedAsync(string jobId, long epoch)
     {
         await SendAsync(new AgentMessage { Started = new JobStarted { JobId = jobId, Epoch = epoch } });
-        return await NextAckAsync(jobId, epoch);
+        using var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        try
+        {
+            var ack = await _acks.Reader.ReadAsync(quiet.Token);
+            Assert.Equal(jobId, ack.JobId);
+            Assert.Equal(epoch, ack.Epoch);
+            Assert.True(ack.ForStart, "the answer to a start must say so");
+            return ack;
+        }
+        catch (OperationCanceledException)
+        {
+            return new ReportAck { JobId = jobId, Epoch = epoch, Accepted = true, ForStart = true };
+        }
     }
 
     /// <summary>Reports a successful result under <paramref name="epoch"/>; returns the mesh's acknowledgement.</summary>

@@ -31,6 +31,7 @@ internal sealed partial class JobGrain(
     private bool _loaded;
     private bool _enqueuePending;
     private bool _runningUnsaved;
+    private DateTimeOffset? _persistRunningAt;
     private DateTimeOffset _leaseExpiresAt;
     private IGrainTimer? _deadline;
 
@@ -219,8 +220,8 @@ internal sealed partial class JobGrain(
         }
         else
         {
-            this.RegisterGrainTimer(static (self, _) => self.PersistRunningAsync(), this,
-                new GrainTimerCreationOptions { DueTime = _options.RunningPersistDelay, Period = Timeout.InfiniteTimeSpan, Interleave = false, KeepAlive = true });
+            _persistRunningAt = now + _options.RunningPersistDelay;
+            ScheduleDeadline(); // the one deadline timer also covers this
         }
     }
 
@@ -349,6 +350,13 @@ internal sealed partial class JobGrain(
         }
 
         var now = time.GetUtcNow();
+        if (_persistRunningAt is { } persistAt && now >= persistAt)
+        {
+            _persistRunningAt = null;
+            await PersistRunningAsync();
+            job = _job!;
+        }
+
         if (job.Status == JobStatus.Running && job.StartedAt is { } started && now >= started + job.Spec.Timeout)
         {
             if (job.AgentId is { } agentId)
@@ -394,6 +402,7 @@ internal sealed partial class JobGrain(
 
         _job = versioned;
         _runningUnsaved = false;
+        _persistRunningAt = null;
         if (events.Any(e => e.Job is { } j))
         {
             foreach (var e in events)
@@ -407,8 +416,17 @@ internal sealed partial class JobGrain(
         {
             _deadline?.Dispose();
             _deadline = null;
-            this.RegisterGrainTimer(static (self, _) => { self.DeactivateOnIdle(); return Task.CompletedTask; }, this,
-                new GrainTimerCreationOptions { DueTime = _options.LingerAfterFinish, Period = Timeout.InfiniteTimeSpan, KeepAlive = false });
+            if (_options.LingerAfterFinish <= TimeSpan.Zero)
+            {
+                // Readers after this point re-activate the job from the store; keeping thousands of finished jobs in
+                // memory costs more than the occasional re-read.
+                DeactivateOnIdle();
+            }
+            else
+            {
+                this.RegisterGrainTimer(static (self, _) => { self.DeactivateOnIdle(); return Task.CompletedTask; }, this,
+                    new GrainTimerCreationOptions { DueTime = _options.LingerAfterFinish, Period = Timeout.InfiniteTimeSpan, KeepAlive = false });
+            }
         }
 
         return versioned;
@@ -489,6 +507,11 @@ internal sealed partial class JobGrain(
         if (_job is not { } job || JobLifecycle.NextDeadline(job, _leaseExpiresAt) is not { } deadline)
         {
             return;
+        }
+
+        if (_persistRunningAt is { } persistAt && persistAt < deadline)
+        {
+            deadline = persistAt;
         }
 
         var due = deadline - time.GetUtcNow();

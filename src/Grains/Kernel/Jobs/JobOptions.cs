@@ -29,8 +29,11 @@ public sealed class JobOptions
     /// </summary>
     public TimeSpan RunningPersistDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a finished job's grain stays in memory for readers before it deactivates. Default 5 s.</summary>
-    public TimeSpan LingerAfterFinish { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long a finished job's grain stays in memory for readers before it deactivates; zero: at once (readers then
+    /// re-activate it from the store). Default zero.
+    /// </summary>
+    public TimeSpan LingerAfterFinish { get; set; } = TimeSpan.Zero;
 }
 
 /// <summary>Queues and dispatch. Section <c>MeshOs:Dispatch</c>.</summary>
