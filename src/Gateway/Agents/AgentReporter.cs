@@ -14,13 +14,13 @@ public sealed partial class AgentReporter(IGrainFactory grains, ILogger<AgentRep
     public static readonly TimeSpan RetryBudget = TimeSpan.FromSeconds(20);
 
     public Task StartAsync(string agentId, Guid jobId, long epoch) =>
-        WithRetryAsync(jobId, () => grains.GetGrain<IJobGrain>(jobId).StartAsync(agentId, epoch));
+        WithRetryAsync(jobId, () => grains.GetJobGrain(jobId).StartAsync(agentId, epoch));
 
     public Task CompleteAsync(string agentId, Guid jobId, long epoch, JobResult result) =>
-        WithRetryAsync(jobId, () => grains.GetGrain<IJobGrain>(jobId).CompleteAsync(agentId, epoch, result));
+        WithRetryAsync(jobId, () => grains.GetJobGrain(jobId).CompleteAsync(agentId, epoch, result));
 
     public Task ReleaseAsync(string agentId, Guid jobId, long epoch, string reason) =>
-        WithRetryAsync(jobId, () => grains.GetGrain<IJobGrain>(jobId).ReleaseAsync(agentId, epoch, string.IsNullOrEmpty(reason) ? "released by the agent" : reason));
+        WithRetryAsync(jobId, () => grains.GetJobGrain(jobId).ReleaseAsync(agentId, epoch, string.IsNullOrEmpty(reason) ? "released by the agent" : reason));
 
     private async Task WithRetryAsync(Guid jobId, Func<Task> report)
     {

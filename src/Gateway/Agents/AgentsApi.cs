@@ -157,7 +157,7 @@ public static class AgentsApi
             // The caller is gone: hand the jobs straight back instead of letting their leases run out.
             foreach (var grant in grants)
             {
-                grains.GetGrain<IJobGrain>(grant.JobId).ReleaseAsync(agentId, grant.Epoch, "the agent's lease request was abandoned").Ignore();
+                grains.GetJobGrain(grant.JobId).ReleaseAsync(agentId, grant.Epoch, "the agent's lease request was abandoned").Ignore();
             }
         }
 

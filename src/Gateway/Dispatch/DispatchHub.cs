@@ -96,7 +96,7 @@ public sealed partial class DispatchHub(IGrainFactory grains, ILogger<DispatchHu
     internal IQueueGrain Queue(QueueName name, int shard) =>
         grains.GetGrain<IQueueGrain>(new QueueKey(name.Pool, name.Capability, shard).ToString());
 
-    internal IJobGrain Job(Guid jobId) => grains.GetGrain<IJobGrain>(jobId);
+    internal IJobGrain Job(Guid jobId) => grains.GetJobGrain(jobId);
 
     private void Wake(AgentSession session)
     {

@@ -20,6 +20,7 @@ internal sealed class QueuePoller : IDisposable
     private readonly List<AgentSession> _sessions = [];
     private readonly SemaphoreSlim _signal = new(0, 1);
     private int[] _parked = [];
+    private IQueueGrain[] _queues = [];
     private int _shards;
     private int _nextSession;
 
@@ -102,6 +103,7 @@ internal sealed class QueuePoller : IDisposable
                 {
                     _shards = await _hub.Grains.GetGrain<IQueueDirectoryGrain>(0).RegisterAsync(_name.Pool, _name.Capability);
                     _parked = new int[_shards];
+                    _queues = [.. Enumerable.Range(0, _shards).Select(shard => _hub.Queue(_name, shard))];
                 }
 
                 await _signal.WaitAsync(stopping);
@@ -134,7 +136,7 @@ internal sealed class QueuePoller : IDisposable
 
         var heads = new QueueHead?[_shards];
         var open = Enumerable.Range(0, _shards).Where(shard => Volatile.Read(ref _parked[shard]) == 0).ToArray();
-        await Task.WhenAll(open.Select(async shard => heads[shard] = await _hub.Queue(_name, shard).PeekAsync()));
+        await Task.WhenAll(open.Select(async shard => heads[shard] = await _queues[shard].PeekAsync()));
 
         var found = false;
         while (true)
@@ -156,7 +158,7 @@ internal sealed class QueuePoller : IDisposable
 
             var best = ranked[0];
             var floor = ranked.Count > 1 ? heads[ranked[1]]!.Value.Priority : 0;
-            var result = await _hub.Queue(_name, best).TakeAsync(_hub.DispatcherId, Math.Min(demand, MaxBatch), floor, TimeSpan.Zero);
+            var result = await _queues[best].TakeAsync(_hub.DispatcherId, Math.Min(demand, MaxBatch), floor, TimeSpan.Zero);
             heads[best] = result.Jobs.IsEmpty ? null : result.Next;
             if (!result.Jobs.IsEmpty)
             {
@@ -184,7 +186,7 @@ internal sealed class QueuePoller : IDisposable
     {
         try
         {
-            var result = await _hub.Queue(_name, shard).TakeAsync(_hub.DispatcherId, Math.Max(1, Demand()), 0, ParkWait).WaitAsync(stopping);
+            var result = await _queues[shard].TakeAsync(_hub.DispatcherId, Math.Max(1, Demand()), 0, ParkWait).WaitAsync(stopping);
             if (!result.Jobs.IsEmpty)
             {
                 await AssignAsync(shard, result.Jobs);
@@ -209,7 +211,7 @@ internal sealed class QueuePoller : IDisposable
     /// <summary>Leases each taken job to a session with a free credit; what cannot be placed goes back to its shard.</summary>
     private async Task AssignAsync(int shard, ImmutableArray<TakenJob> jobs)
     {
-        var queue = _hub.Queue(_name, shard);
+        var queue = _queues[shard];
         var leftovers = new List<TakenJob>();
         var leases = new List<Task>(jobs.Length);
         foreach (var job in jobs)

@@ -48,7 +48,7 @@ internal sealed class JobsGrpcService(JobSubmitter submitter, SubmitRateLimiter 
     public override async Task<ProtoJob> Get(GetJobRequest request, ServerCallContext context)
     {
         var id = JobSubmitter.ParseJobId(request.JobId);
-        var job = await grains.GetGrain<IJobGrain>(id).GetAsync(Tenant(context).TenantId) ?? throw MeshException.NotFound($"Job '{id}'");
+        var job = await grains.GetJobGrain(id).GetAsync(Tenant(context).TenantId) ?? throw MeshException.NotFound($"Job '{id}'");
         return job.ToProto();
     }
 
@@ -81,7 +81,7 @@ internal sealed class JobsGrpcService(JobSubmitter submitter, SubmitRateLimiter 
         }
 
         var reason = string.IsNullOrEmpty(request.Reason) ? "cancelled by the tenant" : request.Reason;
-        var job = await grains.GetGrain<IJobGrain>(id).CancelAsync(Tenant(context).TenantId, reason);
+        var job = await grains.GetJobGrain(id).CancelAsync(Tenant(context).TenantId, reason);
         return job.ToProto();
     }
 
@@ -89,7 +89,7 @@ internal sealed class JobsGrpcService(JobSubmitter submitter, SubmitRateLimiter 
     {
         var id = JobSubmitter.ParseJobId(request.JobId);
         var tenantId = Tenant(context).TenantId;
-        var grain = grains.GetGrain<IJobGrain>(id);
+        var grain = grains.GetJobGrain(id);
         var first = await grain.GetAsync(tenantId) ?? throw MeshException.NotFound($"Job '{id}'");
         await foreach (var job in JobWatch.ChangesAsync(grain, tenantId, first, context.CancellationToken))
         {

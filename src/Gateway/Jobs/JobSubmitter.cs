@@ -38,7 +38,7 @@ public sealed class JobSubmitter(IGrainFactory grains)
     {
         var spec = Validate(tenant, input);
         var jobId = spec.IdempotencyKey is { } key ? IdempotentJobId(tenant.TenantId, key) : Guid.CreateVersion7();
-        return grains.GetGrain<IJobGrain>(jobId).SubmitAsync(tenant.TenantId, spec, tenant.Quotas.MaxQueuedJobs, tenant.Quotas.MaxConcurrentJobs);
+        return grains.GetJobGrain(jobId).SubmitAsync(tenant.TenantId, spec, tenant.Quotas.MaxQueuedJobs, tenant.Quotas.MaxConcurrentJobs);
     }
 
     /// <summary>Every rule of a submission; the first broken one is reported.</summary>

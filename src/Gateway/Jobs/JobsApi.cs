@@ -58,7 +58,7 @@ public static class JobsApi
     private static async Task<Ok<JobDto>> GetAsync(string jobId, ClaimsPrincipal user, IGrainFactory grains)
     {
         var id = JobSubmitter.ParseJobId(jobId);
-        var job = await grains.GetGrain<IJobGrain>(id).GetAsync(user.TenantId()) ?? throw MeshException.NotFound($"Job '{id}'");
+        var job = await grains.GetJobGrain(id).GetAsync(user.TenantId()) ?? throw MeshException.NotFound($"Job '{id}'");
         return TypedResults.Ok(JobDto.From(job));
     }
 
@@ -94,14 +94,14 @@ public static class JobsApi
             throw MeshException.Invalid("reason: at most 500 characters.");
         }
 
-        var job = await grains.GetGrain<IJobGrain>(id).CancelAsync(user.TenantId(), reason ?? "cancelled by the tenant");
+        var job = await grains.GetJobGrain(id).CancelAsync(user.TenantId(), reason ?? "cancelled by the tenant");
         return TypedResults.Ok(JobDto.From(job));
     }
 
     private static async Task<ServerSentEventsResult<JobDto>> EventsAsync(string jobId, ClaimsPrincipal user, IGrainFactory grains, CancellationToken cancellationToken)
     {
         var id = JobSubmitter.ParseJobId(jobId);
-        var grain = grains.GetGrain<IJobGrain>(id);
+        var grain = grains.GetJobGrain(id);
         var first = await grain.GetAsync(user.TenantId()) ?? throw MeshException.NotFound($"Job '{id}'");
         return TypedResults.ServerSentEvents(Watch(grain, user.TenantId(), first, cancellationToken));
 

@@ -31,6 +31,10 @@ public static class TelemetryHostingExtensions
         "MeshOs",
     ];
 
+    /// <summary>True when traces are exported (OTEL_EXPORTER_OTLP_ENDPOINT is set).</summary>
+    public static bool TracingEnabled(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
     /// <summary>
     /// Adds metrics (always, Prometheus format at /metrics) and tracing (exported over OTLP only when
     /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, so an idle install pays nothing for it).
@@ -42,8 +46,9 @@ public static class TelemetryHostingExtensions
             .ConfigureResource(resource => resource
                 .AddService(serviceName, serviceVersion: MeshVersion.Current, serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
             .WithMetrics(metrics => metrics
+                // ASP.NET Core and Kestrel publish their http.server and kestrel meters themselves (listed in Meters);
+                // the instrumentation package's listener would add per-request work for the same figures.
                 .AddMeter(Meters)
-                .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter());
 

@@ -87,10 +87,17 @@ public static class SiloHostingExtensions
 
             silo.Configure<SiloOptions>(_ => { });
             silo.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = siloOptions.Name ?? $"{Environment.MachineName}:{siloOptions.SiloPort}");
-            silo.AddActivityPropagation();
+            if (Gateway.Operations.TelemetryHostingExtensions.TracingEnabled(builder.Configuration))
+            {
+                // Trace context across grain calls costs a filter on every call: only when traces are exported.
+                silo.AddActivityPropagation();
+            }
+
             silo.AddMeshKernel(builder.Configuration);
             silo.AddMeshHealing(builder.Configuration);
             silo.AddDashboard();
+            silo.Services.Configure<GrainProfilerOptions>(o =>
+                o.DeactivationTime = builder.Configuration.GetValue("MeshOs:Dashboard:ProfilerIdleTimeout", TimeSpan.FromSeconds(10)));
         });
 
         return builder;

@@ -233,7 +233,7 @@ internal sealed partial class AgentGrain(
     public async Task<int> RevokeLeasesAsync(string reason)
     {
         var leases = await GrainFactory.GetGrain<IJobQueryGrain>(0).ListLeasedByAsync(AgentId);
-        await Task.WhenAll(leases.Select(l => GrainFactory.GetGrain<IJobGrain>(l.JobId).RevokeLeaseAsync(l.Epoch, reason)));
+        await Task.WhenAll(leases.Select(l => GrainFactory.GetJobGrain(l.JobId).RevokeLeaseAsync(l.Epoch, reason)));
         return leases.Length;
     }
 
@@ -252,7 +252,7 @@ internal sealed partial class AgentGrain(
         }
 
         var renewals = inFlight.Select(async lease =>
-            (lease, ok: await GrainFactory.GetGrain<IJobGrain>(lease.JobId).RenewAsync(AgentId, lease.Epoch))).ToArray();
+            (lease, ok: await GrainFactory.GetJobGrain(lease.JobId).RenewAsync(AgentId, lease.Epoch))).ToArray();
         var results = await Task.WhenAll(renewals);
         return [.. results.Where(r => !r.ok).Select(r => r.lease)];
     }

@@ -251,7 +251,7 @@ internal sealed partial class QueueGrain(
         // Every leased job gets its grain activated: if it died with a silo, the new activation judges its lease.
         foreach (var chunk in leased.Chunk(200))
         {
-            await Task.WhenAll(chunk.Select(j => GrainFactory.GetGrain<IJobGrain>(j.JobId).RecoverAsync()));
+            await Task.WhenAll(chunk.Select(j => GrainFactory.GetJobGrain(j.JobId).RecoverAsync()));
         }
 
         LogRebuilt(logger, _key.ToString(), pending, leased.Count);
@@ -302,7 +302,7 @@ internal sealed partial class QueueGrain(
             .ToList();
         foreach (var chunk in lapsed.Chunk(200))
         {
-            await Task.WhenAll(chunk.Select(j => GrainFactory.GetGrain<IJobGrain>(j.JobId).RecoverAsync()));
+            await Task.WhenAll(chunk.Select(j => GrainFactory.GetJobGrain(j.JobId).RecoverAsync()));
         }
     }
 

@@ -32,6 +32,7 @@ internal sealed partial class JobGrain(
     private bool _enqueuePending;
     private bool _runningUnsaved;
     private DateTimeOffset? _persistRunningAt;
+    private IQueueGrain? _queue;
     private DateTimeOffset _leaseExpiresAt;
     private IGrainTimer? _deadline;
 
@@ -575,9 +576,10 @@ internal sealed partial class JobGrain(
         }
     }
 
-    private IQueueGrain Queue => QueueOf(_job!.Spec, _job.Shard);
+    private IQueueGrain Queue => _queue ??= QueueOf(_job!.Spec, _job.Shard);
 
-    private IQueueGrain QueueOf(JobSpec spec, int shard) =>
+    /// <summary>A reference is cached: building one formats the key and hashes it, on every job's hot path.</summary>
+    private IQueueGrain QueueOf(JobSpec spec, int shard) => _queue ??=
         GrainFactory.GetGrain<IQueueGrain>(new QueueKey(spec.Pool, spec.Capability, shard).ToString());
 
     private static ImmutableArray<MeshEvent> AttemptEvent(JobRecord before, JobRecord after, string outcome, DateTimeOffset now, bool hadLease, JobUsage? usage = null)
