@@ -28,6 +28,12 @@ internal sealed class LoadOptions
         DefaultValueFactory = _ => 50,
     };
 
+    private readonly Option<int> _batch = new("--batch")
+    {
+        Description = "Closed loop only: jobs per submit call (1: Submit; more: SubmitBatch / POST /v1/jobs/batch).",
+        DefaultValueFactory = _ => 1,
+    };
+
     private readonly Option<double> _drainTimeout = new("--drain-timeout")
     {
         Description = "Seconds to wait after a window for the agents to finish the backlog.",
@@ -76,6 +82,7 @@ internal sealed class LoadOptions
         command.Options.Add(_duration);
         command.Options.Add(_watchEvery);
         command.Options.Add(_drainTimeout);
+        command.Options.Add(_batch);
     }
 
     public LoadSettings Read(ParseResult parse) => new(
@@ -89,5 +96,6 @@ internal sealed class LoadOptions
         TimeSpan.FromSeconds(parse.GetValue(_warmup)),
         TimeSpan.FromSeconds(parse.GetValue(_duration)),
         parse.GetValue(_watchEvery),
-        TimeSpan.FromSeconds(parse.GetValue(_drainTimeout)));
+        TimeSpan.FromSeconds(parse.GetValue(_drainTimeout)),
+        Math.Clamp(parse.GetValue(_batch), 1, 500));
 }

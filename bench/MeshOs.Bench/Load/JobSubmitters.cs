@@ -27,6 +27,9 @@ public sealed class SubmitFailedException(string code, string message, Exception
 public interface IJobSubmitter : IDisposable
 {
     Task<Guid> SubmitAsync(int tenant, string payloadJson, CancellationToken cancellationToken);
+
+    /// <summary>Submits several jobs in one call (SubmitBatch / POST /v1/jobs/batch): each one's id, or its error code.</summary>
+    Task<IReadOnlyList<(Guid? JobId, string? Error)>> SubmitBatchAsync(int tenant, IReadOnlyList<string> payloads, CancellationToken cancellationToken);
 }
 
 /// <summary>What every benchmark job looks like.</summary>
@@ -81,6 +84,23 @@ public sealed class GrpcJobSubmitter(GrpcChannel channel, IReadOnlyList<BenchTen
         }
     }
 
+    public async Task<IReadOnlyList<(Guid? JobId, string? Error)>> SubmitBatchAsync(int tenant, IReadOnlyList<string> payloads, CancellationToken cancellationToken)
+    {
+        var request = new SubmitJobBatchRequest();
+        request.Jobs.AddRange(payloads.Select(p => new SubmitJobRequest { Type = BenchJobs.Type, Capability = capability, PayloadJson = p }));
+        try
+        {
+            var response = await _client.SubmitBatchAsync(request, _headers[tenant], DateTime.UtcNow + Deadline, cancellationToken);
+            return [.. response.Results.Select(r => r.Job is { } job
+                ? ((Guid?)Guid.Parse(job.JobId), (string?)null)
+                : (null, ((StatusCode)r.ErrorCode).ToString()))];
+        }
+        catch (RpcException ex)
+        {
+            throw new SubmitFailedException(ex.StatusCode.ToString(), ex.Status.Detail, ex);
+        }
+    }
+
     public void Dispose()
     {
     }
@@ -102,6 +122,40 @@ public sealed class RestJobSubmitter : IJobSubmitter
         };
         _keys = [.. tenants.Select(t => t.ApiKey)];
         _bodyStart = $"{{\"type\":\"{BenchJobs.Type}\",\"capability\":\"{capability}\",\"payload\":";
+    }
+
+    public async Task<IReadOnlyList<(Guid? JobId, string? Error)>> SubmitBatchAsync(int tenant, IReadOnlyList<string> payloads, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/jobs/batch")
+        {
+            Content = new StringContent("{\"jobs\":[" + string.Join(',', payloads.Select(p => _bodyStart + p + "}")) + "]}",
+                Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
+        };
+        request.Headers.Add("x-api-key", _keys[tenant]);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new SubmitFailedException("HttpRequestError", ex.Message, ex);
+        }
+
+        using (response)
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw new SubmitFailedException("HTTP " + ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture), response.ReasonPhrase ?? string.Empty);
+            }
+
+            using var json = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
+            return [.. json.RootElement.GetProperty("results").EnumerateArray().Select(r =>
+                r.TryGetProperty("job", out var job) && job.ValueKind == JsonValueKind.Object
+                    ? ((Guid?)job.GetProperty("id").GetGuid(), (string?)null)
+                    : (null, "HTTP " + r.GetProperty("error").GetProperty("status").GetInt32().ToString(CultureInfo.InvariantCulture)))];
+        }
     }
 
     public async Task<Guid> SubmitAsync(int tenant, string payloadJson, CancellationToken cancellationToken)

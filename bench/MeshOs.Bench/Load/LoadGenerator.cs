@@ -23,6 +23,9 @@ public sealed class LoadGenerator(IJobSubmitter submitter, WindowClock window, J
     /// <summary>Jobs per second over all producers; null: as fast as the acknowledgements allow.</summary>
     public double? Rate { get; set; }
 
+    /// <summary>Closed loop only: jobs per submit call (1: Submit; more: SubmitBatch).</summary>
+    public int BatchSize { get; init; } = 1;
+
     /// <summary>Watch one in this many acknowledged jobs of the window (0: none).</summary>
     public int WatchEvery { get; init; } = 50;
 
@@ -52,7 +55,54 @@ public sealed class LoadGenerator(IJobSubmitter submitter, WindowClock window, J
         while (!stop.IsCancellationRequested)
         {
             Interlocked.Increment(ref _inFlight);
-            await SubmitOneAsync(tenant, Ticks.Now);
+            if (BatchSize > 1)
+            {
+                await SubmitBatchAsync(tenant, Ticks.Now);
+            }
+            else
+            {
+                await SubmitOneAsync(tenant, Ticks.Now);
+            }
+        }
+    }
+
+    private async Task SubmitBatchAsync(int tenant, long due)
+    {
+        var inWindow = window.Contains(due);
+        try
+        {
+            var payloads = Enumerable.Range(0, BatchSize).Select(_ => BenchJobs.Payload(due)).ToList();
+            var results = await submitter.SubmitBatchAsync(tenant, payloads, CancellationToken.None);
+            var latency = Ticks.MsSince(due);
+            foreach (var (jobId, error) in results)
+            {
+                if (jobId is not { } id)
+                {
+                    ledger.Failed(error ?? "unknown", inWindow);
+                    continue;
+                }
+
+                ledger.Acknowledged(new AckedJob(id, tenant, due, inWindow));
+                if (inWindow)
+                {
+                    SubmitLatency.Record(latency);
+                    if (watcher is not null && WatchEvery > 0 && Interlocked.Increment(ref _sampleCounter) % WatchEvery == 0)
+                    {
+                        watcher.Watch(id, tenant, due);
+                    }
+                }
+            }
+        }
+        catch (SubmitFailedException ex)
+        {
+            for (var i = 0; i < BatchSize; i++)
+            {
+                ledger.Failed(ex.Code, inWindow);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
         }
     }
 

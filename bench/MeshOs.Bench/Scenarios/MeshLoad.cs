@@ -18,7 +18,8 @@ public sealed record LoadSettings(
     TimeSpan Warmup,
     TimeSpan Duration,
     int WatchEvery,
-    TimeSpan DrainTimeout);
+    TimeSpan DrainTimeout,
+    int BatchSize = 1);
 
 /// <summary>What one measured window gave.</summary>
 public sealed record StepMeasurement(
@@ -92,6 +93,7 @@ public sealed class MeshLoad : IAsyncDisposable
             Tenants = Tenants.Count,
             Rate = rate,
             WatchEvery = _settings.WatchEvery,
+            BatchSize = _settings.BatchSize,
         };
         var cpu = new CpuMeter(_target.ServerPids, _target.PostmasterPid);
         var pg = _target.DatabaseConnectionString is { } cs ? new PostgresCounters(cs) : null;

@@ -129,7 +129,7 @@ public sealed class MeshKeyAuthenticationHandler(
 }
 
 /// <summary>
-/// Checked tenant keys, keyed by a hash of the full key, for a short time. Revoking a key through this gateway drops
+/// Checked tenant keys, for a short time. Revoking a key through this gateway drops
 /// the tenant's entries at once; other gateways stop accepting it within the cache duration.
 /// </summary>
 public sealed class TenantKeyCache(IGrainFactory grains, IOptions<GatewaySecurityOptions> options, TimeProvider time)
@@ -138,7 +138,9 @@ public sealed class TenantKeyCache(IGrainFactory grains, IOptions<GatewaySecurit
 
     public async ValueTask<TenantPrincipal?> AuthenticateAsync(string key, CancellationToken cancellationToken)
     {
-        var cacheKey = Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+        // Keyed by the presented key itself (the process holds it for the request anyway): hashing it here would cost
+        // a SHA-256 on every call just to look up a cache whose whole point is to avoid work per call.
+        var cacheKey = key;
         var now = time.GetUtcNow();
         if (_entries.TryGetValue(cacheKey, out var cached) && cached.ExpiresAt > now)
         {

@@ -8,6 +8,9 @@ using MeshOs.Gateway.Jobs;
 using MeshOs.Grpc.V1;
 using CancelJobRequest = MeshOs.Grpc.V1.CancelJobRequest;
 using SubmitJobRequest = MeshOs.Grpc.V1.SubmitJobRequest;
+using SubmitJobBatchRequest = MeshOs.Grpc.V1.SubmitJobBatchRequest;
+using SubmitJobBatchResponse = MeshOs.Grpc.V1.SubmitJobBatchResponse;
+using SubmitJobOutcome = MeshOs.Grpc.V1.SubmitJobOutcome;
 using Microsoft.AspNetCore.Authorization;
 using ProtoJob = MeshOs.Grpc.V1.Job;
 
@@ -30,8 +33,69 @@ internal sealed class JobsGrpcService(JobSubmitter submitter, SubmitRateLimiter 
             throw ErrorMapping.ToRpc(limited);
         }
 
+        var outcome = await submitter.SubmitAsync(tenant, ToInput(request));
+        return new SubmitJobResponse { Job = outcome.Job.ToProto(), Created = outcome.Created };
+    }
+
+    public override async Task<SubmitJobBatchResponse> SubmitBatch(SubmitJobBatchRequest request, ServerCallContext context)
+    {
+        var tenant = Tenant(context);
+        if (request.Jobs.Count is < 1 or > JobSubmitter.MaxBatch)
+        {
+            throw MeshException.Invalid($"jobs: 1–{JobSubmitter.MaxBatch} per batch.");
+        }
+
+        try
+        {
+            limiter.Acquire(tenant, request.Jobs.Count);
+        }
+        catch (RateLimitedException limited)
+        {
+            context.ResponseTrailers.Add("retry-after-ms", ((long)limited.RetryAfter.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            throw ErrorMapping.ToRpc(limited);
+        }
+
+        // Entries whose fields cannot even be read (a negative duration, say) fail on their own.
+        var converted = request.Jobs.Select(job => (Input: ToInputOrNull(job, out var error), Error: error)).ToList();
+        var valid = converted.Where(c => c.Input is not null).Select(c => c.Input!).ToList();
+        var outcomes = valid.Count == 0 ? [] : await submitter.SubmitBatchAsync(tenant, valid);
+        var response = new SubmitJobBatchResponse();
+        var next = 0;
+        foreach (var (input, inputError) in converted)
+        {
+            var (outcome, error) = input is null ? (null, inputError) : outcomes[next++];
+            if (outcome is not null)
+            {
+                response.Results.Add(new SubmitJobOutcome { Job = outcome.Job.ToProto(), Created = outcome.Created });
+            }
+            else
+            {
+                var rpc = ErrorMapping.ToRpc(error!);
+                response.Results.Add(new SubmitJobOutcome { ErrorCode = (int)rpc.StatusCode, Error = rpc.Status.Detail });
+            }
+        }
+
+        return response;
+    }
+
+    private static SubmitInput? ToInputOrNull(SubmitJobRequest request, out Exception? error)
+    {
+        try
+        {
+            error = null;
+            return ToInput(request);
+        }
+        catch (MeshException ex)
+        {
+            error = ex;
+            return null;
+        }
+    }
+
+    private static SubmitInput ToInput(SubmitJobRequest request)
+    {
         var retry = request.Retry;
-        var input = new SubmitInput(
+        return new SubmitInput(
             request.Type, request.Capability, request.Pool,
             request.PayloadJson.Length == 0 ? null : request.PayloadJson,
             request.Priority,
@@ -41,8 +105,6 @@ internal sealed class JobsGrpcService(JobSubmitter submitter, SubmitRateLimiter 
             retry?.MaxBackoff.ToTimeSpan("retry.max_backoff"),
             retry is null || retry.Multiplier == 0 ? null : retry.Multiplier,
             request.IdempotencyKey);
-        var outcome = await submitter.SubmitAsync(tenant, input);
-        return new SubmitJobResponse { Job = outcome.Job.ToProto(), Created = outcome.Created };
     }
 
     public override async Task<ProtoJob> Get(GetJobRequest request, ServerCallContext context)

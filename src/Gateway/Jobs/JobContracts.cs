@@ -75,3 +75,14 @@ internal sealed class RawJsonConverter : JsonConverter<RawJson>
     public override void Write(Utf8JsonWriter writer, RawJson value, JsonSerializerOptions options) =>
         writer.WriteRawValue(value.Json, skipInputValidation: true);
 }
+
+/// <summary>Up to 500 submissions in one call.</summary>
+public sealed record SubmitJobBatchRequest(IReadOnlyList<SubmitJobRequest>? Jobs);
+
+/// <summary>Each submission's outcome, in order: the job, or the problem it alone met.</summary>
+public sealed record SubmitJobBatchResponse(IReadOnlyList<SubmitJobOutcome> Results);
+
+public sealed record SubmitJobOutcome(JobDto? Job, bool? Created, BatchProblem? Error);
+
+/// <summary>The problem details one entry of a batch got (the status it would have got alone).</summary>
+public sealed record BatchProblem(int Status, string Title, string Detail);

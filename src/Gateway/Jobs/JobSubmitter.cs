@@ -34,11 +34,65 @@ public sealed class JobSubmitter(IGrainFactory grains)
 
     private static readonly JsonDocumentOptions PayloadParsing = new() { MaxDepth = 64 };
 
-    public Task<SubmitOutcome> SubmitAsync(TenantPrincipal tenant, SubmitInput input)
+    /// <summary>How long a submit keeps retrying when a silo is failing over (the job id stays the same). Default 5 s.</summary>
+    public static readonly TimeSpan RetryBudget = TimeSpan.FromSeconds(5);
+
+    public async Task<SubmitOutcome> SubmitAsync(TenantPrincipal tenant, SubmitInput input)
     {
         var spec = Validate(tenant, input);
         var jobId = spec.IdempotencyKey is { } key ? IdempotentJobId(tenant.TenantId, key) : Guid.CreateVersion7();
-        return grains.GetJobGrain(jobId).SubmitAsync(tenant.TenantId, spec, tenant.Quotas.MaxQueuedJobs, tenant.Quotas.MaxConcurrentJobs);
+        var grain = grains.GetJobGrain(jobId);
+        var deadline = DateTimeOffset.UtcNow + RetryBudget;
+        var delay = TimeSpan.FromMilliseconds(50);
+        var retried = false;
+        while (true)
+        {
+            try
+            {
+                var outcome = await grain.SubmitAsync(tenant.TenantId, spec, tenant.Quotas.MaxQueuedJobs, tenant.Quotas.MaxConcurrentJobs);
+
+                // Without an idempotency key the id is this call's own: finding it means an earlier try of this very
+                // submit was written before its answer was lost.
+                return retried && !outcome.Created && spec.IdempotencyKey is null ? outcome with { Created = true } : outcome;
+            }
+            catch (Exception ex) when (IsFailover(ex) && DateTimeOffset.UtcNow + delay < deadline)
+            {
+                retried = true;
+                await Task.Delay(delay);
+                delay *= 2;
+            }
+        }
+    }
+
+    /// <summary>A silo went away mid-call: the same job id can safely be submitted again.</summary>
+    private static bool IsFailover(Exception ex) =>
+        ex is Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException or TimeoutException;
+
+    public const int MaxBatch = 500;
+
+    /// <summary>
+    /// Submits a batch: each job is validated and submitted on its own, all concurrently (the store commits them
+    /// together). The outcome of each, in order: the job, or the failure it alone would have met.
+    /// </summary>
+    public async Task<IReadOnlyList<(SubmitOutcome? Outcome, Exception? Error)>> SubmitBatchAsync(TenantPrincipal tenant, IReadOnlyList<SubmitInput> inputs)
+    {
+        if (inputs.Count is < 1 or > MaxBatch)
+        {
+            throw MeshException.Invalid($"jobs: 1–{MaxBatch} per batch.");
+        }
+
+        var submits = inputs.Select(async input =>
+        {
+            try
+            {
+                return ((SubmitOutcome?)await SubmitAsync(tenant, input), (Exception?)null);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                return (null, ex);
+            }
+        });
+        return await Task.WhenAll(submits);
     }
 
     /// <summary>Every rule of a submission; the first broken one is reported.</summary>

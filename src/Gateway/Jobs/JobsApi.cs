@@ -24,6 +24,9 @@ public static class JobsApi
         jobs.MapPost("/", SubmitAsync).WithName("SubmitJob")
             .WithSummary("Submit a job; acknowledged once durable. A repeated Idempotency-Key returns the first job (200).")
             .WithMetadata(new RequestSizeLimitAttribute(MaxSubmitBodyBytes));
+        jobs.MapPost("/batch", SubmitBatchAsync).WithName("SubmitJobBatch")
+            .WithSummary("Submit up to 500 jobs at once; each is judged and acknowledged on its own (results in order).")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxSubmitBodyBytes));
         jobs.MapGet("/", ListAsync).WithName("ListJobs").WithSummary("The tenant's jobs, newest first, filtered, with cursor paging.");
         jobs.MapGet("/{jobId}", GetAsync).WithName("GetJob").WithSummary("A job with its status and result.");
         jobs.MapPost("/{jobId}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a job that has not finished.");
@@ -40,20 +43,67 @@ public static class JobsApi
     {
         var tenant = Tenant(http);
         limiter.Acquire(tenant);
-        var input = new SubmitInput(
-            request.Type, request.Capability, request.Pool,
-            request.Payload is { } payload ? payload.GetRawText() : null,
-            request.Priority,
-            Seconds(request.TimeoutSeconds, "timeoutSeconds"),
-            request.MaxAttempts,
-            Seconds(request.InitialBackoffSeconds, "initialBackoffSeconds"),
-            Seconds(request.MaxBackoffSeconds, "maxBackoffSeconds"),
-            request.BackoffMultiplier,
-            request.IdempotencyKey ?? idempotencyHeader);
-        var outcome = await submitter.SubmitAsync(tenant, input);
+        var outcome = await submitter.SubmitAsync(tenant, ToInput(request, idempotencyHeader));
         var dto = JobDto.From(outcome.Job);
         return outcome.Created ? TypedResults.Created($"/v1/jobs/{dto.Id}", dto) : TypedResults.Ok(dto);
     }
+
+    private static async Task<Ok<SubmitJobBatchResponse>> SubmitBatchAsync(
+        [FromBody] SubmitJobBatchRequest request,
+        HttpContext http,
+        JobSubmitter submitter,
+        SubmitRateLimiter limiter)
+    {
+        var tenant = Tenant(http);
+        var jobs = request.Jobs ?? throw MeshException.Invalid("jobs: required.");
+        if (jobs.Count is < 1 or > JobSubmitter.MaxBatch)
+        {
+            throw MeshException.Invalid($"jobs: 1–{JobSubmitter.MaxBatch} per batch.");
+        }
+
+        limiter.Acquire(tenant, jobs.Count);
+        var converted = jobs.Select(job =>
+        {
+            try
+            {
+                return (Input: ToInput(job, null), Error: (Exception?)null);
+            }
+            catch (MeshException ex)
+            {
+                return (Input: (SubmitInput?)null, Error: (Exception?)ex);
+            }
+        }).ToList();
+        var valid = converted.Where(c => c.Input is not null).Select(c => c.Input!).ToList();
+        var outcomes = valid.Count == 0 ? [] : await submitter.SubmitBatchAsync(tenant, valid);
+        var results = new List<SubmitJobOutcome>(jobs.Count);
+        var next = 0;
+        foreach (var (input, inputError) in converted)
+        {
+            var (outcome, error) = input is null ? (null, inputError) : outcomes[next++];
+            if (outcome is not null)
+            {
+                results.Add(new SubmitJobOutcome(JobDto.From(outcome.Job), outcome.Created, null));
+            }
+            else
+            {
+                var mapped = Errors.ErrorMapping.Map(error!);
+                results.Add(new SubmitJobOutcome(null, null, new BatchProblem(mapped.HttpStatus, mapped.Title, mapped.Detail)));
+            }
+        }
+
+        return TypedResults.Ok(new SubmitJobBatchResponse(results));
+    }
+
+    private static SubmitInput ToInput(SubmitJobRequest request, string? idempotencyHeader) => new(
+        request.Type, request.Capability, request.Pool,
+        request.Payload is { } payload ? payload.GetRawText() : null,
+        request.Priority,
+        Seconds(request.TimeoutSeconds, "timeoutSeconds"),
+        request.MaxAttempts,
+        Seconds(request.InitialBackoffSeconds, "initialBackoffSeconds"),
+        Seconds(request.MaxBackoffSeconds, "maxBackoffSeconds"),
+        request.BackoffMultiplier,
+        request.IdempotencyKey ?? idempotencyHeader);
 
     private static async Task<Ok<JobDto>> GetAsync(string jobId, ClaimsPrincipal user, IGrainFactory grains)
     {

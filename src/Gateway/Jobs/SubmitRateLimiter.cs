@@ -20,14 +20,15 @@ public sealed class SubmitRateLimiter : IDisposable
         }));
 
     /// <summary>Takes one submit token; throws ResourceExhausted (429) with the wait when the bucket is empty.</summary>
-    public void Acquire(TenantPrincipal tenant)
+    public void Acquire(TenantPrincipal tenant, int count = 1)
     {
-        using var lease = _limiter.AttemptAcquire(tenant);
+        using var lease = _limiter.AttemptAcquire(tenant, count);
         if (!lease.IsAcquired)
         {
             var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-            throw new RateLimitedException(retryAfter,
-                $"The tenant's submit rate of {tenant.Quotas.SubmitsPerSecond}/s (burst {tenant.Quotas.SubmitBurst}) is exceeded.");
+            throw new RateLimitedException(retryAfter, count > tenant.Quotas.SubmitBurst
+                ? $"A batch of {count} is larger than the tenant's submit burst of {tenant.Quotas.SubmitBurst}."
+                : $"The tenant's submit rate of {tenant.Quotas.SubmitsPerSecond}/s (burst {tenant.Quotas.SubmitBurst}) is exceeded.");
         }
     }
 

@@ -16,6 +16,7 @@ namespace MeshOs.Grains.Kernel.Jobs;
 /// sees it, so no report from an older lease can ever be taken for the current one.
 /// </summary>
 [CollectionAgeLimit(Minutes = 10)]
+[Orleans.Placement.PreferLocalPlacement] // a job is mostly called by the gateway that took its submit and leases it out: keep it there
 internal sealed partial class JobGrain(
     IJobStore store,
     IOptions<JobOptions> jobOptions,
