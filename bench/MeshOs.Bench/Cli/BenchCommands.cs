@@ -90,8 +90,10 @@ internal static class BenchCommands
         var measured = new Option<int>("--measured-intervals") { Description = "Intervals measured per step (after one to settle).", DefaultValueFactory = _ => 2 };
         var limit = new Option<double>("--p99-limit") { Description = "Heartbeat p99 limit, ms.", DefaultValueFactory = _ => 50 };
         var concurrency = new Option<int>("--connect-concurrency") { Description = "Registrations in flight at once while connecting a step's agents.", DefaultValueFactory = _ => 200 };
+        var cohosted = new Option<bool>("--co-hosted") { Description = "Agents connect to a gateway inside the silo (one process) instead of a standalone gateway in front of it." };
         CommonOptions.AddTarget(command);
         command.Options.Add(steps);
+        command.Options.Add(cohosted);
         command.Options.Add(interval);
         command.Options.Add(measured);
         command.Options.Add(limit);
@@ -100,7 +102,7 @@ internal static class BenchCommands
         command.SetAction((parse, _) => Repeat("heartbeats", args, parse, _ => HeartbeatScenario.RunAsync(
             CommonOptions.TargetOf(parse),
             new HeartbeatSettings([.. CommonOptions.ParseList(parse.GetValue(steps)!, "--steps").Select(x => (int)x)], TimeSpan.FromSeconds(parse.GetValue(interval)),
-                parse.GetValue(measured), parse.GetValue(limit), parse.GetValue(concurrency)))));
+                parse.GetValue(measured), parse.GetValue(limit), parse.GetValue(concurrency), StandaloneGateway: !parse.GetValue(cohosted)))));
         return command;
     }
 

@@ -8,12 +8,16 @@ using MeshOs.Grpc.V1;
 namespace MeshOs.Bench.Scenarios;
 
 /// <summary>The heartbeat capacity workload.</summary>
-public sealed record HeartbeatSettings(IReadOnlyList<int> Steps, TimeSpan Interval, int MeasuredIntervals, double P99LimitMs, int ConnectConcurrency);
+public sealed record HeartbeatSettings(IReadOnlyList<int> Steps, TimeSpan Interval, int MeasuredIntervals, double P99LimitMs, int ConnectConcurrency,
+    bool StandaloneGateway = true);
 
 /// <summary>
 /// N idle agents (lean raw-protocol clients: register, then only heartbeat) on one silo, N stepping up. Per step the
-/// heartbeat round trip (written → HeartbeatAck read) over whole intervals, and the silo's resident memory; the
-/// largest N whose p99 stays within the limit, and memory per idle agent = (RSS with N − RSS with 0) / N.
+/// heartbeat round trip (written → HeartbeatAck read) over whole intervals, and resident memory; the largest N whose
+/// p99 stays within the limit, and memory per idle agent = (RSS with N − RSS with 0) / N. By default the agents'
+/// streams end on a standalone gateway in front of the silo (the cluster shape), so the silo's figure is what an agent
+/// costs the silo (its grain and directory entries) and the gateway's what its open stream costs; with the gateway
+/// co-hosted both land in the one process.
 /// </summary>
 public static class HeartbeatScenario
 {
@@ -23,7 +27,7 @@ public static class HeartbeatScenario
         await using var target = await MeshTarget.StartAsync(targetOptions.With(new Dictionary<string, string>
         {
             ["MeshOs:Agents:HeartbeatInterval"] = interval,
-        }));
+        }), silos: 1, standaloneGateway: settings.StandaloneGateway);
         var agents = new List<LeanAgent>();
         var heartbeats = new List<Task>();
         using var stop = new CancellationTokenSource();
@@ -31,11 +35,13 @@ public static class HeartbeatScenario
         {
             await Task.Delay(TimeSpan.FromSeconds(5));
             var rssIdle = target.RssMiB();
+            var siloIdle = SiloRssMiB(target);
+            var gatewayIdle = GatewayRssMiB(target);
             var window = new WindowClock();
             var sinks = new LeanAgentSinks(window);
             var client = new AgentChannel.AgentChannelClient(target.Channel);
             var run = new RunResult();
-            run.Add("silo RSS with 0 agents", "MiB", rssIdle);
+            run.Add("server RSS with 0 agents", "MiB", rssIdle);
             var largestPassing = 0;
             foreach (var n in settings.Steps)
             {
@@ -58,6 +64,8 @@ public static class HeartbeatScenario
                 await Task.Delay(TimeSpan.FromSeconds(2)); // the last acks of the window
                 var rtt = sinks.HeartbeatRoundTrip.Drain();
                 var rss = target.RssMiB();
+                var siloRss = SiloRssMiB(target);
+                var gatewayRss = GatewayRssMiB(target);
                 var dead = agents.Count(a => a.Completion.IsCompleted);
 
                 var prefix = $"@{n} ";
@@ -66,8 +74,15 @@ public static class HeartbeatScenario
                 run.AddLatency(prefix + "heartbeat RTT", rtt);
                 run.Add(prefix + "heartbeats without ack", sinks.HeartbeatsLost - lostBefore);
                 run.Add(prefix + "streams ended", dead);
-                run.Add(prefix + "silo RSS", "MiB", rss);
+                run.Add(prefix + "server RSS", "MiB", rss);
                 run.Add(prefix + "memory per idle agent", "KiB", (rss - rssIdle) * 1024 / n);
+                if (target.Gateway is not null)
+                {
+                    run.Add(prefix + "silo RSS", "MiB", siloRss);
+                    run.Add(prefix + "silo memory per idle agent", "KiB", (siloRss - siloIdle) * 1024 / n);
+                    run.Add(prefix + "gateway memory per agent stream", "KiB", (gatewayRss - gatewayIdle) * 1024 / n);
+                }
+
                 run.Add(prefix + "CPU server", "cores", usage.Server);
                 run.Add(prefix + "CPU bench", "cores", usage.Bench);
                 run.Add(prefix + "CPU machine", "cores", usage.Machine);
@@ -85,11 +100,19 @@ public static class HeartbeatScenario
 
             run.Add($"largest N with heartbeat p99 ≤ {settings.P99LimitMs:0} ms", largestPassing);
             run.Add("memory per idle agent at that N", "KiB", run.Find($"@{largestPassing} memory per idle agent") ?? double.NaN);
+            if (target.Gateway is not null)
+            {
+                run.Add("silo memory per idle agent at that N", "KiB", run.Find($"@{largestPassing} silo memory per idle agent") ?? double.NaN);
+            }
+
             run.Notes.Add($"target: {target.ModeName}; heartbeat interval {settings.Interval.TotalSeconds:0.#} s (MeshOs:Agents:HeartbeatInterval), " +
                 $"{settings.MeasuredIntervals} intervals measured per step after one of settling");
             run.Notes.Add("agents: lean raw-protocol clients in the bench process on one GrpcChannel (HTTP/2 connections added at 5,000 streams each), " +
                 "random phase; a step passes when p99 is within the limit, no stream ended and ≥ 90% of the expected beats were acked");
-            run.Notes.Add("memory: silo VmRSS after the step minus VmRSS before any agent, over N (includes garbage not yet collected)");
+            run.Notes.Add(target.Gateway is null
+                ? "shape: gateway co-hosted in the silo (one process); memory: its VmRSS after the step minus before any agent, over N (includes garbage not yet collected)"
+                : "shape: one silo and a standalone gateway (the agents' streams end on the gateway); memory: VmRSS after the step minus before any agent, over N, " +
+                  "per process and summed (includes garbage not yet collected)");
             return run;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -108,6 +131,11 @@ public static class HeartbeatScenario
             }
         }
     }
+
+    private static double SiloRssMiB(MeshTarget target) => (ProcFs.RssBytes(target.Silos[0].ProcessId) ?? 0) / (1024.0 * 1024);
+
+    private static double GatewayRssMiB(MeshTarget target) =>
+        target.Gateway is { } gateway ? (ProcFs.RssBytes(gateway.ProcessId) ?? 0) / (1024.0 * 1024) : 0;
 
     private static async Task<(List<LeanAgent> Agents, int Failed)> ConnectAsync(AgentChannel.AgentChannelClient client, string token, int first, int count,
         int concurrency, LeanAgentSinks sinks)

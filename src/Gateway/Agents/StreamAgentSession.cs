@@ -17,7 +17,8 @@ internal sealed class StreamAgentSession(AgentRegistration registration, AgentSt
     : AgentSession(registration, state), IAgentChannelObserver
 {
     private readonly Channel<MeshMessage> _outbound = Channel.CreateUnbounded<MeshMessage>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ConcurrentDictionary<Guid, long> _assigned = new();
+    // One lock and a small table: an idle agent holds thousands of these, and one stream's reports rarely contend.
+    private readonly ConcurrentDictionary<Guid, long> _assigned = new(concurrencyLevel: 1, capacity: 4);
 
     /// <summary>Jobs assigned through this stream and not yet reported.</summary>
     public override int Outstanding => _assigned.Count;
@@ -26,9 +27,13 @@ internal sealed class StreamAgentSession(AgentRegistration registration, AgentSt
 
     public async Task WriteLoopAsync(IServerStreamWriter<MeshMessage> stream, CancellationToken cancellationToken)
     {
-        await foreach (var message in _outbound.Reader.ReadAllAsync(cancellationToken))
+        var reader = _outbound.Reader;
+        while (await reader.WaitToReadAsync(cancellationToken))
         {
-            await stream.WriteAsync(message, cancellationToken);
+            while (reader.TryRead(out var message))
+            {
+                await stream.WriteAsync(message, cancellationToken);
+            }
         }
     }
 

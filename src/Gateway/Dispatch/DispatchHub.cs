@@ -89,6 +89,11 @@ public sealed partial class DispatchHub(IGrainFactory grains, ILogger<DispatchHu
     /// <summary>Records the agent's state; an agent that became leasable again is offered work.</summary>
     public void SetState(AgentSession session, Abstractions.Agents.AgentState state)
     {
+        if (session.State == state)
+        {
+            return; // a heartbeat that changes nothing must not make the pollers look again
+        }
+
         session.State = state;
         Wake(session);
     }

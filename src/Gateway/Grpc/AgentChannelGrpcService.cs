@@ -47,7 +47,7 @@ internal sealed partial class AgentChannelGrpcService(
         var observer = grains.CreateObjectReference<IAgentChannelObserver>(session);
         using var writerStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var writer = session.WriteLoopAsync(responseStream, writerStop.Token);
-        var perJob = new ConcurrentDictionary<Guid, Task>();
+        var perJob = new ConcurrentDictionary<Guid, Task>(concurrencyLevel: 1, capacity: 4);
         try
         {
             var registered = await agent.RegisterAsync(registration, observer);
