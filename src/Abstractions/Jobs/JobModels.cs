@@ -69,13 +69,18 @@ public sealed record JobUsage(long TokensIn, long TokensOut, decimal Cost)
 /// <summary>An agent's report of one attempt.</summary>
 /// <param name="Succeeded">True for success; false for a failure.</param>
 /// <param name="Retryable">For failures: whether another attempt may succeed.</param>
+/// <param name="StartedAt">
+/// When the agent reported the start, if that report was not sent on by itself (the gateway holds starts briefly and
+/// lets a quick result carry them).
+/// </param>
 [GenerateSerializer, Immutable, Alias("meshos.JobResult")]
 public sealed record JobResult(
     bool Succeeded,
     string? ResultJson,
     string? Error,
     bool Retryable,
-    JobUsage Usage);
+    JobUsage Usage,
+    DateTimeOffset? StartedAt = null);
 
 /// <summary>
 /// The durable record of a job: the row in the job store and what the API returns.

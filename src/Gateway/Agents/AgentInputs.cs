@@ -15,9 +15,10 @@ internal static class AgentInputs
             throw MeshException.Invalid("costPerHour: 0–1,000,000.");
         }
 
-        if (string.IsNullOrEmpty(agentId))
+        if (!AgentIds.IsValid(agentId))
         {
-            throw MeshException.Invalid("agentId: required.");
+            // Checked before the grain is addressed: an id that cannot exist must not activate (or load) anything.
+            throw MeshException.Invalid("agentId: 1–128 of letters, digits and - _ . : /");
         }
 
         if (runtime is { Length: > 128 } || (runtime is not null && !runtime.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':')))

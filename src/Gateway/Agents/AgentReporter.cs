@@ -13,6 +13,13 @@ public sealed partial class AgentReporter(IGrainFactory grains, ILogger<AgentRep
 {
     public static readonly TimeSpan RetryBudget = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// How long one try waits for the job grain. A report that reached a silo just before it died gets no answer
+    /// until the cluster's 30 s response timeout, while the job's lease runs out; a report stops waiting sooner and is
+    /// sent again (the job's new activation answers; a repeated result is recognised as such).
+    /// </summary>
+    public static readonly TimeSpan TryTimeout = TimeSpan.FromSeconds(3);
+
     public Task StartAsync(string agentId, Guid jobId, long epoch) =>
         WithRetryAsync(jobId, () => grains.GetJobGrain(jobId).StartAsync(agentId, epoch));
 
@@ -30,7 +37,7 @@ public sealed partial class AgentReporter(IGrainFactory grains, ILogger<AgentRep
         {
             try
             {
-                await report();
+                await report().WaitAsync(TryTimeout);
                 return;
             }
             catch (Exception ex) when (IsTransient(ex) && DateTimeOffset.UtcNow + delay < deadline)

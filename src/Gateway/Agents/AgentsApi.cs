@@ -4,6 +4,7 @@ using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Dispatch;
+using MeshOs.Gateway.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
@@ -15,9 +16,13 @@ namespace MeshOs.Gateway.Agents;
 /// </summary>
 public static class AgentsApi
 {
+    /// <summary>Largest request body on /v1/agents and /v1/agent (a result is at most MeshOs:Jobs:MaxResultBytes, 1 MiB by default, as JSON text).</summary>
+    public const long MaxBodyBytes = 4 * 1024 * 1024;
+
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
-        var agents = app.MapGroup("/v1/agents").WithTags("Agents").RequireAuthorization(MeshRoles.OperatorOrTenantPolicy);
+        var agents = app.MapGroup("/v1/agents").WithTags("Agents").RequireAuthorization(MeshRoles.OperatorOrTenantPolicy)
+            .WithMetadata(new RequestSizeLimitAttribute(64 * 1024));
         agents.MapGet("/", ListAsync).WithName("ListAgents").WithSummary("Agents in id order (a tenant sees its own).");
         agents.MapGet("/{agentId}", GetAsync).WithName("GetAgent").WithSummary("One agent with its live figures.");
         agents.MapPost("/{agentId}/drain", DrainAsync).WithName("DrainAgent").WithSummary("Stop new leases; the agent finishes its jobs and goes Offline.");
@@ -29,7 +34,8 @@ public static class AgentsApi
         agents.MapPost("/{agentId}/restart", RestartAgentAsync).WithName("RestartAgent").RequireAuthorization(MeshRoles.OperatorPolicy)
             .WithSummary("Restart through the agent's runtime, or with a command down its channel.");
 
-        var protocol = app.MapGroup("/v1/agent").WithTags("Agent protocol").RequireAuthorization(MeshRoles.AgentPolicy);
+        var protocol = app.MapGroup("/v1/agent").WithTags("Agent protocol").RequireAuthorization(MeshRoles.AgentPolicy)
+            .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
         protocol.MapPost("/register", RegisterAsync).WithName("AgentRegister").WithSummary("Register (or re-register) an agent.");
         protocol.MapPost("/{agentId}/heartbeat", HeartbeatAsync).WithName("AgentHeartbeat").WithSummary("Heartbeat: renews leases; returns state, revoked leases and commands.");
         protocol.MapPost("/{agentId}/lease", LeaseAsync).WithName("AgentLease").WithSummary("Long-poll for up to `slots` jobs.");
@@ -59,7 +65,7 @@ public static class AgentsApi
     private static async Task<Ok<AgentDto>> DrainAsync(string agentId, [FromBody] DrainAgentRequest? request, ClaimsPrincipal user, IGrainFactory grains)
     {
         await VisibleAgentAsync(agentId, user.IsOperator() ? null : user.TenantId(), grains);
-        var info = await grains.GetGrain<IAgentGrain>(agentId).DrainAsync(request?.Reason ?? (user.IsOperator() ? "drained by an operator" : "drained by its owner"));
+        var info = await grains.GetGrain<IAgentGrain>(agentId).DrainAsync(Inputs.Reason(request?.Reason, user.IsOperator() ? "drained by an operator" : "drained by its owner"));
         return TypedResults.Ok(AgentDto.From(info));
     }
 
@@ -79,7 +85,7 @@ public static class AgentsApi
             throw MeshException.Invalid("probationMinutes: 0–43,200.");
         }
 
-        var info = await grains.GetGrain<IAgentGrain>(agentId).QuarantineAsync(request?.Reason ?? "quarantined by an operator",
+        var info = await grains.GetGrain<IAgentGrain>(agentId).QuarantineAsync(Inputs.Reason(request?.Reason, "quarantined by an operator"),
             minutes is > 0 ? TimeSpan.FromMinutes(minutes.Value) : null);
         return TypedResults.Ok(AgentDto.From(info));
     }
@@ -87,13 +93,13 @@ public static class AgentsApi
     private static async Task<Ok<AgentDto>> ReleaseQuarantineAsync(string agentId, [FromBody] Incidents.ReasonRequest? request, IGrainFactory grains)
     {
         await VisibleAgentAsync(agentId, null, grains);
-        return TypedResults.Ok(AgentDto.From(await grains.GetGrain<IAgentGrain>(agentId).ReleaseAsync(request?.Reason ?? "released by an operator")));
+        return TypedResults.Ok(AgentDto.From(await grains.GetGrain<IAgentGrain>(agentId).ReleaseAsync(Inputs.Reason(request?.Reason, "released by an operator"))));
     }
 
     private static async Task<Ok<Incidents.RestartResponse>> RestartAgentAsync(string agentId, [FromBody] Incidents.ReasonRequest? request, IGrainFactory grains)
     {
         await VisibleAgentAsync(agentId, null, grains);
-        var path = await grains.GetGrain<IAgentGrain>(agentId).RestartAsync(request?.Reason ?? "restarted by an operator");
+        var path = await grains.GetGrain<IAgentGrain>(agentId).RestartAsync(Inputs.Reason(request?.Reason, "restarted by an operator"));
         return TypedResults.Ok(new Incidents.RestartResponse(agentId, path));
     }
 
@@ -167,7 +173,7 @@ public static class AgentsApi
     private static async Task<NoContent> StartAsync(string agentId, string jobId, [FromBody] EpochRequest request, ClaimsPrincipal user, IGrainFactory grains, AgentReporter reporter)
     {
         await OwnedAgentAsync(agentId, user, grains);
-        await reporter.StartAsync(agentId, Jobs.JobSubmitter.ParseJobId(jobId), request.Epoch);
+        await reporter.StartAsync(agentId, Jobs.JobSubmitter.ParseJobId(jobId), Epoch(request.Epoch));
         return TypedResults.NoContent();
     }
 
@@ -175,8 +181,8 @@ public static class AgentsApi
     {
         await OwnedAgentAsync(agentId, user, grains);
         var usage = Usage(request.TokensIn, request.TokensOut, request.Cost);
-        await reporter.CompleteAsync(agentId, Jobs.JobSubmitter.ParseJobId(jobId), request.Epoch,
-            new JobResult(true, request.Result?.GetRawText(), null, false, usage));
+        await reporter.CompleteAsync(agentId, Jobs.JobSubmitter.ParseJobId(jobId), Epoch(request.Epoch),
+            new JobResult(true, Inputs.JsonText(request.Result, "result"), null, false, usage));
         return TypedResults.NoContent();
     }
 
@@ -189,7 +195,7 @@ public static class AgentsApi
         }
 
         var usage = Usage(request.TokensIn, request.TokensOut, request.Cost);
-        await reporter.CompleteAsync(agentId, Jobs.JobSubmitter.ParseJobId(jobId), request.Epoch,
+        await reporter.CompleteAsync(agentId, Jobs.JobSubmitter.ParseJobId(jobId), Epoch(request.Epoch),
             new JobResult(false, null, string.IsNullOrEmpty(request.Error) ? "failed" : request.Error, request.Retryable, usage));
         return TypedResults.NoContent();
     }
@@ -197,16 +203,24 @@ public static class AgentsApi
     private static async Task<NoContent> ReleaseAsync(string agentId, string jobId, [FromBody] EpochRequest request, ClaimsPrincipal user, IGrainFactory grains, AgentReporter reporter)
     {
         await OwnedAgentAsync(agentId, user, grains);
-        await reporter.ReleaseAsync(agentId, Jobs.JobSubmitter.ParseJobId(jobId), request.Epoch, request.Reason ?? "released by the agent");
+        await reporter.ReleaseAsync(agentId, Jobs.JobSubmitter.ParseJobId(jobId), Epoch(request.Epoch), Inputs.Reason(request.Reason, "released by the agent"));
         return TypedResults.NoContent();
     }
 
     private static JobUsage Usage(long tokensIn, long tokensOut, decimal cost) =>
         tokensIn < 0 || tokensOut < 0 || cost < 0 ? throw MeshException.Invalid("usage: tokens and cost must be non-negative.") : new JobUsage(tokensIn, tokensOut, cost);
 
+    /// <summary>A lease epoch as granted: epochs start at 1.</summary>
+    private static long Epoch(long epoch) => epoch >= 1 ? epoch : throw MeshException.Invalid("epoch: the lease's epoch (1 or more).");
+
     /// <summary>The agent when the caller may see it (an operator: any; a tenant: its own); otherwise NotFound.</summary>
     private static async Task<AgentInfo> VisibleAgentAsync(string agentId, string? owner, IGrainFactory grains)
     {
+        if (!AgentIds.IsValid(agentId))
+        {
+            throw MeshException.NotFound("Agent");
+        }
+
         var info = await grains.GetGrain<IAgentGrain>(agentId).GetAsync();
         if (info is null || (owner is not null && info.Registration.Owner != owner))
         {

@@ -13,7 +13,16 @@ namespace MeshOs.Gateway.Dispatch;
 internal sealed class QueuePoller : IDisposable
 {
     private const int MaxBatch = 256;
-    private static readonly TimeSpan ParkWait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ParkWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>How much longer than <see cref="ParkWait"/> a long-poll may take to answer before it is given up.</summary>
+    private static readonly TimeSpan ParkGrace = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>
+    /// The longest a peek or take of a sweep waits (they answer in milliseconds). One that reached a silo just before
+    /// it died would otherwise hold the sweep until the cluster's 30 s response timeout; the sweep fails and retries.
+    /// </summary>
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(5);
 
     private readonly DispatchHub _hub;
     private readonly QueueName _name;
@@ -136,7 +145,7 @@ internal sealed class QueuePoller : IDisposable
 
         var heads = new QueueHead?[_shards];
         var open = Enumerable.Range(0, _shards).Where(shard => Volatile.Read(ref _parked[shard]) == 0).ToArray();
-        await Task.WhenAll(open.Select(async shard => heads[shard] = await _queues[shard].PeekAsync()));
+        await Task.WhenAll(open.Select(async shard => heads[shard] = await _queues[shard].PeekAsync().WaitAsync(CallTimeout)));
 
         var found = false;
         while (true)
@@ -158,7 +167,7 @@ internal sealed class QueuePoller : IDisposable
 
             var best = ranked[0];
             var floor = ranked.Count > 1 ? heads[ranked[1]]!.Value.Priority : 0;
-            var result = await _queues[best].TakeAsync(_hub.DispatcherId, Math.Min(demand, MaxBatch), floor, TimeSpan.Zero);
+            var result = await WithinAsync(best, _queues[best].TakeAsync(_hub.DispatcherId, Math.Min(demand, MaxBatch), floor, TimeSpan.Zero), CallTimeout, stopping);
             heads[best] = result.Jobs.IsEmpty ? null : result.Next;
             if (!result.Jobs.IsEmpty)
             {
@@ -186,7 +195,7 @@ internal sealed class QueuePoller : IDisposable
     {
         try
         {
-            var result = await _queues[shard].TakeAsync(_hub.DispatcherId, Math.Max(1, Demand()), 0, ParkWait).WaitAsync(stopping);
+            var result = await WithinAsync(shard, _queues[shard].TakeAsync(_hub.DispatcherId, Math.Max(1, Demand()), 0, ParkWait), ParkWait + ParkGrace, stopping);
             if (!result.Jobs.IsEmpty)
             {
                 await AssignAsync(shard, result.Jobs);
@@ -209,6 +218,25 @@ internal sealed class QueuePoller : IDisposable
     }
 
     /// <summary>Leases each taken job to a session with a free credit; what cannot be placed goes back to its shard.</summary>
+    /// <summary>
+    /// <paramref name="take"/>'s answer, or a <see cref="TimeoutException"/> after <paramref name="patience"/>: the
+    /// shard's silo may have died with the call in it (it would wait for the cluster's 30 s response timeout), and
+    /// giving up lets sweeps reach the shard's new activation. Should the old call still answer, its jobs are
+    /// assigned all the same (or, unassigned, go back to the queue when it reconciles with the store).
+    /// </summary>
+    private async Task<TakeResult> WithinAsync(int shard, Task<TakeResult> take, TimeSpan patience, CancellationToken stopping)
+    {
+        if (await Task.WhenAny(take, Task.Delay(patience, stopping)) == take)
+        {
+            return await take;
+        }
+
+        stopping.ThrowIfCancellationRequested();
+        _ = take.ContinueWith(t => t.IsCompletedSuccessfully && !t.Result.Jobs.IsEmpty ? AssignAsync(shard, t.Result.Jobs) : Task.CompletedTask,
+            CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+        throw new TimeoutException($"shard {shard} did not answer within {patience.TotalSeconds:0.#} s");
+    }
+
     private async Task AssignAsync(int shard, ImmutableArray<TakenJob> jobs)
     {
         var queue = _queues[shard];

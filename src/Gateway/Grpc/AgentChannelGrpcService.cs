@@ -16,14 +16,16 @@ using AgentState = MeshOs.Abstractions.Agents.AgentState;
 namespace MeshOs.Gateway.Grpc;
 
 /// <summary>
-/// meshos.v1.AgentChannel/Connect: one bidirectional stream per agent. Reports for one job are handled in order;
-/// reports for different jobs and heartbeats run concurrently, so one slow grain call does not hold up the stream.
+/// meshos.v1.AgentChannel/Connect: one bidirectional stream per agent. Reports go to the jobs through
+/// <see cref="AgentStreamReports"/> (in order per job, concurrently across jobs); heartbeats run concurrently too, so
+/// one slow grain call does not hold up the stream.
 /// </summary>
 [Authorize(Policy = MeshRoles.AgentPolicy)]
 internal sealed partial class AgentChannelGrpcService(
     IGrainFactory grains,
     DispatchHub hub,
     AgentReporter reporter,
+    StartReports starts,
     ILogger<AgentChannelGrpcService> logger) : AgentChannel.AgentChannelBase
 {
     public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<MeshMessage> responseStream, ServerCallContext context)
@@ -47,7 +49,7 @@ internal sealed partial class AgentChannelGrpcService(
         var observer = grains.CreateObjectReference<IAgentChannelObserver>(session);
         using var writerStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var writer = session.WriteLoopAsync(responseStream, writerStop.Token);
-        var perJob = new ConcurrentDictionary<Guid, Task>(concurrencyLevel: 1, capacity: 4);
+        var reports = new AgentStreamReports(session, reporter, starts);
         try
         {
             var registered = await agent.RegisterAsync(registration, observer);
@@ -78,18 +80,15 @@ internal sealed partial class AgentChannelGrpcService(
                         hub.SetCredits(session, Math.Clamp(message.LeaseRequest.Slots, 0, registration.MaxConcurrency));
                         break;
                     case AgentMessage.BodyOneofCase.Started:
-                        Chain(perJob, message.Started.JobId, id => ReportAsync(session, id, message.Started.Epoch,
-                            () => reporter.StartAsync(registration.AgentId, id, message.Started.Epoch), credit: false, isStart: true));
+                        reports.Started(JobIdOf(message.Started.JobId), message.Started.Epoch);
                         break;
                     case AgentMessage.BodyOneofCase.Result:
                         var result = message.Result;
-                        Chain(perJob, result.JobId, id => ReportAsync(session, id, result.Epoch,
-                            () => reporter.CompleteAsync(registration.AgentId, id, result.Epoch, ToResult(result)), credit: true));
+                        reports.Result(JobIdOf(result.JobId), result.Epoch, () => ToResult(result));
                         break;
                     case AgentMessage.BodyOneofCase.Released:
                         var released = message.Released;
-                        Chain(perJob, released.JobId, id => ReportAsync(session, id, released.Epoch,
-                            () => reporter.ReleaseAsync(registration.AgentId, id, released.Epoch, released.Reason), credit: true));
+                        reports.Released(JobIdOf(released.JobId), released.Epoch, released.Reason);
                         break;
                     case AgentMessage.BodyOneofCase.Register:
                         throw new RpcException(new Status(StatusCode.InvalidArgument, "register may be sent only once per stream."));
@@ -101,7 +100,7 @@ internal sealed partial class AgentChannelGrpcService(
         finally
         {
             hub.Detach(session);
-            await Task.WhenAll(perJob.Values).ContinueWith(_ => { }, TaskScheduler.Default);
+            await reports.DrainAsync().ContinueWith(_ => { }, TaskScheduler.Default);
             session.Complete();
             await writerStop.CancelAsync();
             await writer.ContinueWith(_ => { }, TaskScheduler.Default);
@@ -143,42 +142,8 @@ internal sealed partial class AgentChannelGrpcService(
         }
     }
 
-    private static async Task ReportAsync(StreamAgentSession session, Guid jobId, long epoch, Func<Task> report, bool credit, bool isStart = false)
-    {
-        var ack = new ReportAck { JobId = jobId.ToString(), Epoch = epoch, Accepted = true, ForStart = isStart };
-        try
-        {
-            await report();
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            ack.Accepted = false;
-            ack.Error = ErrorMapping.Map(ex).Detail;
-        }
-
-        if (credit)
-        {
-            session.Reported(jobId, epoch);
-        }
-
-        if (!isStart || !ack.Accepted)
-        {
-            session.Send(new MeshMessage { ReportAck = ack }); // starts are answered only when refused
-        }
-    }
-
-    private static void Chain(ConcurrentDictionary<Guid, Task> perJob, string jobIdText, Func<Guid, Task> work)
-    {
-        if (!Guid.TryParse(jobIdText, out var jobId))
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "job_id is not a UUID."));
-        }
-
-        var previous = perJob.GetValueOrDefault(jobId) ?? Task.CompletedTask;
-        var next = previous.ContinueWith(_ => work(jobId), TaskScheduler.Default).Unwrap();
-        perJob[jobId] = next;
-        next.ContinueWith(t => perJob.TryRemove(new KeyValuePair<Guid, Task>(jobId, t)), TaskScheduler.Default);
-    }
+    private static Guid JobIdOf(string text) =>
+        Guid.TryParse(text, out var jobId) ? jobId : throw new RpcException(new Status(StatusCode.InvalidArgument, "job_id is not a UUID."));
 
     private static JobResult ToResult(MeshOs.Grpc.V1.JobResult result)
     {

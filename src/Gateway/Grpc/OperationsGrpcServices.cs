@@ -5,6 +5,7 @@ using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Gateway.Auth;
+using MeshOs.Gateway.Errors;
 using MeshOs.Grpc.V1;
 using Microsoft.AspNetCore.Authorization;
 using ProtoIncident = MeshOs.Grpc.V1.Incident;
@@ -117,7 +118,7 @@ internal sealed class IncidentsGrpcService(IGrainFactory grains) : MeshOs.Grpc.V
 
     private async Task<IncidentInfo> ExistingAsync(string incidentId)
     {
-        if (string.IsNullOrEmpty(incidentId) || incidentId.Length > 100)
+        if (!Inputs.IsPlausibleId(incidentId, 100))
         {
             throw MeshException.NotFound("Incident");
         }
@@ -245,7 +246,7 @@ internal sealed class FleetGrpcService(IGrainFactory grains) : Fleet.FleetBase
 
     private async Task<AgentInfo> ExistingAsync(string agentId)
     {
-        if (string.IsNullOrEmpty(agentId) || agentId.Length > 128)
+        if (!AgentIds.IsValid(agentId))
         {
             throw MeshException.NotFound("Agent");
         }
@@ -253,8 +254,7 @@ internal sealed class FleetGrpcService(IGrainFactory grains) : Fleet.FleetBase
         return await Agent(agentId).GetAsync() ?? throw MeshException.NotFound($"Agent '{agentId}'");
     }
 
-    private static string Reason(string reason, string fallback) =>
-        string.IsNullOrEmpty(reason) ? fallback : reason.Length <= 500 ? reason : throw MeshException.Invalid("reason: at most 500 characters.");
+    private static string Reason(string reason, string fallback) => Inputs.Reason(reason, fallback);
 
     private static AgentStatus ToProto(AgentInfo a)
     {

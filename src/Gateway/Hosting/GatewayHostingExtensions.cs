@@ -33,6 +33,7 @@ public static class GatewayHostingExtensions
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
             o.SerializerOptions.MaxDepth = 64;
+            o.SerializerOptions.AllowDuplicateProperties = false;
         });
         services.AddMeshHealthChecks();
         services.AddOpenApi();
@@ -60,6 +61,9 @@ public static class GatewayHostingExtensions
         services.AddSingleton<SubmitRateLimiter>();
         services.AddSingleton<JobSubmitter>();
         services.AddSingleton<AgentReporter>();
+        services.AddOptions<GatewayAgentOptions>().Bind(builder.Configuration.GetSection(GatewayAgentOptions.Section));
+        services.AddSingleton<StartReports>();
+        services.AddHostedService(sp => sp.GetRequiredService<StartReports>());
         services.AddSingleton<AgentDirectoryReader>();
         services.AddSingleton<DispatchHub>();
         return builder;

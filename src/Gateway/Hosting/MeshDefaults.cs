@@ -25,6 +25,9 @@ public static class MeshDefaults
 
                 ["Logging:LogLevel:Default"] = "Information",
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+                // Hosting logs only "request started/finished" (Information); any level on makes ASP.NET Core build
+                // an Activity and a log scope for every request, agent streams included.
+                ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "None",
                 ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error",
                 ["Logging:LogLevel:Orleans"] = "Warning",
                 ["Logging:LogLevel:Orleans.Runtime.Silo"] = "Information",

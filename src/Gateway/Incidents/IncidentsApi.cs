@@ -3,6 +3,7 @@ using MeshOs.Abstractions;
 using MeshOs.Abstractions.Healing;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Gateway.Auth;
+using MeshOs.Gateway.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
@@ -16,7 +17,8 @@ public static class IncidentsApi
 {
     public static IEndpointRouteBuilder MapIncidentsApi(this IEndpointRouteBuilder app)
     {
-        var incidents = app.MapGroup("/v1/incidents").WithTags("Incidents").RequireAuthorization(MeshRoles.OperatorPolicy);
+        var incidents = app.MapGroup("/v1/incidents").WithTags("Incidents").RequireAuthorization(MeshRoles.OperatorPolicy)
+            .WithMetadata(new RequestSizeLimitAttribute(1024 * 1024));
         incidents.MapGet("/", ListAsync).WithName("ListIncidents").WithSummary("Incidents newest first, filtered by severity, state, open, detection time.");
         incidents.MapGet("/report", ReportAsync).WithName("IncidentReport").WithSummary("MTTA, MTTR and automation rate, overall and per severity.");
         incidents.MapPost("/", OpenAsync).WithName("OpenIncident").WithSummary("Open an incident by hand (a repeated dedup key merges into the open one).");
@@ -29,7 +31,7 @@ public static class IncidentsApi
         incidents.MapPut("/{incidentId}/postmortem", PostMortemAsync).WithName("AttachPostMortem");
 
         var healing = app.MapGroup("/v1/healing").WithTags("Healing").RequireAuthorization(MeshRoles.OperatorPolicy);
-        healing.MapGet("/", (IGrainFactory grains, int? recent) => grains.GetGrain<IHealingSupervisorGrain>("default").GetReportAsync(recent ?? 50))
+        healing.MapGet("/", (IGrainFactory grains, int? recent) => grains.GetGrain<IHealingSupervisorGrain>("default").GetReportAsync(Inputs.Limit(recent, 50, 1_000, "recent")))
             .WithName("HealingReport").WithSummary("Pools as healing sees them, recent remediations, scale recommendations.");
         healing.MapGet("/remediations", (IGrainFactory grains, string? subject, int? limit) =>
                 grains.GetGrain<IHealingSupervisorGrain>("default").GetRemediationsAsync(subject, Limit(limit, 100, 10_000)))
@@ -37,11 +39,13 @@ public static class IncidentsApi
         return app;
     }
 
-    private static async Task<Ok<IncidentPageDto>> ListAsync(IGrainFactory grains, IncidentSeverity? severity = null, IncidentState? state = null,
+    private static async Task<Ok<IncidentPageDto>> ListAsync(IGrainFactory grains, string? severity = null, string? state = null,
         bool? open = null, DateTimeOffset? detectedFrom = null, DateTimeOffset? detectedTo = null, string? cursor = null, int? limit = null)
     {
         var size = Limit(limit, 50, 500);
-        var page = await Directory(grains).ListAsync(new IncidentFilter(severity, state, open, detectedFrom, detectedTo, cursor, size));
+        var filter = new IncidentFilter(Inputs.EnumName<IncidentSeverity>(severity, "severity"), Inputs.EnumName<IncidentState>(state, "state"),
+            open, detectedFrom, detectedTo, cursor, size);
+        var page = await Directory(grains).ListAsync(filter);
         return TypedResults.Ok(new IncidentPageDto(page, page.Length == size ? page[^1].IncidentId : null));
     }
 
@@ -121,9 +125,9 @@ public static class IncidentsApi
 
     private static async Task<IncidentInfo> Existing(string incidentId, IGrainFactory grains)
     {
-        if (incidentId.Length > 100)
+        if (!Inputs.IsPlausibleId(incidentId, 100))
         {
-            throw MeshException.NotFound($"Incident '{incidentId[..100]}…'");
+            throw MeshException.NotFound("Incident");
         }
 
         return await Incident(grains, incidentId).GetAsync() ?? throw MeshException.NotFound($"Incident '{incidentId}'");
@@ -132,9 +136,5 @@ public static class IncidentsApi
     private static string Actor(string? actor) =>
         actor is null ? "operator" : actor.Length is > 0 and <= 200 ? actor : throw MeshException.Invalid("actor: 1–200 characters.");
 
-    private static int Limit(int? limit, int fallback, int max)
-    {
-        var size = limit ?? fallback;
-        return size >= 1 && size <= max ? size : throw MeshException.Invalid($"limit: 1–{max}.");
-    }
+    private static int Limit(int? limit, int fallback, int max) => Inputs.Limit(limit, fallback, max);
 }

@@ -37,6 +37,13 @@ public sealed class JobSubmitter(IGrainFactory grains)
     /// <summary>How long a submit keeps retrying when a silo is failing over (the job id stays the same). Default 5 s.</summary>
     public static readonly TimeSpan RetryBudget = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long one try waits for the job grain. A call that reached a silo just before it died gets no answer until
+    /// the cluster's response timeout (30 s); a submit stops waiting sooner and tries again with the same job id, which
+    /// the job's new activation answers (a submit normally takes milliseconds).
+    /// </summary>
+    public static readonly TimeSpan TryTimeout = TimeSpan.FromSeconds(3);
+
     public async Task<SubmitOutcome> SubmitAsync(TenantPrincipal tenant, SubmitInput input)
     {
         var spec = Validate(tenant, input);
@@ -49,7 +56,8 @@ public sealed class JobSubmitter(IGrainFactory grains)
         {
             try
             {
-                var outcome = await grain.SubmitAsync(tenant.TenantId, spec, tenant.Quotas.MaxQueuedJobs, tenant.Quotas.MaxConcurrentJobs);
+                var outcome = await grain.SubmitAsync(tenant.TenantId, spec, tenant.Quotas.MaxQueuedJobs, tenant.Quotas.MaxConcurrentJobs)
+                    .WaitAsync(TryTimeout);
 
                 // Without an idempotency key the id is this call's own: finding it means an earlier try of this very
                 // submit was written before its answer was lost.

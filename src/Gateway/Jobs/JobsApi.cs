@@ -6,6 +6,7 @@ using MeshOs.Abstractions;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Gateway.Auth;
+using MeshOs.Gateway.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
@@ -94,9 +95,11 @@ public static class JobsApi
         return TypedResults.Ok(new SubmitJobBatchResponse(results));
     }
 
-    private static SubmitInput ToInput(SubmitJobRequest request, string? idempotencyHeader) => new(
+    private static SubmitInput ToInput(SubmitJobRequest? request, string? idempotencyHeader) => request is null
+        ? throw MeshException.Invalid("jobs: every entry must be a job object.")
+        : new(
         request.Type, request.Capability, request.Pool,
-        request.Payload is { } payload ? payload.GetRawText() : null,
+        Inputs.JsonText(request.Payload, "payload"),
         request.Priority,
         Seconds(request.TimeoutSeconds, "timeoutSeconds"),
         request.MaxAttempts,
@@ -122,13 +125,7 @@ public static class JobsApi
         string? cursor = null,
         int? limit = null)
     {
-        JobStatus? parsedStatus = null;
-        if (status is not null)
-        {
-            parsedStatus = Enum.TryParse<JobStatus>(status, ignoreCase: true, out var s) && Enum.IsDefined(s) && !int.TryParse(status, out _)
-                ? s
-                : throw MeshException.Invalid($"status: one of {string.Join(", ", Enum.GetNames<JobStatus>())}.");
-        }
+        var parsedStatus = Inputs.EnumName<JobStatus>(status, "status");
 
         var query = JobQueries.Build(user.TenantId(), parsedStatus, type, createdFrom, createdTo, cursor, limit);
         var page = await grains.GetGrain<IJobQueryGrain>(0).ListAsync(query);
@@ -138,13 +135,7 @@ public static class JobsApi
     private static async Task<Ok<JobDto>> CancelAsync(string jobId, [FromBody] CancelJobRequest? request, ClaimsPrincipal user, IGrainFactory grains)
     {
         var id = JobSubmitter.ParseJobId(jobId);
-        var reason = request?.Reason;
-        if (reason is { Length: > 500 })
-        {
-            throw MeshException.Invalid("reason: at most 500 characters.");
-        }
-
-        var job = await grains.GetJobGrain(id).CancelAsync(user.TenantId(), reason ?? "cancelled by the tenant");
+        var job = await grains.GetJobGrain(id).CancelAsync(user.TenantId(), Inputs.Reason(request?.Reason, "cancelled by the tenant"));
         return TypedResults.Ok(JobDto.From(job));
     }
 

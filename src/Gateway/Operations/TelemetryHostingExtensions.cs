@@ -49,6 +49,7 @@ public static class TelemetryHostingExtensions
                 // ASP.NET Core and Kestrel publish their http.server and kestrel meters themselves (listed in Meters);
                 // the instrumentation package's listener would add per-request work for the same figures.
                 .AddMeter(Meters)
+                .AddView(instrument => IsPerCallChatter(instrument) ? MetricStreamConfiguration.Drop : null)
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter());
 
@@ -62,6 +63,18 @@ public static class TelemetryHostingExtensions
 
         return builder;
     }
+
+    /// <summary>
+    /// Orleans counts every grain-directory lookup and registration, several times per grain call; on the job path
+    /// that was about 2 % of a silo's CPU for figures no operator reads. Directory sizes, activations, messaging and
+    /// request latency stay.
+    /// </summary>
+    private static bool IsPerCallChatter(System.Diagnostics.Metrics.Instrument instrument) =>
+        instrument.Meter.Name == "Microsoft.Orleans"
+        && (instrument.Name.StartsWith("orleans-directory-lookups-", StringComparison.Ordinal)
+            || instrument.Name.StartsWith("orleans-directory-registrations", StringComparison.Ordinal)
+            || instrument.Name.StartsWith("orleans-directory-unregistrations", StringComparison.Ordinal)
+            || instrument.Name.StartsWith("orleans-directory-validations", StringComparison.Ordinal));
 
     private static bool IsOperationalPath(PathString path) =>
         path.StartsWithSegments("/metrics") || path.StartsWithSegments("/health") || path.StartsWithSegments("/dashboard");

@@ -11,7 +11,8 @@ public static class TenantsApi
 {
     public static IEndpointRouteBuilder MapTenantsApi(this IEndpointRouteBuilder app)
     {
-        var tenants = app.MapGroup("/v1/tenants").WithTags("Tenants").RequireAuthorization(MeshRoles.OperatorPolicy);
+        var tenants = app.MapGroup("/v1/tenants").WithTags("Tenants").RequireAuthorization(MeshRoles.OperatorPolicy)
+            .WithMetadata(new RequestSizeLimitAttribute(64 * 1024));
         tenants.MapPost("/", CreateAsync).WithName("CreateTenant").WithSummary("Create a tenant.");
         tenants.MapGet("/", ListAsync).WithName("ListTenants").WithSummary("Tenants in id order, with cursor paging.");
         tenants.MapGet("/{tenantId}", GetAsync).WithName("GetTenant");

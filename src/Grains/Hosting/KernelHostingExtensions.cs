@@ -2,6 +2,7 @@ using MeshOs.Abstractions.Events;
 using MeshOs.Grains.Cluster;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Kernel.Agents;
+using MeshOs.Grains.Kernel.Dispatch;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
 using Microsoft.Extensions.Configuration;
@@ -23,6 +24,7 @@ public static class KernelHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<MeshCountsReader>();
         services.AddSingleton<EventPublisher>();
+        services.AddSingleton<QueueReferences>();
         services.AddHostedService(sp => sp.GetRequiredService<EventPublisher>());
         services.AddHostedService<EventMaintenanceService>();
         return silo;

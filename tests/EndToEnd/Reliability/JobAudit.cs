@@ -67,7 +67,7 @@ public static class JobAudit
     {
         await using var connection = await OpenAsync(connectionString);
         await using var command = new NpgsqlCommand(
-            "SELECT id, status, attempts, epoch, agent_id, completed_at, result, version FROM meshos_jobs WHERE id = ANY($1)", connection);
+            "SELECT id, status, attempts, epoch, agent_id, created_at, completed_at, result, version FROM meshos_jobs WHERE id = ANY($1)", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = jobIds.ToArray() });
         return await ReadJobsAsync(command);
     }
@@ -79,7 +79,7 @@ public static class JobAudit
         await using (var connection = await OpenAsync(connectionString))
         {
             await using var command = new NpgsqlCommand(
-                "SELECT id, status, attempts, epoch, agent_id, completed_at, result, version FROM meshos_jobs WHERE tenant_id = $1", connection);
+                "SELECT id, status, attempts, epoch, agent_id, created_at, completed_at, result, version FROM meshos_jobs WHERE tenant_id = $1", connection);
             command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
             stored = await ReadJobsAsync(command);
         }
@@ -90,6 +90,7 @@ public static class JobAudit
         var notSucceeded = acknowledged.Where(id => stored.TryGetValue(id, out var job) && job.Status != Succeeded)
             .ToDictionary(id => id, id => StatusName(stored[id].Status));
         var terminalCounts = acknowledged.ToDictionary(id => id, id => events.TryGetValue(id, out var list) ? list.Count(e => e.Terminal) : 0);
+        var slowest = acknowledged.Where(stored.ContainsKey).Select(id => stored[id]).MaxBy(j => j.Latency);
         var extra = acknowledged.SelectMany(id => events.TryGetValue(id, out var list) ? list.Where(e => !e.Terminal) : []).ToList();
         return new AuditResult(
             Acknowledged: acknowledged.Count,
@@ -102,7 +103,8 @@ public static class JobAudit
             ExtraAttempts: extra.Count,
             ExtraAttemptOutcomes: extra.GroupBy(e => e.Outcome).ToDictionary(g => g.Key, g => g.Count()),
             StoredUnacknowledged: stored.Keys.Count(id => !acknowledgedSet.Contains(id)),
-            LastCompletedAt: acknowledged.Select(id => stored.TryGetValue(id, out var job) ? job.CompletedAt : null).Max());
+            LastCompletedAt: acknowledged.Select(id => stored.TryGetValue(id, out var job) ? job.CompletedAt : null).Max(),
+            Slowest: slowest);
     }
 
     /// <summary>The tenant's JobAttemptEnded events per job, in log order.</summary>
@@ -184,6 +186,24 @@ public static class JobAudit
         }
     }
 
+    /// <summary>Up to <paramref name="max"/> jobs of the tenant that are not terminal (status 0–2), for a failure message.</summary>
+    public static async Task<List<Guid>> UnfinishedAsync(string connectionString, string tenantId, int max = 5)
+    {
+        await using var connection = await OpenAsync(connectionString);
+        await using var command = new NpgsqlCommand(
+            "SELECT id FROM meshos_jobs WHERE tenant_id = $1 AND status <= 2 ORDER BY created_at LIMIT $2", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        command.Parameters.Add(new NpgsqlParameter { Value = max });
+        var ids = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+
+        return ids;
+    }
+
     private static async Task<NpgsqlConnection> OpenAsync(string connectionString)
     {
         var connection = new NpgsqlConnection(connectionString);
@@ -200,9 +220,10 @@ public static class JobAudit
             var id = reader.GetGuid(0);
             jobs[id] = new StoredJob(id, reader.GetInt16(1), reader.GetInt32(2), reader.GetInt64(3),
                 reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5),
-                reader.IsDBNull(6) ? null : reader.GetString(6),
-                reader.GetInt64(7));
+                reader.GetFieldValue<DateTimeOffset>(5),
+                reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
+                reader.IsDBNull(7) ? null : reader.GetString(7),
+                reader.GetInt64(8));
         }
 
         return jobs;
@@ -210,7 +231,12 @@ public static class JobAudit
 }
 
 /// <summary>A row of meshos_jobs, the columns the audit reads.</summary>
-public sealed record StoredJob(Guid Id, short Status, int Attempts, long Epoch, string? AgentId, DateTimeOffset? CompletedAt, string? Result, long Version);
+public sealed record StoredJob(Guid Id, short Status, int Attempts, long Epoch, string? AgentId, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt,
+    string? Result, long Version)
+{
+    /// <summary>From the submit to the terminal result (null while not finished).</summary>
+    public TimeSpan? Latency => CompletedAt - CreatedAt;
+}
 
 /// <summary>One JobAttemptEnded event of the log.</summary>
 public sealed record AttemptEvent(string Outcome, bool Terminal, string Status, string? AgentId, int Attempt);
@@ -223,6 +249,7 @@ public sealed record AttemptEvent(string Outcome, bool Terminal, string Status, 
 /// <param name="Rerun">Jobs with more than one attempt (each attempt may have run the job: duplicated executions).</param>
 /// <param name="ExtraAttempts">Attempts that did not end the job (lost leases, releases, failures), over all jobs.</param>
 /// <param name="StoredUnacknowledged">Jobs of the tenant in the table whose submit was never acknowledged (allowed).</param>
+/// <param name="Slowest">The acknowledged job that took longest from submit to its terminal result.</param>
 public sealed record AuditResult(
     int Acknowledged,
     int Succeeded,
@@ -234,8 +261,12 @@ public sealed record AuditResult(
     int ExtraAttempts,
     IReadOnlyDictionary<string, int> ExtraAttemptOutcomes,
     int StoredUnacknowledged,
-    DateTimeOffset? LastCompletedAt)
+    DateTimeOffset? LastCompletedAt,
+    StoredJob? Slowest)
 {
+    /// <summary>The longest time from submit to terminal result of any acknowledged job.</summary>
+    public TimeSpan? LongestLatency => Slowest?.Latency;
+
     /// <summary>Acknowledged jobs that are not in the table, or not Succeeded.</summary>
     public int Lost => Missing.Count + NotSucceeded.Count;
 

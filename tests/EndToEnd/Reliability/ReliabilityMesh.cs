@@ -156,8 +156,41 @@ public sealed class ReliabilityMesh : IAsyncDisposable
     public string Tails(int lines = 25) => string.Join("\n", Silos.Select((s, i) => $"--- silo {i} ---\n{s.Tail(lines)}")
         .Append(Gateway is null ? string.Empty : $"--- gateway ---\n{Gateway.Tail(lines)}"));
 
+    /// <summary>The lines of every process's output that mention <paramref name="text"/> (a job id, say), for a failure message.</summary>
+    public string Grep(string text, int max = 30) => string.Join("\n", Silos.Select((s, i) => (Name: $"silo {i}", Process: s))
+        .Concat(Gateway is null ? [] : [("gateway", Gateway)])
+        .SelectMany(p => p.Process.Output.Split('\n').Where(l => l.Contains(text, StringComparison.OrdinalIgnoreCase)).Select(l => $"[{p.Name}] {l}"))
+        .Take(max));
+
+    /// <summary>
+    /// Writes what every process printed to <c>reliability/logs/&lt;cluster id&gt;-&lt;process&gt;.log</c> under the test
+    /// assembly's folder (kept for the latest run of each scenario, to read after a failure).
+    /// </summary>
+    public void SaveLogs()
+    {
+        try
+        {
+            var folder = Path.Combine(AppContext.BaseDirectory, "reliability", "logs");
+            Directory.CreateDirectory(folder);
+            for (var i = 0; i < Silos.Count; i++)
+            {
+                File.WriteAllText(Path.Combine(folder, $"{_clusterId}-silo{i}.log"), Silos[i].Output);
+            }
+
+            if (Gateway is not null)
+            {
+                File.WriteAllText(Path.Combine(folder, $"{_clusterId}-gateway.log"), Gateway.Output);
+            }
+        }
+        catch (IOException)
+        {
+            // Diagnostics only.
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        SaveLogs();
         foreach (var api in _apis)
         {
             api.Dispose();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Grpc.Core;
 using Npgsql;
 
 namespace MeshOs.Tests.EndToEnd.Reliability;
@@ -67,29 +68,57 @@ public static class ScenarioSteps
 
     /// <summary>
     /// Stops the load (the submits in hand are retried until acknowledged), waits until every acknowledged job is
-    /// terminal, audits them all, writes the report and asserts: every submit acknowledged, every acknowledged job
-    /// Succeeded with exactly one terminal result.
+    /// terminal, audits them all, writes the report and asserts: every submit answered within the call deadline and
+    /// in the end acknowledged, every acknowledged job Succeeded with exactly one terminal result, and none of them
+    /// took longer than <paramref name="latencyBound"/> from its submit to its result (the fault delays jobs by
+    /// seconds, not by timeouts).
     /// </summary>
     public static async Task<AuditResult> DrainAndAuditAsync(ReliabilityProfile profile, ReliabilityMesh mesh, string tenantId, SteadyLoad load,
-        ScenarioReport report, DateTimeOffset faultAt, string? duplicatedNote = null)
+        ScenarioReport report, DateTimeOffset faultAt, TimeSpan latencyBound, string? duplicatedNote = null)
     {
         await load.StopAsync(StopPatience);
         var acknowledged = load.Acknowledged.Values.ToList();
         report.Log($"load stopped: {load.Issued} issued, {acknowledged.Count} acknowledged; draining");
         var drained = await JobAudit.DrainAsync(mesh.ConnectionString, acknowledged, profile.DrainTimeout);
         report.Log(drained is { } d ? $"drained in {d.TotalSeconds:0.0} s" : "NOT drained");
-        report.Log("slowest jobs:\n" + await JobAudit.SlowestAsync(mesh.ConnectionString, tenantId));
         var audit = await JobAudit.AuditAsync(mesh.ConnectionString, tenantId, acknowledged);
         report.Outcome(load, audit, duplicatedNote);
         report.Figure("last acknowledged job completed", audit.LastCompletedAt - faultAt is { } after ? after : null);
         report.Figure("drain after the load stopped", drained);
+        report.Figure("longest submit → result", audit.LongestLatency);
         report.Write();
 
-        Assert.True(drained is not null, $"Not every acknowledged job was terminal {profile.DrainTimeout.TotalSeconds:0} s after the load stopped: " +
-            $"{await JobAudit.StatusesAsync(mesh.ConnectionString, tenantId)}\n{mesh.Tails()}");
-        Assert.True(load.Acknowledged.Count == load.Issued,
-            $"{load.Issued - load.Acknowledged.Count} submit(s) were never acknowledged, though retried for {StopPatience.TotalSeconds:0} s after the fault");
+        if (drained is null)
+        {
+            var unfinished = await JobAudit.UnfinishedAsync(mesh.ConnectionString, tenantId);
+            Assert.Fail($"Not every acknowledged job was terminal {profile.DrainTimeout.TotalSeconds:0} s after the load stopped: " +
+                $"{await JobAudit.StatusesAsync(mesh.ConnectionString, tenantId)}\n" +
+                string.Concat(unfinished.Select(id => $"What the processes logged about unfinished job {id}:\n{mesh.Grep(id.ToString())}\n")) + mesh.Tails());
+        }
+
         audit.AssertNothingLost();
+
+        var problems = new List<string>();
+        if (load.Acknowledged.Count != load.Issued)
+        {
+            problems.Add($"{load.Issued - load.Acknowledged.Count} submit(s) were never acknowledged, though retried for {StopPatience.TotalSeconds:0} s after the load stopped.");
+        }
+
+        var hung = load.Tries.Where(t => t.Failure == StatusCode.DeadlineExceeded).ToList();
+        if (hung.Count > 0)
+        {
+            problems.Add($"{hung.Count} submit(s) got no answer within {SteadyLoad.CallDeadline.TotalSeconds:0} s (the first started " +
+                $"{(hung.Min(t => t.StartedAt) - faultAt).TotalSeconds:+0.0;-0.0} s from the fault): a submit must succeed or fail fast.");
+        }
+
+        if (audit.LongestLatency > latencyBound)
+        {
+            problems.Add($"Job {audit.Slowest?.Id} took {audit.LongestLatency?.TotalSeconds:0.0} s from submit to result (bound {latencyBound.TotalSeconds:0} s). " +
+                $"Slowest jobs, times relative to their submit:\n{await JobAudit.SlowestAsync(mesh.ConnectionString, tenantId)}" +
+                $"What the processes logged about {audit.Slowest?.Id}:\n{mesh.Grep(audit.Slowest?.Id.ToString() ?? "-")}");
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
         return audit;
     }
 }

@@ -13,6 +13,12 @@ namespace MeshOs.Tests.EndToEnd.Reliability;
 [Collection(ReliabilityCollection.Name)]
 public sealed class SiloKillScenario(PostgresFixture postgres, ITestOutputHelper output)
 {
+    /// <summary>
+    /// Death detection (about 2 s) + the recovery grace of a leased job whose grain died (5 s) + a lease (5 s), with
+    /// room for a loaded machine: a job delayed by the kill is still done within this of its submit.
+    /// </summary>
+    private static readonly TimeSpan LatencyBound = TimeSpan.FromSeconds(20);
+
     [Fact]
     public async Task Sigkill_one_silo_of_three_under_load_then_restart_it_and_nothing_acknowledged_is_lost()
     {
@@ -58,7 +64,7 @@ public sealed class SiloKillScenario(PostgresFixture postgres, ITestOutputHelper
         report.Figure("silo restarted and active", back);
         report.Figure("submits after the kill", ScenarioSteps.SubmitImpact(load, killedAt));
         report.Figure("jobs in flight at the kill: last completed", orphansDone);
-        await ScenarioSteps.DrainAndAuditAsync(profile, mesh, tenantId, load, report, killedAt,
+        await ScenarioSteps.DrainAndAuditAsync(profile, mesh, tenantId, load, report, killedAt, LatencyBound,
             $"agents' results accepted {stats.Completed}, refused as stale {stats.Refused}");
     }
 

@@ -22,13 +22,12 @@ public static class AgentPolicy
         }
 
         Require(r.MaxConcurrency is >= 1 and <= MaxConcurrencyLimit, $"maxConcurrency: 1–{MaxConcurrencyLimit}.");
-        Require(r.Version is { Length: <= 64 }, "version: at most 64 characters.");
-        Require(r.Region is { Length: <= 64 }, "region: at most 64 characters.");
+        Require(r.Version is { Length: <= 64 } && !r.Version.Any(char.IsControl), "version: at most 64 characters, no control characters.");
+        Require(r.Region is { Length: <= 64 } && !r.Region.Any(char.IsControl), "region: at most 64 characters, no control characters.");
         Require(r.CostPerHour is >= 0 and <= 1_000_000, "costPerHour: 0–1,000,000.");
     }
 
-    public static bool IsValidId(string? id) =>
-        id is { Length: > 0 and <= 128 } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' or '/');
+    public static bool IsValidId(string? id) => AgentIds.IsValid(id);
 
     public static bool IsValidCapability(string? capability) =>
         capability is { Length: > 0 and <= 100 } && capability.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '.' or '/');

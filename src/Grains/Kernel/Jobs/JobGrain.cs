@@ -4,6 +4,7 @@ using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Grains.Kernel.Dispatch;
 using MeshOs.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,7 @@ internal sealed partial class JobGrain(
     IJobStore store,
     IOptions<JobOptions> jobOptions,
     IOptions<DispatchOptions> dispatchOptions,
+    QueueReferences queues,
     TimeProvider time,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
@@ -36,6 +38,9 @@ internal sealed partial class JobGrain(
     private IQueueGrain? _queue;
     private DateTimeOffset _leaseExpiresAt;
     private IGrainTimer? _deadline;
+
+    /// <summary>How soon a deadline that could not be acted on (the store failed) is tried again.</summary>
+    private static readonly TimeSpan DeadlineRetry = TimeSpan.FromSeconds(2);
 
     private Guid JobId => this.GetPrimaryKey();
 
@@ -247,6 +252,12 @@ internal sealed partial class JobGrain(
         result = JobResultPolicy.Validate(result, _options.MaxResultBytes);
 
         var now = time.GetUtcNow();
+        if (job.Status == JobStatus.Leased && result.StartedAt is { } reportedStart && job.LeasedAt is { } leasedAt)
+        {
+            // The start came with the result (the gateway held it): keep when it ran, within the lease's bounds.
+            job = job with { StartedAt = reportedStart < leasedAt ? leasedAt : reportedStart > now ? now : reportedStart };
+        }
+
         if (result.Succeeded)
         {
             var succeeded = job with
@@ -346,6 +357,28 @@ internal sealed partial class JobGrain(
 
     private async Task OnDeadlineAsync()
     {
+        try
+        {
+            await OnDeadlineCoreAsync();
+        }
+        catch (MeshException ex) when (ex.Code is MeshErrorCode.Unavailable or MeshErrorCode.FailedPrecondition)
+        {
+            // The store failed (or the copy in memory was stale): the deadline still stands, try again shortly rather
+            // than leave a lapsed lease for nobody to notice.
+            LogDeadlineRetry(logger, JobId, ex.Message);
+            ArmDeadline(DeadlineRetry);
+        }
+    }
+
+    private async Task OnDeadlineCoreAsync()
+    {
+        if (!_loaded)
+        {
+            // A failed write dropped the copy in memory; reloading a leased job arms the deadline again.
+            await EnsureLoadedAsync();
+            return;
+        }
+
         if (_job is not { } job || !job.Status.IsLeased())
         {
             return;
@@ -459,7 +492,20 @@ internal sealed partial class JobGrain(
             return Task.CompletedTask;
         }
 
-        return _loading ??= LoadAsync();
+        if (_loading is { } inProgress)
+        {
+            return inProgress;
+        }
+
+        // Shared while it runs. A load that finished at once (a store that refused at once, say) has already run its
+        // finally: keeping its task would hand the same failure to every later call.
+        var load = LoadAsync();
+        if (!load.IsCompleted)
+        {
+            _loading = load;
+        }
+
+        return load;
     }
 
     private async Task LoadAsync()
@@ -522,7 +568,11 @@ internal sealed partial class JobGrain(
             due = TimeSpan.Zero;
         }
 
-        due += TimeSpan.FromMilliseconds(5);
+        ArmDeadline(due + TimeSpan.FromMilliseconds(5));
+    }
+
+    private void ArmDeadline(TimeSpan due)
+    {
         if (_deadline is null)
         {
             _deadline = this.RegisterGrainTimer(static (self, _) => self.OnDeadlineAsync(), this,
@@ -579,9 +629,7 @@ internal sealed partial class JobGrain(
 
     private IQueueGrain Queue => _queue ??= QueueOf(_job!.Spec, _job.Shard);
 
-    /// <summary>A reference is cached: building one formats the key and hashes it, on every job's hot path.</summary>
-    private IQueueGrain QueueOf(JobSpec spec, int shard) => _queue ??=
-        GrainFactory.GetGrain<IQueueGrain>(new QueueKey(spec.Pool, spec.Capability, shard).ToString());
+    private IQueueGrain QueueOf(JobSpec spec, int shard) => _queue ??= queues.Get(spec.Pool, spec.Capability, shard);
 
     private static ImmutableArray<MeshEvent> AttemptEvent(JobRecord before, JobRecord after, string outcome, DateTimeOffset now, bool hadLease, JobUsage? usage = null)
     {
@@ -606,6 +654,9 @@ internal sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: could not be queued ({Reason}); retrying")]
     private static partial void LogEnqueueFailed(ILogger logger, Guid jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: its deadline could not be acted on ({Reason}); trying again shortly")]
+    private static partial void LogDeadlineRetry(ILogger logger, Guid jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: {What} (epoch {Epoch})")]
     private static partial void LogDeadline(ILogger logger, Guid jobId, string what, long epoch);

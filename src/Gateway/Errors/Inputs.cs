@@ -1,0 +1,70 @@
+using System.Text;
+using System.Text.Json;
+using MeshOs.Abstractions;
+
+namespace MeshOs.Gateway.Errors;
+
+/// <summary>Checks shared by the REST and gRPC surfaces for what callers put in paths and free-text fields.</summary>
+public static class Inputs
+{
+    /// <summary>Longest free-text reason (drain, quarantine, release, restart, cancel) accepted.</summary>
+    public const int MaxReasonLength = 500;
+
+    /// <summary>
+    /// Whether <paramref name="id"/> could name an object: 1–<paramref name="maxLength"/> characters, none of them
+    /// whitespace or control characters. Ids that could not exist answer 404 without touching a grain.
+    /// </summary>
+    public static bool IsPlausibleId(string? id, int maxLength) =>
+        !string.IsNullOrEmpty(id) && id.Length <= maxLength && !id.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
+
+    /// <summary><paramref name="reason"/> when given (at most <see cref="MaxReasonLength"/> characters), else <paramref name="fallback"/>.</summary>
+    public static string Reason(string? reason, string fallback) =>
+        string.IsNullOrEmpty(reason) ? fallback
+        : reason.Length <= MaxReasonLength ? reason
+        : throw MeshException.Invalid($"reason: at most {MaxReasonLength} characters.");
+
+    /// <summary>A page size: <paramref name="fallback"/> when absent, else 1–<paramref name="max"/>.</summary>
+    public static int Limit(int? limit, int fallback, int max, string name = "limit")
+    {
+        var size = limit ?? fallback;
+        return size >= 1 && size <= max ? size : throw MeshException.Invalid($"{name}: 1–{max}.");
+    }
+
+    /// <summary>
+    /// The JSON text of <paramref name="element"/>. The parser leaves string contents unchecked until they are read, so
+    /// bytes that are not UTF-8 inside a string surface here, as a 400 naming the field.
+    /// </summary>
+    public static string? JsonText(JsonElement? element, string name)
+    {
+        try
+        {
+            return element?.GetRawText();
+        }
+        catch (InvalidOperationException ex) when (ex.InnerException is DecoderFallbackException)
+        {
+            throw MeshException.Invalid($"{name}: not valid UTF-8.");
+        }
+    }
+
+    /// <summary>
+    /// A query value naming a member of <typeparamref name="T"/> exactly (case aside). Numbers and comma lists, which
+    /// enum parsing would otherwise turn into some other member, are refused.
+    /// </summary>
+    public static T? EnumName<T>(string? text, string name) where T : struct, Enum
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        foreach (var member in Enum.GetValues<T>())
+        {
+            if (string.Equals(member.ToString(), text, StringComparison.OrdinalIgnoreCase))
+            {
+                return member;
+            }
+        }
+
+        throw MeshException.Invalid($"{name}: one of {string.Join(", ", Enum.GetNames<T>())}.");
+    }
+}
