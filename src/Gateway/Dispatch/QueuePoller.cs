@@ -266,7 +266,22 @@ internal sealed class QueuePoller : IDisposable
         LeaseGrant? grant;
         try
         {
-            grant = await _hub.Job(job.JobId).LeaseAsync(session.AgentId, TimeSpan.Zero);
+            var call = _hub.Job(job.JobId).LeaseAsync(session.AgentId, TimeSpan.Zero);
+            if (await Task.WhenAny(call, Task.Delay(CallTimeout)) != call)
+            {
+                // The job's silo may have died with the call in it. Give the job back to its queue now; should the
+                // lease still be granted, release it at once so that the job is not held by an agent that never saw it.
+                _ = call.ContinueWith(t =>
+                {
+                    if (t.IsCompletedSuccessfully && t.Result is { } late)
+                    {
+                        _hub.Job(job.JobId).ReleaseAsync(session.AgentId, late.Epoch, "granted after the dispatcher gave up waiting").Ignore();
+                    }
+                }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                throw new TimeoutException($"no answer within {CallTimeout.TotalSeconds:0} s");
+            }
+
+            grant = await call;
         }
         catch (Exception ex)
         {

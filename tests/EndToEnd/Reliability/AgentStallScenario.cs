@@ -37,10 +37,11 @@ public sealed class AgentStallScenario(PostgresFixture postgres, ITestOutputHelp
         await using var load = mesh.NewLoad(profile, key, capability, capability);
         load.Start();
 
-        // The stalling agent asks first, so the first jobs are its own; then the fleet joins.
-        var taken = await stalling.TakeAsync(StalledJobs, TimeSpan.FromSeconds(30));
+        // The fleet works through the warm-up; then, under the load, the stalling agent asks for its jobs, starts
+        // them and stalls at once (holding them through the warm-up would let their timeouts end the leases first).
         await fleet.StartAsync();
         await ScenarioSteps.WarmUpAsync(profile, load, database, tenantId, report);
+        var taken = await stalling.TakeAsync(StalledJobs, TimeSpan.FromSeconds(30));
 
         await stalling.Stall();
         var stalledAt = DateTimeOffset.UtcNow;
