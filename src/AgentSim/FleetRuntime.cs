@@ -63,13 +63,15 @@ internal sealed partial class FleetRuntime(
                     await call.RequestStream.WriteAsync(new RuntimeMessage { Report = report }, stopping);
                 }
             }
-            catch (Exception ex) when (!stopping.IsCancellationRequested && ex is RpcException or IOException or HttpRequestException or InvalidOperationException)
+            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or InvalidOperationException or OperationCanceledException)
             {
+                if (stopping.IsCancellationRequested)
+                {
+                    // Stopping: whatever the call ended with (cancelled, or a status that raced the stop) is moot.
+                    return;
+                }
+
                 LogDisconnected(logger, runtimeId, ex.GetBaseException().Message);
-            }
-            catch (Exception ex) when (stopping.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
-            {
-                return;
             }
 
             try

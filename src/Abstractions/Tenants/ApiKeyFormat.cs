@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using MeshOs.Abstractions.Agents;
 
 namespace MeshOs.Abstractions.Tenants;
 
@@ -17,7 +18,12 @@ public static partial class ApiKeyFormat
     [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,62}\z", RegexOptions.CultureInvariant)]
     public static partial Regex TenantIdPattern();
 
-    public static bool IsValidTenantId([NotNullWhen(true)] string? tenantId) => tenantId is not null && TenantIdPattern().IsMatch(tenantId);
+    /// <summary>
+    /// A tenant id matches <see cref="TenantIdPattern"/> and is not <see cref="AgentPools.PlatformOwner"/>: a tenant's
+    /// key makes it the owner of its agents, and agents owned by <c>platform</c> may serve every tenant's pools.
+    /// </summary>
+    public static bool IsValidTenantId([NotNullWhen(true)] string? tenantId) =>
+        tenantId is not null && tenantId != AgentPools.PlatformOwner && TenantIdPattern().IsMatch(tenantId);
 
     /// <summary>Makes a new key; returns the full key (shown once) and the hash to store.</summary>
     public static (string Key, string KeyId, byte[] Hash) Create(string tenantId)

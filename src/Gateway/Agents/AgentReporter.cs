@@ -1,4 +1,5 @@
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Jobs;
 using Orleans.Runtime;
 
@@ -7,7 +8,9 @@ namespace MeshOs.Gateway.Agents;
 /// <summary>
 /// Carries agents' reports (start, result, release) to job grains. A report that fails for a passing reason (the
 /// store or a silo briefly unavailable) is retried here for up to <see cref="RetryBudget"/>, so agents need not
-/// resend; a refusal (stale epoch, invalid result) is final.
+/// resend; a refusal (stale epoch, invalid result) is final. A report about a job the agent's owner could never have
+/// been leased (another tenant's job outside the owner's pools, or no job at all) is NotFound, exactly as for a job
+/// that does not exist: a refusal must not tell a tenant's agent that another tenant's job exists, nor its state.
 /// </summary>
 public sealed partial class AgentReporter(IGrainFactory grains, ILogger<AgentReporter> logger)
 {
@@ -20,14 +23,47 @@ public sealed partial class AgentReporter(IGrainFactory grains, ILogger<AgentRep
     /// </summary>
     public static readonly TimeSpan TryTimeout = TimeSpan.FromSeconds(3);
 
-    public Task StartAsync(string agentId, Guid jobId, long epoch) =>
-        WithRetryAsync(jobId, () => grains.GetJobGrain(jobId).StartAsync(agentId, epoch));
+    /// <param name="owner">Who runs the agent: <c>platform</c> or the tenant (the agent's registration says).</param>
+    public Task StartAsync(string owner, string agentId, Guid jobId, long epoch) =>
+        RefusedAsNotFoundAsync(owner, jobId, () => grains.GetJobGrain(jobId).StartAsync(agentId, epoch));
 
-    public Task CompleteAsync(string agentId, Guid jobId, long epoch, JobResult result) =>
-        WithRetryAsync(jobId, () => grains.GetJobGrain(jobId).CompleteAsync(agentId, epoch, result));
+    public Task CompleteAsync(string owner, string agentId, Guid jobId, long epoch, JobResult result) =>
+        RefusedAsNotFoundAsync(owner, jobId, () => grains.GetJobGrain(jobId).CompleteAsync(agentId, epoch, result));
 
-    public Task ReleaseAsync(string agentId, Guid jobId, long epoch, string reason) =>
-        WithRetryAsync(jobId, () => grains.GetJobGrain(jobId).ReleaseAsync(agentId, epoch, string.IsNullOrEmpty(reason) ? "released by the agent" : reason));
+    /// <summary>
+    /// Releasing a lease the agent does not hold is a no-op (an agent may repeat a release whose answer it lost), so
+    /// the job is looked at first: a job the owner could not serve is NotFound rather than silently "released".
+    /// </summary>
+    public async Task ReleaseAsync(string owner, string agentId, Guid jobId, long epoch, string reason)
+    {
+        await RequireServableAsync(owner, jobId);
+        await WithRetryAsync(jobId, () => grains.GetJobGrain(jobId).ReleaseAsync(agentId, epoch, string.IsNullOrEmpty(reason) ? "released by the agent" : reason));
+    }
+
+    /// <summary>Sends a report; a stale-lease refusal about a job the owner could not serve becomes NotFound.</summary>
+    private async Task RefusedAsNotFoundAsync(string owner, Guid jobId, Func<Task> report)
+    {
+        try
+        {
+            await WithRetryAsync(jobId, report);
+        }
+        catch (MeshException ex) when (ex.Code == MeshErrorCode.StaleEpoch)
+        {
+            // Only the refusal path pays for the look-up: an accepted report proves the agent held the lease.
+            await RequireServableAsync(owner, jobId);
+            throw;
+        }
+    }
+
+    private async Task RequireServableAsync(string owner, Guid jobId)
+    {
+        JobRecord? job = null;
+        await WithRetryAsync(jobId, async () => job = await grains.GetJobGrain(jobId).GetAsync(null));
+        if (job is null || !AgentPools.MayServe(owner, job.Spec.Pool))
+        {
+            throw MeshException.NotFound($"Job '{jobId}'");
+        }
+    }
 
     private async Task WithRetryAsync(Guid jobId, Func<Task> report)
     {

@@ -19,6 +19,8 @@ internal sealed class AgentStreamReports(StreamAgentSession session, AgentReport
 
     private string AgentId => session.AgentId;
 
+    private string Owner => session.Registration.Owner;
+
     public void Started(Guid jobId, long epoch)
     {
         if (starts.Delay <= TimeSpan.Zero)
@@ -45,7 +47,7 @@ internal sealed class AgentStreamReports(StreamAgentSession session, AgentReport
         lock (_gate)
         {
             var startedAt = TakeHeldStart(jobId, epoch);
-            Chain(jobId, epoch, () => reporter.CompleteAsync(AgentId, jobId, epoch, result() with { StartedAt = startedAt }), credit: true);
+            Chain(jobId, epoch, () => reporter.CompleteAsync(Owner, AgentId, jobId, epoch, result() with { StartedAt = startedAt }), credit: true);
         }
     }
 
@@ -54,7 +56,7 @@ internal sealed class AgentStreamReports(StreamAgentSession session, AgentReport
         lock (_gate)
         {
             TakeHeldStart(jobId, epoch); // the job goes back to the queue: when it started no longer matters
-            Chain(jobId, epoch, () => reporter.ReleaseAsync(AgentId, jobId, epoch, reason), credit: true);
+            Chain(jobId, epoch, () => reporter.ReleaseAsync(Owner, AgentId, jobId, epoch, reason), credit: true);
         }
     }
 
@@ -98,7 +100,7 @@ internal sealed class AgentStreamReports(StreamAgentSession session, AgentReport
     }
 
     private void ChainStart(Guid jobId, long epoch) =>
-        Chain(jobId, epoch, () => reporter.StartAsync(AgentId, jobId, epoch), credit: false, isStart: true);
+        Chain(jobId, epoch, () => reporter.StartAsync(Owner, AgentId, jobId, epoch), credit: false, isStart: true);
 
     /// <summary>Runs <paramref name="report"/> after the job's previous report. Called under the gate.</summary>
     private void Chain(Guid jobId, long epoch, Func<Task> report, bool credit, bool isStart = false)

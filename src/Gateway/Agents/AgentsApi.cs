@@ -172,38 +172,38 @@ public static class AgentsApi
 
     private static async Task<NoContent> StartAsync(string agentId, string jobId, [FromBody] EpochRequest request, ClaimsPrincipal user, IGrainFactory grains, AgentReporter reporter)
     {
-        await OwnedAgentAsync(agentId, user, grains);
-        await reporter.StartAsync(agentId, Jobs.JobSubmitter.ParseJobId(jobId), Epoch(request.Epoch));
+        var agent = await OwnedAgentAsync(agentId, user, grains);
+        await reporter.StartAsync(agent.Registration.Owner, agentId, Jobs.JobSubmitter.ParseJobId(jobId), Epoch(request.Epoch));
         return TypedResults.NoContent();
     }
 
     private static async Task<NoContent> CompleteAsync(string agentId, string jobId, [FromBody] CompleteRequest request, ClaimsPrincipal user, IGrainFactory grains, AgentReporter reporter)
     {
-        await OwnedAgentAsync(agentId, user, grains);
+        var agent = await OwnedAgentAsync(agentId, user, grains);
         var usage = Usage(request.TokensIn, request.TokensOut, request.Cost);
-        await reporter.CompleteAsync(agentId, Jobs.JobSubmitter.ParseJobId(jobId), Epoch(request.Epoch),
+        await reporter.CompleteAsync(agent.Registration.Owner, agentId, Jobs.JobSubmitter.ParseJobId(jobId), Epoch(request.Epoch),
             new JobResult(true, Inputs.JsonText(request.Result, "result"), null, false, usage));
         return TypedResults.NoContent();
     }
 
     private static async Task<NoContent> FailAsync(string agentId, string jobId, [FromBody] FailRequest request, ClaimsPrincipal user, IGrainFactory grains, AgentReporter reporter)
     {
-        await OwnedAgentAsync(agentId, user, grains);
+        var agent = await OwnedAgentAsync(agentId, user, grains);
         if (request.Error is { Length: > 10_000 })
         {
             throw MeshException.Invalid("error: at most 10,000 characters.");
         }
 
         var usage = Usage(request.TokensIn, request.TokensOut, request.Cost);
-        await reporter.CompleteAsync(agentId, Jobs.JobSubmitter.ParseJobId(jobId), Epoch(request.Epoch),
+        await reporter.CompleteAsync(agent.Registration.Owner, agentId, Jobs.JobSubmitter.ParseJobId(jobId), Epoch(request.Epoch),
             new JobResult(false, null, string.IsNullOrEmpty(request.Error) ? "failed" : request.Error, request.Retryable, usage));
         return TypedResults.NoContent();
     }
 
     private static async Task<NoContent> ReleaseAsync(string agentId, string jobId, [FromBody] EpochRequest request, ClaimsPrincipal user, IGrainFactory grains, AgentReporter reporter)
     {
-        await OwnedAgentAsync(agentId, user, grains);
-        await reporter.ReleaseAsync(agentId, Jobs.JobSubmitter.ParseJobId(jobId), Epoch(request.Epoch), Inputs.Reason(request.Reason, "released by the agent"));
+        var agent = await OwnedAgentAsync(agentId, user, grains);
+        await reporter.ReleaseAsync(agent.Registration.Owner, agentId, Jobs.JobSubmitter.ParseJobId(jobId), Epoch(request.Epoch), Inputs.Reason(request.Reason, "released by the agent"));
         return TypedResults.NoContent();
     }
 

@@ -2,6 +2,7 @@ using Grpc.Core;
 using MeshOs.Abstractions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Orleans.Runtime;
 
 namespace MeshOs.Gateway.Errors;
@@ -28,6 +29,8 @@ public static class ErrorMapping
         Jobs.RateLimitedException limited => new(429, StatusCode.ResourceExhausted, "Too many requests", limited.Message),
         BadHttpRequestException bad => new(bad.StatusCode, StatusCode.InvalidArgument, bad.StatusCode == 413 ? "Request too large" : "Invalid request", bad.Message),
         System.Text.Json.JsonException json => new(400, StatusCode.InvalidArgument, "Invalid request", "The body is not valid JSON: " + json.Message),
+        // An IOException too, but the sender's fault, not a closed connection.
+        Google.Protobuf.InvalidProtocolBufferException protobuf => new(400, StatusCode.InvalidArgument, "Invalid request", "The message is not valid protobuf: " + protobuf.Message),
         SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or OrleansException =>
             new(503, StatusCode.Unavailable, "Service unavailable", "The cluster is unavailable or overloaded; nothing was changed. Retry later."),
         OperationCanceledException => new(499, StatusCode.Cancelled, "Cancelled", "The request was cancelled."),
@@ -41,6 +44,21 @@ public static class ErrorMapping
     {
         var mapped = Map(exception);
         return new RpcException(new Status(mapped.GrpcStatus, mapped.Detail));
+    }
+}
+
+/// <summary>Answers for refusals that are not exceptions.</summary>
+public static class Refusals
+{
+    /// <summary>
+    /// A submit refused by the tenant's rate limit: 429 problem details with Retry-After, as the exception handler would
+    /// write for <see cref="Jobs.RateLimitedException"/>, without the cost of throwing (see <see cref="Jobs.SubmitRateLimiter.TryAcquire"/>).
+    /// </summary>
+    public static ProblemHttpResult RateLimited(HttpContext http, Jobs.SubmitRefusal refusal)
+    {
+        var mapped = ErrorMapping.Map(new Jobs.RateLimitedException(refusal.RetryAfter, refusal.Message));
+        http.Response.Headers.RetryAfter = refusal.RetryAfterSeconds;
+        return TypedResults.Problem(statusCode: mapped.HttpStatus, title: mapped.Title, detail: mapped.Detail);
     }
 }
 
@@ -58,7 +76,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         httpContext.Response.StatusCode = mapped.HttpStatus;
         if (exception is Jobs.RateLimitedException limited)
         {
-            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(limited.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            httpContext.Response.Headers.RetryAfter = new Jobs.SubmitRefusal(limited.RetryAfter, limited.Message).RetryAfterSeconds;
         }
         else if (mapped.HttpStatus is 503 or 429)
         {
@@ -108,7 +126,19 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
     {
         try
         {
-            await continuation(requestStream, responseStream, context);
+            await continuation(new CheckedRequestStream<TRequest>(requestStream, context.CancellationToken), responseStream, context);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw Translate(ex, context);
+        }
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(new CheckedRequestStream<TRequest>(requestStream, context.CancellationToken), context);
         }
         catch (Exception ex) when (ex is not RpcException)
         {
@@ -129,4 +159,32 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
 
     [LoggerMessage(Level = LogLevel.Error, Message = "gRPC {Method} failed")]
     private static partial void LogServerError(ILogger logger, string method, Exception exception);
+
+    /// <summary>
+    /// A request stream whose broken framing is the caller's fault. grpc-dotnet reports a message cut short, a compressed
+    /// flag without an encoding, or a length past 2 GiB as Internal, or throws IOException or InvalidDataException
+    /// (Unknown); while the call is alive, these are InvalidArgument. A cancelled call keeps its cancellation.
+    /// </summary>
+    private sealed class CheckedRequestStream<T>(IAsyncStreamReader<T> inner, CancellationToken call) : IAsyncStreamReader<T>
+    {
+        public T Current => inner.Current;
+
+        public async Task<bool> MoveNext(CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await inner.MoveNext(cancellationToken);
+            }
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.Internal or StatusCode.Unknown && !call.IsCancellationRequested)
+            {
+                throw Malformed(ex.Status.Detail);
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException && !call.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw Malformed(ex.Message);
+            }
+        }
+
+        private static RpcException Malformed(string detail) => new(new Status(StatusCode.InvalidArgument, "The request stream is malformed: " + detail));
+    }
 }

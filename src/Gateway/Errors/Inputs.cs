@@ -31,6 +31,18 @@ public static class Inputs
     }
 
     /// <summary>
+    /// A reporting period: <paramref name="to"/> or a minute after <paramref name="now"/>, and <paramref name="from"/> or
+    /// <paramref name="length"/> before that end (but not before the earliest date there is); InvalidArgument unless it
+    /// starts before it ends.
+    /// </summary>
+    public static (DateTimeOffset From, DateTimeOffset To) Period(DateTimeOffset? from, DateTimeOffset? to, TimeSpan length, DateTimeOffset now)
+    {
+        var end = to ?? now.AddMinutes(1);
+        var start = from ?? (end - DateTimeOffset.MinValue > length ? end - length : DateTimeOffset.MinValue);
+        return start < end ? (start, end) : throw MeshException.Invalid("from must be before to.");
+    }
+
+    /// <summary>
     /// The JSON text of <paramref name="element"/>. The parser leaves string contents unchecked until they are read, so
     /// bytes that are not UTF-8 inside a string surface here, as a 400 naming the field.
     /// </summary>

@@ -21,6 +21,7 @@ namespace MeshOs.Gateway.Grpc;
 /// one slow grain call does not hold up the stream.
 /// </summary>
 [Authorize(Policy = MeshRoles.AgentPolicy)]
+[BindServiceMethod(typeof(AgentChannelGrpcService), nameof(BindService))]
 internal sealed partial class AgentChannelGrpcService(
     IGrainFactory grains,
     DispatchHub hub,
@@ -28,16 +29,15 @@ internal sealed partial class AgentChannelGrpcService(
     StartReports starts,
     ILogger<AgentChannelGrpcService> logger) : AgentChannel.AgentChannelBase
 {
+    /// <summary>Binds the RPCs with request messages that fail to parse refused as InvalidArgument (<see cref="StrictRequestBinder"/>).</summary>
+    public static void BindService(ServiceBinderBase binder, AgentChannel.AgentChannelBase service) =>
+        AgentChannel.BindService(StrictRequestBinder.For(binder), service);
+
     public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<MeshMessage> responseStream, ServerCallContext context)
     {
         var owner = context.GetHttpContext().User.AgentOwner() ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "Agent credentials required."));
         var ct = context.CancellationToken;
-        if (!await requestStream.MoveNext(ct))
-        {
-            return;
-        }
-
-        if (requestStream.Current.BodyCase != AgentMessage.BodyOneofCase.Register)
+        if (!await requestStream.MoveNext(ct) || requestStream.Current.BodyCase != AgentMessage.BodyOneofCase.Register)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "The first message must be register."));
         }

@@ -18,8 +18,13 @@ namespace MeshOs.Gateway.Grpc;
 
 /// <summary>meshos.v1.Jobs: the tenant job API over gRPC, with the same rules as REST.</summary>
 [Authorize(Policy = MeshRoles.TenantPolicy)]
+[BindServiceMethod(typeof(JobsGrpcService), nameof(BindService))]
 internal sealed class JobsGrpcService(JobSubmitter submitter, SubmitRateLimiter limiter, IGrainFactory grains) : MeshOs.Grpc.V1.Jobs.JobsBase
 {
+    /// <summary>Binds the RPCs with request messages that fail to parse refused as InvalidArgument (<see cref="StrictRequestBinder"/>).</summary>
+    public static void BindService(ServiceBinderBase binder, MeshOs.Grpc.V1.Jobs.JobsBase service) =>
+        MeshOs.Grpc.V1.Jobs.BindService(StrictRequestBinder.For(binder), service);
+
     public override async Task<SubmitJobResponse> Submit(SubmitJobRequest request, ServerCallContext context)
     {
         var tenant = Tenant(context);
@@ -137,12 +142,7 @@ internal sealed class JobsGrpcService(JobSubmitter submitter, SubmitRateLimiter 
     public override async Task<ProtoJob> Cancel(CancelJobRequest request, ServerCallContext context)
     {
         var id = JobSubmitter.ParseJobId(request.JobId);
-        if (request.Reason.Length > 500)
-        {
-            throw MeshException.Invalid("reason: at most 500 characters.");
-        }
-
-        var reason = string.IsNullOrEmpty(request.Reason) ? "cancelled by the tenant" : request.Reason;
+        var reason = Inputs.Reason(request.Reason, "cancelled by the tenant");
         var job = await grains.GetJobGrain(id).CancelAsync(Tenant(context).TenantId, reason);
         return job.ToProto();
     }

@@ -16,16 +16,16 @@ namespace MeshOs.Gateway.Grpc;
 
 /// <summary>meshos.v1.Incidents: the operator incident API over gRPC, the same calls as REST /v1/incidents.</summary>
 [Authorize(Policy = MeshRoles.OperatorPolicy)]
+[BindServiceMethod(typeof(IncidentsGrpcService), nameof(BindService))]
 internal sealed class IncidentsGrpcService(IGrainFactory grains) : MeshOs.Grpc.V1.Incidents.IncidentsBase
 {
+    /// <summary>Binds the RPCs with request messages that fail to parse refused as InvalidArgument (<see cref="StrictRequestBinder"/>).</summary>
+    public static void BindService(ServiceBinderBase binder, MeshOs.Grpc.V1.Incidents.IncidentsBase service) =>
+        MeshOs.Grpc.V1.Incidents.BindService(StrictRequestBinder.For(binder), service);
+
     public override async Task<ListIncidentsResponse> List(ListIncidentsRequest request, ServerCallContext context)
     {
-        var limit = request.Limit == 0 ? 50 : request.Limit;
-        if (limit is < 1 or > 500)
-        {
-            throw MeshException.Invalid("limit: 1–500.");
-        }
-
+        var limit = Inputs.Limit(request.Limit == 0 ? null : request.Limit, 50, 500); // proto3: 0 means unset
         var filter = new IncidentFilter(
             request.HasSeverity ? Severity(request.Severity) : null,
             request.HasStage ? Stage(request.Stage) : null,
@@ -83,7 +83,9 @@ internal sealed class IncidentsGrpcService(IGrainFactory grains) : MeshOs.Grpc.V
     public override async Task<ProtoIncident> Resolve(ResolveIncidentRequest request, ServerCallContext context)
     {
         await ExistingAsync(request.IncidentId);
-        var resolution = string.IsNullOrEmpty(request.Resolution) ? "resolved by an operator" : request.Resolution;
+        var resolution = string.IsNullOrEmpty(request.Resolution) ? "resolved by an operator"
+            : request.Resolution.Length <= MaxResolutionLength ? request.Resolution
+            : throw MeshException.Invalid($"resolution: at most {MaxResolutionLength:N0} characters.");
         return ToProto(await Incident(request.IncidentId).ResolveAsync(Actor(request.Actor), resolution, automatic: false));
     }
 
@@ -101,18 +103,15 @@ internal sealed class IncidentsGrpcService(IGrainFactory grains) : MeshOs.Grpc.V
 
     public override async Task<ProtoIncidentReport> Report(IncidentReportRequest request, ServerCallContext context)
     {
-        var to = request.To.ToDateTimeOffset("to") ?? DateTimeOffset.UtcNow.AddMinutes(1);
-        var from = request.From.ToDateTimeOffset("from") ?? to.AddDays(-30);
-        if (from >= to)
-        {
-            throw MeshException.Invalid("from must be before to.");
-        }
-
+        var (from, to) = Inputs.Period(request.From.ToDateTimeOffset("from"), request.To.ToDateTimeOffset("to"), TimeSpan.FromDays(30), DateTimeOffset.UtcNow);
         var report = await grains.GetGrain<IIncidentDirectoryGrain>(0).GetReportAsync(from, to);
         var reply = new ProtoIncidentReport { All = ToProto(report.All) };
         reply.BySeverity.AddRange(report.BySeverity.Select(ToProto));
         return reply;
     }
+
+    /// <summary>The longest resolution note accepted, as over REST.</summary>
+    private const int MaxResolutionLength = 4_000;
 
     private IIncidentGrain Incident(string incidentId) => grains.GetGrain<IIncidentGrain>(incidentId);
 
@@ -211,8 +210,12 @@ internal sealed class IncidentsGrpcService(IGrainFactory grains) : MeshOs.Grpc.V
 
 /// <summary>meshos.v1.Fleet: quarantine, release, drain and restart agents by hand.</summary>
 [Authorize(Policy = MeshRoles.OperatorPolicy)]
+[BindServiceMethod(typeof(FleetGrpcService), nameof(BindService))]
 internal sealed class FleetGrpcService(IGrainFactory grains) : Fleet.FleetBase
 {
+    /// <summary>Binds the RPCs with request messages that fail to parse refused as InvalidArgument (<see cref="StrictRequestBinder"/>).</summary>
+    public static void BindService(ServiceBinderBase binder, Fleet.FleetBase service) => Fleet.BindService(StrictRequestBinder.For(binder), service);
+
     public override async Task<AgentStatus> GetAgent(AgentRef request, ServerCallContext context) => ToProto(await ExistingAsync(request.AgentId));
 
     public override async Task<AgentStatus> Quarantine(QuarantineRequest request, ServerCallContext context)

@@ -69,7 +69,7 @@ internal static class ProtoMapping
         LeaseExpiresAt = Timestamp.FromDateTimeOffset(grant.ExpiresAt),
     };
 
-    /// <summary>A duration from the wire, or null when unset; InvalidArgument when negative or absurd.</summary>
+    /// <summary>A duration from the wire, or null when unset; InvalidArgument when negative, absurd or not normalized.</summary>
     public static TimeSpan? ToTimeSpan(this Duration? duration, string field)
     {
         if (duration is null)
@@ -77,7 +77,8 @@ internal static class ProtoMapping
             return null;
         }
 
-        if (duration.Seconds < 0 || duration.Nanos < 0 || duration.Seconds > 10L * 86_400)
+        // Nanos past a second are not a duration protobuf can convert (ToTimeSpan would throw InvalidOperationException).
+        if (duration.Seconds < 0 || duration.Nanos < 0 || duration.Nanos > 999_999_999 || duration.Seconds > 10L * 86_400)
         {
             throw Abstractions.MeshException.Invalid($"{field}: out of range.");
         }

@@ -13,8 +13,13 @@ namespace MeshOs.Gateway.Grpc;
 /// grain key is scoped by the caller's identity (<c>{owner}/{runtimeId}</c>), so no one can steer another's agents.
 /// </summary>
 [Authorize(Policy = MeshRoles.AgentPolicy)]
+[BindServiceMethod(typeof(RuntimeChannelGrpcService), nameof(BindService))]
 internal sealed partial class RuntimeChannelGrpcService(IGrainFactory grains, ILogger<RuntimeChannelGrpcService> logger) : RuntimeChannel.RuntimeChannelBase
 {
+    /// <summary>Binds the RPCs with request messages that fail to parse refused as InvalidArgument (<see cref="StrictRequestBinder"/>).</summary>
+    public static void BindService(ServiceBinderBase binder, RuntimeChannel.RuntimeChannelBase service) =>
+        RuntimeChannel.BindService(StrictRequestBinder.For(binder), service);
+
     public override async Task Connect(IAsyncStreamReader<RuntimeMessage> requestStream, IServerStreamWriter<RuntimeOrder> responseStream, ServerCallContext context)
     {
         var owner = context.GetHttpContext().User.AgentOwner() ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "Agent credentials required."));
@@ -24,12 +29,7 @@ internal sealed partial class RuntimeChannelGrpcService(IGrainFactory grains, IL
             throw new RpcException(new Status(StatusCode.InvalidArgument, "The first message must be hello."));
         }
 
-        var hello = requestStream.Current.Hello;
-        if (string.IsNullOrEmpty(hello.RuntimeId) || hello.RuntimeId.Length > 128 || hello.AgentIds.Count > 100_000)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "runtime_id: 1–128 characters; at most 100,000 agent ids."));
-        }
-
+        var hello = Checked(requestStream.Current.Hello);
         var runtime = grains.GetGrain<IRuntimeGrain>($"{owner}/{hello.RuntimeId}");
         var session = new Session();
         var observer = grains.CreateObjectReference<IRuntimeObserver>(session);
@@ -45,7 +45,7 @@ internal sealed partial class RuntimeChannelGrpcService(IGrainFactory grains, IL
                 switch (message.BodyCase)
                 {
                     case RuntimeMessage.BodyOneofCase.Hello:
-                        await runtime.AttachAsync(observer, [.. message.Hello.AgentIds]);
+                        await runtime.AttachAsync(observer, [.. Checked(message.Hello).AgentIds]);
                         break;
                     case RuntimeMessage.BodyOneofCase.Report:
                         await runtime.ReportAsync(message.Report.AgentId, message.Report.Restarted, message.Report.Detail);
@@ -72,6 +72,12 @@ internal sealed partial class RuntimeChannelGrpcService(IGrainFactory grains, IL
             grains.DeleteObjectReference<IRuntimeObserver>(observer);
         }
     }
+
+    /// <summary>Every hello, the first and the ones that replace its list, keeps the same limits.</summary>
+    private static RuntimeHello Checked(RuntimeHello hello) =>
+        string.IsNullOrEmpty(hello.RuntimeId) || hello.RuntimeId.Length > 128 || hello.AgentIds.Count > 100_000
+            ? throw new RpcException(new Status(StatusCode.InvalidArgument, "runtime_id: 1–128 characters; at most 100,000 agent ids."))
+            : hello;
 
     private static async Task WriteAsync(Session session, IServerStreamWriter<RuntimeOrder> stream, CancellationToken ct)
     {

@@ -80,6 +80,7 @@ public static class GatewayHostingExtensions
         app.UseMeshAuthFailureGuard();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseGrpcRequestFraming();
 
         app.MapOperationsApi(role, cluster.StorageMode);
         app.MapOrleansDashboard(routePrefix: "/dashboard");

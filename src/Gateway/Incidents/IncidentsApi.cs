@@ -51,12 +51,7 @@ public static class IncidentsApi
 
     private static async Task<Ok<IncidentReportDto>> ReportAsync(IGrainFactory grains, DateTimeOffset? from = null, DateTimeOffset? to = null)
     {
-        var end = to ?? DateTimeOffset.UtcNow.AddMinutes(1);
-        var start = from ?? end.AddDays(-30);
-        if (start >= end)
-        {
-            throw MeshException.Invalid("from must be before to.");
-        }
+        var (start, end) = Inputs.Period(from, to, TimeSpan.FromDays(30), DateTimeOffset.UtcNow);
 
         var report = await Directory(grains).GetReportAsync(start, end);
         return TypedResults.Ok(new IncidentReportDto(report.From, report.To, FiguresDto.From(report.All), [.. report.BySeverity.Select(FiguresDto.From)]));

@@ -35,7 +35,7 @@ public static class JobsApi
         return app;
     }
 
-    private static async Task<Results<Created<JobDto>, Ok<JobDto>>> SubmitAsync(
+    private static async Task<Results<Created<JobDto>, Ok<JobDto>, ProblemHttpResult>> SubmitAsync(
         [FromBody] SubmitJobRequest request,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyHeader,
         HttpContext http,
@@ -43,13 +43,17 @@ public static class JobsApi
         SubmitRateLimiter limiter)
     {
         var tenant = Tenant(http);
-        limiter.Acquire(tenant);
+        if (limiter.TryAcquire(tenant) is { } refusal)
+        {
+            return Refusals.RateLimited(http, refusal);
+        }
+
         var outcome = await submitter.SubmitAsync(tenant, ToInput(request, idempotencyHeader));
         var dto = JobDto.From(outcome.Job);
         return outcome.Created ? TypedResults.Created($"/v1/jobs/{dto.Id}", dto) : TypedResults.Ok(dto);
     }
 
-    private static async Task<Ok<SubmitJobBatchResponse>> SubmitBatchAsync(
+    private static async Task<Results<Ok<SubmitJobBatchResponse>, ProblemHttpResult>> SubmitBatchAsync(
         [FromBody] SubmitJobBatchRequest request,
         HttpContext http,
         JobSubmitter submitter,
@@ -62,7 +66,11 @@ public static class JobsApi
             throw MeshException.Invalid($"jobs: 1–{JobSubmitter.MaxBatch} per batch.");
         }
 
-        limiter.Acquire(tenant, jobs.Count);
+        if (limiter.TryAcquire(tenant, jobs.Count) is { } refusal)
+        {
+            return Refusals.RateLimited(http, refusal);
+        }
+
         var converted = jobs.Select(job =>
         {
             try

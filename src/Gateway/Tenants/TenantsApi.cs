@@ -30,7 +30,7 @@ public static class TenantsApi
     {
         if (!ApiKeyFormat.IsValidTenantId(request.Id))
         {
-            throw MeshException.Invalid("id: 1–63 lowercase letters, digits or dashes, starting with a letter or digit.");
+            throw MeshException.Invalid("id: 1–63 lowercase letters, digits or dashes, starting with a letter or digit; not 'platform' (reserved).");
         }
 
         var spec = new TenantSpec(

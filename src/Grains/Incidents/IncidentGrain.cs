@@ -137,6 +137,11 @@ internal sealed class IncidentGrain(
             throw MeshException.Invalid("state: Investigating or Mitigated (resolve and post-mortem have their own calls).");
         }
 
+        if (note is { Length: > 4_000 })
+        {
+            throw MeshException.Invalid("note: at most 4,000 characters.");
+        }
+
         if (!IsOpen || next <= s.Stage)
         {
             throw MeshException.Precondition($"The incident is {s.Stage}; it cannot move to {next}.");

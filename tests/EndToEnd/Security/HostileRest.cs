@@ -278,8 +278,9 @@ public sealed class HostileRest
     }
 
     /// <summary>
-    /// An agent releasing a lease it does not hold (another job, an unknown one) is a documented no-op answered 204: the
-    /// release is idempotent, so an agent may repeat it after a lost answer. Nothing is written, which the run checks.
+    /// An agent releasing a lease it does not hold on a job its owner could serve is a no-op answered 204: the release
+    /// is idempotent, so an agent may repeat it after a lost answer (a job it could not serve, or none, is a 404).
+    /// Nothing is written, which the run checks.
     /// </summary>
     private static bool IdempotentRelease(ApiOperation op, string parameter, string value) =>
         op.OperationId == "AgentReleaseJob" && parameter == "jobId" && Guid.TryParse(value, out _);

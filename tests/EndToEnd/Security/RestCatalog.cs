@@ -54,7 +54,7 @@ public static class RestCatalog
                 ["pools"] = new JsonArray("platform"),
             },
             [
-                .. Values("id", null, "", "UPPER", "-lead", Repeat(64), "a b", "ä", "../x", "a\u0000b", Repeat(100_000)),
+                .. Values("id", null, "", "UPPER", "-lead", Repeat(64), "a b", "ä", "../x", "a\u0000b", Repeat(100_000), "platform"),
                 new FieldAttack("id", null, Remove: true),
                 .. TenantSettingAttacks(),
             ]),

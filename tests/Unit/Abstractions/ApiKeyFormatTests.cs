@@ -172,6 +172,7 @@ public sealed class ApiKeyFormatTests
     [InlineData("acmé")]
     [InlineData(" acme")]
     [InlineData("acme ")]
+    [InlineData("platform")] // the owner of platform agents, which serve every pool
     public void Invalid_tenant_ids(string? tenantId) => Assert.False(ApiKeyFormat.IsValidTenantId(tenantId));
 
     // SRC BUG (src/Abstractions/Tenants/ApiKeyFormat.cs, TenantIdPattern): the pattern ends with '$', which in .NET also

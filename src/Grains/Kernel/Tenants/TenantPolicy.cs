@@ -1,4 +1,5 @@
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Tenants;
 
 namespace MeshOs.Grains.Kernel.Tenants;
@@ -7,10 +8,10 @@ namespace MeshOs.Grains.Kernel.Tenants;
 public static class TenantPolicy
 {
     /// <summary>The shared pool served by platform-owned agents.</summary>
-    public const string PlatformPool = "platform";
+    public const string PlatformPool = AgentPools.Platform;
 
     /// <summary>The owner name of platform agents.</summary>
-    public const string PlatformOwner = "platform";
+    public const string PlatformOwner = AgentPools.PlatformOwner;
 
     public const int MaxPayloadBytesLimit = 4 * 1024 * 1024;
 
@@ -49,12 +50,8 @@ public static class TenantPolicy
     public static bool IsValidPoolName(string? pool) =>
         pool is { Length: > 0 and <= 100 } && pool.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '/' or '.');
 
-    /// <summary>
-    /// Pools an owner's agents may register in: platform agents anywhere; a tenant's agents only in pools named after
-    /// it (<c>acme</c> or <c>acme/…</c>), so a tenant can never slip agents into another's pool.
-    /// </summary>
-    public static bool MayServePool(string owner, string pool) =>
-        owner == PlatformOwner || pool == owner || pool.StartsWith(owner + "/", StringComparison.Ordinal);
+    /// <summary>Pools an owner's agents may register in (see <see cref="AgentPools.MayServe"/>).</summary>
+    public static bool MayServePool(string owner, string pool) => AgentPools.MayServe(owner, pool);
 
     private static void Require(bool condition, string message)
     {

@@ -1,0 +1,418 @@
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using MeshOs.Grpc.V1;
+
+namespace MeshOs.Tests.EndToEnd.Security;
+
+/// <summary>
+/// One RPC of meshos.v1: who may call it, a valid request stream aimed at the fuzz world (one message for unary and
+/// server-streaming calls), and changes to that request that the RPC must refuse, each on its own.
+/// </summary>
+/// <param name="Template">A fresh valid request stream. Never sent as it is by a caller allowed to make it.</param>
+/// <param name="Invalid">Changes to the request the RPC must refuse whatever else the request holds.</param>
+public sealed record GrpcMethod(string Service, string Name, MethodType Kind, Role Role, Func<List<IMessage>> Template, IReadOnlyList<MessageAttack> Invalid)
+{
+    public string Path => $"/{Service}/{Name}";
+
+    public bool IsStreamingRequest => Kind is MethodType.ClientStreaming or MethodType.DuplexStreaming;
+
+    public override string ToString() => $"{Service}/{Name}";
+}
+
+/// <summary>A change to a request stream; <paramref name="Alone"/>: it reshapes the stream, so it is never combined.</summary>
+public sealed record MessageAttack(string Field, string Detail, Action<List<IMessage>> Apply, bool Alone = false)
+{
+    public override string ToString() => $"{Field} = {Describe.Clip(Detail, 80)}";
+}
+
+/// <summary>
+/// Every RPC of meshos.v1 (checked against the services' descriptors, so a new RPC fails the fuzz test until it is
+/// described here), with valid requests and field attacks: empty, malformed, foreign and unknown ids, strings past
+/// their limits or outside their alphabets, unknown enum numbers, negative and enormous numbers, durations and
+/// timestamps out of range or not normalized.
+/// </summary>
+public static class GrpcCatalog
+{
+    private static readonly string[] LongStrings = [new('x', 101), new('x', 257), new('x', 100_000)];
+
+    public static IReadOnlyList<GrpcMethod> For(FuzzWorld w)
+    {
+        var submitAttacks = SubmitAttacks(w);
+        var jobIds = ForeignJobIds(w);
+        var incidentIds = UnknownIncidentIds();
+        var agentIds = UnknownAgentIds();
+        var catalog = new List<GrpcMethod>
+        {
+            // Jobs (tenant)
+            Unary("Jobs", "Submit", Role.Tenant, () => ValidSubmit(), submitAttacks),
+            Unary("Jobs", "SubmitBatch", Role.Tenant, () => new SubmitJobBatchRequest { Jobs = { ValidSubmit(), ValidSubmit() } },
+            [
+                // The shape of the batch as a whole: alone, as another attack would poison (or empty) these entries.
+                Field<SubmitJobBatchRequest>.On("jobs", "none", m => m.Jobs.Clear(), alone: true),
+                Field<SubmitJobBatchRequest>.On("jobs", "501 valid jobs", m => Replace(m.Jobs, Enumerable.Range(0, 501).Select(_ => ValidSubmit())), alone: true),
+                // A batch answers OK with one refusal per entry: every entry carries the attack.
+                .. submitAttacks.Select(a => new MessageAttack("jobs.*." + a.Field, a.Detail, stream =>
+                {
+                    var batch = (SubmitJobBatchRequest)stream[0];
+                    foreach (var job in batch.Jobs)
+                    {
+                        List<IMessage> one = [job];
+                        a.Apply(one);
+                    }
+                })),
+            ]),
+            Unary("Jobs", "Get", Role.Tenant, () => new GetJobRequest { JobId = w.JobId }, Field<GetJobRequest>.Values("job_id", jobIds, (m, v) => m.JobId = v)),
+            Unary("Jobs", "List", Role.Tenant, () => new ListJobsRequest { Limit = 10 },
+            [
+                .. Field<ListJobsRequest>.Values("status", [8, 42, -1, int.MaxValue, int.MinValue], (m, v) => m.Status = (MeshOs.Grpc.V1.JobStatus)v),
+                .. Field<ListJobsRequest>.Values("type", LongStrings, (m, v) => m.Type = v),
+                .. Field<ListJobsRequest>.Values("created_from", BadTimestamps(), (m, v) => m.CreatedFrom = v),
+                .. Field<ListJobsRequest>.Values("created_to", BadTimestamps(), (m, v) => m.CreatedTo = v),
+                Field<ListJobsRequest>.On("created_from", "after created_to", m =>
+                {
+                    m.CreatedFrom = Timestamp.FromDateTimeOffset(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+                    m.CreatedTo = Timestamp.FromDateTimeOffset(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero));
+                }),
+                .. Field<ListJobsRequest>.Values("cursor", ["not-a-cursor!", "AAAA", new string('A', 101), "////", "%00", "🙂"], (m, v) => m.Cursor = v),
+                .. Field<ListJobsRequest>.Values("limit", [-1, 501, int.MinValue, int.MaxValue], (m, v) => m.Limit = v),
+            ]),
+            Unary("Jobs", "Cancel", Role.Tenant, () => new CancelJobRequest { JobId = w.JobId, Reason = "fuzz" },
+            [
+                .. Field<CancelJobRequest>.Values("job_id", jobIds, (m, v) => m.JobId = v),
+                .. Field<CancelJobRequest>.Values("reason", [new string('r', 501), new string('r', 100_000)], (m, v) => m.Reason = v),
+            ]),
+            new("meshos.v1.Jobs", "Watch", MethodType.ServerStreaming, Role.Tenant, () => [new WatchJobRequest { JobId = w.JobId }],
+                Field<WatchJobRequest>.Values("job_id", jobIds, (m, v) => m.JobId = v)),
+
+            // Incidents (operator)
+            Unary("Incidents", "List", Role.Operator, () => new ListIncidentsRequest { Limit = 10 },
+            [
+                .. Field<ListIncidentsRequest>.Values("severity", [4, 99, -1, int.MinValue], (m, v) => m.Severity = (Severity)v),
+                .. Field<ListIncidentsRequest>.Values("stage", [6, 99, -1, int.MaxValue], (m, v) => m.Stage = (IncidentStage)v),
+                .. Field<ListIncidentsRequest>.Values("detected_from", BadTimestamps(), (m, v) => m.DetectedFrom = v),
+                .. Field<ListIncidentsRequest>.Values("detected_to", BadTimestamps(), (m, v) => m.DetectedTo = v),
+                .. Field<ListIncidentsRequest>.Values("limit", [-1, 501, int.MinValue, int.MaxValue], (m, v) => m.Limit = v),
+            ]),
+            Unary("Incidents", "Get", Role.Operator, () => new IncidentRef { IncidentId = w.IncidentId },
+                Field<IncidentRef>.Values("incident_id", incidentIds, (m, v) => m.IncidentId = v)),
+            Unary("Incidents", "Open", Role.Operator, () => new OpenIncidentRequest
+            {
+                Severity = Severity.P3,
+                Title = "fuzz",
+                Detail = "d",
+                DedupKey = "fz-never-opened",
+                Actor = "fuzzer",
+            },
+            [
+                .. Field<OpenIncidentRequest>.Values("severity", [4, 99, -1, int.MaxValue], (m, v) => m.Severity = (Severity)v),
+                .. Field<OpenIncidentRequest>.Values("title", ["", "   ", "\t\n", new string('t', 501), new string('t', 100_000)], (m, v) => m.Title = v),
+                .. Field<OpenIncidentRequest>.Values("detail", [new string('d', 4_001)], (m, v) => m.Detail = v),
+                .. Field<OpenIncidentRequest>.Values("dedup_key", ["  ", new string('k', 201)], (m, v) => m.DedupKey = v),
+                .. Field<OpenIncidentRequest>.Actors((m, v) => m.Actor = v),
+            ]),
+            Unary("Incidents", "Acknowledge", Role.Operator, () => new IncidentAction { IncidentId = w.IncidentId, Actor = "fuzzer" },
+            [
+                .. Field<IncidentAction>.Values("incident_id", incidentIds, (m, v) => m.IncidentId = v),
+                .. Field<IncidentAction>.Actors((m, v) => m.Actor = v),
+            ]),
+            Unary("Incidents", "Assign", Role.Operator, () => new AssignIncidentRequest { IncidentId = w.IncidentId, Commander = "alice", Actor = "fuzzer" },
+            [
+                .. Field<AssignIncidentRequest>.Values("incident_id", incidentIds, (m, v) => m.IncidentId = v),
+                .. Field<AssignIncidentRequest>.Values("commander", ["", "   ", new string('c', 201)], (m, v) => m.Commander = v),
+                .. Field<AssignIncidentRequest>.Actors((m, v) => m.Actor = v),
+            ]),
+            Unary("Incidents", "Annotate", Role.Operator, () => new AnnotateIncidentRequest { IncidentId = w.IncidentId, Message = "m", Actor = "fuzzer" },
+            [
+                .. Field<AnnotateIncidentRequest>.Values("incident_id", incidentIds, (m, v) => m.IncidentId = v),
+                .. Field<AnnotateIncidentRequest>.Values("message", ["", "  ", new string('m', 4_001)], (m, v) => m.Message = v),
+                .. Field<AnnotateIncidentRequest>.Actors((m, v) => m.Actor = v),
+            ]),
+            Unary("Incidents", "Advance", Role.Operator, () => new AdvanceIncidentRequest
+            {
+                IncidentId = w.IncidentId,
+                Stage = IncidentStage.Investigating,
+                Note = "n",
+                Actor = "fuzzer",
+            },
+            [
+                .. Field<AdvanceIncidentRequest>.Values("incident_id", incidentIds, (m, v) => m.IncidentId = v),
+                .. Field<AdvanceIncidentRequest>.Values("stage", [0, 1, 4, 5, 6, 99, -1], (m, v) => m.Stage = (IncidentStage)v),
+                .. Field<AdvanceIncidentRequest>.Actors((m, v) => m.Actor = v),
+            ]),
+            Unary("Incidents", "Resolve", Role.Operator, () => new ResolveIncidentRequest { IncidentId = w.IncidentId, Resolution = "r", Actor = "fuzzer" },
+            [
+                .. Field<ResolveIncidentRequest>.Values("incident_id", incidentIds, (m, v) => m.IncidentId = v),
+                .. Field<ResolveIncidentRequest>.Values("resolution", [new string('r', 4_001), new string('r', 100_000)], (m, v) => m.Resolution = v),
+                .. Field<ResolveIncidentRequest>.Actors((m, v) => m.Actor = v),
+            ]),
+            Unary("Incidents", "AttachPostMortem", Role.Operator, () => new PostMortemRequest
+            {
+                IncidentId = w.IncidentId,
+                Summary = "s",
+                RootCause = "r",
+                ActionItems = { "a" },
+                Author = "fuzzer",
+            },
+            [
+                .. Field<PostMortemRequest>.Values("incident_id", incidentIds, (m, v) => m.IncidentId = v),
+                .. Field<PostMortemRequest>.Values("summary", ["", " ", new string('s', 20_001)], (m, v) => m.Summary = v),
+                .. Field<PostMortemRequest>.Values("root_cause", ["", new string('r', 20_001)], (m, v) => m.RootCause = v),
+                Field<PostMortemRequest>.On("action_items", "[\"\"]", m => m.ActionItems.Add("")),
+                Field<PostMortemRequest>.On("action_items", "an item of 1,001 characters", m => m.ActionItems.Add(new string('a', 1_001))),
+                Field<PostMortemRequest>.On("action_items", "101 items", m => Replace(m.ActionItems, Enumerable.Range(0, 101).Select(i => $"a{i}"))),
+                .. Field<PostMortemRequest>.Actors((m, v) => m.Author = v),
+            ]),
+            Unary("Incidents", "Report", Role.Operator, () => new IncidentReportRequest
+            {
+                From = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-30)),
+                To = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            },
+            [
+                .. Field<IncidentReportRequest>.Values("from", BadTimestamps(), (m, v) => m.From = v),
+                .. Field<IncidentReportRequest>.Values("to", BadTimestamps(), (m, v) => m.To = v),
+                // Attacks on the period as a whole: alone, since each sets both ends.
+                Field<IncidentReportRequest>.On("from", "equal to to", m => m.From = m.To.Clone(), alone: true),
+                Field<IncidentReportRequest>.On("from", "after to", m => m.From = new Timestamp { Seconds = m.To.Seconds + 1 }, alone: true),
+                Field<IncidentReportRequest>.On("to", "the earliest timestamp, from unset", m =>
+                {
+                    m.From = null;
+                    m.To = new Timestamp { Seconds = -62_135_596_800 };
+                }, alone: true),
+                Field<IncidentReportRequest>.On("from", "the latest timestamp, to unset", m =>
+                {
+                    m.To = null;
+                    m.From = new Timestamp { Seconds = 253_402_300_799, Nanos = 999_999_999 };
+                }, alone: true),
+            ]),
+
+            // Fleet (operator)
+            Unary("Fleet", "GetAgent", Role.Operator, () => new AgentRef { AgentId = w.AgentId }, Field<AgentRef>.Values("agent_id", agentIds, (m, v) => m.AgentId = v)),
+            Unary("Fleet", "Quarantine", Role.Operator, () => new QuarantineRequest { AgentId = w.AgentId, Reason = "fuzz", Probation = new Duration { Seconds = 60 } },
+            [
+                .. Field<QuarantineRequest>.Values("agent_id", agentIds, (m, v) => m.AgentId = v),
+                .. Field<QuarantineRequest>.Reasons((m, v) => m.Reason = v),
+                .. Field<QuarantineRequest>.Values("probation", BadDurations(maxSeconds: 10 * 86_400), (m, v) => m.Probation = v),
+            ]),
+            AgentAction("Release", w, agentIds),
+            AgentAction("Drain", w, agentIds),
+            AgentAction("Restart", w, agentIds),
+
+            // Agent and runtime streams (an agent credential: the enrollment token or a tenant key)
+            new("meshos.v1.AgentChannel", "Connect", MethodType.DuplexStreaming, Role.Agent,
+                () => [new AgentMessage { Register = ValidRegister(w, "fz-never-registered") }, .. AgentFollowUps(w)], RegisterAttacks(w)),
+            new("meshos.v1.RuntimeChannel", "Connect", MethodType.DuplexStreaming, Role.Agent,
+                () => [new RuntimeMessage { Hello = new RuntimeHello { RuntimeId = "fz-runtime", AgentIds = { w.AgentId } } }], RuntimeAttacks(w)),
+        };
+
+        CheckCoversEveryRpc(catalog);
+        return catalog;
+    }
+
+    /// <summary>A valid submit: lands on a capability no agent serves (so, accepted, it would sit in the queue).</summary>
+    public static SubmitJobRequest ValidSubmit() => new()
+    {
+        Type = "fuzz",
+        Capability = FuzzWorld.IdleCapability,
+        PayloadJson = "{\"n\":1}",
+        Priority = 5,
+        Timeout = new Duration { Seconds = 60 },
+        Retry = new RetryPolicy { MaxAttempts = 3, InitialBackoff = new Duration { Seconds = 1 }, MaxBackoff = new Duration { Seconds = 60 }, Multiplier = 2 },
+        IdempotencyKey = "fz-never-created",
+    };
+
+    /// <summary>A valid registration of a new agent of <see cref="FuzzWorld.Tenant"/>.</summary>
+    public static Register ValidRegister(FuzzWorld w, string agentId) => new()
+    {
+        AgentId = agentId,
+        Pool = w.Tenant.Id,
+        Capabilities = { w.AgentCapability },
+        MaxConcurrency = 1,
+        Version = "v1",
+        Region = "local",
+        CostPerHour = 0.5,
+    };
+
+    /// <summary>What a hostile agent sends after its first message: never read once the first is refused.</summary>
+    private static IMessage[] AgentFollowUps(FuzzWorld w) =>
+    [
+        new AgentMessage { Result = new MeshOs.Grpc.V1.JobResult { JobId = w.OtherJobId, Epoch = 1, Succeeded = true, ResultJson = "{}" } },
+        new AgentMessage { Released = new JobReleased { JobId = w.JobId, Epoch = 1, Reason = "fuzz" } },
+    ];
+
+    private static List<MessageAttack> SubmitAttacks(FuzzWorld w) =>
+    [
+        .. Field<SubmitJobRequest>.Values("type", ["", "a b", "t\u0000", "é", "\uFFFD", "<script>", "a\nb", .. LongStrings], (m, v) => m.Type = v),
+        .. Field<SubmitJobRequest>.Values("capability", ["", "GPU", "c c", "c\u0000", "é", new string('c', 101)], (m, v) => m.Capability = v),
+        .. Field<SubmitJobRequest>.Values("pool", [w.Other.Id, "gpu-reserved", "PLATFORM", "../platform", " platform", new string('p', 101)], (m, v) => m.Pool = v),
+        .. Field<SubmitJobRequest>.Values("payload_json", ["", " ", "{", "nope", "NaN", "{\"a\":1,}", "[1,", "\"\\u12\"", "01", Deep(65), Deep(5_000),
+            "\"" + new string('x', 300 * 1024) + "\""], (m, v) => m.PayloadJson = v),
+        .. Field<SubmitJobRequest>.Values("priority", [-1, 10, int.MaxValue, int.MinValue], (m, v) => m.Priority = v),
+        .. Field<SubmitJobRequest>.Values("timeout", [new Duration(), new Duration { Nanos = 500_000_000 }, new Duration { Seconds = 86_401 }, .. BadDurations(maxSeconds: 86_400)],
+            (m, v) => m.Timeout = v),
+        .. Field<SubmitJobRequest>.Values("retry.max_attempts", [-1, 21, int.MaxValue, int.MinValue], (m, v) => m.Retry.MaxAttempts = v),
+        .. Field<SubmitJobRequest>.Values("retry.initial_backoff", [new Duration { Seconds = 3_601 }, .. BadDurations(maxSeconds: 3_600)], (m, v) => m.Retry.InitialBackoff = v),
+        .. Field<SubmitJobRequest>.Values("retry.max_backoff", [new Duration { Seconds = 86_401 }, .. BadDurations(maxSeconds: 86_400)], (m, v) => m.Retry.MaxBackoff = v),
+        Field<SubmitJobRequest>.On("retry", "max_backoff below initial_backoff", m =>
+        {
+            m.Retry.InitialBackoff = new Duration { Seconds = 100 };
+            m.Retry.MaxBackoff = new Duration { Seconds = 10 };
+        }),
+        .. Field<SubmitJobRequest>.Values("retry.multiplier", [0.5, -1, 11, double.NaN, double.PositiveInfinity, double.NegativeInfinity, double.Epsilon, double.MaxValue],
+            (m, v) => m.Retry.Multiplier = v),
+        .. Field<SubmitJobRequest>.Values("idempotency_key", [new string('k', 201), "clé", "a\tb", "k\u0000", "\u007f", "k\u2028"], (m, v) => m.IdempotencyKey = v),
+    ];
+
+    private static List<MessageAttack> RegisterAttacks(FuzzWorld w)
+    {
+        static MessageAttack Reg(string field, string detail, Action<Register> apply) =>
+            new("register." + field, detail, stream => apply(((AgentMessage)stream[0]).Register));
+
+        static MessageAttack First(string detail, AgentMessage first) => new("first message", detail, stream => stream[0] = first, Alone: true);
+
+        return
+        [
+            // Agent ids are 1–128 of ASCII letters, digits and - _ . : / ("../x" is one).
+            .. new[] { "", "a b", new string('a', 129), "é", "a\u0000", "a\nb", "a?b", "a%2Fb", "a\\b" }.Select(v => Reg("agent_id", Quote(v), r => r.AgentId = v)),
+            Reg("agent_id", "another tenant's agent", r => r.AgentId = w.OtherAgentId),
+            .. new[] { "platform", w.Other.Id, "UPPER", new string('p', 101), w.Other.Id + "/x" }.Select(v => Reg("pool", Quote(v), r => r.Pool = v)),
+            Reg("capabilities", "none", r => r.Capabilities.Clear()),
+            Reg("capabilities", "[\"UP\"]", r => r.Capabilities.Add("UP")),
+            Reg("capabilities", "[\"\"]", r => r.Capabilities.Add("")),
+            Reg("capabilities", "[\"ok\", \"Not OK\"]", r => r.Capabilities.Add(["ok", "Not OK"])),
+            Reg("capabilities", "65 capabilities", r => Replace(r.Capabilities, Enumerable.Range(0, 65).Select(i => $"c{i}"))),
+            .. new[] { 0, -1, 10_001, int.MinValue, int.MaxValue }.Select(v => Reg("max_concurrency", $"{v}", r => r.MaxConcurrency = v)),
+            Reg("version", "65 characters", r => r.Version = new string('v', 65)),
+            Reg("version", "a control character", r => r.Version = "v\u0001"),
+            Reg("region", "65 characters", r => r.Region = new string('r', 65)),
+            Reg("region", "a line break", r => r.Region = "eu\nwest"),
+            .. new[] { -1, double.NaN, double.PositiveInfinity, double.NegativeInfinity, 1_000_001, double.MaxValue, -double.Epsilon }
+                .Select(v => Reg("cost_per_hour", $"{v}", r => r.CostPerHour = v)),
+            .. new[] { new string('r', 129), "a b", "é", "a/b", "a\u0000" }.Select(v => Reg("runtime_id", Quote(v), r => r.RuntimeId = v)),
+            First("no message", new AgentMessage()),
+            First("a heartbeat", new AgentMessage { Heartbeat = new Heartbeat { Load = 0.5 } }),
+            First("a lease request", new AgentMessage { LeaseRequest = new LeaseRequest { Slots = 1 } }),
+            First("a start of the world's job", new AgentMessage { Started = new JobStarted { JobId = w.JobId, Epoch = 1 } }),
+            First("a result for another tenant's job", new AgentMessage { Result = new MeshOs.Grpc.V1.JobResult { JobId = w.OtherJobId, Epoch = 1, Succeeded = true } }),
+            First("a release", new AgentMessage { Released = new JobReleased { JobId = w.JobId, Epoch = long.MaxValue } }),
+            new("stream", "no messages at all", stream => stream.Clear(), Alone: true),
+        ];
+    }
+
+    private static List<MessageAttack> RuntimeAttacks(FuzzWorld w)
+    {
+        static MessageAttack Hello(string field, string detail, Action<RuntimeHello> apply) =>
+            new("hello." + field, detail, stream => apply(((RuntimeMessage)stream[0]).Hello));
+
+        return
+        [
+            Hello("runtime_id", "empty", h => h.RuntimeId = ""),
+            Hello("runtime_id", "129 characters", h => h.RuntimeId = new string('r', 129)),
+            Hello("runtime_id", "100,000 characters", h => h.RuntimeId = new string('r', 100_000)),
+            Hello("agent_ids", "100,001 ids", h => Replace(h.AgentIds, Enumerable.Range(0, 100_001).Select(i => $"a{i}"))),
+            new("first message", "a report", stream => stream[0] = new RuntimeMessage { Report = new RuntimeReport { AgentId = w.AgentId, Restarted = true } }, Alone: true),
+            new("first message", "no message", stream => stream[0] = new RuntimeMessage(), Alone: true),
+            new("stream", "no messages at all", stream => stream.Clear(), Alone: true),
+            new("second hello", "100,001 ids", stream =>
+            {
+                var hello = new RuntimeHello { RuntimeId = "fz-runtime" };
+                hello.AgentIds.Add(Enumerable.Range(0, 100_001).Select(i => $"a{i}"));
+                stream.Add(new RuntimeMessage { Hello = hello });
+            }, Alone: true),
+        ];
+    }
+
+    private static GrpcMethod AgentAction(string name, FuzzWorld w, IReadOnlyList<string> agentIds) =>
+        Unary("Fleet", name, Role.Operator, () => new AgentAction { AgentId = w.AgentId, Reason = "fuzz" },
+        [
+            .. Field<AgentAction>.Values("agent_id", agentIds, (m, v) => m.AgentId = v),
+            .. Field<AgentAction>.Reasons((m, v) => m.Reason = v),
+        ]);
+
+    /// <summary>Job ids the tenant cannot act on: malformed, unknown, another tenant's in several spellings.</summary>
+    private static string[] ForeignJobIds(FuzzWorld w) =>
+    [
+        "", " ", "x", "not-a-uuid", "\u0000", "' OR '1'='1", "../" + w.JobId, w.JobId + "x", new string('a', 10_000), "🙂",
+        "00000000-0000-0000-0000-000000000000", "c0ffee00-0000-4000-8000-000000000001",
+        w.OtherJobId, w.OtherJobId.ToUpperInvariant(), "{" + w.OtherJobId + "}", w.OtherJobId.Replace("-", "", StringComparison.Ordinal),
+    ];
+
+    private static string[] UnknownIncidentIds() =>
+        ["", " ", "\u0000", "a b", "inc-20990101-000000-abcdef", "../inc", "%2e%2e", new string('i', 101), new string('i', 100_000), "🙂"];
+
+    private static string[] UnknownAgentIds() =>
+        ["", " ", "\u0000", "a b", "nx-agent-never-registered", "é", "a?b", new string('a', 129), new string('a', 100_000), "🙂"];
+
+    private static Timestamp[] BadTimestamps() =>
+    [
+        new() { Seconds = -62_135_596_801 },
+        new() { Seconds = 253_402_300_800 },
+        new() { Seconds = long.MaxValue },
+        new() { Seconds = long.MinValue },
+        new() { Nanos = -1 },
+        new() { Nanos = 1_000_000_000 },
+        new() { Seconds = 1, Nanos = int.MaxValue },
+        new() { Seconds = long.MinValue, Nanos = int.MinValue },
+    ];
+
+    /// <summary>Durations that are negative, past <paramref name="maxSeconds"/>, or not normalized.</summary>
+    private static Duration[] BadDurations(long maxSeconds) =>
+    [
+        new() { Seconds = -1 },
+        new() { Nanos = -5 },
+        new() { Seconds = -5, Nanos = 5 },
+        new() { Seconds = 1, Nanos = -1 },
+        new() { Seconds = maxSeconds + 1 },
+        new() { Seconds = long.MaxValue },
+        new() { Seconds = long.MinValue },
+        new() { Seconds = 315_576_000_001 },
+        new() { Nanos = 1_000_000_000 },
+        new() { Seconds = 1, Nanos = 2_000_000_000 },
+        new() { Seconds = 60, Nanos = int.MaxValue },
+        new() { Seconds = -1, Nanos = int.MinValue },
+    ];
+
+    private static GrpcMethod Unary<T>(string service, string name, Role role, Func<T> template, IReadOnlyList<MessageAttack> invalid) where T : IMessage =>
+        new($"meshos.v1.{service}", name, MethodType.Unary, role, () => [template()], invalid);
+
+    /// <summary>Attacks on the fields of request message <typeparamref name="T"/>.</summary>
+    private static class Field<T> where T : IMessage
+    {
+        public static MessageAttack[] Values<TValue>(string field, IEnumerable<TValue> values, Action<T, TValue> set) =>
+            [.. values.Select(v => On(field, v is string s ? Quote(s) : $"{v}", m => set(m, v)))];
+
+        public static MessageAttack On(string field, string detail, Action<T> apply, bool alone = false) =>
+            new(field, detail, stream => apply((T)stream[0]), alone);
+
+        public static MessageAttack[] Actors(Action<T, string> set) => Values("actor", [new string('a', 201), new string('a', 100_000)], set);
+
+        public static MessageAttack[] Reasons(Action<T, string> set) => Values("reason", [new string('r', 501), new string('r', 100_000)], set);
+    }
+
+    /// <summary>Sets a list outright: an attack on its size must hold whatever another attack did to it before.</summary>
+    private static void Replace<T>(Google.Protobuf.Collections.RepeatedField<T> list, IEnumerable<T> items)
+    {
+        list.Clear();
+        list.Add(items);
+    }
+
+    private static string Quote(string value) => value.Length > 60 ? $"{value.Length:N0} × '{value[0]}'" : System.Text.Json.JsonSerializer.Serialize(value);
+
+    private static string Deep(int depth) => new string('[', depth) + new string(']', depth);
+
+    /// <summary>Fails when a service of meshos.v1 has an RPC the catalog does not describe.</summary>
+    private static void CheckCoversEveryRpc(IReadOnlyList<GrpcMethod> catalog)
+    {
+        var services = new[]
+        {
+            JobsReflection.Descriptor, AgentChannelReflection.Descriptor, OperationsReflection.Descriptor, RuntimeChannelReflection.Descriptor,
+        }.SelectMany(file => file.Services);
+        var missing = services.SelectMany(s => s.Methods.Select(m => $"{s.FullName}/{m.Name}"))
+            .Except(catalog.Select(m => m.ToString()), StringComparer.Ordinal)
+            .ToList();
+        if (missing.Count > 0)
+        {
+            throw new InvalidOperationException("RPCs missing from GrpcCatalog (say who may call them and what they refuse): " + string.Join(", ", missing));
+        }
+    }
+}

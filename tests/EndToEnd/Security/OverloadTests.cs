@@ -1,0 +1,234 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Grpc.Core;
+using MeshOs.Grpc.V1;
+using MeshOs.Tests.EndToEnd.Kernel;
+using MeshOs.Testing;
+using Xunit.Abstractions;
+
+namespace MeshOs.Tests.EndToEnd.Security;
+
+/// <summary>
+/// Overload (OWASP API4, unrestricted resource consumption) against real silo processes: one tenant flooding far
+/// above its submit rate is refused cheaply (429 with Retry-After, gRPC ResourceExhausted) without slowing another
+/// tenant down, and a tenant at its queued-jobs cap is refused with a message naming the cap, with nothing stored.
+/// </summary>
+[Collection(OverloadCollection.Name)]
+public sealed class OverloadTests(PostgresFixture postgres, ITestOutputHelper output)
+{
+    private const double FloodRate = 20;
+    private const int FloodBurst = 20;
+
+    /// <summary>
+    /// Tenant A (quota 20 submits/s, burst 20) floods from four REST loops and one gRPC loop with no pause at all
+    /// (thousands of submits a second, hundreds of times its rate), while tenant B submits one job every 40 ms (25/s) as
+    /// it did a moment before with the silo idle. B is never refused, and B's acknowledgement p99 under the flood stays
+    /// within max(2 × its unloaded p99, unloaded p99 + 25 ms): the absolute floor keeps a p99 of a few milliseconds from
+    /// failing the test over one scheduling hiccup on a 2-core machine that runs the silo and the flood itself. A gets
+    /// 429 with Retry-After (ResourceExhausted over gRPC) and no more submits through than its bucket allows.
+    /// The silo is the embedded (in-memory) one: what is measured is the gateway's per-tenant admission. On this shared
+    /// machine PostgreSQL commits alone have tail spikes of tens of milliseconds whatever the load (B's p99 over 150
+    /// idle submits measured 8 to 43 ms from run to run), so a p99 comparison there would measure the disk, not the
+    /// isolation.
+    /// </summary>
+    [Fact]
+    public async Task A_tenant_flooding_past_its_rate_is_refused_while_another_tenants_submits_keep_their_latency()
+    {
+        await using var mesh = await KernelMesh.StartAsync();
+        var flooder = await mesh.CreateTenantAsync(quotas: new { submitsPerSecond = FloodRate, submitBurst = FloodBurst });
+        var steady = await mesh.CreateTenantAsync();
+        var capability = JobCalls.Unique("overload");
+        var body = new { type = "load", capability, payload = new { n = 1 } };
+
+        // Warm-up: connections, JIT and grain activations on both paths.
+        await SteadySubmitsAsync(steady, body, 40);
+        await JobCalls.SubmitCreatedAsync(flooder.Http, body);
+
+        var unloaded = await SteadySubmitsAsync(steady, body, 150);
+
+        using var stop = new CancellationTokenSource();
+        var flood = new Flood();
+        var clock = Stopwatch.StartNew();
+        var loops = Enumerable.Range(0, 4).Select(_ => Task.Run(() => RestFloodAsync(mesh, flooder, body, flood, stop.Token)))
+            .Append(Task.Run(() => GrpcFloodAsync(flooder, capability, flood, stop.Token))).ToArray();
+        await Task.Delay(500);
+        var loaded = await SteadySubmitsAsync(steady, body, 150);
+        await stop.CancelAsync();
+        await Task.WhenAll(loops);
+        var floodSeconds = clock.Elapsed.TotalSeconds;
+
+        var (unloadedP99, loadedP99) = (P99(unloaded.Latencies), P99(loaded.Latencies));
+        var bound = Math.Max(2 * unloadedP99, unloadedP99 + 25);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"B unloaded: p50 {P(unloaded.Latencies, 0.5):0.0} ms, p99 {unloadedP99:0.0} ms; under the flood: p50 {P(loaded.Latencies, 0.5):0.0} ms, p99 {loadedP99:0.0} ms (bound {bound:0.0} ms)."));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"A over {floodSeconds:0.0} s: {flood.Accepted} accepted, {flood.Refused} refused with 429 ({flood.Refused / floodSeconds:0} /s), {flood.GrpcAccepted} accepted and {flood.GrpcRefused} ResourceExhausted over gRPC."));
+
+        Assert.Empty(unloaded.Refusals.Concat(loaded.Refusals));
+        Assert.Empty(flood.Defects);
+        Assert.True(flood.Refused > 1_000, $"A was refused only {flood.Refused} times: not a flood.");
+        Assert.True(flood.GrpcRefused > 0, "A's gRPC submits were never refused.");
+        var allowed = FloodBurst + (FloodRate * (floodSeconds + 1)) + 1;
+        Assert.True(flood.Accepted + flood.GrpcAccepted <= allowed, $"A got {flood.Accepted + flood.GrpcAccepted} submits through; its bucket allows {allowed:0}.");
+        Assert.True(loadedP99 <= bound, string.Create(CultureInfo.InvariantCulture,
+            $"B's p99 under the flood is {loadedP99:0.0} ms, over {bound:0.0} ms (unloaded p99 {unloadedP99:0.0} ms)."));
+    }
+
+    /// <summary>
+    /// maxQueuedJobs = 10 and no agent: of 15 concurrent submits exactly 10 are acknowledged and 5 refused with 429
+    /// naming the cap; later ones, over REST and gRPC, are refused alike; PostgreSQL holds exactly the 10. Queues enforce
+    /// the cap per shard (quota ÷ shards, rounded up; README, "Tenant quota defaults"), so this silo runs one shard
+    /// per queue, which makes the tenant-wide figure exact.
+    /// </summary>
+    [Fact]
+    public async Task A_tenant_at_its_queued_jobs_cap_gets_exactly_that_many_acknowledged_then_a_refusal_naming_the_cap()
+    {
+        const int cap = 10;
+        await using var mesh = await KernelMesh.StartAsync(await postgres.CreateDatabaseAsync(),
+            new Dictionary<string, string> { ["MeshOs:Dispatch:ShardsPerQueue"] = "1" });
+        var tenant = await mesh.CreateTenantAsync(quotas: new { maxQueuedJobs = cap });
+        var body = new { type = "capped", capability = JobCalls.Unique("nobody-serves"), payload = new { n = 1 } };
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, cap + 5).Select(async _ =>
+        {
+            var response = await JobCalls.SubmitAsync(tenant.Http, body);
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync(), RetryAfter: response.Headers.RetryAfter);
+        }));
+        Assert.Equal(cap, answers.Count(a => a.StatusCode == HttpStatusCode.Created));
+        var refusals = answers.Where(a => a.StatusCode != HttpStatusCode.Created).ToList();
+        Assert.Equal(5, refusals.Count);
+        Assert.All(refusals, r =>
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode);
+            Assert.Contains($"{cap} jobs queued already (quota maxQueuedJobs)", r.Body, StringComparison.Ordinal);
+            Assert.NotNull(r.RetryAfter);
+        });
+
+        var problem = await JobCalls.AssertProblemAsync(await JobCalls.SubmitAsync(tenant.Http, body), HttpStatusCode.TooManyRequests);
+        Assert.Contains("maxQueuedJobs", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        var grpc = await Assert.ThrowsAsync<RpcException>(() => tenant.Jobs.SubmitAsync(
+            new SubmitJobRequest { Type = "capped", Capability = body.capability, PayloadJson = "{}" }, tenant.Headers).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, grpc.StatusCode);
+        Assert.Contains($"{cap} jobs queued already (quota maxQueuedJobs)", grpc.Status.Detail, StringComparison.Ordinal);
+
+        Assert.Equal(cap, await mesh.CountJobsAsync(tenant));
+    }
+
+    private sealed record SteadyRun(List<double> Latencies, List<string> Refusals);
+
+    /// <summary>Submits <paramref name="count"/> jobs one at a time, one every 40 ms; the latency of each acknowledgement.</summary>
+    private static async Task<SteadyRun> SteadySubmitsAsync(KernelTenant tenant, object body, int count)
+    {
+        var run = new SteadyRun([], []);
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            var due = TimeSpan.FromMilliseconds(40 * i) - Stopwatch.GetElapsedTime(start);
+            if (due > TimeSpan.Zero)
+            {
+                await Task.Delay(due);
+            }
+
+            var sent = Stopwatch.GetTimestamp();
+            using var response = await JobCalls.SubmitAsync(tenant.Http, body);
+            run.Latencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+            if (response.StatusCode != HttpStatusCode.Created)
+            {
+                run.Refusals.Add($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+
+        return run;
+    }
+
+    private sealed class Flood
+    {
+        private int _accepted;
+        private int _refused;
+        private int _grpcAccepted;
+        private int _grpcRefused;
+
+        public int Accepted => _accepted;
+
+        public int Refused => _refused;
+
+        public int GrpcAccepted => _grpcAccepted;
+
+        public int GrpcRefused => _grpcRefused;
+
+        public ConcurrentQueue<string> Defects { get; } = new();
+
+        public void Count(HttpStatusCode status, string? retryAfter, string body)
+        {
+            if (status == HttpStatusCode.Created)
+            {
+                Interlocked.Increment(ref _accepted);
+            }
+            else if (status == HttpStatusCode.TooManyRequests && int.TryParse(retryAfter, CultureInfo.InvariantCulture, out var seconds) && seconds >= 1
+                && body.Contains("submit rate", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _refused);
+            }
+            else if (Defects.Count < 20)
+            {
+                Defects.Enqueue($"{(int)status} (Retry-After {retryAfter ?? "none"}): {Describe.Clip(body, 200)}");
+            }
+        }
+
+        public void CountGrpc(StatusCode status, string detail)
+        {
+            if (status == StatusCode.OK)
+            {
+                Interlocked.Increment(ref _grpcAccepted);
+            }
+            else if (status == StatusCode.ResourceExhausted && detail.Contains("submit rate", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _grpcRefused);
+            }
+            else if (Defects.Count < 20)
+            {
+                Defects.Enqueue($"gRPC {status}: {detail}");
+            }
+        }
+    }
+
+    private static async Task RestFloodAsync(KernelMesh mesh, KernelTenant flooder, object body, Flood flood, CancellationToken stop)
+    {
+        using var http = new HttpClient { BaseAddress = mesh.Silo.HttpUrl, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Add("x-api-key", flooder.Key);
+        while (!stop.IsCancellationRequested)
+        {
+            using var response = await JobCalls.SubmitAsync(http, body);
+            flood.Count(response.StatusCode, response.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+                await response.Content.ReadAsStringAsync(CancellationToken.None));
+        }
+    }
+
+    private static async Task GrpcFloodAsync(KernelTenant flooder, string capability, Flood flood, CancellationToken stop)
+    {
+        var request = new SubmitJobRequest { Type = "load", Capability = capability, PayloadJson = "{\"n\":1}" };
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await flooder.Jobs.SubmitAsync(request, flooder.Headers);
+                flood.CountGrpc(StatusCode.OK, string.Empty);
+            }
+            catch (RpcException ex)
+            {
+                flood.CountGrpc(ex.StatusCode, ex.Status.Detail);
+            }
+        }
+    }
+
+    private static double P99(List<double> values) => P(values, 0.99);
+
+    /// <summary>The nearest-rank percentile.</summary>
+    private static double P(List<double> values, double quantile)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[Math.Clamp((int)Math.Ceiling(quantile * sorted.Count) - 1, 0, sorted.Count - 1)];
+    }
+}
