@@ -226,15 +226,16 @@ internal sealed class QueuePoller : IDisposable
     /// </summary>
     private async Task<TakeResult> WithinAsync(int shard, Task<TakeResult> take, TimeSpan patience, CancellationToken stopping)
     {
-        if (await Task.WhenAny(take, Task.Delay(patience, stopping)) == take)
+        try
         {
-            return await take;
+            return await take.WaitAsync(patience, stopping);
         }
-
-        stopping.ThrowIfCancellationRequested();
-        _ = take.ContinueWith(t => t.IsCompletedSuccessfully && !t.Result.Jobs.IsEmpty ? AssignAsync(shard, t.Result.Jobs) : Task.CompletedTask,
-            CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
-        throw new TimeoutException($"shard {shard} did not answer within {patience.TotalSeconds:0.#} s");
+        catch (TimeoutException)
+        {
+            _ = take.ContinueWith(t => t.IsCompletedSuccessfully && !t.Result.Jobs.IsEmpty ? AssignAsync(shard, t.Result.Jobs) : Task.CompletedTask,
+                CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+            throw new TimeoutException($"shard {shard} did not answer within {patience.TotalSeconds:0.#} s");
+        }
     }
 
     private async Task AssignAsync(int shard, ImmutableArray<TakenJob> jobs)
@@ -267,7 +268,11 @@ internal sealed class QueuePoller : IDisposable
         try
         {
             var call = _hub.Job(job.JobId).LeaseAsync(session.AgentId, TimeSpan.Zero);
-            if (await Task.WhenAny(call, Task.Delay(CallTimeout)) != call)
+            try
+            {
+                grant = await call.WaitAsync(CallTimeout);
+            }
+            catch (TimeoutException)
             {
                 // The job's silo may have died with the call in it. Give the job back to its queue now; should the
                 // lease still be granted, release it at once so that the job is not held by an agent that never saw it.
@@ -278,10 +283,8 @@ internal sealed class QueuePoller : IDisposable
                         _hub.Job(job.JobId).ReleaseAsync(session.AgentId, late.Epoch, "granted after the dispatcher gave up waiting").Ignore();
                     }
                 }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-                throw new TimeoutException($"no answer within {CallTimeout.TotalSeconds:0} s");
+                throw;
             }
-
-            grant = await call;
         }
         catch (Exception ex)
         {

@@ -222,26 +222,26 @@ internal sealed class FleetGrpcService(IGrainFactory grains) : Fleet.FleetBase
     {
         await ExistingAsync(request.AgentId);
         var probation = request.Probation.ToTimeSpan("probation");
-        var info = await Agent(request.AgentId).QuarantineAsync(Reason(request.Reason, "quarantined by an operator"), probation > TimeSpan.Zero ? probation : null);
+        var info = await Agent(request.AgentId).QuarantineAsync(Inputs.Reason(request.Reason, "quarantined by an operator"), probation > TimeSpan.Zero ? probation : null);
         return ToProto(info);
     }
 
     public override async Task<AgentStatus> Release(AgentAction request, ServerCallContext context)
     {
         await ExistingAsync(request.AgentId);
-        return ToProto(await Agent(request.AgentId).ReleaseAsync(Reason(request.Reason, "released by an operator")));
+        return ToProto(await Agent(request.AgentId).ReleaseAsync(Inputs.Reason(request.Reason, "released by an operator")));
     }
 
     public override async Task<AgentStatus> Drain(AgentAction request, ServerCallContext context)
     {
         await ExistingAsync(request.AgentId);
-        return ToProto(await Agent(request.AgentId).DrainAsync(Reason(request.Reason, "drained by an operator")));
+        return ToProto(await Agent(request.AgentId).DrainAsync(Inputs.Reason(request.Reason, "drained by an operator")));
     }
 
     public override async Task<RestartReply> Restart(AgentAction request, ServerCallContext context)
     {
         await ExistingAsync(request.AgentId);
-        var path = await Agent(request.AgentId).RestartAsync(Reason(request.Reason, "restarted by an operator"));
+        var path = await Agent(request.AgentId).RestartAsync(Inputs.Reason(request.Reason, "restarted by an operator"));
         return new RestartReply { AgentId = request.AgentId, Path = path == RestartPath.Runtime ? "runtime" : "command" };
     }
 
@@ -257,7 +257,6 @@ internal sealed class FleetGrpcService(IGrainFactory grains) : Fleet.FleetBase
         return await Agent(agentId).GetAsync() ?? throw MeshException.NotFound($"Agent '{agentId}'");
     }
 
-    private static string Reason(string reason, string fallback) => Inputs.Reason(reason, fallback);
 
     private static AgentStatus ToProto(AgentInfo a)
     {

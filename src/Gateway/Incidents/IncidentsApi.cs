@@ -34,7 +34,7 @@ public static class IncidentsApi
         healing.MapGet("/", (IGrainFactory grains, int? recent) => grains.GetGrain<IHealingSupervisorGrain>("default").GetReportAsync(Inputs.Limit(recent, 50, 1_000, "recent")))
             .WithName("HealingReport").WithSummary("Pools as healing sees them, recent remediations, scale recommendations.");
         healing.MapGet("/remediations", (IGrainFactory grains, string? subject, int? limit) =>
-                grains.GetGrain<IHealingSupervisorGrain>("default").GetRemediationsAsync(subject, Limit(limit, 100, 10_000)))
+                grains.GetGrain<IHealingSupervisorGrain>("default").GetRemediationsAsync(subject, Inputs.Limit(limit, 100, 10_000)))
             .WithName("ListRemediations");
         return app;
     }
@@ -42,7 +42,7 @@ public static class IncidentsApi
     private static async Task<Ok<IncidentPageDto>> ListAsync(IGrainFactory grains, string? severity = null, string? state = null,
         bool? open = null, DateTimeOffset? detectedFrom = null, DateTimeOffset? detectedTo = null, string? cursor = null, int? limit = null)
     {
-        var size = Limit(limit, 50, 500);
+        var size = Inputs.Limit(limit, 50, 500);
         var filter = new IncidentFilter(Inputs.EnumName<IncidentSeverity>(severity, "severity"), Inputs.EnumName<IncidentState>(state, "state"),
             open, detectedFrom, detectedTo, cursor, size);
         var page = await Directory(grains).ListAsync(filter);
@@ -130,6 +130,4 @@ public static class IncidentsApi
 
     private static string Actor(string? actor) =>
         actor is null ? "operator" : actor.Length is > 0 and <= 200 ? actor : throw MeshException.Invalid("actor: 1–200 characters.");
-
-    private static int Limit(int? limit, int fallback, int max) => Inputs.Limit(limit, fallback, max);
 }

@@ -5,6 +5,7 @@ using MeshOs.Grains.Events;
 using MeshOs.Grains.Hosting;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
+using MeshOs.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;

@@ -1,5 +1,6 @@
 using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Incidents;
+using MeshOs.Testing;
 
 namespace MeshOs.Tests.Cluster.Healing;
 

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
+using System.Net;
 using System.Text.Json.Nodes;
 using MeshOs.AgentSim;
 using MeshOs.Testing;
@@ -186,7 +186,7 @@ public sealed class SelfHealingEndToEndTests(PostgresFixture postgres, ITestOutp
         var finished = await WaitAsync(() => JobsAsync(database, ids), jobs => jobs.All(j => j.Status == 3), "every acknowledged job succeeded");
         Assert.Equal(ids.Count, finished.Count);
         Assert.Equal(ids.Count, await CountJobsAsync(database, tenantId));
-        var terminal = await TerminalEventsAsync(database, tenantId);
+        var terminal = await Reliability.JobAudit.TerminalEventsAsync(database, tenantId);
         Assert.Equal(ids.Order(), terminal.Keys.Order());
         Assert.All(terminal, t => Assert.Equal(("Succeeded", 1L), t.Value));
         Assert.Equal(0, fleet.GetStats().Failed);
@@ -344,28 +344,6 @@ public sealed class SelfHealingEndToEndTests(PostgresFixture postgres, ITestOutp
         }
 
         return lost;
-    }
-
-    /// <summary>Per job of the tenant: the status of its terminal attempt events and how many there are.</summary>
-    private static async Task<Dictionary<string, (string Status, long Count)>> TerminalEventsAsync(string database, string tenantId)
-    {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""
-            SELECT payload->'job'->>'jobId', min(payload->'job'->>'status'), count(*)
-            FROM meshos_events
-            WHERE kind = 1 AND payload->'job'->>'tenantId' = $1 AND (payload->'job'->>'terminal')::boolean
-            GROUP BY 1
-            """, connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-        await using var reader = await command.ExecuteReaderAsync();
-        var events = new Dictionary<string, (string, long)>();
-        while (await reader.ReadAsync())
-        {
-            events[reader.GetString(0)] = (reader.GetString(1), reader.GetInt64(2));
-        }
-
-        return events;
     }
 
     private static string Format(TimeSpan value) => value.ToString("c", CultureInfo.InvariantCulture);

@@ -110,7 +110,7 @@ public sealed class SiloCrashTests(PostgresKernelFixture fixture, ITestOutputHel
         Assert.Equal(acknowledged.Values.Order(), listed.Select(JobCalls.Id).Order());
 
         // Exactly one terminal attempt per job, in the event log written with each job change.
-        var terminal = await TerminalEventsAsync(database, tenantId);
+        var terminal = await Reliability.JobAudit.TerminalEventsAsync(database, tenantId);
         Assert.Equal(acknowledged.Values.Order(), terminal.Keys.Order());
         Assert.All(terminal, t => Assert.Equal(("Succeeded", 1), t.Value));
 
@@ -208,27 +208,5 @@ public sealed class SiloCrashTests(PostgresKernelFixture fixture, ITestOutputHel
         }
 
         return ids;
-    }
-
-    /// <summary>Per job of the tenant: the status of its terminal attempt events and how many there are.</summary>
-    private static async Task<Dictionary<string, (string Status, long Count)>> TerminalEventsAsync(string database, string tenantId)
-    {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""
-            SELECT payload->'job'->>'jobId', min(payload->'job'->>'status'), count(*)
-            FROM meshos_events
-            WHERE kind = 1 AND payload->'job'->>'tenantId' = $1 AND (payload->'job'->>'terminal')::boolean
-            GROUP BY 1
-            """, connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
-        await using var reader = await command.ExecuteReaderAsync();
-        var events = new Dictionary<string, (string, long)>();
-        while (await reader.ReadAsync())
-        {
-            events[reader.GetString(0)] = (reader.GetString(1), reader.GetInt64(2));
-        }
-
-        return events;
     }
 }

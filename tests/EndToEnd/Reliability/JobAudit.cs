@@ -186,6 +186,28 @@ public static class JobAudit
         }
     }
 
+    /// <summary>Per job of the tenant (by id text): the status of its terminal attempt events and how many there are.</summary>
+    public static async Task<Dictionary<string, (string Status, long Count)>> TerminalEventsAsync(string connectionString, string tenantId)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT payload->'job'->>'jobId', min(payload->'job'->>'status'), count(*)
+            FROM meshos_events
+            WHERE kind = 1 AND payload->'job'->>'tenantId' = $1 AND (payload->'job'->>'terminal')::boolean
+            GROUP BY 1
+            """, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        await using var reader = await command.ExecuteReaderAsync();
+        var events = new Dictionary<string, (string, long)>();
+        while (await reader.ReadAsync())
+        {
+            events[reader.GetString(0)] = (reader.GetString(1), reader.GetInt64(2));
+        }
+
+        return events;
+    }
+
     /// <summary>Up to <paramref name="max"/> jobs of the tenant that are not terminal (status 0–2), for a failure message.</summary>
     public static async Task<List<Guid>> UnfinishedAsync(string connectionString, string tenantId, int max = 5)
     {

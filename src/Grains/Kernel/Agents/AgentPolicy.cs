@@ -11,7 +11,7 @@ public static class AgentPolicy
 
     public static void Validate(AgentRegistration r)
     {
-        Require(IsValidId(r.AgentId), "agentId: 1–128 of letters, digits and - _ . : /");
+        Require(AgentIds.IsValid(r.AgentId), "agentId: 1–128 of letters, digits and - _ . : /");
         Require(r.Owner is { Length: > 0 }, "owner: required.");
         Require(TenantPolicy.IsValidPoolName(r.Pool), "pool: 1–100 of a-z 0-9 - _ / .");
         Require(TenantPolicy.MayServePool(r.Owner, r.Pool), $"pool: agents of '{r.Owner}' may only serve pools '{r.Owner}' or '{r.Owner}/…'.");
@@ -26,8 +26,6 @@ public static class AgentPolicy
         Require(r.Region is { Length: <= 64 } && !r.Region.Any(char.IsControl), "region: at most 64 characters, no control characters.");
         Require(r.CostPerHour is >= 0 and <= 1_000_000, "costPerHour: 0–1,000,000.");
     }
-
-    public static bool IsValidId(string? id) => AgentIds.IsValid(id);
 
     public static bool IsValidCapability(string? capability) =>
         capability is { Length: > 0 and <= 100 } && capability.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '.' or '/');

@@ -49,7 +49,7 @@ public sealed class AgentPolicyTests
     [InlineData("0")]
     public void Agent_ids_of_letters_digits_and_separators_pass(string id)
     {
-        Assert.True(AgentPolicy.IsValidId(id));
+        Assert.True(AgentIds.IsValid(id));
         AgentPolicy.Validate(Valid with { AgentId = id });
     }
 
@@ -63,7 +63,7 @@ public sealed class AgentPolicyTests
     [InlineData("agént")]
     public void Invalid_agent_ids_are_rejected(string? id)
     {
-        Assert.False(AgentPolicy.IsValidId(id));
+        Assert.False(AgentIds.IsValid(id));
         MeshAssert.Invalid("agentId", () => AgentPolicy.Validate(Valid with { AgentId = id! }));
     }
 

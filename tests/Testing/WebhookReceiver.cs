@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace MeshOs.Tests.Cluster.Healing;
+namespace MeshOs.Testing;
 
 /// <summary>One incident notification as the receiver got it: the headers that matter and the JSON body.</summary>
 public sealed record ReceivedWebhook(DateTimeOffset ReceivedAt, string? EventHeader, string? Timestamp, string? Signature, string Body)
