@@ -120,7 +120,12 @@ public sealed class SelfHealingEndToEndTests(PostgresFixture postgres, ITestOutp
         var relets = rerun.Select(j => j.LeasedAt - killedAt).Order().ToList();
         output.WriteLine($"reassignment: the dead agents' {rerun.Count} job(s) leased again {relets[0].TotalSeconds:0.00}–{relets[^1].TotalSeconds:0.00} s after the kill "
             + $"(lease expiry would have been ≥ {(LeaseDuration - HeartbeatInterval).TotalSeconds:0} s)");
-        Assert.True(relets[^1] < LeaseDuration - HeartbeatInterval, $"a dead agent's job was leased again only {relets[^1].TotalSeconds:0.00} s after the kill: lease expiry, not healing");
+        var slowest = rerun.MaxBy(j => j.LeasedAt)!;
+        var attempts = (await Reliability.JobAudit.AttemptEventsAsync(database, tenantId)).GetValueOrDefault(slowest.Id) ?? [];
+        var holders = attempts.Select(a => a.AgentId).Where(a => a is not null).Distinct().ToList();
+        Assert.True(relets[^1] < LeaseDuration - HeartbeatInterval, $"a dead agent's job was leased again only {relets[^1].TotalSeconds:0.00} s after the kill: lease expiry, not healing. " +
+            $"What the silo logged about job {slowest.Id}:\n" + string.Join("\n", silo.Output.Split('\n').Where(l => l.Contains(slowest.Id.ToString(), StringComparison.OrdinalIgnoreCase)).Take(30))
+            + "\nIts attempts: " + string.Join(" | ", attempts) + "\nWhat the silo logged about the agents that held it:\n" + string.Join("\n", silo.Output.Split('\n').Where(l => holders.Any(h => l.Contains(h!, StringComparison.Ordinal))).Take(60)));
         var revoked = await LeaseLostAsync(database, tenantId);
         Assert.Superset(orphans.Keys.ToHashSet(), revoked.Keys.ToHashSet());
         output.WriteLine($"revocation: {revoked.Count} lease(s) revoked {(revoked.Values.Min() - killedAt).TotalSeconds:0.00}–{(revoked.Values.Max() - killedAt).TotalSeconds:0.00} s after the kill");

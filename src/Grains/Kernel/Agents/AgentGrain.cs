@@ -74,7 +74,7 @@ internal sealed partial class AgentGrain(
         _disconnectedAt = null;
         _lastHeartbeat = now;
         _lastHeartbeatReceived = now;
-        DropPendingRestarts(); // registering is the restart; a queued one would restart the new session again
+        DropCommandsOfPreviousSession();
         var isNew = current is null;
         state.State.Registration = registration;
         if (isNew)
@@ -237,9 +237,15 @@ internal sealed partial class AgentGrain(
         return leases.Length;
     }
 
-    private void DropPendingRestarts()
+    /// <summary>
+    /// Registering starts a new session: a queued restart would restart it again, and a queued cancel was meant for a
+    /// lease the old session held. The job may since have been leased to this very agent again under a new epoch, and
+    /// the cancel (which names the job, not the epoch) would then kill that run, leaving it to lease expiry. A job the
+    /// old session still runs is fenced by its epoch all the same. A drain still applies.
+    /// </summary>
+    private void DropCommandsOfPreviousSession()
     {
-        var keep = _pendingCommands.Where(c => c.Kind != AgentCommandKind.Restart).ToList();
+        var keep = _pendingCommands.Where(c => c.Kind is not (AgentCommandKind.Restart or AgentCommandKind.CancelJob)).ToList();
         _pendingCommands.Clear();
         keep.ForEach(_pendingCommands.Enqueue);
     }
