@@ -70,15 +70,25 @@ internal static class BenchCommands
         var rates = new Option<string>("--rates") { Description = "Comma-separated target rates (jobs/s), in order.", DefaultValueFactory = _ => "250,500,1000,2000,4000,8000" };
         var fraction = new Option<double>("--min-completed-fraction") { Description = "Saturated when completed/s falls below this fraction of the target.", DefaultValueFactory = _ => 0.9 };
         var p99 = new Option<double>("--max-dispatch-p99") { Description = "Saturated when dispatch p99 exceeds this (ms).", DefaultValueFactory = _ => 1_000 };
+        var firstWarmup = new Option<double>("--first-warmup") { Description = "Warm-up seconds of the first step (the server's JIT settles in about 45 s under load).", DefaultValueFactory = _ => 45 };
+        var halfWarmup = new Option<double>("--half-warmup") { Description = "Warm-up seconds of the half-saturation step (it follows the saturated step).", DefaultValueFactory = _ => 20 };
+        var halfDuration = new Option<double>("--half-duration") { Description = "Measured window of the half-saturation step, seconds.", DefaultValueFactory = _ => 30 };
         CommonOptions.AddTarget(command);
         load.AddTo(command);
         command.Options.Add(rates);
         command.Options.Add(fraction);
         command.Options.Add(p99);
+        command.Options.Add(firstWarmup);
+        command.Options.Add(halfWarmup);
+        command.Options.Add(halfDuration);
         CommonOptions.AddRun(command);
         command.SetAction((parse, _) => Repeat("cost-curve", args, parse, _ => CostCurveScenario.RunAsync(
             CommonOptions.TargetOf(parse), load.Read(parse), CommonOptions.ParseList(parse.GetValue(rates)!, "--rates"),
-            new SaturationRule(parse.GetValue(fraction), parse.GetValue(p99)))));
+            new SaturationRule(parse.GetValue(fraction), parse.GetValue(p99)),
+            new CurveTiming(
+                TimeSpan.FromSeconds(parse.GetValue(firstWarmup)),
+                TimeSpan.FromSeconds(parse.GetValue(halfWarmup)),
+                TimeSpan.FromSeconds(parse.GetValue(halfDuration))))));
         return command;
     }
 

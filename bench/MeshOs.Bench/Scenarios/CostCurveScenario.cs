@@ -8,13 +8,20 @@ namespace MeshOs.Bench.Scenarios;
 public sealed record SaturationRule(double MinCompletedFraction, double MaxDispatchP99Ms);
 
 /// <summary>
+/// Warm-ups and window that differ from the other steps': the first step warms the server's JIT up (measuring it
+/// after 5 s would measure tier-1 compilation), and the half-saturation step, which follows a saturated one, settles
+/// first and is measured longer, being the step the dispatch target is read from.
+/// </summary>
+public sealed record CurveTiming(TimeSpan FirstWarmup, TimeSpan HalfWarmup, TimeSpan HalfDuration);
+
+/// <summary>
 /// The cost curve: the open-loop rate steps up on one deployment until saturation (completed/s falls below a fraction
 /// of the target, or dispatch p99 passes a limit); per step throughput, latency and CPU. Then one more step at half
 /// the saturation throughput, for the target "dispatch p99 at half the saturation rate".
 /// </summary>
 public static class CostCurveScenario
 {
-    public static async Task<RunResult> RunAsync(TargetOptions targetOptions, LoadSettings settings, IReadOnlyList<double> rates, SaturationRule rule)
+    public static async Task<RunResult> RunAsync(TargetOptions targetOptions, LoadSettings settings, IReadOnlyList<double> rates, SaturationRule rule, CurveTiming timing)
     {
         await using var target = await MeshTarget.StartAsync(targetOptions);
         try
@@ -25,8 +32,9 @@ public static class CostCurveScenario
             var saturatedAt = double.NaN;
             foreach (var rate in rates)
             {
-                Progress.Say($"step {rate:0}/s: warm-up {settings.Warmup.TotalSeconds:0} s, window {settings.Duration.TotalSeconds:0} s");
-                var step = await load.RunStepAsync(rate);
+                var warmup = rate == rates[0] && timing.FirstWarmup > settings.Warmup ? timing.FirstWarmup : settings.Warmup;
+                Progress.Say($"step {rate:0}/s: warm-up {warmup.TotalSeconds:0} s, window {settings.Duration.TotalSeconds:0} s");
+                var step = await load.RunStepAsync(rate, warmup);
                 AddStep(run, $"@{rate:0}/s ", step);
                 saturation = Math.Max(saturation, step.CompletedPerSecond);
                 Progress.Say($"  completed {step.CompletedPerSecond:0}/s, dispatch p99 {step.Dispatch.P99:0.0} ms, server CPU {step.Cpu.Server:0.00}");
@@ -40,8 +48,8 @@ public static class CostCurveScenario
             run.Add("saturation throughput (max completed)", "/s", saturation);
             run.Add("first saturated step", "/s", saturatedAt);
             var half = Math.Round(saturation / 2);
-            Progress.Say($"half the saturation throughput: {half:0}/s");
-            var halfStep = await load.RunStepAsync(half);
+            Progress.Say($"half the saturation throughput: {half:0}/s: warm-up {timing.HalfWarmup.TotalSeconds:0} s, window {timing.HalfDuration.TotalSeconds:0} s");
+            var halfStep = await load.RunStepAsync(half, timing.HalfWarmup, timing.HalfDuration);
             AddStep(run, "@half ", halfStep);
             run.Add("half-saturation rate", "/s", half);
             run.Add("dispatch p99 at half saturation", "ms", halfStep.Dispatch.P99);

@@ -19,6 +19,9 @@ public abstract class AgentSession(AgentRegistration registration, AgentState st
     /// <summary>Further assignments the agent accepts. Guarded by the hub's lock.</summary>
     internal int Credits { get; set; }
 
+    /// <summary>Leases started for this session and not yet delivered or failed. Guarded by the hub's lock.</summary>
+    internal int Leasing { get; set; }
+
     /// <summary>Set once the session ended; guarded by the hub's lock.</summary>
     internal bool Closed { get; set; }
 
@@ -32,7 +35,7 @@ public abstract class AgentSession(AgentRegistration registration, AgentState st
     internal int UsableCredits => Closed || Credits <= 0 ? 0 : State switch
     {
         AgentState.Healthy => Credits,
-        AgentState.Degraded => Math.Clamp(Math.Max(1, Registration.MaxConcurrency / 4) - Outstanding, 0, Credits),
+        AgentState.Degraded => Math.Clamp(Math.Max(1, Registration.MaxConcurrency / 4) - Outstanding - Leasing, 0, Credits),
         _ => 0,
     };
 

@@ -86,6 +86,25 @@ public sealed partial class DispatchHub(IGrainFactory grains, ILogger<DispatchHu
         Wake(session);
     }
 
+    /// <summary>
+    /// A lease started for the session has been delivered or has failed; a failed one gives its credit back.
+    /// </summary>
+    internal void LeaseSettled(AgentSession session, bool returnCredit)
+    {
+        lock (_gate)
+        {
+            session.Leasing--;
+            if (!returnCredit || session.Closed)
+            {
+                return;
+            }
+
+            session.Credits++;
+        }
+
+        Wake(session);
+    }
+
     /// <summary>Records the agent's state; an agent that became leasable again is offered work.</summary>
     public void SetState(AgentSession session, Abstractions.Agents.AgentState state)
     {

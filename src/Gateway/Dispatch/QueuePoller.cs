@@ -217,7 +217,6 @@ internal sealed class QueuePoller : IDisposable
         }
     }
 
-    /// <summary>Leases each taken job to a session with a free credit; what cannot be placed goes back to its shard.</summary>
     /// <summary>
     /// <paramref name="take"/>'s answer, or a <see cref="TimeoutException"/> after <paramref name="patience"/>: the
     /// shard's silo may have died with the call in it (it would wait for the cluster's 30 s response timeout), and
@@ -238,31 +237,35 @@ internal sealed class QueuePoller : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reserves a session with a free credit for each taken job and starts its lease; what cannot be placed goes back
+    /// to its shard. The leases are not awaited: each waits for its durable commit on its own while the poller goes
+    /// on taking, so a job that arrives during a commit is not held until the previous batch is delivered (the
+    /// reserved credits already bound how many leases are in flight).
+    /// </summary>
     private async Task AssignAsync(int shard, ImmutableArray<TakenJob> jobs)
     {
         var queue = _queues[shard];
-        var leftovers = new List<TakenJob>();
-        var leases = new List<Task>(jobs.Length);
+        List<TakenJob>? leftovers = null;
         foreach (var job in jobs)
         {
-            var session = Reserve();
-            if (session is null)
+            if (Reserve() is { } session)
             {
-                leftovers.Add(job);
-                continue;
+                _ = LeaseAsync(queue, job, session);
             }
-
-            leases.Add(LeaseAsync(queue, job, session, leftovers));
+            else
+            {
+                (leftovers ??= []).Add(job);
+            }
         }
 
-        await Task.WhenAll(leases);
-        if (leftovers.Count > 0)
+        if (leftovers is not null)
         {
             await queue.ReturnAsync([.. leftovers]);
         }
     }
 
-    private async Task LeaseAsync(IQueueGrain queue, TakenJob job, AgentSession session, List<TakenJob> leftovers)
+    private async Task LeaseAsync(IQueueGrain queue, TakenJob job, AgentSession session)
     {
         LeaseGrant? grant;
         try
@@ -289,24 +292,22 @@ internal sealed class QueuePoller : IDisposable
         catch (Exception ex)
         {
             DispatchHub.LogDispatchFailed(_hub.Logger, _name.ToString(), $"lease of job {job.JobId}", ex.GetBaseException().Message);
-            _hub.ReturnCredit(session);
-            lock (leftovers)
-            {
-                leftovers.Add(job);
-            }
-
+            _hub.LeaseSettled(session, returnCredit: true);
+            queue.ReturnAsync([job]).Ignore(); // lost with the shard's silo, the queue finds it again when it reconciles with the store
             return;
         }
 
         if (grant is null)
         {
             // Cancelled or already leased elsewhere: the queue must stop counting it against the tenant.
-            _hub.ReturnCredit(session);
+            _hub.LeaseSettled(session, returnCredit: true);
             queue.LeaseEndedAsync(job.JobId, job.TenantId).Ignore();
             return;
         }
 
-        if (!session.TryDeliver(grant))
+        var delivered = session.TryDeliver(grant);
+        _hub.LeaseSettled(session, returnCredit: false);
+        if (!delivered)
         {
             _hub.Job(job.JobId).ReleaseAsync(session.AgentId, grant.Epoch, "the agent's session ended before delivery").Ignore();
         }
@@ -324,6 +325,7 @@ internal sealed class QueuePoller : IDisposable
                 {
                     _nextSession = (int)((uint)(_nextSession + i + 1) % (uint)_sessions.Count);
                     session.Credits--;
+                    session.Leasing++;
                     return session;
                 }
             }

@@ -54,9 +54,14 @@ internal sealed partial class JobWriter(
         return write.Done.Task;
     }
 
+    /// <summary>
+    /// One writer: its own connection, kept open between batches (its statements stay prepared on the server), and
+    /// opened afresh after a failure.
+    /// </summary>
     private async Task WriteLoopAsync(CancellationToken stoppingToken)
     {
         var batch = new List<Write>(options.Value.MaxBatch);
+        NpgsqlConnection? conn = null;
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
@@ -77,7 +82,8 @@ internal sealed partial class JobWriter(
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    await CommitAsync(batch, stoppingToken);
+                    conn ??= await connection.DataSource.OpenConnectionAsync(stoppingToken);
+                    await CommitAsync(conn, batch, stoppingToken);
                     BatchSize.Record(batch.Count);
                     CommitTime.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 }
@@ -89,6 +95,13 @@ internal sealed partial class JobWriter(
                     {
                         write.Done.TrySetException(ex);
                     }
+
+                    // The connection may be what failed (a restarted server, a broken socket): the next batch opens a new one.
+                    if (conn is not null)
+                    {
+                        await conn.DisposeAsync();
+                        conn = null;
+                    }
                 }
 
                 batch.Clear();
@@ -96,6 +109,13 @@ internal sealed partial class JobWriter(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+        finally
+        {
+            if (conn is not null)
+            {
+                await conn.DisposeAsync();
+            }
         }
 
         foreach (var write in batch)
@@ -110,11 +130,11 @@ internal sealed partial class JobWriter(
     /// "not applied", which is what they would have met one transaction later. When the database rejects the batch
     /// because of one write's data, the writes are retried one by one so only that write fails.
     /// </summary>
-    private async Task CommitAsync(List<Write> batch, CancellationToken cancellationToken)
+    private async Task CommitAsync(NpgsqlConnection conn, List<Write> batch, CancellationToken cancellationToken)
     {
         try
         {
-            await CommitOnceAsync(batch, cancellationToken);
+            await CommitOnceAsync(conn, batch, cancellationToken);
         }
         catch (PostgresException ex) when (batch.Count > 1 && IsDataError(ex))
         {
@@ -123,7 +143,7 @@ internal sealed partial class JobWriter(
             {
                 try
                 {
-                    await CommitOnceAsync([write], cancellationToken);
+                    await CommitOnceAsync(conn, [write], cancellationToken);
                 }
                 catch (Exception single) when (single is not OperationCanceledException)
                 {
@@ -136,7 +156,13 @@ internal sealed partial class JobWriter(
     /// <summary>Data exceptions (class 22) and integrity violations (class 23) belong to one write, not to the batch.</summary>
     private static bool IsDataError(PostgresException ex) => ex.SqlState.StartsWith("22", StringComparison.Ordinal) || ex.SqlState.StartsWith("23", StringComparison.Ordinal);
 
-    private async Task CommitOnceAsync(List<Write> batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies a batch as one implicit transaction: every statement goes out in one message sequence ending in a single
+    /// Sync, which PostgreSQL runs as one transaction and commits (flushed, with synchronous commit) before it answers
+    /// ReadyForQuery. The reader is consumed to that answer before any write is acknowledged; no BEGIN/COMMIT round
+    /// trips. The statements are prepared on the writer's connection once and reused.
+    /// </summary>
+    private async Task CommitOnceAsync(NpgsqlConnection conn, List<Write> batch, CancellationToken cancellationToken)
     {
         var inserts = new List<InsertWrite>();
         var duplicateInserts = new List<InsertWrite>();
@@ -164,9 +190,7 @@ internal sealed partial class JobWriter(
         var losers = batch.OfType<UpdateWrite>().Except(candidates).ToList();
         var appends = batch.OfType<AppendWrite>().ToList();
 
-        await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var tx = await conn.BeginTransactionAsync(cancellationToken);
-        await using var commands = new NpgsqlBatch(conn, tx);
+        await using var commands = new NpgsqlBatch(conn);
         var ordinal = 0;
         if (inserts.Count > 0)
         {
@@ -187,27 +211,34 @@ internal sealed partial class JobWriter(
         var updated = new HashSet<Guid>();
         if (commands.BatchCommands.Count > 0)
         {
-            await using var reader = await commands.ExecuteReaderAsync(cancellationToken);
-            if (inserts.Count > 0)
+            await commands.PrepareAsync(cancellationToken);
+            await using (var reader = await commands.ExecuteReaderAsync(cancellationToken))
             {
-                while (await reader.ReadAsync(cancellationToken))
+                if (inserts.Count > 0)
                 {
-                    inserted.Add(reader.GetGuid(0));
+                    while (await reader.ReadAsync(cancellationToken))
+                    {
+                        inserted.Add(reader.GetGuid(0));
+                    }
+
+                    await reader.NextResultAsync(cancellationToken);
                 }
 
-                await reader.NextResultAsync(cancellationToken);
-            }
-
-            if (candidates.Count > 0)
-            {
-                while (await reader.ReadAsync(cancellationToken))
+                if (candidates.Count > 0)
                 {
-                    updated.Add(reader.GetGuid(0));
+                    while (await reader.ReadAsync(cancellationToken))
+                    {
+                        updated.Add(reader.GetGuid(0));
+                    }
+                }
+
+                // Read to the end: a failure at commit arrives after the last result.
+                while (await reader.NextResultAsync(cancellationToken))
+                {
                 }
             }
         }
 
-        await tx.CommitAsync(cancellationToken);
         inserts.ForEach(w => w.Done.TrySetResult(inserted.Contains(w.Job.JobId)));
         duplicateInserts.ForEach(w => w.Done.TrySetResult(false));
         candidates.ForEach(w => w.Done.TrySetResult(updated.Contains(w.Job.JobId)));

@@ -85,6 +85,7 @@ public static class SiloHostingExtensions
                 silo.UseInMemoryReminderService();
             }
 
+            silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = siloOptions.DirectoryCacheSize);
             silo.Configure<SiloOptions>(_ => { });
             silo.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = siloOptions.Name ?? $"{Environment.MachineName}:{siloOptions.SiloPort}");
             if (Gateway.Operations.TelemetryHostingExtensions.TracingEnabled(builder.Configuration))

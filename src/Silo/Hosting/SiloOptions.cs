@@ -26,6 +26,16 @@ public sealed class SiloOptions
 
     /// <summary>Whether this silo also serves the REST/gRPC gateway. Default true.</summary>
     public bool CoHostGateway { get; set; } = true;
+
+    /// <summary>
+    /// Grain locations this silo caches (Orleans' LRU directory cache). Default 20,000 (Orleans: 1,000,000). Every job
+    /// is a grain of its own, so at Orleans' default the cache fills with the locations of finished jobs (about a
+    /// million entries, ~100 MB, after a few minutes at full load), and the dashboard's once-a-second metrics walk all
+    /// of it: 3 % of a silo's CPU at 1,900 jobs/s with 113,000 entries. What is worth caching is the live grains
+    /// called from other silos (agents, queues, tenants, running jobs); a miss costs one directory lookup.
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int DirectoryCacheSize { get; set; } = 20_000;
 }
 
 /// <summary>
