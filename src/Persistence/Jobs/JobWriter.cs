@@ -82,7 +82,7 @@ internal sealed partial class JobWriter(
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    conn ??= await connection.DataSource.OpenConnectionAsync(stoppingToken);
+                    conn ??= await OpenWriterConnectionAsync(stoppingToken);
                     await CommitAsync(conn, batch, stoppingToken);
                     BatchSize.Record(batch.Count);
                     CommitTime.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
@@ -121,6 +121,28 @@ internal sealed partial class JobWriter(
         foreach (var write in batch)
         {
             write.Done.TrySetException(new OperationCanceledException("The job store stopped."));
+        }
+    }
+
+    /// <summary>
+    /// A writer's connection. Its statements are prepared once, but planned at every execution
+    /// (<c>force_custom_plan</c>): a generic plan made while the job table was small (a sequential scan) would be kept
+    /// as the table grows, and PostgreSQL then scanned the whole table for every batch (measured: 1.2 cores busy at
+    /// 1,000 jobs/s, 171 commits/s, until the next ANALYZE replaced the plan).
+    /// </summary>
+    private async Task<NpgsqlConnection> OpenWriterConnectionAsync(CancellationToken cancellationToken)
+    {
+        var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var set = new NpgsqlCommand("SET plan_cache_mode = force_custom_plan", conn);
+            await set.ExecuteNonQueryAsync(cancellationToken);
+            return conn;
+        }
+        catch
+        {
+            await conn.DisposeAsync();
+            throw;
         }
     }
 
