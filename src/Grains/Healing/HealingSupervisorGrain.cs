@@ -49,8 +49,10 @@ internal sealed partial class HealingSupervisorGrain(
             return;
         }
 
-        // Only agents with healing history are stored (see SaveAsync); the others are as the directory lists them.
-        await SeedFromDirectoryAsync();
+        if (state.State.Agents.Count == 0)
+        {
+            await SeedFromDirectoryAsync();
+        }
 
         this.RegisterGrainTimer(static (self, _) => self.EvaluateAsync(), this,
             new GrainTimerCreationOptions { DueTime = _options.TickInterval, Period = _options.TickInterval, Interleave = false, KeepAlive = true });
@@ -61,7 +63,7 @@ internal sealed partial class HealingSupervisorGrain(
     {
         if (_dirty)
         {
-            await SaveAsync();
+            await state.WriteStateAsync();
         }
     }
 
@@ -221,11 +223,9 @@ internal sealed partial class HealingSupervisorGrain(
 
     private async Task DeclareDeathsAsync(DateTimeOffset now)
     {
-        // Materialise only the candidates (the awaits below must not meet a dictionary being enumerated): a copy of a
-        // fleet of 30,000 views every tick would be large-object garbage each second.
-        foreach (var (agentId, view) in state.State.Agents.Where(a => a.Value is { Dead: false, Gone: false, State: AgentState.Unresponsive }).ToList())
+        foreach (var (agentId, view) in state.State.Agents.ToList())
         {
-            if (now - view.Since < _options.DeadAfter)
+            if (view.Dead || view.Gone || view.State != AgentState.Unresponsive || now - view.Since < _options.DeadAfter)
             {
                 continue;
             }
@@ -252,7 +252,7 @@ internal sealed partial class HealingSupervisorGrain(
     /// <summary>Live agents whose jobs keep timing out or losing their leases reach the quarantine rung too.</summary>
     private async Task QuarantineRepeatOffendersAsync(DateTimeOffset now)
     {
-        foreach (var (agentId, view) in state.State.Agents.Where(a => a.Value.Failures.Count >= _options.QuarantineFailures).ToList())
+        foreach (var (agentId, view) in state.State.Agents.ToList())
         {
             // New evidence only: failures since its last quarantine (a released agent is not re-quarantined for old ones).
             if (!view.Gone && view.State is AgentState.Healthy or AgentState.Degraded && view.Failures.Count >= _options.QuarantineFailures
@@ -284,7 +284,7 @@ internal sealed partial class HealingSupervisorGrain(
 
     private async Task RestartDeadAsync(DateTimeOffset now)
     {
-        foreach (var (agentId, view) in state.State.Agents.Where(a => a.Value.Dead).ToList())
+        foreach (var (agentId, view) in state.State.Agents.ToList())
         {
             // A quarantined agent is left alone until its release; restarts resume if it is still dead then.
             if (view.Dead && !view.Gone && view.NextRestartAt is { } at && now >= at
@@ -483,11 +483,6 @@ internal sealed partial class HealingSupervisorGrain(
             .Select(shard => GrainFactory.GetGrain<IAgentDirectoryGrain>(shard).ListAsync(null, null, int.MaxValue)));
         foreach (var agent in shards.SelectMany(s => s))
         {
-            if (state.State.Agents.ContainsKey(agent.AgentId))
-            {
-                continue; // stored with its healing history, which the directory does not know
-            }
-
             state.State.Agents[agent.AgentId] = new AgentView
             {
                 Pool = agent.Pool,
@@ -567,27 +562,7 @@ internal sealed partial class HealingSupervisorGrain(
         {
             _dirty = false;
             _lastSave = now;
-            await SaveAsync();
-        }
-    }
-
-    /// <summary>
-    /// Stores the state with only the agents that carry healing history (dead, restarted, failing, quarantined or
-    /// degraded by healing): the rest is what the agent directory holds, and is seeded from it on activation. The
-    /// stored size then follows the troubled agents, not the fleet (30,000 idle agents made a multi-megabyte write
-    /// every 2 s).
-    /// </summary>
-    private async Task SaveAsync()
-    {
-        var all = state.State.Agents;
-        state.State.Agents = all.Where(a => a.Value.HasHistory).ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal);
-        try
-        {
             await state.WriteStateAsync();
-        }
-        finally
-        {
-            state.State.Agents = all;
         }
     }
 
@@ -630,8 +605,4 @@ public sealed class AgentView
     [Id(9)] public DateTimeOffset? NextRestartAt { get; set; }
     [Id(10)] public bool DegradedByHealing { get; set; }
     [Id(11)] public DateTimeOffset? LastQuarantinedAt { get; set; }
-
-    /// <summary>Whether healing has anything on record for the agent that the agent directory would not restore.</summary>
-    public bool HasHistory => Dead || DeadAt is not null || Failures.Count > 0 || Restarts > 0 || NextRestartAt is not null
-        || DegradedByHealing || LastQuarantinedAt is not null;
 }
