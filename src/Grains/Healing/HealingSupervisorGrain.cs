@@ -331,17 +331,21 @@ internal sealed partial class HealingSupervisorGrain(
             }
 
             var agent = PerformanceFigures.Of(samples);
-            if (view.State == AgentState.Healthy && HealingPolicy.IsOutlier(agent, pool, _options))
+            // The agent's own state-change event arrives later through the event log: the view takes the new state at
+            // once, so that the next check (possibly before that event) neither degrades it twice nor misses a recovery.
+            if (view.State == AgentState.Healthy && !view.DegradedByHealing && HealingPolicy.IsOutlier(agent, pool, _options))
             {
                 var reason = $"error rate {agent.ErrorRate:P0} vs pool {pool.ErrorRate:P0}, median {agent.MedianRunTime.TotalMilliseconds:0} ms vs {pool.MedianRunTime.TotalMilliseconds:0} ms";
                 await GrainFactory.GetGrain<IAgentGrain>(agentId).SetDegradedAsync(true, reason);
                 view.DegradedByHealing = true;
+                view.State = AgentState.Degraded;
                 Record(now, RemediationStep.Degrade, agentId, reason, true);
             }
             else if (view.State == AgentState.Degraded && view.DegradedByHealing && HealingPolicy.HasRecovered(agent, pool, _options))
             {
                 await GrainFactory.GetGrain<IAgentGrain>(agentId).SetDegradedAsync(false, "back in line with its pool");
                 view.DegradedByHealing = false;
+                view.State = AgentState.Healthy;
                 Record(now, RemediationStep.Recover, agentId, $"error rate {agent.ErrorRate:P0}, median {agent.MedianRunTime.TotalMilliseconds:0} ms", true);
             }
         }
