@@ -94,15 +94,12 @@ public sealed partial class DispatchHub(IGrainFactory grains, ILogger<DispatchHu
         lock (_gate)
         {
             session.Leasing--;
-            if (!returnCredit || session.Closed)
-            {
-                return;
-            }
-
-            session.Credits++;
         }
 
-        Wake(session);
+        if (returnCredit)
+        {
+            ReturnCredit(session);
+        }
     }
 
     /// <summary>Records the agent's state; an agent that became leasable again is offered work.</summary>
