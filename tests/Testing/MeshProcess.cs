@@ -22,6 +22,15 @@ public enum MeshProcessKind
 /// </summary>
 public sealed class MeshProcess : IAsyncDisposable
 {
+    /// <summary>
+    /// The environment that leaves the GC as a deployment has it (the runtimeconfig's server GC, whose heap count
+    /// adapts to the load), instead of the test suite's fixed two heaps.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> ProductGc { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["DOTNET_GCHeapCount"] = "",
+    };
+
     public const string OperatorKey = "op_test_operator_key_0123456789abcdef";
     public const string EnrollmentToken = "et_test_enrollment_token_0123456789abcdef";
 
@@ -108,7 +117,7 @@ public sealed class MeshProcess : IAsyncDisposable
 
     /// <summary>Starts a standalone gateway: a client of the PostgreSQL cluster, or of a local silo's gateway port.</summary>
     public static MeshProcess StartGateway(string? connectionString = null, string clusterId = "meshos-test", int? localGatewayPort = null,
-        IReadOnlyDictionary<string, string>? settings = null)
+        IReadOnlyDictionary<string, string>? settings = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var (http, grpc) = (FreePort.Get(), FreePort.Get());
         var args = new Dictionary<string, string>(StringComparer.Ordinal) { ["MeshOs:ClusterId"] = clusterId };
@@ -122,7 +131,7 @@ public sealed class MeshProcess : IAsyncDisposable
             args["MeshOs:Client:LocalGatewayPort"] = port.ToString(CultureInfo.InvariantCulture);
         }
 
-        return Start(MeshProcessKind.Gateway, http, grpc, 0, 0, args, settings, portsChosenHere: true);
+        return Start(MeshProcessKind.Gateway, http, grpc, 0, 0, args, settings, environment, portsChosenHere: true);
     }
 
     /// <summary>Waits until /health/ready answers 200; throws with the process output when it does not in time.</summary>
@@ -268,13 +277,21 @@ public sealed class MeshProcess : IAsyncDisposable
             start.ArgumentList.Add($"--{key}={value}");
         }
 
-        // Each test process gets a modest GC: several run side by side on two cores.
+        // Each test process gets a modest GC: several run side by side on two cores. (The benchmark clears this with
+        // ProductGc: it measures the GC a deployment runs with.)
         start.Environment["DOTNET_GCHeapCount"] = "2";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         foreach (var (name, value) in _environment ?? new Dictionary<string, string>())
         {
-            start.Environment[name] = value;
+            if (value.Length == 0)
+            {
+                start.Environment.Remove(name); // an empty value removes the variable
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {dll}.");

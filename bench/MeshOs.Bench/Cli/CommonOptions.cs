@@ -63,6 +63,13 @@ internal static class CommonOptions
         DefaultValueFactory = _ => [],
     };
 
+    public static readonly Option<string[]> ServerEnvironment = new("--server-env")
+    {
+        Description = "An environment variable NAME=value for the silos and gateway the bench starts (repeatable), e.g. DOTNET_gcServer=0. " +
+            "By default they run with the GC their runtimeconfig gives (server GC, adaptive heap count).",
+        DefaultValueFactory = _ => [],
+    };
+
     public static readonly Option<bool> PgStatements = new("--pg-statements")
     {
         Description = "Load pg_stat_statements into the private PostgreSQL (one restart) and print the statements it spent its time on.",
@@ -81,6 +88,7 @@ internal static class CommonOptions
         command.Options.Add(EnrollmentToken);
         command.Options.Add(ServerPid);
         command.Options.Add(SiloSettings);
+        command.Options.Add(ServerEnvironment);
     }
 
     public static void AddRun(Command command)
@@ -97,9 +105,10 @@ internal static class CommonOptions
         parse.GetValue(OperatorKey),
         parse.GetValue(EnrollmentToken),
         parse.GetValue(ServerPid),
-        ParseSettings(parse.GetValue(SiloSettings) ?? []))
+        ParseSettings(parse.GetValue(SiloSettings) ?? [], "--silo-setting"))
     {
         PgStatements = parse.GetResult(PgStatements) is not null && parse.GetValue(PgStatements),
+        ServerEnvironment = ParseSettings(parse.GetValue(ServerEnvironment) ?? [], "--server-env"),
     };
 
     public static double? ParseRate(string text) =>
@@ -113,7 +122,7 @@ internal static class CommonOptions
                 ? x
                 : throw new ArgumentException($"{option}: '{v}' is not a positive number."))];
 
-    private static Dictionary<string, string> ParseSettings(string[] pairs)
+    private static Dictionary<string, string> ParseSettings(string[] pairs, string option)
     {
         var settings = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var pair in pairs)
@@ -121,7 +130,7 @@ internal static class CommonOptions
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
             if (eq <= 0)
             {
-                throw new ArgumentException($"--silo-setting: 'key=value' expected, not '{pair}'.");
+                throw new ArgumentException($"{option}: 'key=value' expected, not '{pair}'.");
             }
 
             settings[pair[..eq]] = pair[(eq + 1)..];

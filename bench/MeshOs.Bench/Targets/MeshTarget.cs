@@ -110,7 +110,8 @@ public sealed class MeshTarget : IAsyncDisposable
             for (var i = 0; i < silos; i++)
             {
                 Console.WriteLine($"  starting silo {i + 1}/{silos} ({options.Mode.ToString().ToLowerInvariant()})…");
-                var silo = MeshProcess.StartSilo(database, clusterId, options.SiloSettings, coHostGateway: !standaloneGateway);
+                var silo = MeshProcess.StartSilo(database, clusterId, options.SiloSettings, coHostGateway: !standaloneGateway,
+                    environment: options.ProcessEnvironment());
                 started.Add(silo);
                 await silo.WaitReadyAsync(TimeSpan.FromSeconds(90));
             }
@@ -118,7 +119,8 @@ public sealed class MeshTarget : IAsyncDisposable
             if (standaloneGateway)
             {
                 Console.WriteLine("  starting a standalone gateway…");
-                gateway = MeshProcess.StartGateway(database, clusterId, database is null ? started[0].GatewayPort : null, options.SiloSettings);
+                gateway = MeshProcess.StartGateway(database, clusterId, database is null ? started[0].GatewayPort : null, options.SiloSettings,
+                    options.ProcessEnvironment());
                 await gateway.WaitReadyAsync(TimeSpan.FromSeconds(90));
             }
         }

@@ -1,3 +1,5 @@
+using MeshOs.Testing;
+
 namespace MeshOs.Bench.Targets;
 
 /// <summary>Where MeshOs keeps its state in a deployment the bench starts.</summary>
@@ -24,6 +26,21 @@ public sealed record TargetOptions(
 {
     /// <summary>Load pg_stat_statements into the private PostgreSQL and report the top statements.</summary>
     public bool PgStatements { get; init; }
+
+    /// <summary>Environment variables for the processes the bench starts, over <see cref="MeshProcess.ProductGc"/>.</summary>
+    public IReadOnlyDictionary<string, string> ServerEnvironment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>What the started processes' environment changes: the product's GC, then the command line's variables.</summary>
+    public IReadOnlyDictionary<string, string> ProcessEnvironment()
+    {
+        var environment = new Dictionary<string, string>(MeshProcess.ProductGc, StringComparer.Ordinal);
+        foreach (var (name, value) in ServerEnvironment)
+        {
+            environment[name] = value;
+        }
+
+        return environment;
+    }
 
     public bool IsExternal => Http is not null || Grpc is not null;
 

@@ -342,6 +342,21 @@ public abstract class JobStoreContract : IAsyncLifetime
         Assert.Null((await Store.ListAsync(Query("tenant-a", limit: 6))).NextCursor);
     }
 
+    [Fact]
+    public async Task A_cursor_older_than_every_job_gives_an_empty_last_page_and_one_newer_than_every_job_gives_them_all()
+    {
+        var jobs = Enumerable.Range(1, 4).Select(i => Pending(createdAt: At(i))).ToList();
+        await InsertAllAsync([.. jobs]);
+
+        var older = await Store.ListAsync(Query("tenant-a") with { Cursor = new JobCursor(At(0), Guid.Empty).Encode() });
+        Assert.Empty(older.Jobs);
+        Assert.Null(older.NextCursor);
+
+        var newer = await Store.ListAsync(Query("tenant-a") with { Cursor = new JobCursor(At(10), Guid.Empty).Encode() });
+        Assert.Equal(NewestFirst(jobs), newer.Jobs);
+        Assert.Null(newer.NextCursor);
+    }
+
     [Theory]
     [InlineData("not a cursor")]
     [InlineData("AAAA")]

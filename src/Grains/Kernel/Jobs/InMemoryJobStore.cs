@@ -94,11 +94,18 @@ public sealed class InMemoryJobStore(IEventLog eventLog) : IJobStore
             var more = false;
             if (_byTenant.TryGetValue(query.TenantId, out var index))
             {
+                // Start at the cursor instead of walking every newer job to it: paging through a long list stays linear.
+                if (cursor is { } start)
+                {
+                    var upper = (start.CreatedAt, start.JobId);
+                    index = index.Count == 0 || index.Comparer.Compare(index.Min, upper) > 0 ? [] : index.GetViewBetween(index.Min, upper);
+                }
+
                 foreach (var (createdAt, jobId) in index.Reverse())
                 {
                     if (cursor is { } c && !c.Precedes(createdAt, jobId))
                     {
-                        continue;
+                        continue; // the cursor's own job, the last of the previous page
                     }
 
                     var job = _jobs[jobId];
