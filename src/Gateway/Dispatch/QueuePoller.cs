@@ -191,14 +191,28 @@ internal sealed class QueuePoller : IDisposable
         }
     }
 
+    /// <summary>
+    /// A long-poll on one shard. While it keeps handing out jobs and agents keep credits it polls again at once, the
+    /// next job going straight to it; a sweep (peeking every shard, priorities across shards) follows only when it comes
+    /// back empty or the agents are out of credits, i.e. when a backlog can build up.
+    /// </summary>
     private async Task ParkAsync(int shard, CancellationToken stopping)
     {
         try
         {
-            var result = await WithinAsync(shard, _queues[shard].TakeAsync(_hub.DispatcherId, Math.Max(1, Demand()), 0, ParkWait), ParkWait + ParkGrace, stopping);
-            if (!result.Jobs.IsEmpty)
+            while (true)
             {
+                var result = await WithinAsync(shard, _queues[shard].TakeAsync(_hub.DispatcherId, Math.Max(1, Demand()), 0, ParkWait), ParkWait + ParkGrace, stopping);
+                if (result.Jobs.IsEmpty)
+                {
+                    break;
+                }
+
                 await AssignAsync(shard, result.Jobs);
+                if (result.Next is not null || Demand() == 0)
+                {
+                    break; // a backlog: the sweep takes it in priority order across shards
+                }
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
