@@ -642,7 +642,6 @@ internal sealed partial class JobGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: job store write failed during {Operation}: {Reason}")]
     private static partial void LogStoreFailed(ILogger logger, Guid jobId, string operation, string reason);
 
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: its deadline could not be acted on ({Reason}); trying again shortly")]
     private static partial void LogDeadlineRetry(ILogger logger, Guid jobId, string reason);
 
