@@ -22,11 +22,8 @@ public interface IQueueGrain : IGrainWithStringKey
     [Alias("CancelAdmission"), OneWay]
     Task CancelAdmissionAsync(string tenantId);
 
-    /// <summary>
-    /// Indexes a job that is durably Pending. Idempotent per job id. One-way: the job is already durable, and one lost
-    /// with a dying silo is indexed when the shard re-activates (it rebuilds from the store) or reconciles.
-    /// </summary>
-    [Alias("Enqueue"), OneWay]
+    /// <summary>Indexes a job that is durably Pending. Idempotent per job id.</summary>
+    [Alias("Enqueue")]
     Task EnqueueAsync(QueuedJob job, bool admitted);
 
     /// <summary>Drops a job from the index (it was cancelled). Idempotent.</summary>

@@ -32,6 +32,7 @@ internal sealed partial class JobGrain(
     private JobRecord? _job;
     private Task? _loading;
     private bool _loaded;
+    private bool _enqueuePending;
     private bool _runningUnsaved;
     private DateTimeOffset? _persistRunningAt;
     private IQueueGrain? _queue;
@@ -88,7 +89,7 @@ internal sealed partial class JobGrain(
 
         SetLoaded(record);
         KernelMetrics.JobSubmitted();
-        Enqueue(admitted: true);
+        await EnqueueAsync(admitted: true);
         return new SubmitOutcome(record, Created: true);
     }
 
@@ -176,6 +177,7 @@ internal sealed partial class JobGrain(
         };
         leased = await WriteAsync(leased, []);
         _leaseExpiresAt = now + duration;
+        _enqueuePending = false;
         ScheduleDeadline();
         KernelMetrics.LeaseGranted(now - job.AvailableAt);
         return new LeaseGrant(JobId, job.TenantId, leased.Epoch, _leaseExpiresAt, leased.Attempts,
@@ -295,7 +297,7 @@ internal sealed partial class JobGrain(
         };
         await WriteAsync(pending, AttemptEvent(job, pending, AttemptOutcome.Released, now, true));
         Queue.LeaseEndedAsync(JobId, job.TenantId).Ignore();
-        Enqueue(admitted: false);
+        await EnqueueAsync(admitted: false);
     }
 
     public async Task RevokeLeaseAsync(long epoch, string reason)
@@ -319,7 +321,7 @@ internal sealed partial class JobGrain(
         await EnsureLoadedAsync();
         if (_job is { Status: JobStatus.Pending })
         {
-            Enqueue(admitted: false);
+            await EnqueueAsync(admitted: false);
         }
     }
 
@@ -347,7 +349,7 @@ internal sealed partial class JobGrain(
         Queue.LeaseEndedAsync(JobId, job.TenantId).Ignore();
         if (next.Status == JobStatus.Pending)
         {
-            Enqueue(admitted: false);
+            await EnqueueAsync(admitted: false);
         }
 
         return next;
@@ -465,14 +467,22 @@ internal sealed partial class JobGrain(
         return versioned;
     }
 
-    /// <summary>
-    /// Hands the (durable) Pending job to its queue shard. One-way: should the message be lost with a dying silo, the
-    /// shard's next activation rebuilds its index from the store, and a live shard finds it when it reconciles.
-    /// </summary>
-    private void Enqueue(bool admitted)
+    private async Task EnqueueAsync(bool admitted)
     {
         var job = _job!;
-        Queue.EnqueueAsync(new QueuedJob(JobId, job.TenantId, job.Spec.Priority, job.AvailableAt, job.UpdatedAt), admitted).Ignore();
+        try
+        {
+            await Queue.EnqueueAsync(new QueuedJob(JobId, job.TenantId, job.Spec.Priority, job.AvailableAt, job.UpdatedAt), admitted);
+            _enqueuePending = false;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The job is durable: the queue's reconciliation will index it; retry sooner from here.
+            _enqueuePending = true;
+            LogEnqueueFailed(logger, JobId, ex.GetBaseException().Message);
+            this.RegisterGrainTimer(static (self, _) => self._enqueuePending && self._job is { Status: JobStatus.Pending } ? self.EnqueueAsync(false) : Task.CompletedTask,
+                this, new GrainTimerCreationOptions { DueTime = TimeSpan.FromSeconds(2), Period = Timeout.InfiniteTimeSpan, KeepAlive = true });
+        }
     }
 
     private Task EnsureLoadedAsync()
@@ -641,6 +651,9 @@ internal sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: job store write failed during {Operation}: {Reason}")]
     private static partial void LogStoreFailed(ILogger logger, Guid jobId, string operation, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: could not be queued ({Reason}); retrying")]
+    private static partial void LogEnqueueFailed(ILogger logger, Guid jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: its deadline could not be acted on ({Reason}); trying again shortly")]
     private static partial void LogDeadlineRetry(ILogger logger, Guid jobId, string reason);
