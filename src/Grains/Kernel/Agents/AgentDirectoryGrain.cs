@@ -9,7 +9,9 @@ namespace MeshOs.Grains.Kernel.Agents;
 /// One shard of the agent directory. Entries change only on registration and state changes; writes to storage are
 /// coalesced (at most one per <see cref="FlushInterval"/>) because agent grains re-report themselves on activation,
 /// which repairs anything a crash lost. Every <see cref="TouchInterval"/> it touches live agents, so an agent whose
-/// grain died with a silo is re-activated and its heartbeat timer judges it.
+/// grain died with a silo is re-activated and its heartbeat timer judges it. The touches are spread over
+/// <see cref="TouchSpread"/>, a slice per flush tick: all at once (thousands of calls per shard, every shard on the same
+/// minute) they queued every heartbeat of the silo behind them for a few hundred milliseconds.
 /// </summary>
 internal sealed partial class AgentDirectoryGrain(
     [PersistentState("agent-directory", MeshStorage.GrainStore)] IPersistentState<AgentDirectoryState> state,
@@ -17,11 +19,18 @@ internal sealed partial class AgentDirectoryGrain(
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan TouchSpread = TimeSpan.FromSeconds(45);
+    private readonly Queue<string> _toTouch = new();
+    private int _touchesPerTick;
     private bool _dirty;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        this.RegisterGrainTimer(static (self, _) => self.FlushAsync(), this,
+        this.RegisterGrainTimer(static async (self, _) =>
+            {
+                await self.FlushAsync();
+                await self.TouchSliceAsync();
+            }, this,
             new GrainTimerCreationOptions { DueTime = FlushInterval, Period = FlushInterval, Interleave = false, KeepAlive = true });
         await this.RegisterOrUpdateReminder("touch-live-agents", TouchInterval, TouchInterval);
     }
@@ -55,13 +64,30 @@ internal sealed partial class AgentDirectoryGrain(
     public Task<ImmutableDictionary<AgentState, int>> CountByStateAsync() =>
         Task.FromResult(state.State.Agents.Values.GroupBy(a => a.State).ToImmutableDictionary(g => g.Key, g => g.Count()));
 
-    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    public Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        var live = state.State.Agents.Values.Where(a => a.State != AgentState.Offline).Select(a => a.AgentId).ToList();
-        foreach (var chunk in live.Chunk(100))
+        _toTouch.Clear();
+        foreach (var agent in state.State.Agents.Values)
         {
-            await Task.WhenAll(chunk.Select(id => GrainFactory.GetGrain<IAgentGrain>(id).GetAsync()));
+            if (agent.State != AgentState.Offline)
+            {
+                _toTouch.Enqueue(agent.AgentId);
+            }
         }
+
+        _touchesPerTick = (int)Math.Ceiling(_toTouch.Count / (TouchSpread / FlushInterval));
+        return Task.CompletedTask;
+    }
+
+    private async Task TouchSliceAsync()
+    {
+        var slice = new List<Task>(Math.Min(_toTouch.Count, _touchesPerTick));
+        while (slice.Count < _touchesPerTick && _toTouch.TryDequeue(out var agentId))
+        {
+            slice.Add(GrainFactory.GetGrain<IAgentGrain>(agentId).GetAsync());
+        }
+
+        await Task.WhenAll(slice);
     }
 
     private async Task FlushAsync()
