@@ -429,6 +429,12 @@ public sealed partial class PostgresServer : IAsyncDisposable
             Username = ServerUser,
             Database = database,
             IncludeErrorDetail = true,
+
+            // Every test has its own database, so its own pool: idle connections of finished tests are closed within
+            // seconds instead of Npgsql's 5 minutes. A test that ran many writes at once left ~80 behind, and with
+            // several such tests the shared server refused everyone ("too many clients").
+            ConnectionIdleLifetime = 2,
+            ConnectionPruningInterval = 1,
         }.ConnectionString;
 
     private static bool IsRoot() =>
