@@ -7,6 +7,7 @@ using System.Text.Encodings.Web;
 using MeshOs.Abstractions.Tenants;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using Orleans.Runtime;
 
 namespace MeshOs.Gateway.Auth;
 
@@ -43,6 +44,15 @@ public sealed class GatewaySecurityOptions
 
     /// <summary>How long a checked tenant key is trusted before it is checked again. Default 2 s.</summary>
     public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long one check of a tenant key waits for the tenant's grain before the request fails with 503. Default 3 s.</summary>
+    public TimeSpan KeyCheckTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// How long past its cache time a key this gateway verified is still accepted when its re-check gets no answer
+    /// (the tenant's silo is failing over). Default 30 s; zero turns it off (a request then waits for the check).
+    /// </summary>
+    public TimeSpan KeyStaleGrace { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Failed authentications per client address and minute before the address is turned away (429). Default 20.</summary>
     public int AuthFailuresPerMinute { get; set; } = 20;
@@ -129,20 +139,51 @@ public sealed class MeshKeyAuthenticationHandler(
 }
 
 /// <summary>
-/// Checked tenant keys, for a short time. Revoking a key through this gateway drops
-/// the tenant's entries at once; other gateways stop accepting it within the cache duration.
+/// Checked tenant keys, for a short time. Revoking a key through this gateway drops the tenant's entries at once;
+/// other gateways stop accepting it within the cache duration. Concurrent requests with the same expired key share
+/// one check. While the tenant's grain cannot answer (its silo died and the cluster has not yet declared it dead), a
+/// key this gateway verified shortly before is accepted for up to <see cref="GatewaySecurityOptions.KeyStaleGrace"/>
+/// past its cache time: a request waits <see cref="StaleWait"/> for the check, not the cluster's 30 s response
+/// timeout. A key never verified, or found invalid, is never accepted stale.
 /// </summary>
-public sealed class TenantKeyCache(IGrainFactory grains, IOptions<GatewaySecurityOptions> options, TimeProvider time)
+public sealed partial class TenantKeyCache
 {
+    /// <summary>How long a request with a key verified before waits for its re-check before it is served stale.</summary>
+    public static readonly TimeSpan StaleWait = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>More entries than this and the cache starts over (keys are bounded by tenants, not by callers).</summary>
+    private const int MaxEntries = 100_000;
+
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task<TenantPrincipal?>> _checks = new(StringComparer.Ordinal);
+    private readonly Func<string, string, ImmutableArray<byte>, Task<TenantPrincipal?>> _check;
+    private readonly IOptions<GatewaySecurityOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<TenantKeyCache> _logger;
+    private long _invalidations;
+
+    public TenantKeyCache(IGrainFactory grains, IOptions<GatewaySecurityOptions> options, TimeProvider time, ILogger<TenantKeyCache> logger)
+        : this((tenantId, keyId, hash) => grains.GetGrain<ITenantGrain>(tenantId).AuthenticateAsync(keyId, hash), options, time, logger)
+    {
+    }
+
+    /// <param name="check">Asks the tenant whether a key is valid: tenant id, key id, hash of the secret.</param>
+    internal TenantKeyCache(Func<string, string, ImmutableArray<byte>, Task<TenantPrincipal?>> check,
+        IOptions<GatewaySecurityOptions> options, TimeProvider time, ILogger<TenantKeyCache> logger)
+    {
+        _check = check;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
 
     public async ValueTask<TenantPrincipal?> AuthenticateAsync(string key, CancellationToken cancellationToken)
     {
         // Keyed by the presented key itself (the process holds it for the request anyway): hashing it here would cost
         // a SHA-256 on every call just to look up a cache whose whole point is to avoid work per call.
-        var cacheKey = key;
-        var now = time.GetUtcNow();
-        if (_entries.TryGetValue(cacheKey, out var cached) && cached.ExpiresAt > now)
+        var now = _time.GetUtcNow();
+        _entries.TryGetValue(key, out var cached);
+        if (cached is not null && cached.ExpiresAt > now)
         {
             return cached.Principal;
         }
@@ -152,21 +193,28 @@ public sealed class TenantKeyCache(IGrainFactory grains, IOptions<GatewaySecurit
             return null;
         }
 
-        var principal = await grains.GetGrain<ITenantGrain>(tenantId)
-            .AuthenticateAsync(keyId, ImmutableArray.Create(ApiKeyFormat.Hash(secret)))
-            .WaitAsync(cancellationToken);
-        if (_entries.Count > 100_000)
+        var check = SharedCheck(key, tenantId, keyId, secret);
+        if (cached is not { Principal: { } verified } || now - cached.ExpiresAt >= _options.Value.KeyStaleGrace)
         {
-            _entries.Clear();
+            return await check.WaitAsync(cancellationToken);
         }
 
-        _entries[cacheKey] = new Entry(principal, now + options.Value.KeyCacheDuration, tenantId);
-        return principal;
+        try
+        {
+            return await check.WaitAsync(StaleWait, _time, cancellationToken);
+        }
+        catch (Exception ex) when (ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
+        {
+            LogServedStale(_logger, tenantId, keyId, (now - cached.ExpiresAt + _options.Value.KeyCacheDuration).TotalSeconds, ex.GetBaseException().Message);
+            return verified;
+        }
     }
 
     /// <summary>Forgets every cached key of a tenant (after a revocation or a change through this gateway).</summary>
     public void Invalidate(string tenantId)
     {
+        // Checks already under way must not store what they learnt before the change.
+        Interlocked.Increment(ref _invalidations);
         foreach (var (key, entry) in _entries)
         {
             if (entry.TenantId == tenantId)
@@ -175,6 +223,58 @@ public sealed class TenantKeyCache(IGrainFactory grains, IOptions<GatewaySecurit
             }
         }
     }
+
+    /// <summary>The check under way for this key, or a new one: one call to the tenant however many requests wait.</summary>
+    private Task<TenantPrincipal?> SharedCheck(string key, string tenantId, string keyId, string secret)
+    {
+        while (true)
+        {
+            if (_checks.TryGetValue(key, out var running))
+            {
+                return running;
+            }
+
+            var check = new TaskCompletionSource<TenantPrincipal?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_checks.TryAdd(key, check.Task))
+            {
+                _ = RunCheckAsync(key, tenantId, keyId, secret, check);
+                return check.Task;
+            }
+        }
+    }
+
+    private async Task RunCheckAsync(string key, string tenantId, string keyId, string secret, TaskCompletionSource<TenantPrincipal?> check)
+    {
+        var invalidations = Interlocked.Read(ref _invalidations);
+        try
+        {
+            var principal = await _check(tenantId, keyId, ImmutableArray.Create(ApiKeyFormat.Hash(secret)))
+                .WaitAsync(_options.Value.KeyCheckTimeout, _time);
+            if (Interlocked.Read(ref _invalidations) == invalidations)
+            {
+                if (_entries.Count > MaxEntries)
+                {
+                    _entries.Clear();
+                }
+
+                _entries[key] = new Entry(principal, _time.GetUtcNow() + _options.Value.KeyCacheDuration, tenantId);
+            }
+
+            check.SetResult(principal);
+        }
+        catch (Exception ex)
+        {
+            check.SetException(ex);
+        }
+        finally
+        {
+            _checks.TryRemove(new KeyValuePair<string, Task<TenantPrincipal?>>(key, check.Task));
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Tenant {TenantId} key {KeyId} accepted as verified {AgeSeconds:0.0} s ago: its re-check did not answer ({Reason})")]
+    private static partial void LogServedStale(ILogger logger, string tenantId, string keyId, double ageSeconds, string reason);
 
     private sealed record Entry(TenantPrincipal? Principal, DateTimeOffset ExpiresAt, string TenantId);
 }

@@ -23,7 +23,10 @@ public static class GatewayHostingExtensions
     {
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<GatewaySecurityOptions>().Bind(builder.Configuration.GetSection(GatewaySecurityOptions.Section));
+        services.AddOptions<GatewaySecurityOptions>().Bind(builder.Configuration.GetSection(GatewaySecurityOptions.Section))
+            .Validate(o => o.KeyCacheDuration >= TimeSpan.Zero && o.KeyStaleGrace >= TimeSpan.Zero && o.KeyCheckTimeout > TimeSpan.Zero,
+                $"{GatewaySecurityOptions.Section}: KeyCacheDuration and KeyStaleGrace must not be negative, KeyCheckTimeout must be positive.")
+            .ValidateOnStart();
         services.AddSingleton<GatewaySecrets>();
         services.AddSingleton<Microsoft.Extensions.Options.IPostConfigureOptions<GatewaySecurityOptions>>(sp => sp.GetRequiredService<GatewaySecrets>());
 
