@@ -213,8 +213,17 @@ public sealed partial class TenantKeyCache
     /// <summary>Forgets every cached key of a tenant (after a revocation or a change through this gateway).</summary>
     public void Invalidate(string tenantId)
     {
-        // Checks already under way must not store what they learnt before the change.
+        // Checks already under way must not store what they learnt before the change, and later requests do not
+        // join them.
         Interlocked.Increment(ref _invalidations);
+        foreach (var key in _checks.Keys)
+        {
+            if (ApiKeyFormat.TryParse(key, out var checkedTenant, out _, out _) && checkedTenant == tenantId)
+            {
+                _checks.TryRemove(key, out _);
+            }
+        }
+
         foreach (var (key, entry) in _entries)
         {
             if (entry.TenantId == tenantId)
@@ -246,9 +255,11 @@ public sealed partial class TenantKeyCache
     private async Task RunCheckAsync(string key, string tenantId, string keyId, string secret, TaskCompletionSource<TenantPrincipal?> check)
     {
         var invalidations = Interlocked.Read(ref _invalidations);
+        TenantPrincipal? principal = null;
+        Exception? failure = null;
         try
         {
-            var principal = await _check(tenantId, keyId, ImmutableArray.Create(ApiKeyFormat.Hash(secret)))
+            principal = await _check(tenantId, keyId, ImmutableArray.Create(ApiKeyFormat.Hash(secret)))
                 .WaitAsync(_options.Value.KeyCheckTimeout, _time);
             if (Interlocked.Read(ref _invalidations) == invalidations)
             {
@@ -259,16 +270,22 @@ public sealed partial class TenantKeyCache
 
                 _entries[key] = new Entry(principal, _time.GetUtcNow() + _options.Value.KeyCacheDuration, tenantId);
             }
-
-            check.SetResult(principal);
         }
         catch (Exception ex)
         {
-            check.SetException(ex);
+            failure = ex;
         }
-        finally
+
+        // Gone from the shared checks before anyone learns the answer: a request that comes after it starts from the
+        // cache (or a new check), never from a finished one.
+        _checks.TryRemove(new KeyValuePair<string, Task<TenantPrincipal?>>(key, check.Task));
+        if (failure is null)
         {
-            _checks.TryRemove(new KeyValuePair<string, Task<TenantPrincipal?>>(key, check.Task));
+            check.SetResult(principal);
+        }
+        else
+        {
+            check.SetException(failure);
         }
     }
 

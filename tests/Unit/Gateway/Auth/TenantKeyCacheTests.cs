@@ -169,6 +169,22 @@ public sealed class TenantKeyCacheTests
     }
 
     [Fact]
+    public async Task A_request_after_an_invalidation_does_not_join_the_check_started_before_it()
+    {
+        var before = NextAnswer();
+        var first = Authenticate();
+        _cache.Invalidate("acme");
+        var after = NextAnswer();
+        var second = Authenticate();
+        Assert.Equal(2, _checks.Count);
+
+        after.SetResult(null);
+        before.SetResult(Acme);
+        Assert.Equal(Acme, await first.WaitAsync(RealPatience));
+        Assert.Null(await second.WaitAsync(RealPatience));
+    }
+
+    [Fact]
     public async Task An_invalidated_tenant_is_checked_again_and_not_served_stale()
     {
         await VerifyOnceAsync(Acme);
