@@ -223,13 +223,8 @@ internal sealed partial class HealingSupervisorGrain(
 
     private async Task DeclareDeathsAsync(DateTimeOffset now)
     {
-        foreach (var (agentId, view) in state.State.Agents.ToList())
+        foreach (var (agentId, view) in AgentsWhere(v => !v.Dead && !v.Gone && v.State == AgentState.Unresponsive && now - v.Since >= _options.DeadAfter))
         {
-            if (view.Dead || view.Gone || view.State != AgentState.Unresponsive || now - view.Since < _options.DeadAfter)
-            {
-                continue;
-            }
-
             view.Dead = true;
             view.DeadAt = now;
             view.Failures.Add(now);
@@ -252,17 +247,14 @@ internal sealed partial class HealingSupervisorGrain(
     /// <summary>Live agents whose jobs keep timing out or losing their leases reach the quarantine rung too.</summary>
     private async Task QuarantineRepeatOffendersAsync(DateTimeOffset now)
     {
-        foreach (var (agentId, view) in state.State.Agents.ToList())
+        // New evidence only: failures since its last quarantine (a released agent is not re-quarantined for old ones).
+        foreach (var (agentId, view) in AgentsWhere(v => !v.Gone && v.State is AgentState.Healthy or AgentState.Degraded
+            && v.Failures.Count >= _options.QuarantineFailures && v.Failures.Any(f => v.LastQuarantinedAt is not { } last || f > last)))
         {
-            // New evidence only: failures since its last quarantine (a released agent is not re-quarantined for old ones).
-            if (!view.Gone && view.State is AgentState.Healthy or AgentState.Degraded && view.Failures.Count >= _options.QuarantineFailures
-                && view.Failures.Any(f => view.LastQuarantinedAt is not { } last || f > last))
+            view.Failures.RemoveAll(f => now - f > _options.QuarantineWindow);
+            if (HealingPolicy.ShouldQuarantine(view.Failures, now, _options))
             {
-                view.Failures.RemoveAll(f => now - f > _options.QuarantineWindow);
-                if (HealingPolicy.ShouldQuarantine(view.Failures, now, _options))
-                {
-                    await QuarantineAsync(agentId, view, now);
-                }
+                await QuarantineAsync(agentId, view, now);
             }
         }
     }
@@ -284,16 +276,20 @@ internal sealed partial class HealingSupervisorGrain(
 
     private async Task RestartDeadAsync(DateTimeOffset now)
     {
-        foreach (var (agentId, view) in state.State.Agents.ToList())
+        // A quarantined agent is left alone until its release; restarts resume if it is still dead then.
+        foreach (var (agentId, view) in AgentsWhere(v => v.Dead && !v.Gone && v.NextRestartAt is { } at && now >= at
+            && v.State is AgentState.Unresponsive or AgentState.Offline))
         {
-            // A quarantined agent is left alone until its release; restarts resume if it is still dead then.
-            if (view.Dead && !view.Gone && view.NextRestartAt is { } at && now >= at
-                && view.State is AgentState.Unresponsive or AgentState.Offline)
-            {
-                await RestartAsync(agentId, view, now);
-            }
+            await RestartAsync(agentId, view, now);
         }
     }
+
+    /// <summary>
+    /// The agents a tick acts on, copied because acting awaits calls. Only the matches: the ticks run every second,
+    /// and copying every agent each time (20,000 entries, 320 KB) made a large-object garbage the GC had to chase.
+    /// </summary>
+    private List<KeyValuePair<string, AgentView>> AgentsWhere(Func<AgentView, bool> predicate) =>
+        [.. state.State.Agents.Where(a => predicate(a.Value))];
 
     private async Task RestartAsync(string agentId, AgentView view, DateTimeOffset now)
     {

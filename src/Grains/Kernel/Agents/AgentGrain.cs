@@ -26,7 +26,7 @@ internal sealed partial class AgentGrain(
     ILogger<AgentGrain> logger) : Grain, IAgentGrain
 {
     private readonly AgentOptions _options = options.Value;
-    private readonly Queue<AgentCommand> _pendingCommands = new();
+    private Queue<AgentCommand>? _pendingCommands; // most agents never have one waiting
     private IAgentChannelObserver? _channel;
     private IGrainTimer? _timer;
     private DateTimeOffset _lastHeartbeat;
@@ -35,7 +35,8 @@ internal sealed partial class AgentGrain(
     private double _load;
     private int _inFlight;
 
-    private string AgentId => this.GetPrimaryKeyString();
+    /// <summary>The registration's copy once registered (the grain key would be a new string on every use).</summary>
+    private string AgentId => state.State.Registration?.AgentId ?? this.GetPrimaryKeyString();
 
     private IAgentDirectoryGrain Directory =>
         GrainFactory.GetGrain<IAgentDirectoryGrain>(AgentPolicy.DirectoryShard(AgentId, _options.DirectoryShards));
@@ -46,8 +47,9 @@ internal sealed partial class AgentGrain(
     {
         // After a silo failure the agent may still be alive and heartbeating elsewhere: give it a full window.
         _lastHeartbeat = time.GetUtcNow();
-        if (state.State.Registration is { } reg)
+        if (state.State.Registration is { } stored)
         {
+            var reg = state.State.Registration = SharedValues.Silo.Share(stored);
             ScheduleCheck();
 
             // Re-report: the directory coalesces its writes, so a crash may have lost this agent's latest entry.
@@ -76,7 +78,7 @@ internal sealed partial class AgentGrain(
         _lastHeartbeatReceived = now;
         DropCommandsOfPreviousSession();
         var isNew = current is null;
-        state.State.Registration = registration;
+        state.State.Registration = SharedValues.Silo.Share(registration);
         if (isNew)
         {
             state.State.RegisteredAt = now;
@@ -113,8 +115,13 @@ internal sealed partial class AgentGrain(
         }
 
         var revoked = await RenewLeasesAsync(inFlight);
-        var commands = _pendingCommands.ToImmutableArray();
-        _pendingCommands.Clear();
+        ImmutableArray<AgentCommand> commands = [];
+        if (_pendingCommands is { Count: > 0 } pending)
+        {
+            commands = [.. pending];
+            pending.Clear();
+        }
+
         return new HeartbeatAck(state.State.State, revoked, commands);
     }
 
@@ -169,7 +176,7 @@ internal sealed partial class AgentGrain(
             }
         }
 
-        _pendingCommands.Enqueue(command);
+        (_pendingCommands ??= new()).Enqueue(command);
         return Task.CompletedTask;
     }
 
@@ -245,9 +252,14 @@ internal sealed partial class AgentGrain(
     /// </summary>
     private void DropCommandsOfPreviousSession()
     {
-        var keep = _pendingCommands.Where(c => c.Kind is not (AgentCommandKind.Restart or AgentCommandKind.CancelJob)).ToList();
-        _pendingCommands.Clear();
-        keep.ForEach(_pendingCommands.Enqueue);
+        if (_pendingCommands is not { Count: > 0 } pending)
+        {
+            return;
+        }
+
+        var keep = pending.Where(c => c.Kind is not (AgentCommandKind.Restart or AgentCommandKind.CancelJob)).ToList();
+        pending.Clear();
+        keep.ForEach(pending.Enqueue);
     }
 
     private async Task<ImmutableArray<LeaseRef>> RenewLeasesAsync(ImmutableArray<LeaseRef> inFlight)
