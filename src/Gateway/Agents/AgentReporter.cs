@@ -1,7 +1,6 @@
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Jobs;
-using Orleans.Runtime;
 
 namespace MeshOs.Gateway.Agents;
 
@@ -86,7 +85,7 @@ public sealed partial class AgentReporter(IGrainFactory grains, ILogger<AgentRep
     }
 
     private static bool IsTransient(Exception ex) =>
-        ex is MeshException { Code: MeshErrorCode.Unavailable } or SiloUnavailableException or OrleansMessageRejectionException or TimeoutException
+        ex is MeshException { Code: MeshErrorCode.Unavailable } || Errors.ErrorMapping.IsFailover(ex)
         || (ex is MeshException { Code: MeshErrorCode.FailedPrecondition } m && m.Message.Contains("changed concurrently", StringComparison.Ordinal));
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Report for job {JobId} failed for now ({Reason}); retrying")]

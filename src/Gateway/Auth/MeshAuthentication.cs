@@ -5,9 +5,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using MeshOs.Abstractions.Tenants;
+using MeshOs.Gateway.Errors;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
 
 namespace MeshOs.Gateway.Auth;
 
@@ -203,7 +203,7 @@ public sealed partial class TenantKeyCache
         {
             return await check.WaitAsync(StaleWait, _time, cancellationToken);
         }
-        catch (Exception ex) when (ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
+        catch (Exception ex) when (ErrorMapping.IsFailover(ex))
         {
             LogServedStale(_logger, tenantId, keyId, (now - cached.ExpiresAt + _options.Value.KeyCacheDuration).TotalSeconds, ex.GetBaseException().Message);
             return verified;

@@ -10,6 +10,13 @@ namespace MeshOs.Gateway.Errors;
 /// <summary>One table from failure to HTTP status and gRPC status, used by REST and gRPC alike.</summary>
 public static class ErrorMapping
 {
+    /// <summary>
+    /// A call into the cluster that failed because a silo went away or did not answer in time (not because the grain
+    /// refused it): trying again, or falling back, is safe.
+    /// </summary>
+    public static bool IsFailover(Exception ex) =>
+        ex is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException;
+
     public readonly record struct Mapped(int HttpStatus, StatusCode GrpcStatus, string Title, string Detail);
 
     public static Mapped Map(Exception exception) => exception switch

@@ -63,7 +63,8 @@ public sealed class JobSubmitter(IGrainFactory grains)
                 // submit was written before its answer was lost.
                 return retried && !outcome.Created && spec.IdempotencyKey is null ? outcome with { Created = true } : outcome;
             }
-            catch (Exception ex) when (IsFailover(ex) && DateTimeOffset.UtcNow + delay < deadline)
+            // A silo went away mid-call: the same job id can safely be submitted again.
+            catch (Exception ex) when (Errors.ErrorMapping.IsFailover(ex) && DateTimeOffset.UtcNow + delay < deadline)
             {
                 retried = true;
                 await Task.Delay(delay);
@@ -71,10 +72,6 @@ public sealed class JobSubmitter(IGrainFactory grains)
             }
         }
     }
-
-    /// <summary>A silo went away mid-call: the same job id can safely be submitted again.</summary>
-    private static bool IsFailover(Exception ex) =>
-        ex is Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException or TimeoutException;
 
     public const int MaxBatch = 500;
 
