@@ -9,9 +9,11 @@ namespace MeshOs.Tests.Cluster;
 [Collection(MeshClusterCollection.Name)]
 public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
 {
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
+
     private static JobSpec Spec(string capability, int priority = 5, int maxAttempts = 3, string? key = null) =>
         new("test", capability, "platform", "{\"n\":1}", priority, TimeSpan.FromMinutes(1),
-            new RetryPolicy(maxAttempts, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 2), key);
+            new RetryPolicy(maxAttempts, TimeSpan.FromMilliseconds(100), MaxBackoff, 2), key);
 
     private async Task<ImmutableTakeResult> TakeAllAsync(string capability, int max = 100)
     {
@@ -73,10 +75,15 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
         await TakeAllAsync(capability);
         var first = await job.LeaseAsync("agent-a", TimeSpan.Zero);
         Assert.NotNull(first);
+        var leasedAt = fixture.Clock.Now;
 
-        // No renewals: the 2 s lease expires, the job goes back to Pending and is queued again after its backoff.
-        var requeued = await WaitForAsync(async () => (await TakeAllAsync(capability)).Jobs, jobs => jobs.Count == 1, TimeSpan.FromSeconds(10));
+        // No renewals: the 2 s lease expires, the job goes back to Pending and is queued again after its backoff
+        // (the queue's sweep and reconciliation are the fallbacks that bound it).
+        var requeued = await fixture.Clock.UntilAsync(async () => (await TakeAllAsync(capability)).Jobs, jobs => jobs.Count == 1,
+            MeshClusterFixture.LeaseDuration + MaxBackoff + MeshClusterFixture.ReconcileInterval, "the job back in its queue after its lease expired");
         Assert.Equal(jobId, requeued.Single().JobId);
+        Assert.True(fixture.Clock.Now - leasedAt >= MeshClusterFixture.LeaseDuration,
+            $"back in its queue {(fixture.Clock.Now - leasedAt).TotalSeconds:0.0} s after it was leased: before the lease expired");
         var record = await job.GetAsync(null);
         Assert.Equal(JobStatus.Pending, record!.Status);
         Assert.Equal(1, record.Attempts);
@@ -119,9 +126,9 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
         await job.CompleteAsync("agent-e", grant!.Epoch, new JobResult(false, null, "boom", true, new JobUsage(1, 2, 0.25m)));
 
         var recorder = fixture.Grains.GetGrain<IRecordingConsumerGrain>("all");
-        var events = await WaitForAsync(
+        var events = await fixture.Clock.UntilAsync(
             async () => (await recorder.GetEventsAsync()).Where(e => e.Job?.JobId == jobId).ToList(),
-            list => list.Count == 1, TimeSpan.FromSeconds(10));
+            list => list.Count > 0, MeshClusterFixture.PumpInterval + fixture.Clock.Step, "the attempt's event delivered to the recorder");
         var attempt = events.Single().Job!;
         Assert.Equal(MeshEventKind.JobAttemptEnded, events.Single().Kind);
         Assert.Equal("failed", attempt.Outcome);
@@ -129,21 +136,6 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
         Assert.False(attempt.Terminal);
         Assert.Equal("agent-e", attempt.AgentId);
         Assert.Equal(new JobUsage(1, 2, 0.25m), attempt.Usage);
-    }
-
-    private static async Task<T> WaitForAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var value = await read();
-            if (done(value) || DateTime.UtcNow > deadline)
-            {
-                return value;
-            }
-
-            await Task.Delay(50);
-        }
     }
 
     private sealed record ImmutableTakeResult(List<TakenJob> Jobs);

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Grains.Events;
@@ -13,26 +14,38 @@ namespace MeshOs.Tests.Cluster;
 
 /// <summary>
 /// A two-silo in-process cluster with the kernel on in-memory stores. The stores are shared by both silos (as one
-/// database would be), so a job written through one silo is visible to the other.
+/// database would be), so a job written through one silo is visible to the other. Mesh time is
+/// <see cref="Clock"/>'s: leases expire and events are pumped only as a test moves it.
 /// </summary>
 public sealed class MeshClusterFixture : IAsyncLifetime
 {
+    public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(2);
+
+    public static readonly TimeSpan ReconcileInterval = TimeSpan.FromSeconds(2);
+
+    public static readonly TimeSpan LeaseSweepInterval = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan PumpInterval = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Settings every silo of the test cluster gets: short leases and intervals so tests run in seconds.</summary>
     internal static readonly Dictionary<string, string?> Settings = new()
     {
         ["MeshOs:Agents:HeartbeatInterval"] = "00:00:00.500",
         ["MeshOs:Agents:MissedHeartbeats"] = "3",
-        ["MeshOs:Jobs:LeaseDuration"] = "00:00:02",
+        ["MeshOs:Jobs:LeaseDuration"] = Format(LeaseDuration),
         ["MeshOs:Jobs:RecoveryGrace"] = "00:00:01",
         ["MeshOs:Jobs:LingerAfterFinish"] = "00:00:01",
         ["MeshOs:Dispatch:ShardsPerQueue"] = "2",
-        ["MeshOs:Dispatch:ReconcileInterval"] = "00:00:02",
+        ["MeshOs:Dispatch:ReconcileInterval"] = Format(ReconcileInterval),
         ["MeshOs:Dispatch:ReconcileMinAge"] = "00:00:01",
-        ["MeshOs:Dispatch:LeaseSweepInterval"] = "00:00:01",
-        ["MeshOs:Events:PumpInterval"] = "00:00:00.100",
+        ["MeshOs:Dispatch:LeaseSweepInterval"] = Format(LeaseSweepInterval),
+        ["MeshOs:Events:PumpInterval"] = Format(PumpInterval),
     };
 
-    internal static readonly InMemoryEventLog EventLog = new(TimeProvider.System);
+    /// <summary>Steps of the shortest interval configured (the pump's).</summary>
+    internal static readonly ClusterClock SharedClock = new(PumpInterval);
+
+    internal static readonly InMemoryEventLog EventLog = new(SharedClock.Time);
 
     internal static readonly InMemoryJobStore JobStore = new(EventLog);
 
@@ -40,12 +53,15 @@ public sealed class MeshClusterFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.GrainFactory;
 
+    public ClusterClock Clock => SharedClock;
+
     public async Task InitializeAsync()
     {
         var builder = new TestClusterBuilder(2);
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+        Clock.AfterEachStep(() => Grains.GetGrain<IEventPumpGrain>("test-recorder").GetCursorAsync());
     }
 
     public async Task DisposeAsync()
@@ -67,6 +83,7 @@ public sealed class MeshClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder siloBuilder)
         {
             var configuration = new ConfigurationBuilder().AddInMemoryCollection(Settings).Build();
+            SharedClock.Drive(siloBuilder);
             siloBuilder.AddMemoryGrainStorage(MeshStorage.GrainStore);
             siloBuilder.UseInMemoryReminderService();
             siloBuilder.Services.AddSingleton<IEventLog>(EventLog);
@@ -76,6 +93,8 @@ public sealed class MeshClusterFixture : IAsyncLifetime
             siloBuilder.AddMeshEventConsumer<IRecordingConsumerGrain>("test-recorder", "all");
         }
     }
+
+    private static string Format(TimeSpan value) => value.ToString("c", CultureInfo.InvariantCulture);
 }
 
 [CollectionDefinition(Name)]

@@ -45,6 +45,9 @@ public sealed class HealingOptions
     /// <summary>How often queues are read for pressure. Default 15 s.</summary>
     public TimeSpan QueueCheckInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>How often agents are judged against their pool for degradation and recovery. Default 5 s.</summary>
+    public TimeSpan DegradationCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Recent attempts per agent that degradation is judged on. Default 5 min.</summary>
     public TimeSpan DegradationWindow { get; set; } = TimeSpan.FromMinutes(5);
 

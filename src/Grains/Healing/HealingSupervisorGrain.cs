@@ -35,7 +35,6 @@ internal sealed partial class HealingSupervisorGrain(
     private readonly Dictionary<string, Queue<AttemptSample>> _poolSamples = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> _poolCompletionsPerMinute = new(StringComparer.Ordinal);
     private readonly List<(string DedupKey, string Message)> _annotations = [];
-    private static readonly TimeSpan DegradationCheckEvery = TimeSpan.FromSeconds(5);
     private DateTimeOffset _lastQueueCheck;
     private DateTimeOffset _lastDegradationCheck;
     private DateTimeOffset _lastSave;
@@ -303,7 +302,7 @@ internal sealed partial class HealingSupervisorGrain(
 
     private async Task EvaluateDegradationAsync(DateTimeOffset now)
     {
-        if (now - _lastDegradationCheck < DegradationCheckEvery)
+        if (now - _lastDegradationCheck < _options.DegradationCheckInterval)
         {
             return;
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Healing;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Grains.Events;
@@ -14,7 +15,9 @@ namespace MeshOs.Tests.Cluster.Healing;
 
 /// <summary>
 /// A one-silo in-process cluster with the kernel, the healing supervisor and incident management, every interval
-/// shortened so that deaths, restarts, quarantines, escalations and reminders happen within a second or two. Its
+/// shortened so that deaths, restarts, quarantines, escalations and reminders happen within a second or two of mesh
+/// time. Mesh time is <see cref="Clock"/>'s: it moves in steps of the supervisor's tick, the test agents heartbeat
+/// before each step, and each step ends when the supervisor and its event pumps have finished their ticks. Its
 /// stores are its own (not <see cref="MeshClusterFixture"/>'s), so the supervisor sees only this cluster's events.
 /// Incident notifications go to <see cref="Webhooks"/>, a local HTTP listener.
 /// </summary>
@@ -49,7 +52,16 @@ public sealed class HealingClusterFixture : IAsyncLifetime
     /// <summary>P1 incidents that are acknowledged (or at the top tier) are notified again every second.</summary>
     public static readonly TimeSpan P1RenotifyInterval = TimeSpan.FromSeconds(1);
 
-    internal static readonly InMemoryEventLog EventLog = new(TimeProvider.System);
+    /// <summary>The supervisor's tick and the event pumps' interval: one step of mesh time.</summary>
+    public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(100);
+
+    public static readonly TimeSpan QueueCheckInterval = TimeSpan.FromMilliseconds(200);
+
+    public static readonly TimeSpan DegradationCheckInterval = TimeSpan.FromSeconds(1);
+
+    internal static readonly ClusterClock SharedClock = new(TickInterval);
+
+    internal static readonly InMemoryEventLog EventLog = new(SharedClock.Time);
 
     internal static readonly InMemoryJobStore JobStore = new(EventLog);
 
@@ -59,6 +71,8 @@ public sealed class HealingClusterFixture : IAsyncLifetime
     public TestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.GrainFactory;
+
+    public ClusterClock Clock => SharedClock;
 
     public IHealingSupervisorGrain Healing => Grains.GetGrain<IHealingSupervisorGrain>("default");
 
@@ -75,8 +89,8 @@ public sealed class HealingClusterFixture : IAsyncLifetime
         ["MeshOs:Dispatch:ReconcileInterval"] = "00:00:02",
         ["MeshOs:Dispatch:ReconcileMinAge"] = "00:00:01",
         ["MeshOs:Dispatch:LeaseSweepInterval"] = "00:00:01",
-        ["MeshOs:Events:PumpInterval"] = "00:00:00.100",
-        ["MeshOs:Healing:TickInterval"] = "00:00:00.100",
+        ["MeshOs:Events:PumpInterval"] = Format(TickInterval),
+        ["MeshOs:Healing:TickInterval"] = Format(TickInterval),
         ["MeshOs:Healing:DeadAfter"] = Format(DeadAfter),
         ["MeshOs:Healing:RestartInitialBackoff"] = Format(RestartInitialBackoff),
         ["MeshOs:Healing:RestartMaxBackoff"] = Format(RestartMaxBackoff),
@@ -85,7 +99,8 @@ public sealed class HealingClusterFixture : IAsyncLifetime
         ["MeshOs:Healing:Probation"] = Format(Probation),
         ["MeshOs:Healing:QueuePressureThreshold"] = QueuePressureThreshold.ToString(CultureInfo.InvariantCulture),
         ["MeshOs:Healing:QueuePressureDuration"] = Format(QueuePressureDuration),
-        ["MeshOs:Healing:QueueCheckInterval"] = "00:00:00.200",
+        ["MeshOs:Healing:QueueCheckInterval"] = Format(QueueCheckInterval),
+        ["MeshOs:Healing:DegradationCheckInterval"] = Format(DegradationCheckInterval),
         ["MeshOs:Incidents:Tiers:0:Name"] = "Tier 1 on-call",
         ["MeshOs:Incidents:Tiers:0:ResponseTime"] = Format(TierResponseTime),
         ["MeshOs:Incidents:Tiers:1:Name"] = "Tier 2 engineering lead",
@@ -107,9 +122,17 @@ public sealed class HealingClusterFixture : IAsyncLifetime
         Cluster = builder.Build();
         await Cluster.DeployAsync();
 
-        // The supervisor activates with its pump; make sure both run before the first test.
-        await Grains.GetGrain<MeshOs.Abstractions.Events.IEventPumpGrain>("healing").StartAsync();
+        // The supervisor activates with its pump; make sure both run before the first test. After each step of mesh
+        // time, a call to each queues behind its timer's tick: the step ends when the ticks are done.
+        var pumps = new[] { "healing", "healing-recorder" }.Select(name => Grains.GetGrain<IEventPumpGrain>(name)).ToArray();
+        await pumps[0].StartAsync();
         await Healing.GetReportAsync(0);
+        foreach (var pump in pumps)
+        {
+            Clock.AfterEachStep(pump.GetCursorAsync);
+        }
+
+        Clock.AfterEachStep(() => Healing.GetReportAsync(0));
     }
 
     public async Task DisposeAsync()
@@ -129,6 +152,7 @@ public sealed class HealingClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder siloBuilder)
         {
             var configuration = new ConfigurationBuilder().AddInMemoryCollection(Settings).Build();
+            SharedClock.Drive(siloBuilder);
             siloBuilder.AddMemoryGrainStorage(MeshStorage.GrainStore);
             siloBuilder.UseInMemoryReminderService();
             siloBuilder.Services.AddSingleton<IEventLog>(EventLog);

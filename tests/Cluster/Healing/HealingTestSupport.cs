@@ -4,30 +4,33 @@ using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Healing;
 using MeshOs.Abstractions.Jobs;
-using Xunit.Sdk;
 
 namespace MeshOs.Tests.Cluster.Healing;
 
 /// <summary>
-/// An agent driven straight through its grain, as a gateway session would: it registers, heartbeats every 100 ms
-/// while told to (renewing the leases it holds) and falls silent when told to, which is how a test kills it.
+/// An agent driven straight through its grain, as a gateway session would: it registers, heartbeats before every
+/// step of mesh time while told to (renewing the leases it holds) and falls silent when told to, which is how a test
+/// kills it. Each step also waits for its grain's timer tick, so a state change falls due at the same mesh instant
+/// on every run.
 /// </summary>
 public sealed class TestAgent : IAsyncDisposable
 {
-    private readonly IGrainFactory _grains;
+    private readonly HealingClusterFixture _fixture;
     private readonly Lock _gate = new();
+    private readonly IDisposable _settling;
     private ImmutableArray<LeaseRef> _leases = [];
-    private CancellationTokenSource? _beating;
-    private Task _loop = Task.CompletedTask;
+    private IDisposable? _beating;
+    private DateTimeOffset? _silentSince;
 
-    public TestAgent(IGrainFactory grains, string pool, string capability, string? runtime = null, IAgentChannelObserver? channel = null)
+    public TestAgent(HealingClusterFixture fixture, string pool, string capability, string? runtime = null, IAgentChannelObserver? channel = null)
     {
-        _grains = grains;
+        _fixture = fixture;
         Id = $"{pool}-agent-{Guid.NewGuid().ToString("N")[..6]}";
         Pool = pool;
         Capability = capability;
         Runtime = runtime;
         Channel = channel;
+        _settling = fixture.Clock.AfterEachStep(Grain.GetAsync);
     }
 
     public string Id { get; }
@@ -40,7 +43,7 @@ public sealed class TestAgent : IAsyncDisposable
 
     public IAgentChannelObserver? Channel { get; }
 
-    public IAgentGrain Grain => _grains.GetGrain<IAgentGrain>(Id);
+    public IAgentGrain Grain => _fixture.Grains.GetGrain<IAgentGrain>(Id);
 
     /// <summary>Commands that came back on heartbeat answers.</summary>
     public ConcurrentQueue<AgentCommand> CommandsFromHeartbeats { get; } = new();
@@ -88,59 +91,41 @@ public sealed class TestAgent : IAsyncDisposable
         return this;
     }
 
+    /// <summary>From the next step of mesh time on, the agent heartbeats before every step.</summary>
     public void StartHeartbeats()
     {
-        if (_beating is not null)
+        lock (_gate)
         {
-            return;
+            _beating ??= _fixture.Clock.BeforeEachStep(BeatAsync);
+            _silentSince = null;
         }
-
-        var beating = new CancellationTokenSource();
-        _beating = beating;
-        _loop = Task.Run(async () =>
-        {
-            while (!beating.IsCancellationRequested)
-            {
-                try
-                {
-                    await BeatAsync();
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // A beat that fails is a missed beat; the next one tries again.
-                }
-
-                try
-                {
-                    await Task.Delay(100, beating.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        });
     }
 
-    /// <summary>The agent falls silent (no more heartbeats) at the returned instant.</summary>
-    public async Task<DateTimeOffset> StopHeartbeatsAsync()
+    /// <summary>
+    /// The agent falls silent (no more heartbeats); returns the instant of mesh time since when it is silent (its
+    /// last heartbeat or registration was at that instant: agents beat before every step).
+    /// </summary>
+    public DateTimeOffset StopHeartbeats()
     {
-        if (_beating is { } beating)
+        lock (_gate)
         {
-            await beating.CancelAsync();
-            await _loop;
-            beating.Dispose();
-            _beating = null;
-        }
+            if (_beating is not null)
+            {
+                _beating.Dispose();
+                _beating = null;
+                _silentSince = _fixture.Clock.Now;
+            }
 
-        return DateTimeOffset.UtcNow;
+            return _silentSince ?? _fixture.Clock.Now;
+        }
     }
 
     public async Task<AgentInfo> InfoAsync() => (await Grain.GetAsync())!;
 
     public async ValueTask DisposeAsync()
     {
-        await StopHeartbeatsAsync();
+        StopHeartbeats();
+        _settling.Dispose();
         try
         {
             await Grain.DeregisterAsync("deregistered by the test");
@@ -152,22 +137,14 @@ public sealed class TestAgent : IAsyncDisposable
     }
 }
 
-/// <summary>A runtime's session as a test sees it: every restart order, with when it arrived.</summary>
+/// <summary>A runtime's session as a test sees it: every restart order it was given.</summary>
 public sealed class RecordingRuntime : IRuntimeObserver
 {
-    public ConcurrentQueue<(string AgentId, string Reason, DateTimeOffset At)> Orders { get; } = new();
-
-    /// <summary>Called on each order after it is recorded (a runtime would start the agent again here).</summary>
-    public Func<string, Task>? OnOrder { get; set; }
+    public ConcurrentQueue<(string AgentId, string Reason)> Orders { get; } = new();
 
     public Task OnRestartAsync(string agentId, string reason)
     {
-        Orders.Enqueue((agentId, reason, DateTimeOffset.UtcNow));
-        if (OnOrder is { } onOrder)
-        {
-            _ = Task.Run(() => onOrder(agentId));
-        }
-
+        Orders.Enqueue((agentId, reason));
         return Task.CompletedTask;
     }
 }
@@ -219,51 +196,25 @@ public static class TestJobs
         return grant;
     }
 
-    /// <summary>Runs one attempt of a fresh job on the agent: leased, started, finished after the run time.</summary>
-    public static async Task RunAsync(IGrainFactory grains, TestAgent agent, bool succeed, TimeSpan runTime)
+    /// <summary>
+    /// Runs one attempt of a fresh job on the agent: leased, started, finished. Mesh time does not move meanwhile, so
+    /// every attempt's run time is zero: the same for every agent, so that none is judged slow.
+    /// </summary>
+    public static async Task RunAsync(IGrainFactory grains, TestAgent agent, bool succeed)
     {
         var job = await SubmitAsync(grains, Spec(agent.Pool, agent.Capability, maxAttempts: 1));
         var grant = await job.LeaseAsync(agent.Id, TimeSpan.Zero);
         Assert.NotNull(grant);
         await job.StartAsync(agent.Id, grant.Epoch);
-        await Task.Delay(runTime);
         await job.CompleteAsync(agent.Id, grant.Epoch, succeed
             ? new JobResult(true, "{}", null, false, JobUsage.None)
             : new JobResult(false, null, "simulated failure", false, JobUsage.None));
     }
 }
 
-public static class Poll
+public static class SupervisorReads
 {
-    /// <summary>Reads until <paramref name="done"/> holds; fails the test with <paramref name="what"/> and the last value after the timeout.</summary>
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new XunitException($"Not within {timeout.TotalSeconds:0.#} s: {what}. Last seen: {Describe(value)}");
-            }
-
-            await Task.Delay(25);
-        }
-    }
-
     /// <summary>The supervisor's remediations about one subject, oldest first.</summary>
-    public static async Task<List<Remediation>> RemediationsAsync(IHealingSupervisorGrain healing, string subject) =>
+    public static async Task<List<Remediation>> RemediationsOfAsync(this IHealingSupervisorGrain healing, string subject) =>
         [.. (await healing.GetRemediationsAsync(subject, 1_000)).Reverse()];
-
-    private static string Describe<T>(T value) => value switch
-    {
-        null => "null",
-        System.Collections.IEnumerable items and not string => "[" + string.Join("; ", items.Cast<object?>().Select(i => i?.ToString())) + "]",
-        _ => value.ToString() ?? string.Empty,
-    };
 }
