@@ -61,7 +61,6 @@ public sealed class MeshClusterFixture : IAsyncLifetime
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
-        Clock.AfterEachStep(() => Grains.GetGrain<IEventPumpGrain>("test-recorder").GetCursorAsync());
     }
 
     public async Task DisposeAsync()

@@ -1,5 +1,6 @@
 using MeshOs.Abstractions.Events;
 using MeshOs.Grains.Kernel.Jobs;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,7 @@ internal sealed partial class EventMaintenanceService(
     IEventLog events,
     IOptions<EventOptions> eventOptions,
     IOptions<JobOptions> jobOptions,
-    TimeProvider time,
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     ILogger<EventMaintenanceService> logger) : BackgroundService
 {
     private static readonly TimeSpan PumpCheckInterval = TimeSpan.FromSeconds(30);

@@ -1,10 +1,11 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions.Events;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace MeshOs.Grains.Events;
 
 /// <summary>The embedded mode's event log: one list per silo process, positions 1, 2, 3, …</summary>
-public sealed class InMemoryEventLog(TimeProvider time) : IEventLog
+public sealed class InMemoryEventLog([FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time) : IEventLog
 {
     private readonly Lock _gate = new();
     private readonly List<MeshEvent> _events = [];

@@ -8,6 +8,7 @@ using MeshOs.Grains.Events;
 using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -26,7 +27,7 @@ internal sealed partial class HealingSupervisorGrain(
     IOptions<HealingOptions> options,
     IOptions<AgentOptions> agentOptions,
     EventPublisher events,
-    TimeProvider time,
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     ILogger<HealingSupervisorGrain> logger) : Grain, IHealingSupervisorGrain, IRemindable
 {
     private static readonly TimeSpan SaveEvery = TimeSpan.FromSeconds(2);

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace MeshOs.Grains.Incidents;
@@ -14,7 +15,7 @@ namespace MeshOs.Grains.Incidents;
 internal sealed class IncidentDirectoryGrain(
     [PersistentState("incident-directory", MeshStorage.GrainStore)] IPersistentState<IncidentDirectoryState> state,
     IOptions<IncidentOptions> options,
-    TimeProvider time) : Grain, IIncidentDirectoryGrain, IRemindable
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time) : Grain, IIncidentDirectoryGrain, IRemindable
 {
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace MeshOs.Grains.Incidents;
@@ -15,7 +16,7 @@ internal sealed class IncidentGrain(
     [PersistentState("incident", MeshStorage.GrainStore)] IPersistentState<IncidentGrainState> state,
     IOptions<IncidentOptions> options,
     IncidentNotifier notifier,
-    TimeProvider time) : Grain, IIncidentGrain
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time) : Grain, IIncidentGrain
 {
     private const int MaxTimeline = 500;
     private IGrainTimer? _timer;

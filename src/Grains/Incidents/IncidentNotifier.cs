@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using MeshOs.Abstractions.Incidents;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -34,7 +35,7 @@ public sealed record IncidentNotification(
 public sealed partial class IncidentNotifier(
     IHttpClientFactory httpClients,
     IOptions<IncidentOptions> options,
-    TimeProvider time,
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     ILogger<IncidentNotifier> logger) : BackgroundService
 {
     public const string HttpClientName = "meshos-webhooks";

@@ -17,7 +17,7 @@ namespace MeshOs.Tests.Cluster.Healing;
 /// A one-silo in-process cluster with the kernel, the healing supervisor and incident management, every interval
 /// shortened so that deaths, restarts, quarantines, escalations and reminders happen within a second or two of mesh
 /// time. Mesh time is <see cref="Clock"/>'s: it moves in steps of the supervisor's tick, the test agents heartbeat
-/// before each step, and each step ends when the supervisor and its event pumps have finished their ticks. Its
+/// before each step, and each step ends when the timer ticks it made due have run. Its
 /// stores are its own (not <see cref="MeshClusterFixture"/>'s), so the supervisor sees only this cluster's events.
 /// Incident notifications go to <see cref="Webhooks"/>, a local HTTP listener.
 /// </summary>
@@ -122,17 +122,9 @@ public sealed class HealingClusterFixture : IAsyncLifetime
         Cluster = builder.Build();
         await Cluster.DeployAsync();
 
-        // The supervisor activates with its pump; make sure both run before the first test. After each step of mesh
-        // time, a call to each queues behind its timer's tick: the step ends when the ticks are done.
-        var pumps = new[] { "healing", "healing-recorder" }.Select(name => Grains.GetGrain<IEventPumpGrain>(name)).ToArray();
-        await pumps[0].StartAsync();
+        // The supervisor activates with its pump; make sure both run before the first test.
+        await Grains.GetGrain<IEventPumpGrain>("healing").StartAsync();
         await Healing.GetReportAsync(0);
-        foreach (var pump in pumps)
-        {
-            Clock.AfterEachStep(pump.GetCursorAsync);
-        }
-
-        Clock.AfterEachStep(() => Healing.GetReportAsync(0));
     }
 
     public async Task DisposeAsync()

@@ -10,14 +10,12 @@ namespace MeshOs.Tests.Cluster.Healing;
 /// <summary>
 /// An agent driven straight through its grain, as a gateway session would: it registers, heartbeats before every
 /// step of mesh time while told to (renewing the leases it holds) and falls silent when told to, which is how a test
-/// kills it. Each step also waits for its grain's timer tick, so a state change falls due at the same mesh instant
-/// on every run.
+/// kills it.
 /// </summary>
 public sealed class TestAgent : IAsyncDisposable
 {
     private readonly HealingClusterFixture _fixture;
     private readonly Lock _gate = new();
-    private readonly IDisposable _settling;
     private ImmutableArray<LeaseRef> _leases = [];
     private IDisposable? _beating;
     private DateTimeOffset? _silentSince;
@@ -30,7 +28,6 @@ public sealed class TestAgent : IAsyncDisposable
         Capability = capability;
         Runtime = runtime;
         Channel = channel;
-        _settling = fixture.Clock.AfterEachStep(Grain.GetAsync);
     }
 
     public string Id { get; }
@@ -125,7 +122,6 @@ public sealed class TestAgent : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         StopHeartbeats();
-        _settling.Dispose();
         try
         {
             await Grain.DeregisterAsync("deregistered by the test");

@@ -6,6 +6,7 @@ using MeshOs.Abstractions.Jobs;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -22,7 +23,7 @@ internal sealed partial class AgentGrain(
     IOptions<AgentOptions> options,
     IOptions<JobOptions> jobOptions,
     EventPublisher events,
-    TimeProvider time,
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     ILogger<AgentGrain> logger) : Grain, IAgentGrain
 {
     private readonly AgentOptions _options = options.Value;

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions.Agents;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace MeshOs.Grains.Kernel.Agents;
@@ -8,7 +9,7 @@ namespace MeshOs.Grains.Kernel.Agents;
 /// A connected runtime's handle in the cluster. Holds only its live session (nothing durable): when no session is
 /// attached, a restart order cannot be delivered and the caller falls back to other means.
 /// </summary>
-internal sealed partial class RuntimeGrain(TimeProvider time, ILogger<RuntimeGrain> logger) : Grain, IRuntimeGrain
+internal sealed partial class RuntimeGrain([FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time, ILogger<RuntimeGrain> logger) : Grain, IRuntimeGrain
 {
     private IRuntimeObserver? _session;
     private ImmutableArray<string> _agents = [];

@@ -3,6 +3,7 @@ using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Grains.Kernel.Jobs;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -17,7 +18,7 @@ namespace MeshOs.Grains.Kernel.Dispatch;
 internal sealed partial class QueueGrain(
     IJobStore store,
     IOptions<DispatchOptions> dispatchOptions,
-    TimeProvider time,
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     ILogger<QueueGrain> logger) : Grain, IQueueGrain, IRemindable
 {
     private const int PageSize = 1_000;

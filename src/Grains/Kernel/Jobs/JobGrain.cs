@@ -6,6 +6,7 @@ using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Grains.Kernel.Dispatch;
 using MeshOs.Grains.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -23,7 +24,7 @@ internal sealed partial class JobGrain(
     IOptions<JobOptions> jobOptions,
     IOptions<DispatchOptions> dispatchOptions,
     QueueReferences queues,
-    TimeProvider time,
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     private readonly JobOptions _options = jobOptions.Value;

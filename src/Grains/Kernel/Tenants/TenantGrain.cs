@@ -3,13 +3,14 @@ using System.Security.Cryptography;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace MeshOs.Grains.Kernel.Tenants;
 
 /// <summary>A tenant's configuration and keys. Rarely written; read on each authentication cache miss.</summary>
 internal sealed class TenantGrain(
     [PersistentState("tenant", MeshStorage.GrainStore)] IPersistentState<TenantState> state,
-    TimeProvider time) : Grain, ITenantGrain
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time) : Grain, ITenantGrain
 {
     private const int MaxKeysPerTenant = 20;
 
