@@ -20,10 +20,14 @@ public sealed class EmbeddedSiloFixture : IAsyncLifetime
         Api = new MeshApi(Silo);
     }
 
+    /// <summary>Also when <see cref="InitializeAsync"/> failed: a silo that never got ready is still a process to stop.</summary>
     public async Task DisposeAsync()
     {
-        Api.Dispose();
-        await Silo.DisposeAsync();
+        Api?.Dispose();
+        if (Silo is not null)
+        {
+            await Silo.DisposeAsync();
+        }
     }
 }
 
