@@ -66,12 +66,17 @@ public sealed class RestAgent : IAsyncDisposable
         return assignments;
     }
 
-    /// <summary>Leases until one assignment arrives (each poll waits up to a few seconds); fails after <paramref name="timeout"/>.</summary>
+    /// <summary>
+    /// Leases until one assignment arrives (each poll waits up to a few seconds); fails after <paramref name="timeout"/>.
+    /// Each poll follows a heartbeat, as a live agent's would: a poll never finds the agent Unresponsive because the
+    /// background heartbeats were late on a busy machine.
+    /// </summary>
     public async Task<JsonNode> LeaseOneAsync(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
+            await HeartbeatAsync();
             var assignments = await LeaseAsync(1, Math.Min(5, Math.Max(0.5, (deadline - DateTime.UtcNow).TotalSeconds)));
             if (assignments.Count > 0)
             {

@@ -15,10 +15,11 @@ namespace MeshOs.Tests.EndToEnd.Reliability;
 public sealed class AgentKillScenario(PostgresFixture postgres, ITestOutputHelper output)
 {
     /// <summary>
-    /// Downtime + three missed heartbeats (3 s) + the grace before death (2 s) or a lease (5 s), with room for a
-    /// loaded machine: a job delayed by the kill is done within this of its submit.
+    /// Three missed heartbeats (3 s) + the grace before death (2 s) or a lease (5 s), with room for a loaded machine.
+    /// A job delayed by the kill is done within the outage (kill → every restarted agent connected, measured: a
+    /// process start takes as long as the machine makes it) plus this, from its submit.
     /// </summary>
-    private static readonly TimeSpan LatencyBound = TimeSpan.FromSeconds(25);
+    private static readonly TimeSpan Recovery = TimeSpan.FromSeconds(20);
 
     [Fact]
     public async Task Sigkill_every_agent_at_once_then_restart_them_and_nothing_acknowledged_is_lost()
@@ -68,7 +69,7 @@ public sealed class AgentKillScenario(PostgresFixture postgres, ITestOutputHelpe
             report.Figure("jobs in flight at the kill: last completed", orphansDone);
             report.Figure("jobs in flight at the kill: run again", $"{orphanRows.Values.Count(j => j.Attempts > 1)} of {orphans.Count} with more than one attempt");
             report.Figure("submits after the kill", ScenarioSteps.SubmitImpact(load, killedAt));
-            await ScenarioSteps.DrainAndAuditAsync(profile, mesh, tenantId, load, report, killedAt, LatencyBound,
+            await ScenarioSteps.DrainAndAuditAsync(profile, mesh, tenantId, load, report, killedAt, restartAt + reconnected - killedAt + Recovery,
                 $"restarted agents' results: {restarted.Process.LastStats?.Completed} accepted, {restarted.Process.LastStats?.Refused} refused");
             Assert.All(orphans, id => Assert.True(orphanRows[id].Attempts >= 2 || orphanRows[id].CompletedAt <= killedAt.AddSeconds(1),
                 $"Job {id}, leased to a killed agent, Succeeded in attempt {orphanRows[id].Attempts}: its interrupted run was not retried"));

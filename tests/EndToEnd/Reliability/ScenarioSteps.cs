@@ -86,6 +86,7 @@ public static class ScenarioSteps
         report.Figure("last acknowledged job completed", audit.LastCompletedAt - faultAt is { } after ? after : null);
         report.Figure("drain after the load stopped", drained);
         report.Figure("longest submit → result", audit.LongestLatency);
+        report.Figure("bound on submit → result", latencyBound);
         report.Write();
 
         if (drained is null)

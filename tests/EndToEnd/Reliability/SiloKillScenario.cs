@@ -14,10 +14,12 @@ namespace MeshOs.Tests.EndToEnd.Reliability;
 public sealed class SiloKillScenario(PostgresFixture postgres, ITestOutputHelper output)
 {
     /// <summary>
-    /// Death detection (about 2 s) + the recovery grace of a leased job whose grain died (5 s) + a lease (5 s), with
-    /// room for a loaded machine: a job delayed by the kill is still done within this of its submit.
+    /// After the silo is declared dead: the recovery grace of a leased job whose grain died (5 s) + a lease (5 s), with
+    /// room for a loaded machine. A job delayed by the kill is done within the outage (kill → the silo restarted and
+    /// active again, measured: death detection and a process start take as long as the machine makes them) plus
+    /// this, from its submit.
     /// </summary>
-    private static readonly TimeSpan LatencyBound = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Recovery = TimeSpan.FromSeconds(15);
 
     [Fact]
     public async Task Sigkill_one_silo_of_three_under_load_then_restart_it_and_nothing_acknowledged_is_lost()
@@ -64,7 +66,7 @@ public sealed class SiloKillScenario(PostgresFixture postgres, ITestOutputHelper
         report.Figure("silo restarted and active", back);
         report.Figure("submits after the kill", ScenarioSteps.SubmitImpact(load, killedAt));
         report.Figure("jobs in flight at the kill: last completed", orphansDone);
-        await ScenarioSteps.DrainAndAuditAsync(profile, mesh, tenantId, load, report, killedAt, LatencyBound,
+        await ScenarioSteps.DrainAndAuditAsync(profile, mesh, tenantId, load, report, killedAt, restartAt + back - killedAt + Recovery,
             $"agents' results accepted {stats.Completed}, refused as stale {stats.Refused}");
     }
 

@@ -22,16 +22,25 @@ public sealed class OverloadTests(PostgresFixture postgres, ITestOutputHelper ou
     private const int FloodBurst = 20;
 
     /// <summary>
-    /// Tenant A (quota 20 submits/s, burst 20) floods from four REST loops and one gRPC loop with no pause at all
-    /// (thousands of submits a second, hundreds of times its rate), while tenant B submits one job every 40 ms (25/s) as
-    /// it did a moment before with the silo idle. B is never refused, and B's acknowledgement p99 under the flood stays
-    /// within max(2 × its unloaded p99, unloaded p99 + 25 ms): the absolute floor keeps a p99 of a few milliseconds from
-    /// failing the test over one scheduling hiccup on a 2-core machine that runs the silo and the flood itself. A gets
-    /// 429 with Retry-After (ResourceExhausted over gRPC) and no more submits through than its bucket allows.
-    /// The silo is the embedded (in-memory) one: what is measured is the gateway's per-tenant admission. On this shared
-    /// machine PostgreSQL commits alone have tail spikes of tens of milliseconds whatever the load (B's p99 over 150
-    /// idle submits measured 8 to 43 ms from run to run), so a p99 comparison there would measure the disk, not the
-    /// isolation.
+    /// A's submits a second, all loops together: fifty times its rate. Paced, so that what B feels is the gateway's
+    /// admission of A's excess, not the test's own load generator taking every core of a 2-core machine (unpaced, its
+    /// loops alone saturated the cores, and B's latency measured the machine).
+    /// </summary>
+    private const double FloodPerSecond = 1_000;
+
+    private const int FloodLoops = 5;
+
+    /// <summary>
+    /// Tenant A (quota 20 submits/s, burst 20) floods from four REST loops and one gRPC loop at 1,000 submits a second in
+    /// all (fifty times its rate), switched on and off every second, while tenant B submits one job every 40 ms (25/s)
+    /// throughout. B is never refused, and B's acknowledgement p95 while A floods stays within max(2 × its p95 while A
+    /// is quiet, that p95 + 25 ms). Both halves of B's samples come from the same seconds of the same machine, so a
+    /// machine that is busy with other work (the rest of the suite, other processes) slows both alike; the p95 and the
+    /// absolute floor keep a scheduling hiccup or two on a 2-core machine that runs the silo and the flood itself from
+    /// deciding the test. A gets 429 with Retry-After (ResourceExhausted over gRPC) and no more submits through than its
+    /// bucket allows. The silo is the embedded (in-memory) one: what is measured is the gateway's per-tenant admission.
+    /// On this shared machine PostgreSQL commits alone have tail spikes of tens of milliseconds whatever the load, so a
+    /// latency comparison there would measure the disk, not the isolation.
     /// </summary>
     [Fact]
     public async Task A_tenant_flooding_past_its_rate_is_refused_while_another_tenants_submits_keep_their_latency()
@@ -43,37 +52,38 @@ public sealed class OverloadTests(PostgresFixture postgres, ITestOutputHelper ou
         var body = new { type = "load", capability, payload = new { n = 1 } };
 
         // Warm-up: connections, JIT and grain activations on both paths.
-        await SteadySubmitsAsync(steady, body, 40);
+        await SteadySubmitsAsync(steady, body, 40, () => false);
         await JobCalls.SubmitCreatedAsync(flooder.Http, body);
-
-        var unloaded = await SteadySubmitsAsync(steady, body, 150);
 
         using var stop = new CancellationTokenSource();
         var flood = new Flood();
-        var clock = Stopwatch.StartNew();
-        var loops = Enumerable.Range(0, 4).Select(_ => Task.Run(() => RestFloodAsync(mesh, flooder, body, flood, stop.Token)))
+        var loops = Enumerable.Range(0, FloodLoops - 1).Select(_ => Task.Run(() => RestFloodAsync(mesh, flooder, body, flood, stop.Token)))
             .Append(Task.Run(() => GrpcFloodAsync(flooder, capability, flood, stop.Token))).ToArray();
-        await Task.Delay(500);
-        var loaded = await SteadySubmitsAsync(steady, body, 150);
+        var run = await SteadySubmitsAsync(steady, body, 300, () => flood.On);
         await stop.CancelAsync();
         await Task.WhenAll(loops);
-        var floodSeconds = clock.Elapsed.TotalSeconds;
+        var seconds = flood.Elapsed.TotalSeconds;
 
-        var (unloadedP99, loadedP99) = (P99(unloaded.Latencies), P99(loaded.Latencies));
-        var bound = Math.Max(2 * unloadedP99, unloadedP99 + 25);
+        var quiet = run.Samples.Where(x => !x.Flooded).Select(x => x.Latency).ToList();
+        var flooded = run.Samples.Where(x => x.Flooded).Select(x => x.Latency).ToList();
+        var (quietP95, floodedP95) = (P(quiet, 0.95), P(flooded, 0.95));
+        var bound = Math.Max(2 * quietP95, quietP95 + 25);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"B unloaded: p50 {P(unloaded.Latencies, 0.5):0.0} ms, p99 {unloadedP99:0.0} ms; under the flood: p50 {P(loaded.Latencies, 0.5):0.0} ms, p99 {loadedP99:0.0} ms (bound {bound:0.0} ms)."));
+            $"B while A is quiet: {quiet.Count} submits, p50 {P(quiet, 0.5):0.0} ms, p95 {quietP95:0.0} ms, p99 {P(quiet, 0.99):0.0} ms; " +
+            $"while A floods: {flooded.Count} submits, p50 {P(flooded, 0.5):0.0} ms, p95 {floodedP95:0.0} ms, p99 {P(flooded, 0.99):0.0} ms (bound {bound:0.0} ms)."));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"A over {floodSeconds:0.0} s: {flood.Accepted} accepted, {flood.Refused} refused with 429 ({flood.Refused / floodSeconds:0} /s), {flood.GrpcAccepted} accepted and {flood.GrpcRefused} ResourceExhausted over gRPC."));
+            $"A over {seconds:0.0} s (flooding half of it): {flood.Accepted} accepted, {flood.Refused} refused with 429 ({flood.Refused / (seconds / 2):0} /s flooding), " +
+            $"{flood.GrpcAccepted} accepted and {flood.GrpcRefused} ResourceExhausted over gRPC."));
 
-        Assert.Empty(unloaded.Refusals.Concat(loaded.Refusals));
+        Assert.Empty(run.Refusals);
+        Assert.True(quiet.Count >= 100 && flooded.Count >= 100, $"{quiet.Count} of B's submits while A was quiet, {flooded.Count} while it flooded");
         Assert.Empty(flood.Defects);
         Assert.True(flood.Refused > 1_000, $"A was refused only {flood.Refused} times: not a flood.");
         Assert.True(flood.GrpcRefused > 0, "A's gRPC submits were never refused.");
-        var allowed = FloodBurst + (FloodRate * (floodSeconds + 1)) + 1;
+        var allowed = FloodBurst + (FloodRate * (seconds + 1)) + 1;
         Assert.True(flood.Accepted + flood.GrpcAccepted <= allowed, $"A got {flood.Accepted + flood.GrpcAccepted} submits through; its bucket allows {allowed:0}.");
-        Assert.True(loadedP99 <= bound, string.Create(CultureInfo.InvariantCulture,
-            $"B's p99 under the flood is {loadedP99:0.0} ms, over {bound:0.0} ms (unloaded p99 {unloadedP99:0.0} ms)."));
+        Assert.True(floodedP95 <= bound, string.Create(CultureInfo.InvariantCulture,
+            $"B's p95 while A floods is {floodedP95:0.0} ms, over {bound:0.0} ms (p95 while A is quiet {quietP95:0.0} ms)."));
     }
 
     /// <summary>
@@ -116,10 +126,13 @@ public sealed class OverloadTests(PostgresFixture postgres, ITestOutputHelper ou
         Assert.Equal(cap, await mesh.CountJobsAsync(tenant));
     }
 
-    private sealed record SteadyRun(List<double> Latencies, List<string> Refusals);
+    private sealed record SteadyRun(List<(double Latency, bool Flooded)> Samples, List<string> Refusals);
 
-    /// <summary>Submits <paramref name="count"/> jobs one at a time, one every 40 ms; the latency of each acknowledgement.</summary>
-    private static async Task<SteadyRun> SteadySubmitsAsync(KernelTenant tenant, object body, int count)
+    /// <summary>
+    /// Submits <paramref name="count"/> jobs one at a time, one every 40 ms; the latency of each acknowledgement, with
+    /// whether A was flooding when it was sent.
+    /// </summary>
+    private static async Task<SteadyRun> SteadySubmitsAsync(KernelTenant tenant, object body, int count, Func<bool> flooding)
     {
         var run = new SteadyRun([], []);
         var start = Stopwatch.GetTimestamp();
@@ -131,9 +144,10 @@ public sealed class OverloadTests(PostgresFixture postgres, ITestOutputHelper ou
                 await Task.Delay(due);
             }
 
+            var flooded = flooding();
             var sent = Stopwatch.GetTimestamp();
             using var response = await JobCalls.SubmitAsync(tenant.Http, body);
-            run.Latencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+            run.Samples.Add((Stopwatch.GetElapsedTime(sent).TotalMilliseconds, flooded));
             if (response.StatusCode != HttpStatusCode.Created)
             {
                 run.Refusals.Add($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
@@ -143,8 +157,10 @@ public sealed class OverloadTests(PostgresFixture postgres, ITestOutputHelper ou
         return run;
     }
 
+    /// <summary>A's flood: on during every other second (the first one off), and its counts.</summary>
     private sealed class Flood
     {
+        private readonly long _start = Stopwatch.GetTimestamp();
         private int _accepted;
         private int _refused;
         private int _grpcAccepted;
@@ -159,6 +175,20 @@ public sealed class OverloadTests(PostgresFixture postgres, ITestOutputHelper ou
         public int GrpcRefused => _grpcRefused;
 
         public ConcurrentQueue<string> Defects { get; } = new();
+
+        public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_start);
+
+        public bool On => (long)Elapsed.TotalSeconds % 2 == 1;
+
+        /// <summary>Returns at once while the flood is on; else when it next switches on (or <paramref name="stop"/>).</summary>
+        public async Task WhileOnAsync(CancellationToken stop)
+        {
+            var elapsed = Elapsed;
+            if ((long)elapsed.TotalSeconds % 2 == 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(Math.Floor(elapsed.TotalSeconds) + 1) - elapsed, stop).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
 
         public void Count(HttpStatusCode status, string? retryAfter, string body)
         {
@@ -198,8 +228,11 @@ public sealed class OverloadTests(PostgresFixture postgres, ITestOutputHelper ou
     {
         using var http = new HttpClient { BaseAddress = mesh.Silo.HttpUrl, Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Add("x-api-key", flooder.Key);
+        var pace = new Pace();
         while (!stop.IsCancellationRequested)
         {
+            await flood.WhileOnAsync(stop);
+            await pace.NextAsync(stop);
             using var response = await JobCalls.SubmitAsync(http, body);
             flood.Count(response.StatusCode, response.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(CultureInfo.InvariantCulture),
                 await response.Content.ReadAsStringAsync(CancellationToken.None));
@@ -209,10 +242,13 @@ public sealed class OverloadTests(PostgresFixture postgres, ITestOutputHelper ou
     private static async Task GrpcFloodAsync(KernelTenant flooder, string capability, Flood flood, CancellationToken stop)
     {
         var request = new SubmitJobRequest { Type = "load", Capability = capability, PayloadJson = "{\"n\":1}" };
+        var pace = new Pace();
         while (!stop.IsCancellationRequested)
         {
             try
             {
+                await flood.WhileOnAsync(stop);
+                await pace.NextAsync(stop);
                 await flooder.Jobs.SubmitAsync(request, flooder.Headers);
                 flood.CountGrpc(StatusCode.OK, string.Empty);
             }
@@ -223,7 +259,24 @@ public sealed class OverloadTests(PostgresFixture postgres, ITestOutputHelper ou
         }
     }
 
-    private static double P99(List<double> values) => P(values, 0.99);
+    /// <summary>One loop's share of <see cref="FloodPerSecond"/>: each submit waits for its turn, and a loop that fell behind does not burst to catch up.</summary>
+    private sealed class Pace
+    {
+        private static readonly TimeSpan Interval = TimeSpan.FromSeconds(FloodLoops / FloodPerSecond);
+        private readonly long _start = Stopwatch.GetTimestamp();
+        private TimeSpan _next;
+
+        public async Task NextAsync(CancellationToken stop)
+        {
+            var now = Stopwatch.GetElapsedTime(_start);
+            if (_next > now)
+            {
+                await Task.Delay(_next - now, stop).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+
+            _next = (_next > now ? _next : now) + Interval;
+        }
+    }
 
     /// <summary>The nearest-rank percentile.</summary>
     private static double P(List<double> values, double quantile)
