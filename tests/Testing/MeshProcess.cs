@@ -144,11 +144,18 @@ public sealed class MeshProcess : IAsyncDisposable
         return Start(MeshProcessKind.Gateway, http, grpc, 0, 0, args, settings, environment, portsChosenHere: true);
     }
 
+    /// <summary>
+    /// How long a start may take before it counts as failed: generous, since a process starts as fast as the machine lets
+    /// it (a silo on a 2-core machine busy with the rest of the suite took over a minute), and reached only when the
+    /// process never gets ready.
+    /// </summary>
+    public static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(180);
+
     /// <summary>Waits until /health/ready answers 200; throws with the process output when it does not in time.</summary>
     public async Task WaitReadyAsync(TimeSpan? timeout = null)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        var deadline = DateTime.UtcNow + (timeout ?? StartPatience);
         while (DateTime.UtcNow < deadline)
         {
             if (_process.HasExited)
@@ -182,7 +189,7 @@ public sealed class MeshProcess : IAsyncDisposable
             await Task.Delay(200);
         }
 
-        throw new TimeoutException($"The {Kind} process was not ready within {timeout ?? TimeSpan.FromSeconds(60)}:\n{Tail()}");
+        throw new TimeoutException($"The {Kind} process was not ready within {timeout ?? StartPatience}:\n{Tail()}");
     }
 
     /// <summary>SIGKILL: the process dies at once, without any shutdown work.</summary>

@@ -65,7 +65,7 @@ public sealed class ReliabilityMesh : IAsyncDisposable
             .ToList();
         try
         {
-            await Task.WhenAll(started.Select(s => s.WaitReadyAsync(TimeSpan.FromSeconds(90))));
+            await Task.WhenAll(started.Select(s => s.WaitReadyAsync()));
         }
         catch
         {
@@ -82,7 +82,7 @@ public sealed class ReliabilityMesh : IAsyncDisposable
         var mesh = new ReliabilityMesh(connectionString, clusterId, started, gateway, http, grpc);
         try
         {
-            await gateway.WaitReadyAsync(TimeSpan.FromSeconds(90));
+            await gateway.WaitReadyAsync();
             await mesh.WaitForActiveSilosAsync(silos, TimeSpan.FromSeconds(60));
             return mesh;
         }
@@ -101,7 +101,7 @@ public sealed class ReliabilityMesh : IAsyncDisposable
         var silo = MeshProcess.StartSilo(ConnectionString, _clusterId, ReliabilityProfile.Settings(settings), coHostGateway: Gateway is null,
             siloPort: old.SiloPort, gatewayPort: old.GatewayPort);
         Silos[index] = silo;
-        await silo.WaitReadyAsync(TimeSpan.FromSeconds(90));
+        await silo.WaitReadyAsync();
     }
 
     /// <summary>SIGKILLs the standalone gateway.</summary>
@@ -113,7 +113,7 @@ public sealed class ReliabilityMesh : IAsyncDisposable
         var old = Gateway ?? throw new InvalidOperationException("This mesh has no standalone gateway.");
         await old.DisposeAsync();
         Gateway = StartGateway(ConnectionString, _clusterId, _frontHttpPort, _frontGrpcPort, settings);
-        await Gateway.WaitReadyAsync(TimeSpan.FromSeconds(90));
+        await Gateway.WaitReadyAsync();
     }
 
     /// <summary>Polls /status of the front door until it reports <paramref name="count"/> active silos.</summary>
@@ -232,7 +232,7 @@ public sealed class ReliabilityMesh : IAsyncDisposable
     {
         try
         {
-            await process.WaitReadyAsync(TimeSpan.FromSeconds(90));
+            await process.WaitReadyAsync();
         }
         catch
         {
