@@ -53,15 +53,15 @@ trap interrupted INT TERM
 
 format_time() { printf '%d:%02d' $(($1 / 60)) $(($1 % 60)); }
 
-# Failed tests of one run: the TRX files first (one per test assembly), else the console's "Failed <name> [time]".
+# Failed tests of one run: from the TRX files (one per test assembly; a theory's case keeps its arguments) and from
+# the console's "Failed <name> [time]" lines, so that a TRX file a crashed test host never wrote loses nothing.
 failed_tests() {
-    local dir="$1" names
-    names=$(grep -h -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$dir"/*.trx 2>/dev/null \
-        | sed -n 's/.*testName="\([^"]*\)".*/\1/p')
-    if [[ -z "$names" ]]; then
-        names=$(sed -n 's/^  Failed \([^ ]*\) \[.*$/\1/p' "$dir/output.txt")
-    fi
-    printf '%s\n' "$names" | sed '/^$/d' | sed 's/&lt;/</g; s/&gt;/>/g; s/&quot;/"/g; s/&amp;/\&/g' | sort -u
+    local dir="$1"
+    {
+        grep -h -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$dir"/*.trx 2>/dev/null \
+            | sed -n 's/.*testName="\([^"]*\)".*/\1/p' | sed 's/&lt;/</g; s/&gt;/>/g; s/&quot;/"/g; s/&apos;/'"'"'/g; s/&amp;/\&/g'
+        sed -n 's/^  Failed \(.*\) \[[^]]*\]$/\1/p' "$dir/output.txt"
+    } | sed '/^$/d' | sort -u
 }
 
 echo "soak: $runs run(s) of '${TEST_COMMAND[*]}'$($hog && echo ', with a CPU hog on one core'); $(nproc) core(s); output in $out_root"
