@@ -66,19 +66,16 @@ public interface IAgentGrain : IGrainWithStringKey
 }
 
 /// <summary>
-/// A shard of the agent directory: summaries of agents for listing and counting. Key: shard number.
-/// Written by agent grains on registration and state change, never on heartbeats.
+/// A shard of the agent directory: summaries of agents for listing and counting. Key: shard number. It loads its
+/// agents from the agent store when it activates; agent grains report every registration and state change to it after
+/// writing it, never heartbeats.
 /// </summary>
 [Alias("meshos.IAgentDirectoryGrain")]
 public interface IAgentDirectoryGrain : IGrainWithIntegerKey
 {
-    /// <summary>Adds or replaces an agent's summary.</summary>
+    /// <summary>Adds or replaces an agent's summary (in memory: the agent's own record is already durable).</summary>
     [Alias("Upsert")]
     Task UpsertAsync(AgentSummary summary);
-
-    /// <summary>Removes an agent's summary.</summary>
-    [Alias("Remove")]
-    Task RemoveAsync(string agentId);
 
     /// <summary>Agents after <paramref name="afterId"/> in id order, optionally only one owner's, at most <paramref name="limit"/>.</summary>
     [Alias("List")]

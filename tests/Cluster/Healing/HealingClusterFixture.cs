@@ -3,6 +3,7 @@ using MeshOs.Abstractions.Healing;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Hosting;
+using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
 using MeshOs.Testing;
@@ -52,6 +53,8 @@ public sealed class HealingClusterFixture : IAsyncLifetime
     internal static readonly InMemoryEventLog EventLog = new(TimeProvider.System);
 
     internal static readonly InMemoryJobStore JobStore = new(EventLog);
+
+    internal static readonly InMemoryAgentStore AgentStore = new(EventLog);
 
     /// <summary>Started before the silo, whose settings name its address.</summary>
     internal static readonly WebhookReceiver Webhooks = WebhookReceiver.Start();
@@ -133,6 +136,7 @@ public sealed class HealingClusterFixture : IAsyncLifetime
             siloBuilder.UseInMemoryReminderService();
             siloBuilder.Services.AddSingleton<IEventLog>(EventLog);
             siloBuilder.Services.AddSingleton<IJobStore>(JobStore);
+            siloBuilder.Services.AddSingleton<IAgentStore>(AgentStore);
             siloBuilder.Services.AddSingleton<IStorageProbe, InMemoryStorageProbe>();
             siloBuilder.AddMeshKernel(configuration);
             siloBuilder.AddMeshHealing(configuration);
