@@ -8,18 +8,14 @@ using Npgsql;
 namespace MeshOs.Persistence.Agents;
 
 /// <summary>
-/// Agents in <c>meshos_agents</c>, one row each. Writes go through the group-commit <see cref="JobWriter"/> (with the
-/// job writes and events of the same moment, in one transaction); reads are single statements (see sql/0006_agents.sql).
+/// Agents in <c>meshos_agents</c>, one row each (see sql/0006_agents.sql). Writes go through the group-commit
+/// <see cref="JobWriter"/> (with the job writes and events of the same moment, in one transaction); an agent's read
+/// through the grouped <see cref="AgentReader"/>; a directory shard's listing is one statement per page.
 /// </summary>
-internal sealed class PostgresAgentStore(PostgresConnection connection, JobWriter writer) : IAgentStore
+internal sealed class PostgresAgentStore(PostgresConnection connection, JobWriter writer, AgentReader reader) : IAgentStore
 {
-    public async Task<AgentRecord?> GetAsync(string agentId, CancellationToken cancellationToken = default)
-    {
-        await using var command = connection.DataSource.CreateCommand($"SELECT {AgentRows.Columns} FROM meshos_agents WHERE agent_id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = agentId });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? AgentRows.Read(reader) : null;
-    }
+    public Task<AgentRecord?> GetAsync(string agentId, CancellationToken cancellationToken = default) =>
+        reader.GetAsync(agentId, cancellationToken);
 
     public Task<bool> WriteAsync(AgentRecord agent, ImmutableArray<MeshEvent> events, CancellationToken cancellationToken = default) =>
         writer.WriteAgentAsync(agent, events);

@@ -16,7 +16,7 @@ public static class PostgresHostingExtensions
 {
     /// <summary>
     /// Registers the schema migration (a hosted service: call this before UseOrleans so it runs first), the job and
-    /// agent stores with their group-commit writer, the event log and the storage probe.
+    /// agent stores with their group-commit writer (and the agents' grouped reader), the event log and the storage probe.
     /// </summary>
     public static IServiceCollection AddMeshPostgres(this IServiceCollection services, string connectionString, IConfiguration configuration)
     {
@@ -27,6 +27,8 @@ public static class PostgresHostingExtensions
         services.AddSingleton<JobWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWriter>());
         services.AddSingleton<IJobStore, PostgresJobStore>();
+        services.AddSingleton<AgentReader>();
+        services.AddHostedService(sp => sp.GetRequiredService<AgentReader>());
         services.AddSingleton<IAgentStore, PostgresAgentStore>();
         services.AddSingleton<IEventLog, PostgresEventLog>();
         services.AddSingleton<IStorageProbe, PostgresStorageProbe>();

@@ -94,7 +94,7 @@ internal sealed partial class AgentGrain(
             QuarantineHold: false, DrainHold: false, ProbationUntil: null, Version: 0);
         var shared = SharedValues.Silo.Share(registration);
         await TransitionAsync(current, current with { Registration = shared }, AgentLifecycle.OnRegister(current.State, Holds),
-            _agent is null ? "registered" : "re-registered");
+            _agent is null ? "registered" : "re-registered", tellChannel: false); // the answer carries the state
         ScheduleCheck();
         return new AgentRegistered(ToInfo(), _options.HeartbeatInterval, jobOptions.Value.LeaseDuration);
     }
@@ -118,7 +118,7 @@ internal sealed partial class AgentGrain(
             var next = AgentLifecycle.OnHeartbeat(_agent.State, _inFlight, Holds);
             if (next != _agent.State)
             {
-                await TransitionAsync(next, next == AgentState.Offline ? "drained" : "heartbeat resumed");
+                await TransitionAsync(_agent, _agent, next, next == AgentState.Offline ? "drained" : "heartbeat resumed", tellChannel: false); // so does the ack
                 ScheduleCheck(); // the next deadline depends on the new state
             }
         }
@@ -308,10 +308,12 @@ internal sealed partial class AgentGrain(
 
     /// <summary>
     /// Moves the agent from <paramref name="current"/> (as stored) to <paramref name="changed"/> in state
-    /// <paramref name="to"/>: written with its AgentStateChanged event, then reported to the directory. Nothing is
-    /// written when neither the state nor anything else changed. When the write fails the agent stays as stored.
+    /// <paramref name="to"/>: written with its AgentStateChanged event, then reported to the directory and, with
+    /// <paramref name="tellChannel"/>, pushed down the agent's channel (not when the change answers a call from that
+    /// channel: its answer carries the state). Nothing is written when neither the state nor anything else changed.
+    /// When the write fails the agent stays as stored.
     /// </summary>
-    private async Task TransitionAsync(AgentRecord current, AgentRecord changed, AgentState to, string reason)
+    private async Task TransitionAsync(AgentRecord current, AgentRecord changed, AgentState to, string reason, bool tellChannel = true)
     {
         var from = current.State;
         if (from == to && changed == current)
@@ -341,7 +343,7 @@ internal sealed partial class AgentGrain(
         {
             KernelMetrics.AgentStateChanged(from, to);
             LogTransition(logger, AgentId, from, to, reason);
-            if (_channel is { } channel)
+            if (tellChannel && _channel is { } channel)
             {
                 channel.OnStateChangedAsync(to).Ignore();
             }
