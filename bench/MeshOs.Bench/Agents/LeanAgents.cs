@@ -1,3 +1,4 @@
+using MeshOs.Bench.Scenarios;
 using MeshOs.Grpc.V1;
 
 namespace MeshOs.Bench.Agents;
@@ -44,5 +45,17 @@ public static class LeanAgents
             }
         }));
         return ([.. agents.OfType<LeanAgent>()], failed);
+    }
+
+    /// <summary>Stops the heartbeat loops (through <paramref name="stop"/>) and closes every agent's stream, a thousand at a time.</summary>
+    public static async Task CloseAsync(IReadOnlyCollection<LeanAgent> agents, IEnumerable<Task> heartbeats, CancellationTokenSource stop)
+    {
+        await stop.CancelAsync();
+        await Task.WhenAll(heartbeats);
+        Progress.Say($"closing {agents.Count} streams…");
+        foreach (var chunk in agents.Chunk(1_000))
+        {
+            await Task.WhenAll(chunk.Select(a => a.DisposeAsync().AsTask()));
+        }
     }
 }

@@ -62,12 +62,15 @@ public static class HeartbeatScenario
                 var unresponsiveBefore = await stateChanges.DeclaredUnresponsiveAsync();
                 var lostBefore = sinks.HeartbeatsLost;
                 var registrationCpu = new CpuMeter(target.ServerPids, target.PostmasterPid);
+                var gatewayCpu = new CpuMeter(target.Gateway is { } g ? [g.ProcessId] : [], null);
                 registrationCpu.Start();
+                gatewayCpu.Start();
                 var connectStart = Ticks.Now;
                 var (added, failed) = await LeanAgents.ConnectManyAsync(client, target.EnrollmentToken, idPrefix, agents.Count, n - agents.Count,
                     settings.ConnectConcurrency, sinks, agent => heartbeats.Enqueue(agent.HeartbeatLoopAsync(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * settings.Interval.TotalMilliseconds), stop.Token)));
                 var connectSeconds = Ticks.MsSince(connectStart) / 1000;
                 var registering = registrationCpu.Stop();
+                var gatewayRegistering = gatewayCpu.Stop();
                 agents.AddRange(added);
                 Progress.Say($"  {added.Count} registered in {connectSeconds:0.0} s; settling one interval");
                 if (statements is not null)
@@ -100,6 +103,11 @@ public static class HeartbeatScenario
                 run.Add(prefix + "registration rate", "/s", added.Count / connectSeconds);
                 run.Add(prefix + "registrations failed", failed);
                 run.Add(prefix + "registration CPU per agent: server", "ms", registering.Server * perAgentMs);
+                if (target.Gateway is not null)
+                {
+                    run.Add(prefix + "registration CPU per agent: of it the gateway", "ms", gatewayRegistering.Server * perAgentMs);
+                }
+
                 run.Add(prefix + "registration CPU per agent: postgres", "ms", registering.Postgres * perAgentMs);
                 run.Add(prefix + "registration CPU per agent: bench", "ms", registering.Bench * perAgentMs);
                 run.Add(prefix + "CPU machine while registering", "cores", registering.Machine);
@@ -168,13 +176,7 @@ public static class HeartbeatScenario
         }
         finally
         {
-            await stop.CancelAsync();
-            await Task.WhenAll(heartbeats);
-            Progress.Say($"closing {agents.Count} streams…");
-            foreach (var chunk in agents.Chunk(1_000))
-            {
-                await Task.WhenAll(chunk.Select(a => a.DisposeAsync().AsTask()));
-            }
+            await LeanAgents.CloseAsync(agents, heartbeats, stop);
         }
     }
 

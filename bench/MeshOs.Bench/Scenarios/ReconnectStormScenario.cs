@@ -153,13 +153,7 @@ public static class ReconnectStormScenario
         }
         finally
         {
-            await stop.CancelAsync();
-            await Task.WhenAll(heartbeats);
-            Progress.Say($"closing {agents.Count} streams…");
-            foreach (var chunk in agents.Chunk(1_000))
-            {
-                await Task.WhenAll(chunk.Select(a => a.DisposeAsync().AsTask()));
-            }
+            await LeanAgents.CloseAsync(agents, heartbeats, stop);
         }
     }
 

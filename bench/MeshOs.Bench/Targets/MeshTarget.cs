@@ -100,6 +100,7 @@ public sealed class MeshTarget : IAsyncDisposable
 
         PostgresServer? owned = null;
         string? database = null;
+        string? deployed = null;
         if (options.Mode == StorageMode.Postgres)
         {
             if (postgres is null)
@@ -114,6 +115,7 @@ public sealed class MeshTarget : IAsyncDisposable
 
             database = await postgres.CreateDatabaseAsync("meshos_" + Guid.NewGuid().ToString("N")[..10]);
             await Reporting.MachineInfo.NotePostgresAsync(database);
+            deployed = AsDeployed(database);
         }
 
         var started = new List<MeshProcess>();
@@ -125,7 +127,7 @@ public sealed class MeshTarget : IAsyncDisposable
             for (var i = 0; i < silos; i++)
             {
                 Console.WriteLine($"  starting silo {i + 1}/{silos} ({options.Mode.ToString().ToLowerInvariant()})…");
-                var silo = MeshProcess.StartSilo(database, clusterId, options.SiloSettings, coHostGateway: !standaloneGateway,
+                var silo = MeshProcess.StartSilo(deployed, clusterId, options.SiloSettings, coHostGateway: !standaloneGateway,
                     environment: options.ProcessEnvironment());
                 started.Add(silo);
                 await silo.WaitReadyAsync(TimeSpan.FromSeconds(90));
@@ -134,7 +136,7 @@ public sealed class MeshTarget : IAsyncDisposable
             if (standaloneGateway)
             {
                 Console.WriteLine("  starting a standalone gateway…");
-                launch = new GatewayLaunch(database, clusterId, database is null ? started[0].GatewayPort : null, options.SiloSettings,
+                launch = new GatewayLaunch(deployed, clusterId, deployed is null ? started[0].GatewayPort : null, options.SiloSettings,
                     options.ProcessEnvironment(), FreePort.Get(), FreePort.Get());
                 gateway = await launch.StartAsync();
             }
@@ -159,6 +161,21 @@ public sealed class MeshTarget : IAsyncDisposable
                 postgres, owned, database, null, launch)
             : new MeshTarget(started[0].HttpUrl, started[0].GrpcUrl, MeshProcess.OperatorKey, MeshProcess.EnrollmentToken, started, null,
                 postgres, owned, database, null);
+    }
+
+    /// <summary>
+    /// The connection string the MeshOs processes get: as a deployment has it. The test servers' strings close idle
+    /// pooled connections after 2 s (every test has its own database and pool); MeshOs processes under a bursty load
+    /// then opened new server connections all the time, which cost PostgreSQL more CPU than the statements they ran.
+    /// </summary>
+    private static string AsDeployed(string testConnectionString)
+    {
+        var defaults = new Npgsql.NpgsqlConnectionStringBuilder();
+        return new Npgsql.NpgsqlConnectionStringBuilder(testConnectionString)
+        {
+            ConnectionIdleLifetime = defaults.ConnectionIdleLifetime,
+            ConnectionPruningInterval = defaults.ConnectionPruningInterval,
+        }.ConnectionString;
     }
 
     /// <summary>SIGKILLs the standalone gateway the bench started: every agent stream and client connection on it dies.</summary>

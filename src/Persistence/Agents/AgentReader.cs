@@ -9,8 +9,8 @@ namespace MeshOs.Persistence.Agents;
 /// <summary>
 /// Group reads of agent records: every agent grain reads its record when it activates, and a fleet registering (or
 /// reconnecting to a new silo) activates hundreds a second. Each of two reader loops takes every read waiting (up to a
-/// batch) and answers them with one prepared statement on its own kept connection, instead of one pooled connection,
-/// reset and unprepared statement per agent.
+/// batch) and answers them with one prepared statement, instead of one connection checkout, reset and unprepared
+/// statement per agent.
 /// </summary>
 internal sealed partial class AgentReader(PostgresConnection connection, ILogger<AgentReader> logger) : BackgroundService
 {
@@ -37,7 +37,6 @@ internal sealed partial class AgentReader(PostgresConnection connection, ILogger
     private async Task ReadLoopAsync(CancellationToken stoppingToken)
     {
         var batch = new List<Read>(MaxBatch);
-        NpgsqlConnection? conn = null;
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
@@ -49,26 +48,18 @@ internal sealed partial class AgentReader(PostgresConnection connection, ILogger
 
                 if (batch.Count == 0)
                 {
-                    continue;
+                    continue; // the other loop took them
                 }
 
                 try
                 {
-                    conn ??= await connection.DataSource.OpenConnectionAsync(stoppingToken);
-                    var found = await ReadBatchAsync(conn, batch, stoppingToken);
+                    var found = await ReadBatchAsync(batch, stoppingToken);
                     batch.ForEach(r => r.Done.TrySetResult(found.GetValueOrDefault(r.AgentId)));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     LogReadFailed(logger, batch.Count, ex);
                     batch.ForEach(r => r.Done.TrySetException(ex));
-
-                    // The connection may be what failed: the next batch opens a new one.
-                    if (conn is not null)
-                    {
-                        await conn.DisposeAsync();
-                        conn = null;
-                    }
                 }
 
                 batch.Clear();
@@ -77,13 +68,6 @@ internal sealed partial class AgentReader(PostgresConnection connection, ILogger
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        finally
-        {
-            if (conn is not null)
-            {
-                await conn.DisposeAsync();
-            }
-        }
 
         foreach (var read in batch)
         {
@@ -91,8 +75,10 @@ internal sealed partial class AgentReader(PostgresConnection connection, ILogger
         }
     }
 
-    private static async Task<Dictionary<string, AgentRecord>> ReadBatchAsync(NpgsqlConnection conn, List<Read> batch, CancellationToken cancellationToken)
+    /// <summary>One statement for the batch, prepared (Npgsql keeps it prepared on the pooled connection).</summary>
+    private async Task<Dictionary<string, AgentRecord>> ReadBatchAsync(List<Read> batch, CancellationToken cancellationToken)
     {
+        await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(Query, conn);
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(r => r.AgentId).Distinct(StringComparer.Ordinal).ToArray() });
         await command.PrepareAsync(cancellationToken);

@@ -5,7 +5,6 @@ using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Persistence.Events;
 using MeshOs.Persistence.Jobs;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace MeshOs.Persistence.Agents;
 
@@ -90,10 +89,7 @@ internal static class AgentRows
                 WHERE meshos_agents.version < EXCLUDED.version
                 RETURNING agent_id
             ), appended AS (
-                INSERT INTO meshos_events (position, kind, at, payload)
-                SELECT (pg_current_xact_id()::text::bigint << 20) + e.ordinal, e.kind, e.at, e.payload
-                FROM unnest($19::text[], $20::int[], $21::smallint[], $22::timestamptz[], $23::jsonb[]) AS e(agent_id, ordinal, kind, at, payload)
-                WHERE e.agent_id IN (SELECT agent_id FROM written)
+            {EventRows.AppendSql(19, "text", "SELECT agent_id FROM written")}
             )
             SELECT agent_id FROM written
             """);
@@ -116,11 +112,7 @@ internal static class AgentRows
         p.Add(Array(agents.Select(a => a.DrainHold)));
         p.Add(Array(agents.Select(a => JobRows.Utc(a.ProbationUntil))));
         p.Add(Array(agents.Select(a => a.Version)));
-        p.Add(Array(events.Select(e => e.AgentId)));
-        p.Add(Array(events.Select(e => e.Ordinal)));
-        p.Add(Array(events.Select(e => (short)e.Event.Kind)));
-        p.Add(Array(events.Select(e => JobRows.Utc(e.Event.At))));
-        p.Add(new NpgsqlParameter { Value = events.Select(e => MeshEventJson.Serialize(e.Event)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        EventRows.AddParameters(p, events);
         return command;
     }
 

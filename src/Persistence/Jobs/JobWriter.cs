@@ -357,7 +357,7 @@ internal sealed partial class JobWriter(
             }
         }
 
-        var command = new NpgsqlBatchCommand("""
+        var command = new NpgsqlBatchCommand($"""
             WITH u AS (
                 SELECT * FROM unnest(
                     $1::uuid[], $2::smallint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::timestamptz[],
@@ -375,10 +375,7 @@ internal sealed partial class JobWriter(
                 WHERE j.id = u.id AND j.version < u.version
                 RETURNING j.id
             ), appended AS (
-                INSERT INTO meshos_events (position, kind, at, payload)
-                SELECT (pg_current_xact_id()::text::bigint << 20) + e.ordinal, e.kind, e.at, e.payload
-                FROM unnest($18::uuid[], $19::int[], $20::smallint[], $21::timestamptz[], $22::jsonb[]) AS e(job_id, ordinal, kind, at, payload)
-                WHERE e.job_id IN (SELECT id FROM changed)
+            {EventRows.AppendSql(18, "uuid", "SELECT id FROM changed")}
             )
             SELECT id FROM changed
             """);
@@ -400,7 +397,7 @@ internal sealed partial class JobWriter(
         p.Add(Array(jobs.Select(j => j.Usage.TokensIn)));
         p.Add(Array(jobs.Select(j => j.Usage.TokensOut)));
         p.Add(Array(jobs.Select(j => j.Usage.Cost)));
-        AddEventParameters(p, events.Select(e => (e.JobId, e.Ordinal, e.Event)));
+        EventRows.AddParameters(p, events.Select(e => (e.JobId, e.Ordinal, e.Event)));
         return command;
     }
 
@@ -412,23 +409,9 @@ internal sealed partial class JobWriter(
             numbered.Add((Guid.Empty, ordinal++, e));
         }
 
-        var command = new NpgsqlBatchCommand("""
-            INSERT INTO meshos_events (position, kind, at, payload)
-            SELECT (pg_current_xact_id()::text::bigint << 20) + e.ordinal, e.kind, e.at, e.payload
-            FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::timestamptz[], $5::jsonb[]) AS e(job_id, ordinal, kind, at, payload)
-            """);
-        AddEventParameters(command.Parameters, numbered);
+        var command = new NpgsqlBatchCommand(EventRows.AppendSql(1, "uuid"));
+        EventRows.AddParameters(command.Parameters, numbered);
         return command;
-    }
-
-    private static void AddEventParameters(NpgsqlParameterCollection p, IEnumerable<(Guid JobId, int Ordinal, MeshEvent Event)> events)
-    {
-        var list = events.ToList();
-        p.Add(Array(list.Select(e => e.JobId)));
-        p.Add(Array(list.Select(e => e.Ordinal)));
-        p.Add(Array(list.Select(e => (short)e.Event.Kind)));
-        p.Add(Array(list.Select(e => JobRows.Utc(e.Event.At))));
-        p.Add(new NpgsqlParameter { Value = list.Select(e => MeshEventJson.Serialize(e.Event)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
     }
 
     private static NpgsqlParameter Array<T>(IEnumerable<T> values) => new() { Value = values.ToArray() };

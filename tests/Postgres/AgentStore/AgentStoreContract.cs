@@ -13,26 +13,11 @@ namespace MeshOs.Tests.Postgres.AgentStore;
 /// The contract of <see cref="IAgentStore"/> (its XML docs), run against every backend: each backend derives from this
 /// class and says how to build a fresh, empty store for each test.
 /// </summary>
-public abstract class AgentStoreContract : IAsyncLifetime
+public abstract class AgentStoreContract : StoreContract
 {
-    private StoreBackend? _backend;
+    protected IAgentStore Store => Backend.Agents;
 
-    protected IAgentStore Store => _backend?.Agents ?? throw new InvalidOperationException("The backend is not created yet.");
-
-    protected IEventLog Log => _backend?.Events ?? throw new InvalidOperationException("The backend is not created yet.");
-
-    /// <summary>A new, empty backend for one test.</summary>
-    protected abstract Task<StoreBackend> CreateBackendAsync();
-
-    public async Task InitializeAsync() => _backend = await CreateBackendAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (_backend is not null)
-        {
-            await _backend.DisposeAsync();
-        }
-    }
+    protected IEventLog Log => Backend.Events;
 
     [Fact]
     public async Task Get_returns_null_for_an_unknown_agent_and_every_field_of_a_written_one()

@@ -22,3 +22,27 @@ public sealed class StoreBackend(IJobStore jobs, IAgentStore agents, IEventLog e
 
     public ValueTask DisposeAsync() => dispose?.Invoke() ?? ValueTask.CompletedTask;
 }
+
+/// <summary>
+/// A contract suite of the stores (their XML docs), run against every backend: each backend derives from the suite and
+/// says how to build a fresh, empty backend for each test.
+/// </summary>
+public abstract class StoreContract : IAsyncLifetime
+{
+    private StoreBackend? _backend;
+
+    protected StoreBackend Backend => _backend ?? throw new InvalidOperationException("The backend is not created yet.");
+
+    /// <summary>A new, empty backend for one test.</summary>
+    protected abstract Task<StoreBackend> CreateBackendAsync();
+
+    public async Task InitializeAsync() => _backend = await CreateBackendAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_backend is not null)
+        {
+            await _backend.DisposeAsync();
+        }
+    }
+}
