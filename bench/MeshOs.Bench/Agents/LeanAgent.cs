@@ -232,7 +232,7 @@ public sealed class LeanAgent : IAsyncDisposable
 
             connection.Registered.TrySetException(new InvalidOperationException($"{AgentId}: the mesh ended the stream before Registered."));
         }
-        catch (Exception ex) when (ex is RpcException or OperationCanceledException or IOException)
+        catch (Exception ex) when (ex is RpcException or OperationCanceledException or IOException or HttpRequestException)
         {
             connection.Registered.TrySetException(new InvalidOperationException($"{AgentId}: the stream failed before Registered: {ex.Message}", ex));
         }
@@ -333,13 +333,7 @@ public sealed class LeanAgent : IAsyncDisposable
         public async ValueTask DisposeAsync()
         {
             Outbound.Writer.TryComplete();
-            try
-            {
-                await Writer.WaitAsync(TimeSpan.FromSeconds(5));
-            }
-            catch (TimeoutException)
-            {
-            }
+            await Writer.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default); // ended, failed or stuck: the call is cancelled next
 
             await Call.CancelAsync();
             await Reader.ContinueWith(_ => { }, TaskScheduler.Default);
@@ -358,8 +352,9 @@ public sealed class LeanAgent : IAsyncDisposable
 
                 await Stream.RequestStream.CompleteAsync();
             }
-            catch (Exception ex) when (ex is RpcException or OperationCanceledException or InvalidOperationException or IOException)
+            catch (Exception ex) when (ex is RpcException or OperationCanceledException or InvalidOperationException or IOException or HttpRequestException)
             {
+                // The stream is gone (reset, or its server died): the read loop ends too.
             }
         }
     }

@@ -12,7 +12,8 @@ namespace MeshOs.Grains.Kernel.Agents;
 /// with the fleet.) Every <see cref="TouchInterval"/> it touches live agents, so an agent whose grain died with a silo
 /// is re-activated and its heartbeat timer judges it. The touches are spread over <see cref="TouchSpread"/>, a slice per
 /// tick: all at once (thousands of calls per shard, every shard on the same minute) they queued every heartbeat of the
-/// silo behind them for a few hundred milliseconds.
+/// silo behind them for a few hundred milliseconds. Its calls are synchronous and interleave with the touches it awaits
+/// (see <see cref="IAgentDirectoryGrain"/>).
 /// </summary>
 internal sealed partial class AgentDirectoryGrain(IAgentStore store, ILogger<AgentDirectoryGrain> logger) : Grain, IAgentDirectoryGrain, IRemindable
 {
