@@ -4,6 +4,7 @@ using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Hosting;
+using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
 using Microsoft.Extensions.Configuration;
@@ -49,6 +50,8 @@ public sealed class MeshClusterFixture : IAsyncLifetime
 
     internal static readonly InMemoryJobStore JobStore = new(EventLog);
 
+    internal static readonly InMemoryAgentStore AgentStore = new(EventLog);
+
     public TestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.GrainFactory;
@@ -87,6 +90,7 @@ public sealed class MeshClusterFixture : IAsyncLifetime
             siloBuilder.UseInMemoryReminderService();
             siloBuilder.Services.AddSingleton<IEventLog>(EventLog);
             siloBuilder.Services.AddSingleton<IJobStore>(JobStore);
+            siloBuilder.Services.AddSingleton<IAgentStore>(AgentStore);
             siloBuilder.Services.AddSingleton<IStorageProbe, InMemoryStorageProbe>();
             siloBuilder.AddMeshKernel(configuration);
             siloBuilder.AddMeshEventConsumer<IRecordingConsumerGrain>("test-recorder", "all");

@@ -32,11 +32,17 @@ public sealed class LeanAgentSinks(WindowClock window)
     public LatencyRecorder HeartbeatRoundTrip { get; } = new();
 
     private long _heartbeatsLost;
+    private long _leasesRevoked;
 
-    /// <summary>Heartbeats with no ack before the agent's next heartbeat was due.</summary>
+    /// <summary>Heartbeats with no ack before the agent's next heartbeat was due, or before their stream ended.</summary>
     public long HeartbeatsLost => Interlocked.Read(ref _heartbeatsLost);
 
+    /// <summary>Leases the mesh told an agent to drop (heartbeat acks listing them as revoked).</summary>
+    public long LeasesRevoked => Interlocked.Read(ref _leasesRevoked);
+
     internal void HeartbeatLost() => Interlocked.Increment(ref _heartbeatsLost);
+
+    internal void LeaseRevoked() => Interlocked.Increment(ref _leasesRevoked);
 }
 
 /// <summary>
@@ -44,19 +50,15 @@ public sealed class LeanAgentSinks(WindowClock window)
 /// the leases it holds, Started and Result reports. Unlike the SDK it exposes every protocol event with its time, so the
 /// bench can time dispatch, result acknowledgement and heartbeat round trips exactly, and it can die in two ways:
 /// <see cref="Kill"/> resets the stream (a crashed process), <see cref="Silence"/> stops talking but keeps it open (a hung one).
+/// After its stream ended it can <see cref="ConnectAsync"/> again on a new one (a reconnect), keeping the jobs it holds.
 /// </summary>
 public sealed class LeanAgent : IAsyncDisposable
 {
     private readonly AgentChannel.AgentChannelClient _client;
     private readonly Metadata _headers;
     private readonly LeanAgentSinks _sinks;
-    private readonly Channel<AgentMessage> _outbound = Channel.CreateUnbounded<AgentMessage>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, HeldLease> _held = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _call = new();
-    private readonly TaskCompletionSource<Registered> _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private AsyncDuplexStreamingCall<AgentMessage, MeshMessage>? _stream;
-    private Task _reader = Task.CompletedTask;
-    private Task _writer = Task.CompletedTask;
+    private volatile Connection? _connection;
     private long _heartbeatSentAt;
     private volatile bool _silenced;
     private long _completed;
@@ -92,21 +94,34 @@ public sealed class LeanAgent : IAsyncDisposable
     /// <summary>Raised on the reading loop for every assignment, with the bench-clock time it was read.</summary>
     public event Action<LeanAgent, Assignment, long>? Assigned;
 
-    /// <summary>Ends when the stream ends (the mesh closed it, or it was killed).</summary>
-    public Task Completion => _reader;
+    /// <summary>Ends when the current stream ends (the mesh closed it, it failed, or it was killed).</summary>
+    public Task Completion => _connection?.Reader ?? Task.CompletedTask;
 
-    /// <summary>Opens the stream and registers; returns once the mesh answered Registered.</summary>
+    /// <summary>
+    /// Opens a stream and registers; returns once the mesh answered Registered. Called again after the stream ended, it
+    /// reconnects: a heartbeat still unanswered on the old stream counts as lost.
+    /// </summary>
     public async Task ConnectAsync(TimeSpan timeout)
     {
-        _stream = _client.Connect(_headers, cancellationToken: _call.Token);
-        _writer = WriteLoopAsync(_stream.RequestStream);
-        _outbound.Writer.TryWrite(new AgentMessage
+        if (_connection is { } previous)
+        {
+            await previous.DisposeAsync();
+        }
+
+        if (Interlocked.Exchange(ref _heartbeatSentAt, 0) != 0)
+        {
+            _sinks.HeartbeatLost();
+        }
+
+        var connection = _connection = new Connection(token => _client.Connect(_headers, cancellationToken: token));
+        connection.Start(this);
+        connection.Outbound.Writer.TryWrite(new AgentMessage
         {
             Register = new Register { AgentId = AgentId, Pool = "platform", Capabilities = { Capability }, MaxConcurrency = MaxConcurrency, Version = "bench" },
         });
-        _reader = ReadLoopAsync(_stream.ResponseStream);
-        var registered = await _registered.Task.WaitAsync(timeout);
+        var registered = await connection.Registered.Task.WaitAsync(timeout);
         HeartbeatInterval = registered.HeartbeatInterval?.ToTimeSpan() ?? TimeSpan.FromSeconds(5);
+        connection.IsRegistered = true;
     }
 
     /// <summary>Offers <paramref name="slots"/> credits: the mesh sends up to that many assignments (it gives a credit back per result).</summary>
@@ -115,9 +130,9 @@ public sealed class LeanAgent : IAsyncDisposable
     /// <summary>Sends a heartbeat listing the held leases; its round trip is timed when it is sent in the window.</summary>
     public void Heartbeat()
     {
-        if (_silenced)
+        if (_silenced || _connection is not { IsRegistered: true, Reader.IsCompleted: false })
         {
-            return;
+            return; // no stream to say it on: a real agent is reconnecting meanwhile
         }
 
         var heartbeat = new Heartbeat { Load = (double)_held.Count / MaxConcurrency };
@@ -167,7 +182,7 @@ public sealed class LeanAgent : IAsyncDisposable
     public void Kill()
     {
         _silenced = true;
-        _call.Cancel();
+        _connection?.Call.Cancel();
     }
 
     /// <summary>Hangs: no more heartbeats or reports, but the stream stays open.</summary>
@@ -175,57 +190,33 @@ public sealed class LeanAgent : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _outbound.Writer.TryComplete();
-        try
+        if (_connection is { } connection)
         {
-            await _writer.WaitAsync(TimeSpan.FromSeconds(5));
+            await connection.DisposeAsync();
         }
-        catch (TimeoutException)
-        {
-        }
-
-        await _call.CancelAsync();
-        await _reader.ContinueWith(_ => { }, TaskScheduler.Default);
-        _stream?.Dispose();
-        _call.Dispose();
     }
 
     private void Send(AgentMessage message)
     {
         if (!_silenced || message.BodyCase == AgentMessage.BodyOneofCase.Register)
         {
-            _outbound.Writer.TryWrite(message);
+            _connection?.Outbound.Writer.TryWrite(message);
         }
     }
 
-    private async Task WriteLoopAsync(IClientStreamWriter<AgentMessage> stream)
+    private async Task ReadLoopAsync(Connection connection)
     {
+        var stream = connection.Stream.ResponseStream;
         try
         {
-            await foreach (var message in _outbound.Reader.ReadAllAsync(_call.Token))
-            {
-                await stream.WriteAsync(message, _call.Token);
-            }
-
-            await stream.CompleteAsync();
-        }
-        catch (Exception ex) when (ex is RpcException or OperationCanceledException or InvalidOperationException or IOException)
-        {
-        }
-    }
-
-    private async Task ReadLoopAsync(IAsyncStreamReader<MeshMessage> stream)
-    {
-        try
-        {
-            while (await stream.MoveNext(_call.Token))
+            while (await stream.MoveNext(connection.Call.Token))
             {
                 var now = Ticks.Now;
                 var message = stream.Current;
                 switch (message.BodyCase)
                 {
                     case MeshMessage.BodyOneofCase.Registered:
-                        _registered.TrySetResult(message.Registered);
+                        connection.Registered.TrySetResult(message.Registered);
                         break;
                     case MeshMessage.BodyOneofCase.Assignment:
                         OnAssignment(message.Assignment, now);
@@ -234,21 +225,33 @@ public sealed class LeanAgent : IAsyncDisposable
                         OnReportAck(message.ReportAck, now);
                         break;
                     case MeshMessage.BodyOneofCase.HeartbeatAck:
-                        var sent = Interlocked.Exchange(ref _heartbeatSentAt, 0);
-                        if (sent != 0 && _sinks.Window.Contains(sent))
-                        {
-                            _sinks.HeartbeatRoundTrip.Record(Ticks.ToMs(now - sent));
-                        }
-
+                        OnHeartbeatAck(message.HeartbeatAck, now);
                         break;
                 }
             }
 
-            _registered.TrySetException(new InvalidOperationException($"{AgentId}: the mesh ended the stream before Registered."));
+            connection.Registered.TrySetException(new InvalidOperationException($"{AgentId}: the mesh ended the stream before Registered."));
         }
-        catch (Exception ex) when (ex is RpcException or OperationCanceledException or IOException)
+        catch (Exception ex) when (ex is RpcException or OperationCanceledException or IOException or HttpRequestException)
         {
-            _registered.TrySetException(new InvalidOperationException($"{AgentId}: the stream failed before Registered: {ex.Message}", ex));
+            connection.Registered.TrySetException(new InvalidOperationException($"{AgentId}: the stream failed before Registered: {ex.Message}", ex));
+        }
+    }
+
+    private void OnHeartbeatAck(HeartbeatAck ack, long now)
+    {
+        var sent = Interlocked.Exchange(ref _heartbeatSentAt, 0);
+        if (sent != 0 && _sinks.Window.Contains(sent))
+        {
+            _sinks.HeartbeatRoundTrip.Record(Ticks.ToMs(now - sent));
+        }
+
+        foreach (var revoked in ack.Revoked)
+        {
+            if (_held.TryGetValue(revoked.JobId, out var lease) && lease.Epoch == revoked.Epoch && _held.TryRemove(revoked.JobId, out _))
+            {
+                _sinks.LeaseRevoked();
+            }
         }
     }
 
@@ -297,6 +300,61 @@ public sealed class LeanAgent : IAsyncDisposable
             if (lease.DueTicks is { } due && _sinks.Window.Contains(due))
             {
                 _sinks.ReportAck.Record(Ticks.ToMs(now - due));
+            }
+        }
+    }
+
+    /// <summary>One stream: its call, the outbound queue its one writer loop drains, and its read loop.</summary>
+    private sealed class Connection : IAsyncDisposable
+    {
+        public Connection(Func<CancellationToken, AsyncDuplexStreamingCall<AgentMessage, MeshMessage>> open) => Stream = open(Call.Token);
+
+        public AsyncDuplexStreamingCall<AgentMessage, MeshMessage> Stream { get; }
+
+        /// <summary>Cancelling it resets the stream (<see cref="Kill"/>).</summary>
+        public CancellationTokenSource Call { get; } = new();
+
+        public Channel<AgentMessage> Outbound { get; } = System.Threading.Channels.Channel.CreateUnbounded<AgentMessage>(new UnboundedChannelOptions { SingleReader = true });
+
+        public TaskCompletionSource<Registered> Registered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public volatile bool IsRegistered;
+
+        public Task Reader { get; private set; } = Task.CompletedTask;
+
+        private Task Writer { get; set; } = Task.CompletedTask;
+
+        public void Start(LeanAgent agent)
+        {
+            Writer = WriteLoopAsync();
+            Reader = agent.ReadLoopAsync(this);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Outbound.Writer.TryComplete();
+            await Writer.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default); // ended, failed or stuck: the call is cancelled next
+
+            await Call.CancelAsync();
+            await Reader.ContinueWith(_ => { }, TaskScheduler.Default);
+            Stream.Dispose();
+            Call.Dispose();
+        }
+
+        private async Task WriteLoopAsync()
+        {
+            try
+            {
+                await foreach (var message in Outbound.Reader.ReadAllAsync(Call.Token))
+                {
+                    await Stream.RequestStream.WriteAsync(message, Call.Token);
+                }
+
+                await Stream.RequestStream.CompleteAsync();
+            }
+            catch (Exception ex) when (ex is RpcException or OperationCanceledException or InvalidOperationException or IOException or HttpRequestException)
+            {
+                // The stream is gone (reset, or its server died): the read loop ends too.
             }
         }
     }

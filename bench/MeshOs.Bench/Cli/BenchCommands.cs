@@ -15,6 +15,7 @@ internal static class BenchCommands
         Compare(args),
         CostCurve(args),
         Heartbeats(args),
+        ReconnectStorm(args),
         RecoveryAgent(args),
         RecoverySilo(args),
         HangfireServer(),
@@ -94,7 +95,8 @@ internal static class BenchCommands
 
     private static Command Heartbeats(string[] args)
     {
-        var command = new Command("heartbeats", "N idle agents heartbeating every I seconds on one silo, N stepping up: heartbeat round-trip p50/p99, the largest N within the p99 limit, memory per idle agent.");
+        var command = new Command("heartbeats", "N idle agents heartbeating every I seconds on one silo, N stepping up: registration rate and CPU, heartbeat round-trip p50/p99, " +
+            "heartbeats without ack and agents declared Unresponsive (the run fails when either is not 0), the largest N within the p99 limit, memory per idle agent.");
         var steps = new Option<string>("--steps") { Description = "Comma-separated agent counts, in order.", DefaultValueFactory = _ => "5000,10000,20000,30000" };
         var interval = new Option<double>("--interval") { Description = "Heartbeat interval, seconds (the silo's MeshOs:Agents:HeartbeatInterval).", DefaultValueFactory = _ => 10 };
         var measured = new Option<int>("--measured-intervals") { Description = "Intervals measured per step (after one to settle).", DefaultValueFactory = _ => 2 };
@@ -102,6 +104,7 @@ internal static class BenchCommands
         var concurrency = new Option<int>("--connect-concurrency") { Description = "Registrations in flight at once while connecting a step's agents.", DefaultValueFactory = _ => 200 };
         var cohosted = new Option<bool>("--co-hosted") { Description = "Agents connect to a gateway inside the silo (one process) instead of a standalone gateway in front of it." };
         CommonOptions.AddTarget(command);
+        command.Options.Add(CommonOptions.PgStatements);
         command.Options.Add(steps);
         command.Options.Add(cohosted);
         command.Options.Add(interval);
@@ -113,6 +116,36 @@ internal static class BenchCommands
             CommonOptions.TargetOf(parse),
             new HeartbeatSettings([.. CommonOptions.ParseList(parse.GetValue(steps)!, "--steps").Select(x => (int)x)], TimeSpan.FromSeconds(parse.GetValue(interval)),
                 parse.GetValue(measured), parse.GetValue(limit), parse.GetValue(concurrency), StandaloneGateway: !parse.GetValue(cohosted)))));
+        return command;
+    }
+
+    private static Command ReconnectStorm(string[] args)
+    {
+        var command = new Command("reconnect-storm", "N connected agents (H holding a job) behind a standalone gateway that is SIGKILLed and restarted: time until every agent " +
+            "is registered again, heartbeats unanswered, and agents or jobs the mesh wrongly acted on (must be 0 when the outage is shorter than the disconnect grace).");
+        var agents = new Option<int>("--agents") { Description = "Agents connected when the gateway is killed.", DefaultValueFactory = _ => 20_000 };
+        var holding = new Option<int>("--holding-agents") { Description = "Of them, agents that hold a job (running for ever) through the storm.", DefaultValueFactory = _ => 100 };
+        var interval = new Option<double>("--interval") { Description = "Heartbeat interval, seconds (MeshOs:Agents:HeartbeatInterval; the disconnect grace defaults to it).", DefaultValueFactory = _ => 10 };
+        var concurrency = new Option<int>("--connect-concurrency") { Description = "Registrations in flight at once while connecting the agents before the storm.", DefaultValueFactory = _ => 200 };
+        var timeout = new Option<double>("--reconnect-timeout") { Description = "Seconds after the kill by which every agent must be registered again.", DefaultValueFactory = _ => 300 };
+        CommonOptions.AddTarget(command);
+        command.Options.Add(agents);
+        command.Options.Add(holding);
+        command.Options.Add(interval);
+        command.Options.Add(concurrency);
+        command.Options.Add(timeout);
+        CommonOptions.AddRun(command);
+        command.SetAction((parse, _) =>
+        {
+            var settings = new ReconnectStormSettings(parse.GetValue(agents), parse.GetValue(holding), TimeSpan.FromSeconds(parse.GetValue(interval)),
+                parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(timeout)));
+            if (settings.HoldingAgents < 0 || settings.HoldingAgents > settings.Agents)
+            {
+                throw new ArgumentException("--holding-agents: between 0 and --agents.");
+            }
+
+            return Repeat("reconnect-storm", args, parse, _ => ReconnectStormScenario.RunAsync(CommonOptions.TargetOf(parse), settings));
+        });
         return command;
     }
 

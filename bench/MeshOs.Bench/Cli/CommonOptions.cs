@@ -57,6 +57,20 @@ internal static class CommonOptions
 
     public static readonly Option<int?> ServerPid = new("--server-pid") { Description = "Process id of an existing deployment's server on this machine, for its CPU and memory." };
 
+    public static readonly Option<Uri[]> SiloMetrics = new("--silo-metrics")
+    {
+        Description = "An existing deployment's silo /metrics URL (repeatable), where agents declared Unresponsive are counted; " +
+            "default: --http's /metrics, which counts them only when that front is a silo (gateway co-hosted).",
+        DefaultValueFactory = _ => [],
+        CustomParser = result => [.. result.Tokens.Select(t => Uri.TryCreate(t.Value, UriKind.Absolute, out var uri) ? uri : Invalid(result, t.Value))],
+    };
+
+    private static Uri Invalid(System.CommandLine.Parsing.ArgumentResult result, string text)
+    {
+        result.AddError($"'{text}' is not an absolute URL.");
+        return new Uri("http://invalid");
+    }
+
     public static readonly Option<string[]> SiloSettings = new("--silo-setting")
     {
         Description = "A configuration key=value for the silos the bench starts (repeatable), e.g. MeshOs:Jobs:LeaseDuration=00:00:10.",
@@ -87,6 +101,7 @@ internal static class CommonOptions
         command.Options.Add(OperatorKey);
         command.Options.Add(EnrollmentToken);
         command.Options.Add(ServerPid);
+        command.Options.Add(SiloMetrics);
         command.Options.Add(SiloSettings);
         command.Options.Add(ServerEnvironment);
     }
@@ -108,6 +123,7 @@ internal static class CommonOptions
         ParseSettings(parse.GetValue(SiloSettings) ?? [], "--silo-setting"))
     {
         PgStatements = parse.GetResult(PgStatements) is not null && parse.GetValue(PgStatements),
+        SiloMetrics = parse.GetResult(SiloMetrics) is null ? [] : parse.GetValue(SiloMetrics) ?? [],
         ServerEnvironment = ParseSettings(parse.GetValue(ServerEnvironment) ?? [], "--server-env"),
     };
 

@@ -29,6 +29,14 @@ internal static class RunLoop
         report.PrintSummary();
         var path = await report.SaveAsync(outPath);
         Console.WriteLine($"\nresults: {path}");
+        var failures = report.Runs.SelectMany((run, i) => run.Failures.Select(f => $"run {i + 1}: {f}")).ToList();
+        if (failures.Count > 0)
+        {
+            Console.Error.WriteLine($"\n{scenario} FAILED ({failures.Count} finding(s)):");
+            failures.ForEach(f => Console.Error.WriteLine("  ✗ " + f));
+            return 1;
+        }
+
         return 0;
     }
 }

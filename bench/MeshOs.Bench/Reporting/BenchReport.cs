@@ -45,6 +45,11 @@ public sealed class BenchReport(string scenario, IReadOnlyList<string> commandLi
         {
             Console.WriteLine($"  · {note}");
         }
+
+        foreach (var failure in run.Failures)
+        {
+            Console.WriteLine($"  ✗ FAILED: {failure}");
+        }
     }
 
     /// <summary>The summary table: each metric, each run, the median.</summary>
@@ -94,6 +99,7 @@ public sealed class BenchReport(string scenario, IReadOnlyList<string> commandLi
             {
                 Metrics = r.Metrics.ToDictionary(m => m.Name, m => new { m.Value, m.Unit }),
                 r.Notes,
+                r.Failures,
                 r.Details,
             }),
         };

@@ -17,6 +17,12 @@ public sealed class RunResult
 
     public List<string> Notes { get; } = [];
 
+    /// <summary>
+    /// What the run found wrong (a heartbeat left unanswered, an agent declared Unresponsive, …): printed loudly, and
+    /// the command then exits with status 1.
+    /// </summary>
+    public List<string> Failures { get; } = [];
+
     public Dictionary<string, object?> Details { get; } = new(StringComparer.Ordinal);
 
     public void Add(string name, string unit, double value) => _metrics.Add(new Metric(name, unit, value));

@@ -12,13 +12,18 @@ namespace MeshOs.Bench.Targets;
 public sealed class MeshTarget : IAsyncDisposable
 {
     private readonly List<MeshProcess> _silos;
-    private readonly MeshProcess? _gateway;
     private readonly PostgresServer? _ownedPostgres;
+    private readonly GatewayLaunch? _gatewayLaunch;
+    private readonly IReadOnlyList<Uri> _externalSiloMetrics;
+    private MeshProcess? _gateway;
 
     private MeshTarget(Uri http, Uri grpc, string operatorKey, string enrollmentToken, List<MeshProcess> silos, MeshProcess? gateway,
-        PostgresServer? postgres, PostgresServer? ownedPostgres, string? databaseConnectionString, int? externalPid)
+        PostgresServer? postgres, PostgresServer? ownedPostgres, string? databaseConnectionString, int? externalPid, GatewayLaunch? gatewayLaunch = null,
+        IReadOnlyList<Uri>? externalSiloMetrics = null)
     {
+        _externalSiloMetrics = externalSiloMetrics ?? [];
         _gateway = gateway;
+        _gatewayLaunch = gatewayLaunch;
         HttpUrl = http;
         GrpcUrl = grpc;
         OperatorKey = operatorKey;
@@ -53,6 +58,15 @@ public sealed class MeshTarget : IAsyncDisposable
     /// <summary>The standalone gateway the bench started, if any (the clients then talk to it, not to a silo).</summary>
     public MeshProcess? Gateway => _gateway;
 
+    /// <summary>
+    /// Where the silos count what they do (/metrics, Prometheus text): each silo the bench started; for an external
+    /// deployment the URLs given (--silo-metrics), else its front (which is a silo only when the gateway is co-hosted).
+    /// </summary>
+    public IReadOnlyList<Uri> SiloMetricsUrls =>
+        _silos.Count > 0 ? [.. _silos.Select(s => new Uri(s.HttpUrl, "/metrics"))]
+        : _externalSiloMetrics.Count > 0 ? _externalSiloMetrics
+        : [new Uri(HttpUrl, "/metrics")];
+
     /// <summary>The processes whose CPU and memory count as "the server": the silos and a standalone gateway.</summary>
     public IReadOnlyList<int> ServerPids =>
         _silos.Count > 0
@@ -81,11 +95,12 @@ public sealed class MeshTarget : IAsyncDisposable
             var http = options.Http ?? throw new ArgumentException("--http is required with --grpc.");
             var grpc = options.Grpc ?? throw new ArgumentException("--grpc is required with --http.");
             return new MeshTarget(http, grpc, options.OperatorKey ?? MeshProcess.OperatorKey,
-                options.EnrollmentToken ?? MeshProcess.EnrollmentToken, [], null, null, null, null, options.ServerPid);
+                options.EnrollmentToken ?? MeshProcess.EnrollmentToken, [], null, null, null, null, options.ServerPid, externalSiloMetrics: options.SiloMetrics);
         }
 
         PostgresServer? owned = null;
         string? database = null;
+        string? deployed = null;
         if (options.Mode == StorageMode.Postgres)
         {
             if (postgres is null)
@@ -100,17 +115,19 @@ public sealed class MeshTarget : IAsyncDisposable
 
             database = await postgres.CreateDatabaseAsync("meshos_" + Guid.NewGuid().ToString("N")[..10]);
             await Reporting.MachineInfo.NotePostgresAsync(database);
+            deployed = AsDeployed(database);
         }
 
         var started = new List<MeshProcess>();
         MeshProcess? gateway = null;
+        GatewayLaunch? launch = null;
         try
         {
             var clusterId = "bench-" + Guid.NewGuid().ToString("N")[..8];
             for (var i = 0; i < silos; i++)
             {
                 Console.WriteLine($"  starting silo {i + 1}/{silos} ({options.Mode.ToString().ToLowerInvariant()})…");
-                var silo = MeshProcess.StartSilo(database, clusterId, options.SiloSettings, coHostGateway: !standaloneGateway,
+                var silo = MeshProcess.StartSilo(deployed, clusterId, options.SiloSettings, coHostGateway: !standaloneGateway,
                     environment: options.ProcessEnvironment());
                 started.Add(silo);
                 await silo.WaitReadyAsync(TimeSpan.FromSeconds(90));
@@ -119,9 +136,9 @@ public sealed class MeshTarget : IAsyncDisposable
             if (standaloneGateway)
             {
                 Console.WriteLine("  starting a standalone gateway…");
-                gateway = MeshProcess.StartGateway(database, clusterId, database is null ? started[0].GatewayPort : null, options.SiloSettings,
-                    options.ProcessEnvironment());
-                await gateway.WaitReadyAsync(TimeSpan.FromSeconds(90));
+                launch = new GatewayLaunch(deployed, clusterId, deployed is null ? started[0].GatewayPort : null, options.SiloSettings,
+                    options.ProcessEnvironment(), FreePort.Get(), FreePort.Get());
+                gateway = await launch.StartAsync();
             }
         }
         catch
@@ -139,9 +156,42 @@ public sealed class MeshTarget : IAsyncDisposable
             throw;
         }
 
-        var front = gateway ?? started[0];
-        return new MeshTarget(front.HttpUrl, front.GrpcUrl, MeshProcess.OperatorKey, MeshProcess.EnrollmentToken, started, gateway,
-            postgres, owned, database, null);
+        return launch is not null
+            ? new MeshTarget(launch.HttpUrl, launch.GrpcUrl, MeshProcess.OperatorKey, MeshProcess.EnrollmentToken, started, gateway,
+                postgres, owned, database, null, launch)
+            : new MeshTarget(started[0].HttpUrl, started[0].GrpcUrl, MeshProcess.OperatorKey, MeshProcess.EnrollmentToken, started, null,
+                postgres, owned, database, null);
+    }
+
+    /// <summary>
+    /// The connection string the MeshOs processes get: as a deployment has it. The test servers' strings close idle
+    /// pooled connections after 2 s (every test has its own database and pool); MeshOs processes under a bursty load
+    /// then opened new server connections all the time, which cost PostgreSQL more CPU than the statements they ran.
+    /// </summary>
+    private static string AsDeployed(string testConnectionString)
+    {
+        var defaults = new Npgsql.NpgsqlConnectionStringBuilder();
+        return new Npgsql.NpgsqlConnectionStringBuilder(testConnectionString)
+        {
+            ConnectionIdleLifetime = defaults.ConnectionIdleLifetime,
+            ConnectionPruningInterval = defaults.ConnectionPruningInterval,
+        }.ConnectionString;
+    }
+
+    /// <summary>SIGKILLs the standalone gateway the bench started: every agent stream and client connection on it dies.</summary>
+    public void KillGateway() => (_gateway ?? throw new InvalidOperationException("This target has no standalone gateway the bench started.")).Kill();
+
+    /// <summary>Starts the standalone gateway again, on the same addresses, and waits until it is ready.</summary>
+    public async Task RestartGatewayAsync()
+    {
+        var launch = _gatewayLaunch ?? throw new InvalidOperationException("This target has no standalone gateway the bench started.");
+        if (_gateway is { } old)
+        {
+            await old.DisposeAsync();
+        }
+
+        _gateway = null;
+        _gateway = await launch.StartAsync();
     }
 
     /// <summary>
@@ -224,4 +274,43 @@ public sealed class MeshTarget : IAsyncDisposable
     }
 
     private static double ProcFsMiB(long? bytes) => bytes is { } b ? b / (1024.0 * 1024) : double.NaN;
+
+    /// <summary>
+    /// How the standalone gateway is started, so it can be started again in the same place: besides the ports each
+    /// process picks, it listens on two fixed front ports (REST over HTTP/1.1, gRPC over HTTP/2) that the bench's clients
+    /// use, so they find a restarted gateway at the same address.
+    /// </summary>
+    private sealed record GatewayLaunch(string? Database, string ClusterId, int? LocalGatewayPort, IReadOnlyDictionary<string, string> Settings,
+        IReadOnlyDictionary<string, string> Environment, int FrontHttpPort, int FrontGrpcPort)
+    {
+        public Uri HttpUrl => new(HttpAddress);
+
+        public Uri GrpcUrl => new(GrpcAddress);
+
+        private string HttpAddress => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FrontHttpPort}");
+
+        private string GrpcAddress => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FrontGrpcPort}");
+
+        public async Task<MeshProcess> StartAsync()
+        {
+            var settings = new Dictionary<string, string>(Settings, StringComparer.Ordinal)
+            {
+                ["Kestrel:Endpoints:FrontHttp:Url"] = HttpAddress,
+                ["Kestrel:Endpoints:FrontHttp:Protocols"] = "Http1",
+                ["Kestrel:Endpoints:FrontGrpc:Url"] = GrpcAddress,
+                ["Kestrel:Endpoints:FrontGrpc:Protocols"] = "Http2",
+            };
+            var gateway = MeshProcess.StartGateway(Database, ClusterId, LocalGatewayPort, settings, Environment);
+            try
+            {
+                await gateway.WaitReadyAsync(TimeSpan.FromSeconds(90));
+                return gateway;
+            }
+            catch
+            {
+                await gateway.DisposeAsync();
+                throw;
+            }
+        }
+    }
 }

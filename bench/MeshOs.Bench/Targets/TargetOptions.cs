@@ -27,6 +27,9 @@ public sealed record TargetOptions(
     /// <summary>Load pg_stat_statements into the private PostgreSQL and report the top statements.</summary>
     public bool PgStatements { get; init; }
 
+    /// <summary>An existing deployment's silo /metrics URLs (where agent state changes are counted).</summary>
+    public IReadOnlyList<Uri> SiloMetrics { get; init; } = [];
+
     /// <summary>Environment variables for the processes the bench starts, over <see cref="MeshProcess.ProductGc"/>.</summary>
     public IReadOnlyDictionary<string, string> ServerEnvironment { get; init; } = new Dictionary<string, string>();
 

@@ -66,25 +66,24 @@ public interface IAgentGrain : IGrainWithStringKey
 }
 
 /// <summary>
-/// A shard of the agent directory: summaries of agents for listing and counting. Key: shard number.
-/// Written by agent grains on registration and state change, never on heartbeats.
+/// A shard of the agent directory: summaries of agents for listing and counting. Key: shard number. It loads its
+/// agents from the agent store when it activates; agent grains report every registration and state change to it after
+/// writing it, never heartbeats. Its calls interleave with the shard's own work: the shard touches agents (awaiting
+/// them) while agents, in the middle of a change, report to it; without interleaving each waited for the other until
+/// the 30 s call timeout, and the agent's heartbeats queued behind.
 /// </summary>
 [Alias("meshos.IAgentDirectoryGrain")]
 public interface IAgentDirectoryGrain : IGrainWithIntegerKey
 {
-    /// <summary>Adds or replaces an agent's summary.</summary>
-    [Alias("Upsert")]
+    /// <summary>Adds or replaces an agent's summary (in memory: the agent's own record is already durable).</summary>
+    [Alias("Upsert"), AlwaysInterleave]
     Task UpsertAsync(AgentSummary summary);
 
-    /// <summary>Removes an agent's summary.</summary>
-    [Alias("Remove")]
-    Task RemoveAsync(string agentId);
-
     /// <summary>Agents after <paramref name="afterId"/> in id order, optionally only one owner's, at most <paramref name="limit"/>.</summary>
-    [Alias("List")]
+    [Alias("List"), AlwaysInterleave]
     Task<ImmutableArray<AgentSummary>> ListAsync(string? owner, string? afterId, int limit);
 
     /// <summary>How many agents of this shard are in each state.</summary>
-    [Alias("CountByState")]
+    [Alias("CountByState"), AlwaysInterleave]
     Task<ImmutableDictionary<AgentState, int>> CountByStateAsync();
 }

@@ -43,14 +43,7 @@ public sealed partial class DispatchHub(IGrainFactory grains, ILogger<DispatchHu
         {
             session.Closed = true;
             session.Credits = 0;
-        }
-
-        foreach (var capability in session.Registration.Capabilities)
-        {
-            if (_pollers.TryGetValue(new QueueName(session.Registration.Pool, capability), out var poller))
-            {
-                poller.Remove(session);
-            }
+            CreditsChanged(session);
         }
     }
 
@@ -65,6 +58,7 @@ public sealed partial class DispatchHub(IGrainFactory grains, ILogger<DispatchHu
             }
 
             session.Credits = Math.Max(0, credits);
+            CreditsChanged(session);
         }
 
         Wake(session);
@@ -81,6 +75,7 @@ public sealed partial class DispatchHub(IGrainFactory grains, ILogger<DispatchHu
             }
 
             session.Credits++;
+            CreditsChanged(session);
         }
 
         Wake(session);
@@ -118,6 +113,18 @@ public sealed partial class DispatchHub(IGrainFactory grains, ILogger<DispatchHu
         grains.GetGrain<IQueueGrain>(new QueueKey(name.Pool, name.Capability, shard).ToString());
 
     internal IJobGrain Job(Guid jobId) => grains.GetJobGrain(jobId);
+
+    /// <summary>Tells the pollers of the session's queues that its credits changed; under the lock.</summary>
+    private void CreditsChanged(AgentSession session)
+    {
+        foreach (var capability in session.Registration.Capabilities)
+        {
+            if (_pollers.TryGetValue(new QueueName(session.Registration.Pool, capability), out var poller))
+            {
+                poller.CreditsChanged(session);
+            }
+        }
+    }
 
     private void Wake(AgentSession session)
     {

@@ -26,12 +26,11 @@ internal sealed class QueuePoller : IDisposable
 
     private readonly DispatchHub _hub;
     private readonly QueueName _name;
-    private readonly List<AgentSession> _sessions = [];
+    private readonly CreditedSessions _credited = new();
     private readonly SemaphoreSlim _signal = new(0, 1);
     private int[] _parked = [];
     private IQueueGrain[] _queues = [];
     private int _shards;
-    private int _nextSession;
 
     public QueuePoller(DispatchHub hub, QueueName name)
     {
@@ -48,22 +47,14 @@ internal sealed class QueuePoller : IDisposable
     {
         lock (_hub.Gate)
         {
-            if (!_sessions.Contains(session))
-            {
-                _sessions.Add(session);
-            }
+            _credited.Update(session);
         }
 
         Signal();
     }
 
-    public void Remove(AgentSession session)
-    {
-        lock (_hub.Gate)
-        {
-            _sessions.Remove(session);
-        }
-    }
+    /// <summary>The session's credits or its closing changed; called under the hub's lock.</summary>
+    public void CreditsChanged(AgentSession session) => _credited.Update(session);
 
     public void Signal()
     {
@@ -84,20 +75,7 @@ internal sealed class QueuePoller : IDisposable
     {
         lock (_hub.Gate)
         {
-            var demand = 0;
-            foreach (var session in _sessions)
-            {
-                if (session.Eligible)
-                {
-                    demand += session.UsableCredits;
-                    if (demand >= MaxBatch)
-                    {
-                        return MaxBatch;
-                    }
-                }
-            }
-
-            return demand;
+            return _credited.Demand(MaxBatch);
         }
     }
 
@@ -332,19 +310,7 @@ internal sealed class QueuePoller : IDisposable
     {
         lock (_hub.Gate)
         {
-            for (var i = 0; i < _sessions.Count; i++)
-            {
-                var session = _sessions[(int)((uint)(_nextSession + i) % (uint)_sessions.Count)];
-                if (session.Eligible)
-                {
-                    _nextSession = (int)((uint)(_nextSession + i + 1) % (uint)_sessions.Count);
-                    session.Credits--;
-                    session.Leasing++;
-                    return session;
-                }
-            }
-
-            return null;
+            return _credited.Reserve();
         }
     }
 }

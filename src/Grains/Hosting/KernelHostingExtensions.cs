@@ -38,12 +38,13 @@ public static class KernelHostingExtensions
         return silo;
     }
 
-    /// <summary>The embedded mode's stores: jobs, events and the storage probe in process memory.</summary>
+    /// <summary>The embedded mode's stores: jobs, agents, events and the storage probe in process memory.</summary>
     public static IServiceCollection AddMeshInMemoryStores(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IEventLog, InMemoryEventLog>();
         services.AddSingleton<IJobStore, InMemoryJobStore>();
+        services.AddSingleton<IAgentStore, InMemoryAgentStore>();
         services.AddSingleton<IStorageProbe, InMemoryStorageProbe>();
         return services;
     }

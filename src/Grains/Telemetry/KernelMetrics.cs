@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Jobs;
 
 namespace MeshOs.Grains.Telemetry;
 
-/// <summary>The kernel's meter, <c>MeshOs.Kernel</c>: job flow, dispatch and fencing.</summary>
+/// <summary>The kernel's meter, <c>MeshOs.Kernel</c>: job flow, dispatch, fencing and agent state changes.</summary>
 public static class KernelMetrics
 {
     public const string MeterName = "MeshOs.Kernel";
@@ -26,6 +27,8 @@ public static class KernelMetrics
     private static readonly Counter<long> Leases = Meter.CreateCounter<long>("meshos.leases.granted", "{lease}", "Leases granted to agents.");
     private static readonly Counter<long> LeasesLost = Meter.CreateCounter<long>("meshos.leases.lost", "{lease}", "Leases that expired or were revoked.");
     private static readonly Counter<long> StaleReports = Meter.CreateCounter<long>("meshos.reports.stale", "{report}", "Agent reports refused for a stale epoch.");
+    private static readonly Counter<long> AgentStateChanges = Meter.CreateCounter<long>("meshos.agents.state_changes", "{change}",
+        "Agent state changes by the states left and entered (to=Unresponsive: agents declared Unresponsive).");
     private static readonly Histogram<double> QueueWait = Meter.CreateHistogram("meshos.jobs.queue_wait", "s", "From available to leased.", advice: SecondsBuckets);
     private static readonly Histogram<double> RunTime = Meter.CreateHistogram("meshos.jobs.run_time", "s", "From lease to the attempt's end.", advice: SecondsBuckets);
 
@@ -53,6 +56,9 @@ public static class KernelMetrics
     }
 
     public static void LeaseLost() => LeasesLost.Add(1);
+
+    public static void AgentStateChanged(AgentState from, AgentState to) =>
+        AgentStateChanges.Add(1, new KeyValuePair<string, object?>("from", from.ToString()), new KeyValuePair<string, object?>("to", to.ToString()));
 
     public static void StaleReport() => StaleReports.Add(1);
 }

@@ -1,6 +1,8 @@
 using MeshOs.Grains.Events;
+using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
+using MeshOs.Persistence.Agents;
 using MeshOs.Persistence.Events;
 using MeshOs.Persistence.Jobs;
 using MeshOs.Persistence.Migrations;
@@ -13,8 +15,8 @@ namespace MeshOs.Persistence.Hosting;
 public static class PostgresHostingExtensions
 {
     /// <summary>
-    /// Registers the schema migration (a hosted service: call this before UseOrleans so it runs first), the job store
-    /// with its group-commit writer, the event log and the storage probe.
+    /// Registers the schema migration (a hosted service: call this before UseOrleans so it runs first), the job and
+    /// agent stores with their group-commit writer (and the agents' grouped reader), the event log and the storage probe.
     /// </summary>
     public static IServiceCollection AddMeshPostgres(this IServiceCollection services, string connectionString, IConfiguration configuration)
     {
@@ -25,6 +27,9 @@ public static class PostgresHostingExtensions
         services.AddSingleton<JobWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWriter>());
         services.AddSingleton<IJobStore, PostgresJobStore>();
+        services.AddSingleton<AgentReader>();
+        services.AddHostedService(sp => sp.GetRequiredService<AgentReader>());
+        services.AddSingleton<IAgentStore, PostgresAgentStore>();
         services.AddSingleton<IEventLog, PostgresEventLog>();
         services.AddSingleton<IStorageProbe, PostgresStorageProbe>();
         return services;

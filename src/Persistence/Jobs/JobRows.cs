@@ -48,6 +48,6 @@ internal static class JobRows
 
     public static DateTime? Utc(DateTimeOffset? value) => value?.UtcDateTime;
 
-    private static DateTimeOffset? Time(NpgsqlDataReader r, int ordinal) =>
+    public static DateTimeOffset? Time(NpgsqlDataReader r, int ordinal) =>
         r.IsDBNull(ordinal) ? null : new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(ordinal), DateTimeKind.Utc));
 }

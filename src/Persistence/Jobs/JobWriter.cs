@@ -4,6 +4,8 @@ using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Grains.Kernel.Agents;
+using MeshOs.Persistence.Agents;
 using MeshOs.Persistence.Events;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -14,7 +16,7 @@ using NpgsqlTypes;
 namespace MeshOs.Persistence.Jobs;
 
 /// <summary>
-/// Group commit for the job store and the event log. Grains hand in writes and await them; each of a few writer
+/// Group commit for the job store, the agent store and the event log. Grains hand in writes and await them; each of a few writer
 /// loops takes every write waiting (up to a batch), applies them in one transaction with one round trip (inserts,
 /// versioned updates and their events as array-bound statements) and completes them all at commit. Throughput then
 /// grows with load instead of being capped by one commit per write.
@@ -40,6 +42,9 @@ internal sealed partial class JobWriter(
     public Task<bool> UpdateAsync(JobRecord job, ImmutableArray<MeshEvent> events) => Enqueue(new UpdateWrite(job, events));
 
     public Task<bool> AppendAsync(ImmutableArray<MeshEvent> events) => Enqueue(new AppendWrite(events));
+
+    /// <summary>Writes an agent's record (when newer than the stored one) with its events; see <see cref="AgentRows.UpsertCommand"/>.</summary>
+    public Task<bool> WriteAgentAsync(AgentRecord agent, ImmutableArray<MeshEvent> events) => Enqueue(new AgentWrite(agent, events));
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, options.Value.Writers).Select(_ => Task.Run(() => WriteLoopAsync(stoppingToken), stoppingToken)));
@@ -210,6 +215,12 @@ internal sealed partial class JobWriter(
             .Select(g => g.OrderByDescending(u => u.Job.Version).First())
             .ToList();
         var losers = batch.OfType<UpdateWrite>().Except(candidates).ToList();
+        // Per agent likewise (an upsert may touch a row only once per statement).
+        var agentCandidates = batch.OfType<AgentWrite>()
+            .GroupBy(a => a.Agent.AgentId, StringComparer.Ordinal)
+            .Select(g => g.OrderByDescending(a => a.Agent.Version).First())
+            .ToList();
+        var agentLosers = batch.OfType<AgentWrite>().Except(agentCandidates).ToList();
         var appends = batch.OfType<AppendWrite>().ToList();
 
         await using var commands = new NpgsqlBatch(conn);
@@ -224,6 +235,11 @@ internal sealed partial class JobWriter(
             commands.BatchCommands.Add(UpdateCommand(candidates, ref ordinal));
         }
 
+        if (agentCandidates.Count > 0)
+        {
+            commands.BatchCommands.Add(AgentRows.UpsertCommand([.. agentCandidates.Select(a => (a.Agent, a.Events))], ref ordinal));
+        }
+
         if (appends.Count > 0)
         {
             commands.BatchCommands.Add(AppendCommand(appends.SelectMany(a => a.Events), ref ordinal));
@@ -231,27 +247,26 @@ internal sealed partial class JobWriter(
 
         var inserted = new HashSet<Guid>();
         var updated = new HashSet<Guid>();
+        var agentsWritten = new HashSet<string>(StringComparer.Ordinal);
         if (commands.BatchCommands.Count > 0)
         {
             await commands.PrepareAsync(cancellationToken);
             await using (var reader = await commands.ExecuteReaderAsync(cancellationToken))
             {
+                // One result per statement, in the order they were added; appends return no rows.
                 if (inserts.Count > 0)
                 {
-                    while (await reader.ReadAsync(cancellationToken))
-                    {
-                        inserted.Add(reader.GetGuid(0));
-                    }
-
-                    await reader.NextResultAsync(cancellationToken);
+                    await ReadResultAsync(reader, r => inserted.Add(r.GetGuid(0)), cancellationToken);
                 }
 
                 if (candidates.Count > 0)
                 {
-                    while (await reader.ReadAsync(cancellationToken))
-                    {
-                        updated.Add(reader.GetGuid(0));
-                    }
+                    await ReadResultAsync(reader, r => updated.Add(r.GetGuid(0)), cancellationToken);
+                }
+
+                if (agentCandidates.Count > 0)
+                {
+                    await ReadResultAsync(reader, r => agentsWritten.Add(r.GetString(0)), cancellationToken);
                 }
 
                 // Read to the end: a failure at commit arrives after the last result.
@@ -265,7 +280,20 @@ internal sealed partial class JobWriter(
         duplicateInserts.ForEach(w => w.Done.TrySetResult(false));
         candidates.ForEach(w => w.Done.TrySetResult(updated.Contains(w.Job.JobId)));
         losers.ForEach(w => w.Done.TrySetResult(false));
+        agentCandidates.ForEach(w => w.Done.TrySetResult(agentsWritten.Contains(w.Agent.AgentId)));
+        agentLosers.ForEach(w => w.Done.TrySetResult(false));
         appends.ForEach(w => w.Done.TrySetResult(true));
+    }
+
+    /// <summary>Reads the current result's rows, then moves to the next result.</summary>
+    private static async Task ReadResultAsync(NpgsqlDataReader reader, Func<NpgsqlDataReader, bool> row, CancellationToken cancellationToken)
+    {
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            row(reader);
+        }
+
+        await reader.NextResultAsync(cancellationToken);
     }
 
     private static NpgsqlBatchCommand InsertCommand(List<InsertWrite> inserts)
@@ -329,7 +357,7 @@ internal sealed partial class JobWriter(
             }
         }
 
-        var command = new NpgsqlBatchCommand("""
+        var command = new NpgsqlBatchCommand($"""
             WITH u AS (
                 SELECT * FROM unnest(
                     $1::uuid[], $2::smallint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::timestamptz[],
@@ -347,10 +375,7 @@ internal sealed partial class JobWriter(
                 WHERE j.id = u.id AND j.version < u.version
                 RETURNING j.id
             ), appended AS (
-                INSERT INTO meshos_events (position, kind, at, payload)
-                SELECT (pg_current_xact_id()::text::bigint << 20) + e.ordinal, e.kind, e.at, e.payload
-                FROM unnest($18::uuid[], $19::int[], $20::smallint[], $21::timestamptz[], $22::jsonb[]) AS e(job_id, ordinal, kind, at, payload)
-                WHERE e.job_id IN (SELECT id FROM changed)
+            {EventRows.AppendSql(18, "uuid", "SELECT id FROM changed")}
             )
             SELECT id FROM changed
             """);
@@ -372,7 +397,7 @@ internal sealed partial class JobWriter(
         p.Add(Array(jobs.Select(j => j.Usage.TokensIn)));
         p.Add(Array(jobs.Select(j => j.Usage.TokensOut)));
         p.Add(Array(jobs.Select(j => j.Usage.Cost)));
-        AddEventParameters(p, events.Select(e => (e.JobId, e.Ordinal, e.Event)));
+        EventRows.AddParameters(p, events.Select(e => (e.JobId, e.Ordinal, e.Event)));
         return command;
     }
 
@@ -384,23 +409,9 @@ internal sealed partial class JobWriter(
             numbered.Add((Guid.Empty, ordinal++, e));
         }
 
-        var command = new NpgsqlBatchCommand("""
-            INSERT INTO meshos_events (position, kind, at, payload)
-            SELECT (pg_current_xact_id()::text::bigint << 20) + e.ordinal, e.kind, e.at, e.payload
-            FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::timestamptz[], $5::jsonb[]) AS e(job_id, ordinal, kind, at, payload)
-            """);
-        AddEventParameters(command.Parameters, numbered);
+        var command = new NpgsqlBatchCommand(EventRows.AppendSql(1, "uuid"));
+        EventRows.AddParameters(command.Parameters, numbered);
         return command;
-    }
-
-    private static void AddEventParameters(NpgsqlParameterCollection p, IEnumerable<(Guid JobId, int Ordinal, MeshEvent Event)> events)
-    {
-        var list = events.ToList();
-        p.Add(Array(list.Select(e => e.JobId)));
-        p.Add(Array(list.Select(e => e.Ordinal)));
-        p.Add(Array(list.Select(e => (short)e.Event.Kind)));
-        p.Add(Array(list.Select(e => JobRows.Utc(e.Event.At))));
-        p.Add(new NpgsqlParameter { Value = list.Select(e => MeshEventJson.Serialize(e.Event)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
     }
 
     private static NpgsqlParameter Array<T>(IEnumerable<T> values) => new() { Value = values.ToArray() };
@@ -420,6 +431,15 @@ internal sealed partial class JobWriter(
     private sealed class UpdateWrite(JobRecord job, ImmutableArray<MeshEvent> events) : Write
     {
         public JobRecord Job { get; } = job;
+
+        public ImmutableArray<MeshEvent> Events { get; } = events.IsDefault ? [] : events;
+
+        public override int EventCount => Events.Length;
+    }
+
+    private sealed class AgentWrite(AgentRecord agent, ImmutableArray<MeshEvent> events) : Write
+    {
+        public AgentRecord Agent { get; } = agent;
 
         public ImmutableArray<MeshEvent> Events { get; } = events.IsDefault ? [] : events;
 

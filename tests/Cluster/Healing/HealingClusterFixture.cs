@@ -4,6 +4,7 @@ using MeshOs.Abstractions.Healing;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Hosting;
+using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
 using MeshOs.Testing;
@@ -64,6 +65,8 @@ public sealed class HealingClusterFixture : IAsyncLifetime
     internal static readonly InMemoryEventLog EventLog = new(SharedClock.Time);
 
     internal static readonly InMemoryJobStore JobStore = new(EventLog);
+
+    internal static readonly InMemoryAgentStore AgentStore = new(EventLog);
 
     /// <summary>Started before the silo, whose settings name its address.</summary>
     internal static readonly WebhookReceiver Webhooks = WebhookReceiver.Start();
@@ -149,6 +152,7 @@ public sealed class HealingClusterFixture : IAsyncLifetime
             siloBuilder.UseInMemoryReminderService();
             siloBuilder.Services.AddSingleton<IEventLog>(EventLog);
             siloBuilder.Services.AddSingleton<IJobStore>(JobStore);
+            siloBuilder.Services.AddSingleton<IAgentStore>(AgentStore);
             siloBuilder.Services.AddSingleton<IStorageProbe, InMemoryStorageProbe>();
             siloBuilder.AddMeshKernel(configuration);
             siloBuilder.AddMeshHealing(configuration);

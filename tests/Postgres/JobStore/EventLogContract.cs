@@ -8,26 +8,9 @@ using static MeshOs.Tests.Postgres.JobStore.TestJobs;
 namespace MeshOs.Tests.Postgres.JobStore;
 
 /// <summary>The contract of <see cref="IEventLog"/> (its XML docs), run against every backend.</summary>
-public abstract class EventLogContract : IAsyncLifetime
+public abstract class EventLogContract : StoreContract
 {
-    private StoreBackend? _backend;
-
-    protected StoreBackend Backend => _backend ?? throw new InvalidOperationException("The backend is not created yet.");
-
     protected IEventLog Log => Backend.Events;
-
-    /// <summary>A new, empty backend for one test.</summary>
-    protected abstract Task<StoreBackend> CreateBackendAsync();
-
-    public async Task InitializeAsync() => _backend = await CreateBackendAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (_backend is not null)
-        {
-            await _backend.DisposeAsync();
-        }
-    }
 
     [Fact]
     public async Task An_empty_log_reads_nothing_and_appending_nothing_writes_nothing()

@@ -16,28 +16,13 @@ namespace MeshOs.Tests.Postgres.JobStore;
 /// The contract of <see cref="IJobStore"/> (its XML docs), run against every backend: each backend derives from this
 /// class and says how to build a fresh, empty store for each test.
 /// </summary>
-public abstract class JobStoreContract : IAsyncLifetime
+public abstract class JobStoreContract : StoreContract
 {
     private static readonly QueueKey Queue = new("gpu", "llm", 0);
 
-    private StoreBackend? _backend;
+    protected IJobStore Store => Backend.Jobs;
 
-    protected IJobStore Store => _backend?.Jobs ?? throw new InvalidOperationException("The backend is not created yet.");
-
-    protected IEventLog Log => _backend?.Events ?? throw new InvalidOperationException("The backend is not created yet.");
-
-    /// <summary>A new, empty backend for one test.</summary>
-    protected abstract Task<StoreBackend> CreateBackendAsync();
-
-    public async Task InitializeAsync() => _backend = await CreateBackendAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (_backend is not null)
-        {
-            await _backend.DisposeAsync();
-        }
-    }
+    protected IEventLog Log => Backend.Events;
 
     // ---- Insert and get ----
 

@@ -1,4 +1,5 @@
 using MeshOs.Grains.Events;
+using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Persistence.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -8,7 +9,7 @@ using Microsoft.Extensions.Hosting;
 namespace MeshOs.Tests.Postgres.JobStore;
 
 /// <summary>
-/// Builds the PostgreSQL job store and event log the way a silo does, through <c>AddMeshPostgres</c>, and runs its
+/// Builds the PostgreSQL job and agent stores and the event log the way a silo does, through <c>AddMeshPostgres</c>, and runs its
 /// hosted services (schema migration, then the group-commit writer) for the life of the backend.
 /// </summary>
 internal static class PostgresBackend
@@ -49,6 +50,7 @@ internal static class PostgresBackend
 
         return new StoreBackend(
             provider.GetRequiredService<IJobStore>(),
+            provider.GetRequiredService<IAgentStore>(),
             provider.GetRequiredService<IEventLog>(),
             () => StopAsync(provider, started));
     }

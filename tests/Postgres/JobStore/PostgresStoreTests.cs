@@ -1,8 +1,10 @@
+using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Persistence.Events;
 using MeshOs.Testing;
+using MeshOs.Tests.Postgres.AgentStore;
 using Npgsql;
 using static MeshOs.Tests.Postgres.JobStore.TestJobs;
 
@@ -116,6 +118,36 @@ public sealed class PostgresJobStoreTests(PostgresFixture postgres) : JobStoreCo
     }
 
     /// <summary>A second store on the test's database with a single writer connection, so batches can be staged.</summary>
+    [Fact]
+    public async Task Agent_writes_share_the_batch_of_job_writes_and_of_one_agent_only_the_highest_version_applies_with_its_events()
+    {
+        await using var backend = await SingleWriterAsync();
+        var v1 = TestAgents.Agent("agent-1");
+        Assert.True(await backend.Agents.WriteAsync(v1, []));
+        var v2 = TestAgents.Next(v1, AgentState.Unresponsive, 20);
+        var v3 = TestAgents.Next(v2, AgentState.Healthy, 30);
+        var job = Pending();
+        await InsertAllAsync(backend.Jobs, [job]);
+        var leased = Leased(job, "agent-1", 1);
+
+        var writes = await InOneBatchAsync(backend.Jobs, () => new[]
+        {
+            backend.Agents.WriteAsync(v2, [AgentChanged(2)]),
+            backend.Agents.WriteAsync(v3, [AgentChanged(3)]),
+            backend.Agents.WriteAsync(v2 with { StateReason = "a rival activation" }, [AgentChanged(4)]),
+            backend.Agents.WriteAsync(TestAgents.Agent("agent-2"), [AgentChanged(5)]),
+            backend.Jobs.UpdateAsync(leased, [AttemptEnded(leased, 6)]),
+        });
+
+        Assert.Equal(new[] { false, true, false, true, true }, await Task.WhenAll(writes));
+        TestAgents.AssertSame(v3, await backend.Agents.GetAsync("agent-1"));
+        var events = await backend.Events.ReadAllAsync();
+        Assert.Equal(
+            new[] { AgentChanged(3), AgentChanged(5), AttemptEnded(leased, 6) },
+            events.Select(e => e.Unpositioned()).OrderBy(e => e.At));
+        Assert.Single(events.Select(e => e.Position >> 20).Distinct()); // one transaction
+    }
+
     private Task<StoreBackend> SingleWriterAsync() =>
         PostgresBackend.StartAsync(Database, new Dictionary<string, string?> { ["MeshOs:Storage:Writers"] = "1" });
 

@@ -1,58 +1,71 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions.Agents;
-using MeshOs.Grains.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace MeshOs.Grains.Kernel.Agents;
 
 /// <summary>
-/// One shard of the agent directory. Entries change only on registration and state changes; writes to storage are
-/// coalesced (at most one per <see cref="FlushInterval"/>) because agent grains re-report themselves on activation,
-/// which repairs anything a crash lost. Every <see cref="TouchInterval"/> it touches live agents, so an agent whose
-/// grain died with a silo is re-activated and its heartbeat timer judges it. The touches are spread over
-/// <see cref="TouchSpread"/>, a slice per flush tick: all at once (thousands of calls per shard, every shard on the same
-/// minute) they queued every heartbeat of the silo behind them for a few hundred milliseconds.
+/// One shard of the agent directory: the listing of its agents, for listing and counting without activating them. It
+/// writes nothing: every agent's record is durable in the <see cref="IAgentStore"/> (one row per agent, written by the
+/// agent's grain), the shard loads its agents from there when it activates and agent grains report each change to it
+/// after their write. (It used to store all its agents as one blob each second, so the cost of every registration grew
+/// with the fleet.) Every <see cref="TouchInterval"/> it touches live agents, so an agent whose grain died with a silo
+/// is re-activated and its heartbeat timer judges it. The touches are spread over <see cref="TouchSpread"/>, a slice per
+/// tick: all at once (thousands of calls per shard, every shard on the same minute) they queued every heartbeat of the
+/// silo behind them for a few hundred milliseconds. Its calls are synchronous and interleave with the touches it awaits
+/// (see <see cref="IAgentDirectoryGrain"/>).
 /// </summary>
-internal sealed partial class AgentDirectoryGrain(
-    [PersistentState("agent-directory", MeshStorage.GrainStore)] IPersistentState<AgentDirectoryState> state,
-    ILogger<AgentDirectoryGrain> logger) : Grain, IAgentDirectoryGrain, IRemindable
+internal sealed partial class AgentDirectoryGrain(IAgentStore store, ILogger<AgentDirectoryGrain> logger) : Grain, IAgentDirectoryGrain, IRemindable
 {
-    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
+    private const int LoadPage = 1_000;
+    private static readonly TimeSpan TouchTick = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan TouchSpread = TimeSpan.FromSeconds(45);
+    private readonly Dictionary<string, AgentSummary> _agents = new(StringComparer.Ordinal);
     private readonly Queue<string> _toTouch = new();
     private int _touchesPerTick;
-    private bool _dirty;
+
+    private int Shard => (int)this.GetPrimaryKeyLong();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        this.RegisterGrainTimer(static async (self, _) =>
+        string? after = null;
+        while (true)
+        {
+            var page = await store.ListShardAsync(Shard, after, LoadPage, cancellationToken);
+            foreach (var agent in page)
             {
-                await self.FlushAsync();
-                await self.TouchSliceAsync();
-            }, this,
-            new GrainTimerCreationOptions { DueTime = FlushInterval, Period = FlushInterval, Interleave = false, KeepAlive = true });
+                _agents[agent.AgentId] = agent with
+                {
+                    Owner = SharedValues.Silo.Share(agent.Owner),
+                    Pool = SharedValues.Silo.Share(agent.Pool),
+                    Capabilities = SharedValues.Silo.Share(agent.Capabilities),
+                };
+            }
+
+            if (page.Length < LoadPage)
+            {
+                break;
+            }
+
+            after = page[^1].AgentId;
+        }
+
+        LogLoaded(logger, Shard, _agents.Count);
+        this.RegisterGrainTimer(static (self, _) => self.TouchSliceAsync(), this,
+            new GrainTimerCreationOptions { DueTime = TouchTick, Period = TouchTick, Interleave = false, KeepAlive = true });
         await this.RegisterOrUpdateReminder("touch-live-agents", TouchInterval, TouchInterval);
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await FlushAsync();
-
     public Task UpsertAsync(AgentSummary summary)
     {
-        state.State.Agents[summary.AgentId] = summary;
-        _dirty = true;
-        return Task.CompletedTask;
-    }
-
-    public Task RemoveAsync(string agentId)
-    {
-        _dirty |= state.State.Agents.Remove(agentId);
+        _agents[summary.AgentId] = summary;
         return Task.CompletedTask;
     }
 
     public Task<ImmutableArray<AgentSummary>> ListAsync(string? owner, string? afterId, int limit)
     {
-        var page = state.State.Agents.Values
+        var page = _agents.Values
             .Where(a => owner is null || a.Owner == owner)
             .Where(a => afterId is null || string.CompareOrdinal(a.AgentId, afterId) > 0)
             .OrderBy(a => a.AgentId, StringComparer.Ordinal)
@@ -62,12 +75,12 @@ internal sealed partial class AgentDirectoryGrain(
     }
 
     public Task<ImmutableDictionary<AgentState, int>> CountByStateAsync() =>
-        Task.FromResult(state.State.Agents.Values.GroupBy(a => a.State).ToImmutableDictionary(g => g.Key, g => g.Count()));
+        Task.FromResult(_agents.Values.GroupBy(a => a.State).ToImmutableDictionary(g => g.Key, g => g.Count()));
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
         _toTouch.Clear();
-        foreach (var agent in state.State.Agents.Values)
+        foreach (var agent in _agents.Values)
         {
             if (agent.State != AgentState.Offline)
             {
@@ -75,7 +88,7 @@ internal sealed partial class AgentDirectoryGrain(
             }
         }
 
-        _touchesPerTick = (int)Math.Ceiling(_toTouch.Count / (TouchSpread / FlushInterval));
+        _touchesPerTick = (int)Math.Ceiling(_toTouch.Count / (TouchSpread / TouchTick));
         return Task.CompletedTask;
     }
 
@@ -90,31 +103,6 @@ internal sealed partial class AgentDirectoryGrain(
         await Task.WhenAll(slice);
     }
 
-    private async Task FlushAsync()
-    {
-        if (!_dirty)
-        {
-            return;
-        }
-
-        _dirty = false;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            _dirty = true;
-            LogFlushFailed(logger, this.GetPrimaryKeyLong(), ex.Message);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent directory shard {Shard}: write failed ({Reason}); retrying")]
-    private static partial void LogFlushFailed(ILogger logger, long shard, string reason);
-}
-
-[GenerateSerializer, Alias("meshos.AgentDirectoryState")]
-public sealed class AgentDirectoryState
-{
-    [Id(0)] public Dictionary<string, AgentSummary> Agents { get; set; } = new(StringComparer.Ordinal);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Agent directory shard {Shard}: loaded {Count} agent(s) from the agent store")]
+    private static partial void LogLoaded(ILogger logger, int shard, int count);
 }

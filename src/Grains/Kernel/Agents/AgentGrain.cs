@@ -3,9 +3,9 @@ using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
-using MeshOs.Grains.Events;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
+using MeshOs.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,20 +13,22 @@ using Microsoft.Extensions.Options;
 namespace MeshOs.Grains.Kernel.Agents;
 
 /// <summary>
-/// One agent. Heartbeats stay in memory; registration and state changes are written to grain storage, reported to
-/// the agent directory and published as events. One timer, set for the next moment the state could change, declares
-/// the agent Unresponsive after <see cref="AgentOptions.MissedHeartbeats"/> silent intervals (sooner when its stream
-/// closed and it did not come back), and Offline later.
+/// One agent, the single writer of its record in the <see cref="IAgentStore"/>. Heartbeats stay in memory; a
+/// registration that changes something and every state change is written to the store together with its
+/// AgentStateChanged event (one group-committed write, nothing else waits on storage), then reported to the agent
+/// directory. A re-registration that changes nothing (a reconnect) writes nothing. One timer, set for the next moment
+/// the state could change, declares the agent Unresponsive after <see cref="AgentOptions.MissedHeartbeats"/> silent
+/// intervals (sooner when its stream closed and it did not come back), and Offline later.
 /// </summary>
 internal sealed partial class AgentGrain(
-    [PersistentState("agent", MeshStorage.GrainStore)] IPersistentState<AgentGrainState> state,
+    IAgentStore store,
     IOptions<AgentOptions> options,
     IOptions<JobOptions> jobOptions,
-    EventPublisher events,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     ILogger<AgentGrain> logger) : Grain, IAgentGrain
 {
     private readonly AgentOptions _options = options.Value;
+    private AgentRecord? _agent; // as stored; null until it registers
     private Queue<AgentCommand>? _pendingCommands; // most agents never have one waiting
     private IAgentChannelObserver? _channel;
     private IGrainTimer? _timer;
@@ -37,24 +39,37 @@ internal sealed partial class AgentGrain(
     private int _inFlight;
 
     /// <summary>The registration's copy once registered (the grain key would be a new string on every use).</summary>
-    private string AgentId => state.State.Registration?.AgentId ?? this.GetPrimaryKeyString();
+    private string AgentId => _agent?.AgentId ?? this.GetPrimaryKeyString();
 
-    private IAgentDirectoryGrain Directory =>
-        GrainFactory.GetGrain<IAgentDirectoryGrain>(AgentPolicy.DirectoryShard(AgentId, _options.DirectoryShards));
+    private int DirectoryShard => AgentPolicy.DirectoryShard(AgentId, _options.DirectoryShards);
 
-    private AgentHolds Holds => new(state.State.QuarantineHold, state.State.DrainHold);
+    private IAgentDirectoryGrain Directory => GrainFactory.GetGrain<IAgentDirectoryGrain>(DirectoryShard);
+
+    private AgentHolds Holds => _agent is { } a ? new(a.QuarantineHold, a.DrainHold) : default;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // After a silo failure the agent may still be alive and heartbeating elsewhere: give it a full window.
         _lastHeartbeat = time.GetUtcNow();
-        if (state.State.Registration is { } stored)
+        AgentRecord? stored;
+        try
         {
-            var reg = state.State.Registration = SharedValues.Silo.Share(stored);
+            stored = await store.GetAsync(this.GetPrimaryKeyString(), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not (MeshException or OperationCanceledException))
+        {
+            LogStoreFailed(logger, this.GetPrimaryKeyString(), "read", ex);
+            throw MeshException.Unavailable("The agent store is unavailable. Retry later.");
+        }
+
+        if (stored is not null)
+        {
+            _agent = stored with { Registration = SharedValues.Silo.Share(stored.Registration) };
             ScheduleCheck();
 
-            // Re-report: the directory coalesces its writes, so a crash may have lost this agent's latest entry.
-            await Directory.UpsertAsync(new AgentSummary(AgentId, reg.Owner, reg.Pool, reg.Capabilities, state.State.State, state.State.StateChangedAt));
+            // Re-report: the directory shard may have missed this agent's last change (its silo or ours failed between
+            // the write and the report); it reads the store only when it activates.
+            await ReportToDirectoryAsync();
         }
     }
 
@@ -66,8 +81,7 @@ internal sealed partial class AgentGrain(
             throw MeshException.Invalid("agentId does not match the agent addressed.");
         }
 
-        var current = state.State.Registration;
-        if (current is not null && current.Owner != registration.Owner)
+        if (_agent is { } known && known.Registration.Owner != registration.Owner)
         {
             throw MeshException.Conflict($"Agent id '{AgentId}' is registered by another owner.");
         }
@@ -78,22 +92,18 @@ internal sealed partial class AgentGrain(
         _lastHeartbeat = now;
         _lastHeartbeatReceived = now;
         DropCommandsOfPreviousSession();
-        var isNew = current is null;
-        state.State.Registration = SharedValues.Silo.Share(registration);
-        if (isNew)
-        {
-            state.State.RegisteredAt = now;
-            state.State.State = AgentState.Registering;
-        }
-
-        await TransitionAsync(AgentLifecycle.OnRegister(state.State.State, Holds), isNew ? "registered" : "re-registered", forceWrite: true);
+        var current = _agent ?? new AgentRecord(registration, DirectoryShard, AgentState.Registering, string.Empty, now, now,
+            QuarantineHold: false, DrainHold: false, ProbationUntil: null, Version: 0);
+        var shared = SharedValues.Silo.Share(registration);
+        await TransitionAsync(current, current with { Registration = shared }, AgentLifecycle.OnRegister(current.State, Holds),
+            _agent is null ? "registered" : "re-registered", tellChannel: false); // the answer carries the state
         ScheduleCheck();
         return new AgentRegistered(ToInfo(), _options.HeartbeatInterval, jobOptions.Value.LeaseDuration);
     }
 
     public async Task<HeartbeatAck> HeartbeatAsync(AgentHeartbeat heartbeat)
     {
-        if (state.State.Registration is null)
+        if (_agent is null)
         {
             throw MeshException.Precondition("The agent must register before it heartbeats.");
         }
@@ -105,12 +115,12 @@ internal sealed partial class AgentGrain(
         var inFlight = heartbeat.InFlight.IsDefault ? [] : heartbeat.InFlight;
         _inFlight = inFlight.Length;
 
-        if (state.State.State != AgentState.Offline)
+        if (_agent.State != AgentState.Offline)
         {
-            var next = AgentLifecycle.OnHeartbeat(state.State.State, _inFlight, Holds);
-            if (next != state.State.State)
+            var next = AgentLifecycle.OnHeartbeat(_agent.State, _inFlight, Holds);
+            if (next != _agent.State)
             {
-                await TransitionAsync(next, next == AgentState.Offline ? "drained" : "heartbeat resumed");
+                await TransitionAsync(_agent, _agent, next, next == AgentState.Offline ? "drained" : "heartbeat resumed", tellChannel: false); // so does the ack
                 ScheduleCheck(); // the next deadline depends on the new state
             }
         }
@@ -123,7 +133,7 @@ internal sealed partial class AgentGrain(
             pending.Clear();
         }
 
-        return new HeartbeatAck(state.State.State, revoked, commands);
+        return new HeartbeatAck(_agent.State, revoked, commands);
     }
 
     public Task DisconnectAsync(IAgentChannelObserver channel)
@@ -140,11 +150,10 @@ internal sealed partial class AgentGrain(
 
     public async Task<AgentInfo> DrainAsync(string reason)
     {
-        EnsureRegistered();
-        if (state.State.State is not (AgentState.Offline or AgentState.Draining))
+        var agent = EnsureRegistered();
+        if (agent.State is not (AgentState.Offline or AgentState.Draining))
         {
-            state.State.DrainHold = true;
-            await TransitionAsync(_inFlight == 0 && _channel is null ? AgentState.Offline : AgentState.Draining, reason);
+            await TransitionAsync(agent, agent with { DrainHold = true }, _inFlight == 0 && _channel is null ? AgentState.Offline : AgentState.Draining, reason);
             await SendCommandAsync(new AgentCommand(AgentCommandKind.Drain, null, reason));
         }
 
@@ -159,7 +168,7 @@ internal sealed partial class AgentGrain(
         await RevokeLeasesAsync(reason);
     }
 
-    public Task<AgentInfo?> GetAsync() => Task.FromResult(state.State.Registration is null ? null : ToInfo());
+    public Task<AgentInfo?> GetAsync() => Task.FromResult(_agent is null ? null : ToInfo());
 
     public Task SendCommandAsync(AgentCommand command)
     {
@@ -183,23 +192,20 @@ internal sealed partial class AgentGrain(
 
     public async Task<AgentInfo> QuarantineAsync(string reason, TimeSpan? probation)
     {
-        EnsureRegistered();
-        state.State.QuarantineHold = true;
-        state.State.ProbationUntil = probation is { } p && p > TimeSpan.Zero ? time.GetUtcNow() + p : null;
-        await TransitionAsync(AgentState.Quarantined, reason, forceWrite: true);
+        var agent = EnsureRegistered();
+        var until = probation is { } p && p > TimeSpan.Zero ? time.GetUtcNow() + p : (DateTimeOffset?)null;
+        await TransitionAsync(agent, agent with { QuarantineHold = true, ProbationUntil = until }, AgentState.Quarantined, reason);
         ScheduleCheck();
         return ToInfo();
     }
 
     public async Task<AgentInfo> ReleaseAsync(string reason)
     {
-        EnsureRegistered();
-        if (state.State.QuarantineHold || state.State.State == AgentState.Quarantined)
+        var agent = EnsureRegistered();
+        if (agent.QuarantineHold || agent.State == AgentState.Quarantined)
         {
-            state.State.QuarantineHold = false;
-            state.State.ProbationUntil = null;
             var silent = time.GetUtcNow() - _lastHeartbeat > _options.UnresponsiveAfter || (_channel is null && _disconnectedAt is not null);
-            await TransitionAsync(silent ? AgentState.Unresponsive : AgentState.Healthy, reason, forceWrite: true);
+            await TransitionAsync(agent, agent with { QuarantineHold = false, ProbationUntil = null }, silent ? AgentState.Unresponsive : AgentState.Healthy, reason);
             ScheduleCheck();
         }
 
@@ -208,8 +214,7 @@ internal sealed partial class AgentGrain(
 
     public async Task<AgentInfo> SetDegradedAsync(bool degraded, string reason)
     {
-        EnsureRegistered();
-        var current = state.State.State;
+        var current = EnsureRegistered().State;
         if (degraded && current == AgentState.Healthy)
         {
             await TransitionAsync(AgentState.Degraded, reason);
@@ -224,8 +229,7 @@ internal sealed partial class AgentGrain(
 
     public async Task<RestartPath> RestartAsync(string reason)
     {
-        EnsureRegistered();
-        var reg = state.State.Registration!;
+        var reg = EnsureRegistered().Registration;
         if (reg.Runtime is { Length: > 0 } runtime
             && await GrainFactory.GetGrain<IRuntimeGrain>($"{reg.Owner}/{runtime}").RestartAsync(AgentId, reason))
         {
@@ -279,13 +283,14 @@ internal sealed partial class AgentGrain(
     private async Task OnCheckAsync()
     {
         var now = time.GetUtcNow();
-        if (state.State.QuarantineHold && state.State.ProbationUntil is { } until && now >= until)
+        var agent = _agent!;
+        if (agent.QuarantineHold && agent.ProbationUntil is { } until && now >= until)
         {
             await ReleaseAsync("probation passed");
             return;
         }
 
-        var next = AgentLifecycle.OnTick(state.State.State, _lastHeartbeat, now, _options, _channel is null ? _disconnectedAt : null);
+        var next = AgentLifecycle.OnTick(agent.State, _lastHeartbeat, now, _options, _channel is null ? _disconnectedAt : null);
         if (next is { } newState)
         {
             var reason = newState switch
@@ -301,46 +306,95 @@ internal sealed partial class AgentGrain(
         ScheduleCheck();
     }
 
-    private async Task TransitionAsync(AgentState to, string reason, bool forceWrite = false)
+    private Task TransitionAsync(AgentState to, string reason) => TransitionAsync(_agent!, _agent!, to, reason);
+
+    /// <summary>
+    /// Moves the agent from <paramref name="current"/> (as stored) to <paramref name="changed"/> in state
+    /// <paramref name="to"/>: written with its AgentStateChanged event, then reported to the directory and, with
+    /// <paramref name="tellChannel"/>, pushed down the agent's channel (not when the change answers a call from that
+    /// channel: its answer carries the state). Nothing is written when neither the state nor anything else changed.
+    /// When the write fails the agent stays as stored.
+    /// </summary>
+    private async Task TransitionAsync(AgentRecord current, AgentRecord changed, AgentState to, string reason, bool tellChannel = true)
     {
-        var from = state.State.State;
-        if (from == to && !forceWrite)
+        var from = current.State;
+        if (from == to && changed == current)
         {
             return;
         }
 
-        if (to == AgentState.Offline)
-        {
-            state.State.DrainHold = false; // a drain ends when the agent is gone
-        }
-
         var now = time.GetUtcNow();
-        state.State.State = to;
-        state.State.StateReason = reason;
+        var next = changed with
+        {
+            State = to,
+            StateReason = reason,
+            StateChangedAt = from != to ? now : current.StateChangedAt,
+            DrainHold = to != AgentState.Offline && changed.DrainHold, // a drain ends when the agent is gone
+            Version = current.Version + 1,
+        };
+        var reg = next.Registration;
+        ImmutableArray<MeshEvent> events = from == to ? [] :
+        [
+            new MeshEvent(0, MeshEventKind.AgentStateChanged, now,
+                new AgentStateChanged(reg.AgentId, reg.Owner, reg.Pool, reg.Region, reg.Version, reg.CostPerHour, from, to, reason), null),
+        ];
+        await WriteAsync(next, events);
+        _agent = next;
+        await ReportToDirectoryAsync();
         if (from != to)
         {
-            state.State.StateChangedAt = now;
-        }
-
-        await state.WriteStateAsync();
-        var reg = state.State.Registration!;
-        await Directory.UpsertAsync(new AgentSummary(AgentId, reg.Owner, reg.Pool, reg.Capabilities, to, state.State.StateChangedAt));
-        if (from != to)
-        {
+            KernelMetrics.AgentStateChanged(from, to);
             LogTransition(logger, AgentId, from, to, reason);
-            await events.PublishAsync(new MeshEvent(0, MeshEventKind.AgentStateChanged, now,
-                new AgentStateChanged(AgentId, reg.Owner, reg.Pool, reg.Region, reg.Version, reg.CostPerHour, from, to, reason), null));
-            if (_channel is { } channel)
+            if (tellChannel && _channel is { } channel)
             {
                 channel.OnStateChangedAsync(to).Ignore();
             }
         }
     }
 
+    private async Task WriteAsync(AgentRecord next, ImmutableArray<MeshEvent> events)
+    {
+        bool written;
+        try
+        {
+            written = await store.WriteAsync(next, events);
+        }
+        catch (Exception ex) when (ex is not MeshException)
+        {
+            LogStoreFailed(logger, AgentId, "write", ex);
+            throw MeshException.Unavailable("The agent store is unavailable; nothing was changed. Retry later.");
+        }
+
+        if (!written)
+        {
+            // Another activation of this agent (a silo failover) wrote a newer record: this one is stale. The next call
+            // activates the agent afresh from the store.
+            LogStale(logger, AgentId, next.Version);
+            DeactivateOnIdle();
+            throw MeshException.Unavailable("The agent was changed concurrently; nothing was changed. Retry.");
+        }
+    }
+
+    /// <summary>
+    /// The store has the truth; the directory shard is its listing. A failed report is not the caller's failure: the
+    /// shard reads the store when it activates and this agent reports again when it next changes or activates.
+    /// </summary>
+    private async Task ReportToDirectoryAsync()
+    {
+        try
+        {
+            await Directory.UpsertAsync(_agent!.ToSummary());
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogDirectoryFailed(logger, AgentId, ex);
+        }
+    }
+
     /// <summary>Sets the one timer for the next moment the state could change (or the probation ends).</summary>
     private void ScheduleCheck()
     {
-        var s = state.State;
+        var s = _agent!;
         var next = AgentLifecycle.NextCheck(s.State, _lastHeartbeat, _options, _channel is null ? _disconnectedAt : null);
         if (s.QuarantineHold && s.ProbationUntil is { } until && (next is null || until < next))
         {
@@ -367,18 +421,12 @@ internal sealed partial class AgentGrain(
         }
     }
 
-    private void EnsureRegistered()
-    {
-        if (state.State.Registration is null)
-        {
-            throw MeshException.NotFound($"Agent '{AgentId}'");
-        }
-    }
+    private AgentRecord EnsureRegistered() => _agent ?? throw MeshException.NotFound($"Agent '{AgentId}'");
 
     private AgentInfo ToInfo()
     {
-        var s = state.State;
-        return new AgentInfo(s.Registration!, s.State, s.StateReason, s.RegisteredAt, s.StateChangedAt,
+        var s = _agent!;
+        return new AgentInfo(s.Registration, s.State, s.StateReason, s.RegisteredAt, s.StateChangedAt,
             _lastHeartbeatReceived, _load, _inFlight, _channel is not null, s.QuarantineHold, s.ProbationUntil);
     }
 
@@ -390,23 +438,13 @@ internal sealed partial class AgentGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId}: restart through {Path} ({Reason})")]
     private static partial void LogRestart(ILogger logger, string agentId, string path, string reason);
-}
 
-[GenerateSerializer, Alias("meshos.AgentGrainState")]
-public sealed class AgentGrainState
-{
-    [Id(0)] public AgentRegistration? Registration { get; set; }
-    [Id(1)] public AgentState State { get; set; }
-    [Id(2)] public string StateReason { get; set; } = string.Empty;
-    [Id(3)] public DateTimeOffset RegisteredAt { get; set; }
-    [Id(4)] public DateTimeOffset StateChangedAt { get; set; }
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId}: the agent store failed ({Operation})")]
+    private static partial void LogStoreFailed(ILogger logger, string agentId, string operation, Exception exception);
 
-    /// <summary>Quarantined until an operator or the healing supervisor releases it (or its probation passes).</summary>
-    [Id(5)] public bool QuarantineHold { get; set; }
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId}: version {Version} was not written, a newer one is stored; deactivating this stale activation")]
+    private static partial void LogStale(ILogger logger, string agentId, long version);
 
-    /// <summary>Draining until it has finished its work and gone Offline.</summary>
-    [Id(6)] public bool DrainHold { get; set; }
-
-    /// <summary>When a quarantine is lifted automatically; null: only by a release.</summary>
-    [Id(7)] public DateTimeOffset? ProbationUntil { get; set; }
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Agent {AgentId}: directory report failed; the shard reads the store when it activates")]
+    private static partial void LogDirectoryFailed(ILogger logger, string agentId, Exception exception);
 }
