@@ -258,7 +258,7 @@ public sealed class HealingActionsClusterTests(HealingClusterFixture fixture)
         Assert.Equal(1, retried!.Attempts);
         Assert.StartsWith("timed out after", retried.Error, StringComparison.Ordinal);
         await Poll.UntilAsync(() => Task.FromResult(channel.Commands.ToArray()), c => c.Any(x => x.Kind == AgentCommandKind.CancelJob), Timeout, "cancel command");
-        Assert.Equal(new AgentCommand(AgentCommandKind.CancelJob, first.JobId, "timed out"), channel.Commands.First(c => c.Kind == AgentCommandKind.CancelJob));
+        Assert.Equal(new AgentCommand(AgentCommandKind.CancelJob, first.JobId, "timed out", first.Epoch), channel.Commands.First(c => c.Kind == AgentCommandKind.CancelJob));
 
         await Poll.UntilAsync(() => job.LeaseAsync(agent.Id, TimeSpan.Zero), g => g is not null, Timeout, "second lease after the retry backoff");
         var record = (await job.GetAsync(null))!;

@@ -48,7 +48,7 @@ internal sealed partial class JobGrain(
     {
         if (_loaded && _job is not null)
         {
-            return Duplicate(_job, tenantId);
+            return Duplicate(_job, tenantId, spec);
         }
 
         var now = time.GetUtcNow();
@@ -84,7 +84,7 @@ internal sealed partial class JobGrain(
         {
             queue.CancelAdmissionAsync(tenantId).Ignore();
             SetLoaded(existing);
-            return Duplicate(existing, tenantId);
+            return Duplicate(existing, tenantId, spec);
         }
 
         SetLoaded(record);
@@ -144,7 +144,7 @@ internal sealed partial class JobGrain(
         cancelled = await WriteAsync(cancelled, AttemptEvent(job, cancelled, AttemptOutcome.Cancelled, now, wasLeased));
         if (wasLeased && job.AgentId is { } agentId)
         {
-            GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, cancelled.Error!)).Ignore();
+            GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, cancelled.Error!, job.Epoch)).Ignore();
             Queue.LeaseEndedAsync(JobId, job.TenantId).Ignore();
         }
         else
@@ -187,10 +187,10 @@ internal sealed partial class JobGrain(
     public async Task<bool> RenewAsync(string agentId, long epoch)
     {
         await EnsureLoadedAsync();
-        if (_job is { } finished && finished.Status.IsTerminal() && finished.Status != JobStatus.Cancelled
+        if (_job is { } finished && finished.Status.IsTerminal() && finished.Status is not (JobStatus.Cancelled or JobStatus.TimedOut)
             && finished.AgentId == agentId && finished.Epoch == epoch)
         {
-            return true; // its result was accepted: nothing to revoke (the agent may not have seen the ack yet)
+            return true; // its result may have been accepted: nothing to revoke (the agent may not have seen the ack yet)
         }
 
         if (!IsCurrentLease(agentId, epoch))
@@ -243,13 +243,15 @@ internal sealed partial class JobGrain(
     public async Task<JobRecord> CompleteAsync(string agentId, long epoch, JobResult result)
     {
         await EnsureLoadedAsync();
-        if (_job is { } done && done.Status.IsTerminal() && done.Epoch == epoch && done.AgentId == agentId && done.Status != JobStatus.Cancelled)
+        result = JobResultPolicy.Validate(result, _options.MaxResultBytes);
+        if (_job is { } done && done.Status.IsTerminal() && done.Epoch == epoch && done.AgentId == agentId)
         {
-            return done; // a repeated report of the result already recorded
+            // The lease this agent held has ended: with this very result (a repeat whose answer was lost), or some
+            // other way (timed out, cancelled, dead-lettered, another result), which the agent must learn.
+            return IsRecordedResult(done, result) ? done : throw Ended(done);
         }
 
         var job = RequireCurrentLease(agentId, epoch);
-        result = JobResultPolicy.Validate(result, _options.MaxResultBytes);
 
         var now = time.GetUtcNow();
         if (job.Status == JobStatus.Leased && result.StartedAt is { } reportedStart && job.LeasedAt is { } leasedAt)
@@ -310,7 +312,7 @@ internal sealed partial class JobGrain(
 
         if (job.AgentId is { } agentId)
         {
-            GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, reason)).Ignore();
+            GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, reason, epoch)).Ignore();
         }
 
         await EndAttemptAsync(job, AttemptOutcome.LeaseLost, retryable: true, $"lease revoked: {reason}", JobUsage.None);
@@ -396,7 +398,7 @@ internal sealed partial class JobGrain(
         {
             if (job.AgentId is { } agentId)
             {
-                GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, "timed out")).Ignore();
+                GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, "timed out", job.Epoch)).Ignore();
             }
 
             LogDeadline(logger, JobId, "timed out", job.Epoch);
@@ -594,6 +596,12 @@ internal sealed partial class JobGrain(
             throw MeshException.NotFound($"Job '{JobId}'");
         }
 
+        if (_job.Status.IsTerminal() && _job.Epoch == epoch && _job.AgentId == agentId)
+        {
+            KernelMetrics.StaleReport();
+            throw Ended(_job);
+        }
+
         if (!IsCurrentLease(agentId, epoch))
         {
             KernelMetrics.StaleReport();
@@ -605,14 +613,37 @@ internal sealed partial class JobGrain(
         return _job;
     }
 
+    /// <summary>The refusal of a report under a lease whose job has ended: names the status it ended in.</summary>
+    private MeshException Ended(JobRecord job)
+    {
+        LogEnded(logger, JobId, job.AgentId ?? "?", job.Epoch, job.Status);
+        return MeshException.Finished($"Job {JobId} already ended {job.Status} (epoch {job.Epoch}); the report was refused.", job.Status.ToString());
+    }
+
+    /// <summary>
+    /// Whether <paramref name="result"/> is the result the job ended with: a success with the same result, or a failure
+    /// with the same error that ended it Failed or DeadLettered. Only then is a report after the end a repeat.
+    /// </summary>
+    private static bool IsRecordedResult(JobRecord done, JobResult result) => result.Succeeded
+        ? done.Status == JobStatus.Succeeded && done.ResultJson == result.ResultJson
+        : done.Status is JobStatus.Failed or JobStatus.DeadLettered && done.Error == (result.Error ?? "failed");
+
     private JobRecord? Visible(string? tenantId) =>
         _job is { } job && (tenantId is null || job.TenantId == tenantId) ? job : null;
 
-    private SubmitOutcome Duplicate(JobRecord existing, string tenantId)
+    private SubmitOutcome Duplicate(JobRecord existing, string tenantId, JobSpec spec)
     {
         if (existing.TenantId != tenantId)
         {
             throw MeshException.Conflict("A job with this id belongs to another tenant.");
+        }
+
+        // The stored spec is the request's fingerprint: every field of the submit, defaults filled in.
+        if (existing.Spec != spec)
+        {
+            throw new MeshException(MeshErrorCode.IdempotencyKeyReused,
+                $"The idempotency key '{existing.Spec.IdempotencyKey}' already names job {existing.JobId}, submitted with another request; "
+                + "send the same request to get that job, or use a new key for a new job.");
         }
 
         KernelMetrics.DuplicateSubmit();
@@ -660,6 +691,9 @@ internal sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: {What} (epoch {Epoch})")]
     private static partial void LogDeadline(ILogger logger, Guid jobId, string what, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: refused report from {AgentId} for epoch {Epoch}: the job already ended {Status}")]
+    private static partial void LogEnded(ILogger logger, Guid jobId, string agentId, long epoch, JobStatus status);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: refused report from {AgentId} for epoch {Epoch}; current epoch {Current}, status {Status}")]
     private static partial void LogStale(ILogger logger, Guid jobId, string agentId, long epoch, long current, JobStatus status);
