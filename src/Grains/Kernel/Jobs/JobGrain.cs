@@ -248,7 +248,7 @@ internal sealed partial class JobGrain(
         {
             // The lease this agent held has ended: with this very result (a repeat whose answer was lost), or some
             // other way (timed out, cancelled, dead-lettered, another result), which the agent must learn.
-            return IsRecordedResult(done, result) ? done : throw Ended(done);
+            return JobLifecycle.IsRecordedResult(done, result) ? done : throw Ended(done);
         }
 
         var job = RequireCurrentLease(agentId, epoch);
@@ -619,14 +619,6 @@ internal sealed partial class JobGrain(
         LogEnded(logger, JobId, job.AgentId ?? "?", job.Epoch, job.Status);
         return MeshException.Finished($"Job {JobId} already ended {job.Status} (epoch {job.Epoch}); the report was refused.", job.Status.ToString());
     }
-
-    /// <summary>
-    /// Whether <paramref name="result"/> is the result the job ended with: a success with the same result, or a failure
-    /// with the same error that ended it Failed or DeadLettered. Only then is a report after the end a repeat.
-    /// </summary>
-    private static bool IsRecordedResult(JobRecord done, JobResult result) => result.Succeeded
-        ? done.Status == JobStatus.Succeeded && done.ResultJson == result.ResultJson
-        : done.Status is JobStatus.Failed or JobStatus.DeadLettered && done.Error == (result.Error ?? "failed");
 
     private JobRecord? Visible(string? tenantId) =>
         _job is { } job && (tenantId is null || job.TenantId == tenantId) ? job : null;
