@@ -34,23 +34,20 @@ public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader dir
     public Task<AgentInfo> GetAsync(MeshCaller caller, string agentId) => VisibleAsync(caller, agentId);
 
     /// <summary>Stops new leases; the agent finishes its jobs and goes Offline.</summary>
-    public async Task<AgentInfo> DrainAsync(MeshCaller caller, string agentId, string? reason)
-    {
-        await VisibleAsync(caller, agentId);
-        var why = Inputs.Reason(reason, caller.IsOperator ? "drained by an operator" : "drained by its owner");
-        return await mutations.RunAsync(caller, MeshActions.DrainAgent, MeshTargets.Agent(agentId), () => Agent(agentId).DrainAsync(why));
-    }
+    public Task<AgentInfo> DrainAsync(MeshCaller caller, string agentId, string? reason) =>
+        ChangeAsync(caller, MeshActions.DrainAgent, agentId, agent =>
+            agent.DrainAsync(Inputs.Reason(reason, caller.IsOperator ? "drained by an operator" : "drained by its owner")));
 
     /// <summary>Takes the agent Offline; its leases go back to their queues.</summary>
-    public async Task DeregisterAsync(MeshCaller caller, string agentId)
-    {
-        await VisibleAsync(caller, agentId);
-        var why = caller.IsOperator ? "deregistered by an operator" : "deregistered by its owner";
-        await mutations.RunAsync(caller, MeshActions.DeregisterAgent, MeshTargets.Agent(agentId), () => Agent(agentId).DeregisterAsync(why));
-    }
+    public Task DeregisterAsync(MeshCaller caller, string agentId) =>
+        ChangeAsync(caller, MeshActions.DeregisterAgent, agentId, async agent =>
+        {
+            await agent.DeregisterAsync(caller.IsOperator ? "deregistered by an operator" : "deregistered by its owner");
+            return true;
+        });
 
     /// <summary>No new leases until released, or until <paramref name="probation"/> (up to 30 days; zero or none: until released) passes.</summary>
-    public async Task<AgentInfo> QuarantineAsync(MeshCaller caller, string agentId, string? reason, TimeSpan? probation)
+    public Task<AgentInfo> QuarantineAsync(MeshCaller caller, string agentId, string? reason, TimeSpan? probation)
     {
         caller.RequireOperator();
         if (probation is { } p && (p < TimeSpan.Zero || p > MaxProbation))
@@ -58,31 +55,36 @@ public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader dir
             throw MeshException.Invalid("probationMinutes", "0 to 30 days (43,200 minutes).");
         }
 
-        await VisibleAsync(caller, agentId);
-        var why = Inputs.Reason(reason, "quarantined by an operator");
-        return await mutations.RunAsync(caller, MeshActions.QuarantineAgent, MeshTargets.Agent(agentId),
-            () => Agent(agentId).QuarantineAsync(why, probation > TimeSpan.Zero ? probation : null));
+        return ChangeAsync(caller, MeshActions.QuarantineAgent, agentId, agent =>
+            agent.QuarantineAsync(Inputs.Reason(reason, "quarantined by an operator"), probation > TimeSpan.Zero ? probation : null));
     }
 
     /// <summary>Lifts a quarantine.</summary>
-    public async Task<AgentInfo> ReleaseAsync(MeshCaller caller, string agentId, string? reason)
+    public Task<AgentInfo> ReleaseAsync(MeshCaller caller, string agentId, string? reason)
     {
         caller.RequireOperator();
-        await VisibleAsync(caller, agentId);
-        var why = Inputs.Reason(reason, "released by an operator");
-        return await mutations.RunAsync(caller, MeshActions.ReleaseAgent, MeshTargets.Agent(agentId), () => Agent(agentId).ReleaseAsync(why));
+        return ChangeAsync(caller, MeshActions.ReleaseAgent, agentId, agent => agent.ReleaseAsync(Inputs.Reason(reason, "released by an operator")));
     }
 
     /// <summary>Restarts the agent through the runtime that started it, or with a command down its channel.</summary>
-    public async Task<RestartPath> RestartAsync(MeshCaller caller, string agentId, string? reason)
+    public Task<RestartPath> RestartAsync(MeshCaller caller, string agentId, string? reason)
     {
         caller.RequireOperator();
-        await VisibleAsync(caller, agentId);
-        var why = Inputs.Reason(reason, "restarted by an operator");
-        return await mutations.RunAsync(caller, MeshActions.RestartAgent, MeshTargets.Agent(agentId), () => Agent(agentId).RestartAsync(why));
+        return ChangeAsync(caller, MeshActions.RestartAgent, agentId, agent => agent.RestartAsync(Inputs.Reason(reason, "restarted by an operator")));
     }
 
     private IAgentGrain Agent(string agentId) => grains.GetGrain<IAgentGrain>(agentId);
+
+    /// <summary>
+    /// A change to an agent the caller may see, as one mutation: a refusal because it is another's (NotFound) is
+    /// recorded with the rest.
+    /// </summary>
+    private Task<T> ChangeAsync<T>(MeshCaller caller, string action, string agentId, Func<IAgentGrain, Task<T>> change) =>
+        mutations.RunAsync(caller, action, MeshTargets.Agent(agentId), async () =>
+        {
+            await VisibleAsync(caller, agentId);
+            return await change(Agent(agentId));
+        });
 
     /// <summary>The agent when the caller may see it (an operator: any; a tenant: its own); otherwise NotFound.</summary>
     private async Task<AgentInfo> VisibleAsync(MeshCaller caller, string agentId)

@@ -127,6 +127,9 @@ public static class MeshTargets
 {
     public static string Job(Guid jobId) => "job/" + jobId.ToString("D");
 
+    /// <summary>A job as the caller named it (perhaps not a job id at all: the change is then refused).</summary>
+    public static string Job(string? jobId) => "job/" + jobId;
+
     public static string Agent(string agentId) => "agent/" + agentId;
 
     public static string Tenant(string tenantId) => "tenant/" + tenantId;

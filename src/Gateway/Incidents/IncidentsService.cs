@@ -128,11 +128,14 @@ public sealed class IncidentsService(IGrainFactory grains, Mutations mutations, 
 
     private IIncidentGrain Incident(string incidentId) => grains.GetGrain<IIncidentGrain>(incidentId);
 
-    private async Task<IncidentInfo> ChangeAsync(MeshCaller caller, string action, string incidentId, Func<IIncidentGrain, Task<IncidentInfo>> change)
+    private Task<IncidentInfo> ChangeAsync(MeshCaller caller, string action, string incidentId, Func<IIncidentGrain, Task<IncidentInfo>> change)
     {
         caller.RequireOperator();
-        await ExistingAsync(incidentId);
-        return await mutations.RunAsync(caller, action, MeshTargets.Incident(incidentId), () => change(Incident(incidentId)));
+        return mutations.RunAsync(caller, action, MeshTargets.Incident(incidentId), async () =>
+        {
+            await ExistingAsync(incidentId);
+            return await change(Incident(incidentId));
+        });
     }
 
     private async Task<IncidentInfo> ExistingAsync(string incidentId)

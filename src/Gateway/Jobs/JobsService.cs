@@ -150,9 +150,8 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
     public Task<JobRecord> CancelAsync(MeshCaller caller, string? jobId, string? reason)
     {
         var tenantId = caller.RequireTenant().TenantId;
-        var id = JobSubmitter.ParseJobId(jobId);
-        var why = Inputs.Reason(reason, "cancelled by the tenant");
-        return mutations.RunAsync(caller, MeshActions.CancelJob, MeshTargets.Job(id), () => grains.GetJobGrain(id).CancelAsync(tenantId, why));
+        return mutations.RunAsync(caller, MeshActions.CancelJob, MeshTargets.Job(jobId), () =>
+            grains.GetJobGrain(JobSubmitter.ParseJobId(jobId)).CancelAsync(tenantId, Inputs.Reason(reason, "cancelled by the tenant")));
     }
 
     /// <summary>

@@ -79,11 +79,14 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Mu
             (tenant, _) => tenant.SetDisabledAsync(disabled));
 
     /// <summary>Issues an API key; its secret is in the answer only.</summary>
-    public async Task<IssuedApiKey> IssueKeyAsync(MeshCaller caller, string tenantId, string? name)
+    public Task<IssuedApiKey> IssueKeyAsync(MeshCaller caller, string tenantId, string? name)
     {
         caller.RequireOperator();
-        await ExistingAsync(tenantId);
-        return await mutations.RunAsync(caller, MeshActions.IssueKey, MeshTargets.Tenant(tenantId), () => Tenant(tenantId).IssueKeyAsync(name ?? "default"));
+        return mutations.RunAsync(caller, MeshActions.IssueKey, MeshTargets.Tenant(tenantId), async () =>
+        {
+            await ExistingAsync(tenantId);
+            return await Tenant(tenantId).IssueKeyAsync(name ?? "default");
+        });
     }
 
     /// <summary>Revokes a key at once on this gateway.</summary>
@@ -93,13 +96,16 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Mu
     private ITenantGrain Tenant(string tenantId) => grains.GetGrain<ITenantGrain>(tenantId);
 
     /// <summary>A change to an existing tenant; its keys cached on this gateway are forgotten, so the change holds here at once.</summary>
-    private async Task<TenantInfo> ChangeAsync(MeshCaller caller, string action, string tenantId, string target, Func<ITenantGrain, TenantInfo, Task<TenantInfo>> change)
+    private Task<TenantInfo> ChangeAsync(MeshCaller caller, string action, string tenantId, string target, Func<ITenantGrain, TenantInfo, Task<TenantInfo>> change)
     {
         caller.RequireOperator();
-        var current = await ExistingAsync(tenantId);
-        var changed = await mutations.RunAsync(caller, action, target, () => change(Tenant(tenantId), current));
-        keys.Invalidate(tenantId);
-        return changed;
+        return mutations.RunAsync(caller, action, target, async () =>
+        {
+            var current = await ExistingAsync(tenantId);
+            var changed = await change(Tenant(tenantId), current);
+            keys.Invalidate(tenantId);
+            return changed;
+        });
     }
 
     private async Task<TenantInfo> ExistingAsync(string tenantId)
