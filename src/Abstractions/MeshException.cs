@@ -20,6 +20,10 @@ public enum MeshErrorCode
     PermissionDenied = 6,
     /// <summary>A request carries a stale fencing token (409 / Aborted).</summary>
     StaleEpoch = 7,
+    /// <summary>An idempotency key already names a job made from a different request (422 / AlreadyExists).</summary>
+    IdempotencyKeyReused = 8,
+    /// <summary>The object reached a final state some other way; the call about it was refused (409 / FailedPrecondition).</summary>
+    Finished = 9,
 }
 
 /// <summary>An expected failure with a code the caller can act on. Anything else is a server fault.</summary>
@@ -49,9 +53,28 @@ public sealed class MeshException : Exception
     [Id(0)]
     public MeshErrorCode Code { get; init; }
 
+    /// <summary>
+    /// The input field the error is about, by its REST (JSON) name and path (<c>priority</c>, <c>quotas.submitBurst</c>);
+    /// the message then starts with it. Null when the error is not about one field. gRPC answers rename it to the
+    /// field's protobuf name.
+    /// </summary>
+    [Id(1)]
+    public string? Field { get; init; }
+
+    /// <summary>The state of the object the call was refused for (a job's status for <see cref="MeshErrorCode.Finished"/>), if it says.</summary>
+    [Id(2)]
+    public string? State { get; init; }
+
     public static MeshException NotFound(string what) => new(MeshErrorCode.NotFound, $"{what} was not found.");
 
     public static MeshException Invalid(string message) => new(MeshErrorCode.InvalidArgument, message);
+
+    /// <summary>An InvalidArgument about <paramref name="field"/>: the message is "<c>field: problem</c>".</summary>
+    public static MeshException Invalid(string field, string problem) =>
+        new(MeshErrorCode.InvalidArgument, $"{field}: {problem}") { Field = field };
+
+    /// <summary>A call about an object that already ended in <paramref name="state"/>.</summary>
+    public static MeshException Finished(string message, string state) => new(MeshErrorCode.Finished, message) { State = state };
 
     public static MeshException Conflict(string message) => new(MeshErrorCode.Conflict, message);
 

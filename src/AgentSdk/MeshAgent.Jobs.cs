@@ -352,8 +352,8 @@ public sealed partial class MeshAgent
     private void OnCommand(AgentSession session, Command command)
     {
         Guid? jobId = Guid.TryParse(command.JobId, out var id) ? id : null;
-        LogCommand(_logger, AgentId, command.Kind, command.JobId, command.Reason);
-        var args = new MeshCommandEventArgs(command.Kind, jobId, command.Reason);
+        LogCommand(_logger, AgentId, command.Kind, command.JobId, command.Epoch, command.Reason);
+        var args = new MeshCommandEventArgs(command.Kind, jobId, command.Reason, command.Epoch);
         try
         {
             CommandReceived?.Invoke(this, args);
@@ -383,8 +383,10 @@ public sealed partial class MeshAgent
                     drained = TryFinishDrain(session);
                     break;
                 case CommandKind.CancelJob:
-                    // A job already reported waits for its acknowledgement: the mesh decides which came first.
-                    if (jobId is { } cancelled && _jobs.TryGetValue(cancelled, out var held) && held.Running && !held.Dropped)
+                    // A job already reported waits for its acknowledgement: the mesh decides which came first. A cancel
+                    // about another lease of the job (an earlier run's) leaves the run in hand alone; 0: any lease.
+                    if (jobId is { } cancelled && _jobs.TryGetValue(cancelled, out var held) && held.Running && !held.Dropped
+                        && (command.Epoch == 0 || command.Epoch == held.Epoch))
                     {
                         Interlocked.Increment(ref _cancelled);
                         held.StopReason = StopReason.Cancelled;

@@ -57,8 +57,8 @@ public sealed partial class MeshAgent
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId}: lease of job {JobId} epoch {Epoch} revoked; handler cancelled")]
     private static partial void LogRevoked(ILogger logger, string agentId, Guid jobId, long epoch);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId}: command {Kind} (job '{JobId}', reason '{Reason}')")]
-    private static partial void LogCommand(ILogger logger, string agentId, CommandKind kind, string jobId, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId}: command {Kind} (job '{JobId}' epoch {Epoch}, reason '{Reason}')")]
+    private static partial void LogCommand(ILogger logger, string agentId, CommandKind kind, string jobId, long epoch, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId}: a CommandReceived subscriber failed on {Kind}")]
     private static partial void LogCommandHookFailed(ILogger logger, string agentId, CommandKind kind, Exception exception);

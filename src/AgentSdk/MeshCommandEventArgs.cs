@@ -8,12 +8,18 @@ namespace MeshOs.AgentSdk;
 /// Setting <see cref="Handled"/> skips the SDK's own action, for a host that carries out the command itself
 /// (the simulator restarts a whole simulated process on <see cref="CommandKind.Restart"/>).
 /// </remarks>
-public sealed class MeshCommandEventArgs(CommandKind kind, Guid? jobId, string reason) : EventArgs
+public sealed class MeshCommandEventArgs(CommandKind kind, Guid? jobId, string reason, long epoch = 0) : EventArgs
 {
     public CommandKind Kind { get; } = kind;
 
     /// <summary>The job a <see cref="CommandKind.CancelJob"/> is about; null for other commands.</summary>
     public Guid? JobId { get; } = jobId;
+
+    /// <summary>
+    /// The lease of <see cref="JobId"/> a <see cref="CommandKind.CancelJob"/> is about: it applies only to the run under
+    /// that epoch (0: a mesh that does not say, any run of the job).
+    /// </summary>
+    public long Epoch { get; } = epoch;
 
     public string Reason { get; } = reason;
 

@@ -172,6 +172,54 @@ public sealed class MeshAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_cancel_about_an_earlier_lease_leaves_the_run_under_a_later_lease_alone()
+    {
+        var connection = await StartRegisteredAsync(Quiet);
+        MeshCommandEventArgs? seen = null;
+        _agent!.CommandReceived += (_, e) => seen = e;
+        var jobId = Guid.NewGuid();
+        connection.Assign(jobId, epoch: 2);
+        Assert.Equal(new JobStarted { JobId = jobId.ToString(), Epoch = 2 }, (await connection.ReceiveAsync()).Started);
+        await _handler.StartedAsync();
+
+        // The lease lapsed and the job came back to this agent under epoch 3: the run in hand carries on under it.
+        connection.Assign(jobId, epoch: 3);
+        Assert.Equal(new JobStarted { JobId = jobId.ToString(), Epoch = 3 }, (await connection.ReceiveAsync()).Started);
+
+        // The cancel of the first lease (its timeout, say) arrives late: it must not stop the run under epoch 3.
+        connection.Command(CommandKind.CancelJob, jobId, reason: "timed out", epoch: 2);
+        await Eventually.TrueAsync(() => seen is not null, "the command to arrive");
+        Assert.Equal((CommandKind.CancelJob, (Guid?)jobId, 2L), (seen!.Kind, seen.JobId, seen.Epoch));
+        _handler.Complete(jobId, JobOutcome.Success("""{"run":3}"""));
+        AgentMessage next;
+        do
+        {
+            next = await connection.ReceiveSkippingHeartbeatsAsync(); // lease requests may come first: credits are rebalanced
+        }
+        while (next.BodyCase == AgentMessage.BodyOneofCase.LeaseRequest);
+
+        Assert.Equal(AgentMessage.BodyOneofCase.Result, next.BodyCase);
+        Assert.Equal((jobId.ToString(), 3L, true, """{"run":3}"""), (next.Result.JobId, next.Result.Epoch, next.Result.Succeeded, next.Result.ResultJson));
+        Assert.Equal(0, _agent.Cancelled);
+    }
+
+    [Fact]
+    public async Task A_cancel_about_the_lease_in_hand_cancels_its_run()
+    {
+        var connection = await StartRegisteredAsync(Fast);
+        var jobId = Guid.NewGuid();
+        connection.Assign(jobId, epoch: 4);
+        Assert.Equal(AgentMessage.BodyOneofCase.Started, (await connection.ReceiveSkippingHeartbeatsAsync()).BodyCase);
+        await _handler.StartedAsync();
+
+        connection.Command(CommandKind.CancelJob, jobId, reason: "cancelled", epoch: 4);
+        Assert.Equal(jobId, await _handler.CancelledAsync());
+        var (_, before) = await connection.ReceiveHeartbeatAsync(h => h.InFlight.Count == 0);
+        Assert.Empty(before);
+        Assert.Equal(1, _agent!.Cancelled);
+    }
+
+    [Fact]
     public async Task Drain_stops_new_work_and_ends_the_run_once_the_jobs_in_hand_are_reported()
     {
         var connection = await StartRegisteredAsync(Quiet);

@@ -65,6 +65,41 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_report_under_the_lease_of_a_cancelled_job_is_refused_as_finished_naming_its_status()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        var capability = "cap-" + Guid.NewGuid().ToString("N")[..8];
+        var job = fixture.Grains.GetGrain<IJobGrain>(Guid.CreateVersion7());
+        await job.SubmitAsync(tenant.TenantId, Spec(capability), 100, 100);
+        await TakeAllAsync(capability);
+        var grant = await job.LeaseAsync("agent-1", TimeSpan.Zero);
+        await job.StartAsync("agent-1", grant!.Epoch);
+        var cancelled = await job.CancelAsync(tenant.TenantId, "no longer needed");
+
+        var late = await Assert.ThrowsAsync<MeshException>(() => job.CompleteAsync("agent-1", grant.Epoch, new JobResult(true, "{}", null, false, JobUsage.None)));
+        Assert.Equal((MeshErrorCode.Finished, "Cancelled"), (late.Code, late.State));
+        var start = await Assert.ThrowsAsync<MeshException>(() => job.StartAsync("agent-1", grant.Epoch));
+        Assert.Equal((MeshErrorCode.Finished, "Cancelled"), (start.Code, start.State));
+        Assert.Equal(cancelled, await job.GetAsync(null));
+    }
+
+    [Fact]
+    public async Task A_second_submit_under_the_same_job_id_with_another_spec_is_refused_and_the_same_spec_returns_the_job()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        var capability = "cap-" + Guid.NewGuid().ToString("N")[..8];
+        var job = fixture.Grains.GetGrain<IJobGrain>(Guid.CreateVersion7());
+        var first = await job.SubmitAsync(tenant.TenantId, Spec(capability, key: "order-1"), 100, 100);
+
+        var other = await Assert.ThrowsAsync<MeshException>(() => job.SubmitAsync(tenant.TenantId, Spec(capability, priority: 6, key: "order-1"), 100, 100));
+        Assert.Equal(MeshErrorCode.IdempotencyKeyReused, other.Code);
+        Assert.Contains("order-1", other.Message, StringComparison.Ordinal);
+        var same = await job.SubmitAsync(tenant.TenantId, Spec(capability, key: "order-1"), 100, 100);
+        Assert.False(same.Created);
+        Assert.Equal(first.Job, same.Job);
+    }
+
+    [Fact]
     public async Task Expired_lease_returns_the_job_and_fences_the_old_agent()
     {
         var tenant = await fixture.CreateTenantAsync();

@@ -51,10 +51,14 @@ public sealed class OperationalEndpointTests(EmbeddedSiloFixture fixture)
         var member = Assert.Single(members);
         Assert.Equal("Active", member!["status"]!.GetValue<string>());
         Assert.EndsWith($":{fixture.Silo.SiloPort}", member["address"]!.GetValue<string>().Split('@')[0], StringComparison.Ordinal);
-        Assert.Equal(["Registering", "Healthy", "Degraded", "Unresponsive", "Quarantined", "Draining", "Offline"],
+        Assert.Equal(["total", "Registering", "Healthy", "Degraded", "Unresponsive", "Quarantined", "Draining", "Offline"],
             body["agents"]!.AsObject().Select(p => p.Key));
-        Assert.Equal(["Pending", "Leased", "Running", "Succeeded", "Failed", "Cancelled", "TimedOut", "DeadLettered"],
+        Assert.Equal(["total", "Pending", "Leased", "Running", "Succeeded", "Failed", "Cancelled", "TimedOut", "DeadLettered"],
             body["jobs"]!.AsObject().Select(p => p.Key));
+
+        // What the runbook reads: `jq '.agents.total'`, `.version`, `.jobs`; each total is the sum of its states.
+        Assert.Equal(body["agents"]!.AsObject().Where(p => p.Key != "total").Sum(p => p.Value!.GetValue<long>()), body["agents"]!["total"]!.GetValue<long>());
+        Assert.Equal(body["jobs"]!.AsObject().Where(p => p.Key != "total").Sum(p => p.Value!.GetValue<long>()), body["jobs"]!["total"]!.GetValue<long>());
         Assert.Empty(body["errors"]!.AsArray());
     }
 

@@ -55,8 +55,14 @@ public enum AgentCommandKind
     CancelJob = 2,
 }
 
+/// <summary>A command for an agent.</summary>
+/// <param name="JobId">The job a <see cref="AgentCommandKind.CancelJob"/> is about.</param>
+/// <param name="Epoch">
+/// The lease a job command is about (0: none). An agent acts on a job command only while it holds that very lease, so
+/// a cancel meant for an earlier run never stops a later run of the same job.
+/// </param>
 [GenerateSerializer, Immutable, Alias("meshos.AgentCommand")]
-public sealed record AgentCommand(AgentCommandKind Kind, Guid? JobId, string Reason);
+public sealed record AgentCommand(AgentCommandKind Kind, Guid? JobId, string Reason, long Epoch = 0);
 
 /// <summary>The answer to a heartbeat: the agent's state as the mesh sees it, leases it must drop, commands.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.HeartbeatAck")]

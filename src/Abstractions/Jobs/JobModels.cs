@@ -134,7 +134,11 @@ public sealed record JobQuery(
     DateTimeOffset? CreatedFrom,
     DateTimeOffset? CreatedTo,
     string? Cursor,
-    int Limit);
+    int Limit)
+{
+    /// <summary>What is wrong with a cursor the service did not hand out (the message after "cursor: ").</summary>
+    public const string CursorNotValid = "not one this service returned; pass on the cursor that came with the previous page.";
+}
 
 /// <summary>One page of jobs, newest first, with the cursor of the next page (null at the end).</summary>
 [GenerateSerializer, Immutable, Alias("meshos.JobPage")]

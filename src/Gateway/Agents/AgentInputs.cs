@@ -1,43 +1,59 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Jobs;
 
 namespace MeshOs.Gateway.Agents;
+
+/// <summary>An agent's registration as both transports carry it.</summary>
+public sealed record RegisterInput(
+    string? AgentId,
+    string? Pool,
+    IEnumerable<string>? Capabilities,
+    int MaxConcurrency,
+    string? Version,
+    string? Region,
+    double CostPerHour,
+    string? RuntimeId);
 
 /// <summary>Builds domain records from what agents send, with the caller's identity deciding the owner.</summary>
 internal static class AgentInputs
 {
-    public static AgentRegistration Registration(string owner, string? agentId, string? pool, IEnumerable<string>? capabilities,
-        int maxConcurrency, string? version, string? region, double costPerHour, string? runtime = null)
+    /// <summary>Largest cost one attempt may report (as the job store keeps it).</summary>
+    private const double MaxCost = 1_000_000_000_000;
+
+    public static AgentRegistration Registration(string owner, RegisterInput input)
     {
-        if (!double.IsFinite(costPerHour) || costPerHour < 0 || costPerHour > 1_000_000)
+        if (!double.IsFinite(input.CostPerHour) || input.CostPerHour < 0 || input.CostPerHour > 1_000_000)
         {
-            throw MeshException.Invalid("costPerHour: 0–1,000,000.");
+            throw MeshException.Invalid("costPerHour", "0–1,000,000.");
         }
 
-        if (!AgentIds.IsValid(agentId))
+        if (!AgentIds.IsValid(input.AgentId))
         {
             // Checked before the grain is addressed: an id that cannot exist must not activate (or load) anything.
-            throw MeshException.Invalid("agentId: 1–128 of letters, digits and - _ . : /");
+            throw MeshException.Invalid("agentId", "1–128 of letters, digits and - _ . : /");
         }
 
+        var runtime = input.RuntimeId;
         if (runtime is { Length: > 128 } || (runtime is not null && !runtime.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':')))
         {
-            throw MeshException.Invalid("runtimeId: at most 128 of letters, digits and - _ . :");
+            throw MeshException.Invalid("runtimeId", "at most 128 of letters, digits and - _ . :");
         }
 
         return new AgentRegistration(
-            agentId,
+            input.AgentId,
             owner,
-            string.IsNullOrEmpty(pool) ? (owner == "platform" ? "platform" : owner) : pool,
-            capabilities?.ToImmutableArray() ?? [],
-            maxConcurrency,
-            version ?? string.Empty,
-            region ?? string.Empty,
-            (decimal)costPerHour,
+            string.IsNullOrEmpty(input.Pool) ? (owner == AgentPools.PlatformOwner ? AgentPools.Platform : owner) : input.Pool,
+            input.Capabilities?.ToImmutableArray() ?? [],
+            input.MaxConcurrency,
+            input.Version ?? string.Empty,
+            input.Region ?? string.Empty,
+            (decimal)input.CostPerHour,
             string.IsNullOrEmpty(runtime) ? null : runtime);
     }
 
+    /// <summary>Leases named on the wire by job id text and epoch.</summary>
     public static ImmutableArray<LeaseRef> Leases(IEnumerable<(string JobId, long Epoch)> leases)
     {
         var builder = ImmutableArray.CreateBuilder<LeaseRef>();
@@ -45,33 +61,31 @@ internal static class AgentInputs
         {
             if (!Guid.TryParse(jobId, out var id))
             {
-                throw MeshException.Invalid($"inFlight: '{Truncate(jobId)}' is not a job id.");
+                throw MeshException.Invalid("inFlight", $"'{Truncate(jobId)}' is not a job id.");
             }
 
             builder.Add(new LeaseRef(id, epoch));
         }
 
-        if (builder.Count > 100_000)
-        {
-            throw MeshException.Invalid("inFlight: too many leases.");
-        }
-
         return builder.ToImmutable();
     }
 
-    public static ImmutableDictionary<string, double> Metrics(IEnumerable<KeyValuePair<string, double>>? metrics)
+    /// <summary>One attempt's result as an agent reports it; usage must be non-negative and finite.</summary>
+    /// <param name="error">For a failure: why (empty: "failed"); more than 10,000 characters are cut.</param>
+    public static JobResult Result(bool succeeded, string? resultJson, string? error, bool retryable, long tokensIn, long tokensOut, double cost)
     {
-        var dict = (metrics ?? []).ToImmutableDictionary(StringComparer.Ordinal);
-        if (dict.Count > 64 || dict.Keys.Any(k => k.Length > 100) || dict.Values.Any(v => !double.IsFinite(v)))
+        if (tokensIn < 0 || tokensOut < 0 || !double.IsFinite(cost) || cost is < 0 or > MaxCost)
         {
-            throw MeshException.Invalid("metrics: at most 64 finite values with names of at most 100 characters.");
+            throw MeshException.Invalid("usage", "tokens and cost must be non-negative (cost at most 1,000,000,000,000).");
         }
 
-        return dict;
+        return new JobResult(
+            succeeded,
+            succeeded ? (string.IsNullOrEmpty(resultJson) ? null : resultJson) : null,
+            succeeded ? null : (string.IsNullOrEmpty(error) ? "failed" : error),
+            !succeeded && retryable,
+            new JobUsage(tokensIn, tokensOut, (decimal)cost));
     }
-
-    public static double Load(double load) =>
-        double.IsFinite(load) && load is >= 0 and <= 1_000 ? load : throw MeshException.Invalid("load: 0–1,000.");
 
     private static string Truncate(string value) => value.Length > 40 ? value[..40] + "…" : value;
 }

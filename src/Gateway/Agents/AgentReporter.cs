@@ -11,7 +11,7 @@ namespace MeshOs.Gateway.Agents;
 /// been leased (another tenant's job outside the owner's pools, or no job at all) is NotFound, exactly as for a job
 /// that does not exist: a refusal must not tell a tenant's agent that another tenant's job exists, nor its state.
 /// </summary>
-public sealed partial class AgentReporter(IGrainFactory grains, ILogger<AgentReporter> logger)
+public sealed partial class AgentReporter(IGrainFactory grains, TimeProvider time, ILogger<AgentReporter> logger)
 {
     public static readonly TimeSpan RetryBudget = TimeSpan.FromSeconds(20);
 
@@ -66,19 +66,19 @@ public sealed partial class AgentReporter(IGrainFactory grains, ILogger<AgentRep
 
     private async Task WithRetryAsync(Guid jobId, Func<Task> report)
     {
-        var deadline = DateTimeOffset.UtcNow + RetryBudget;
+        var deadline = time.GetUtcNow() + RetryBudget;
         var delay = TimeSpan.FromMilliseconds(100);
         while (true)
         {
             try
             {
-                await report().WaitAsync(TryTimeout);
+                await report().WaitAsync(TryTimeout, time);
                 return;
             }
-            catch (Exception ex) when (IsTransient(ex) && DateTimeOffset.UtcNow + delay < deadline)
+            catch (Exception ex) when (IsTransient(ex) && time.GetUtcNow() + delay < deadline)
             {
                 LogRetry(logger, jobId, ex.GetBaseException().Message);
-                await Task.Delay(delay);
+                await Task.Delay(delay, time);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2_000));
             }
         }

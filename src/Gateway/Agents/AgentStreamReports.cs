@@ -1,4 +1,4 @@
-using MeshOs.Abstractions.Jobs;
+using MeshOs.Abstractions;
 using MeshOs.Gateway.Errors;
 using MeshOs.Grpc.V1;
 using JobResult = MeshOs.Abstractions.Jobs.JobResult;
@@ -11,15 +11,11 @@ namespace MeshOs.Gateway.Agents;
 /// hold up the stream. Starts are held for <see cref="StartReports.Delay"/>: a result arriving meanwhile carries the
 /// start time and the start itself is never sent.
 /// </summary>
-internal sealed class AgentStreamReports(StreamAgentSession session, AgentReporter reporter, StartReports starts)
+internal sealed class AgentStreamReports(AgentHandle agent, StreamAgentSession session, AgentProtocolService protocol, StartReports starts)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, Task> _inFlight = [];
     private readonly Dictionary<Guid, (long Epoch, DateTimeOffset At)> _heldStarts = [];
-
-    private string AgentId => session.AgentId;
-
-    private string Owner => session.Registration.Owner;
 
     public void Started(Guid jobId, long epoch)
     {
@@ -47,7 +43,7 @@ internal sealed class AgentStreamReports(StreamAgentSession session, AgentReport
         lock (_gate)
         {
             var startedAt = TakeHeldStart(jobId, epoch);
-            Chain(jobId, epoch, () => reporter.CompleteAsync(Owner, AgentId, jobId, epoch, result() with { StartedAt = startedAt }), credit: true);
+            Chain(jobId, epoch, () => protocol.CompleteAsync(agent, jobId, epoch, result() with { StartedAt = startedAt }), credit: true);
         }
     }
 
@@ -56,7 +52,7 @@ internal sealed class AgentStreamReports(StreamAgentSession session, AgentReport
         lock (_gate)
         {
             TakeHeldStart(jobId, epoch); // the job goes back to the queue: when it started no longer matters
-            Chain(jobId, epoch, () => reporter.ReleaseAsync(Owner, AgentId, jobId, epoch, reason), credit: true);
+            Chain(jobId, epoch, () => protocol.ReleaseAsync(agent, jobId, epoch, reason), credit: true);
         }
     }
 
@@ -100,7 +96,7 @@ internal sealed class AgentStreamReports(StreamAgentSession session, AgentReport
     }
 
     private void ChainStart(Guid jobId, long epoch) =>
-        Chain(jobId, epoch, () => reporter.StartAsync(Owner, AgentId, jobId, epoch), credit: false, isStart: true);
+        Chain(jobId, epoch, () => protocol.StartAsync(agent, jobId, epoch), credit: false, isStart: true);
 
     /// <summary>Runs <paramref name="report"/> after the job's previous report. Called under the gate.</summary>
     private void Chain(Guid jobId, long epoch, Func<Task> report, bool credit, bool isStart = false)
@@ -139,8 +135,14 @@ internal sealed class AgentStreamReports(StreamAgentSession session, AgentReport
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            var refusal = ErrorMapping.Map(ex);
             ack.Accepted = false;
-            ack.Error = ErrorMapping.Map(ex).Detail;
+            ack.Error = ErrorMapping.GrpcDetail(ex, refusal);
+            ack.Code = (int)refusal.GrpcStatus;
+            if (ex is MeshException { Code: MeshErrorCode.Finished, State: { } state } && Enum.TryParse<Abstractions.Jobs.JobStatus>(state, out var status))
+            {
+                ack.JobStatus = (MeshOs.Grpc.V1.JobStatus)(int)status;
+            }
         }
 
         if (credit)

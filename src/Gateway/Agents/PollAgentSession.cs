@@ -8,7 +8,7 @@ namespace MeshOs.Gateway.Agents;
 /// A REST agent's long-poll for work: it accepts up to its slots, and answers as soon as the first lease arrives
 /// (plus a few milliseconds to gather others already on their way).
 /// </summary>
-internal sealed class PollAgentSession(AgentRegistration registration, AgentState state) : AgentSession(registration, state)
+internal sealed class PollAgentSession(AgentRegistration registration, AgentState state, TimeProvider time) : AgentSession(registration, state)
 {
     private static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(5);
     private readonly Lock _gate = new();
@@ -48,8 +48,8 @@ internal sealed class PollAgentSession(AgentRegistration registration, AgentStat
     {
         try
         {
-            await _first.Task.WaitAsync(wait, cancellationToken);
-            await Task.Delay(Gather, cancellationToken);
+            await _first.Task.WaitAsync(wait, time, cancellationToken);
+            await Task.Delay(Gather, time, cancellationToken);
         }
         catch (TimeoutException)
         {

@@ -27,6 +27,9 @@ public static class MeshRoles
     public const string TenantIdClaim = "meshos:tenant";
     public const string AgentOwnerClaim = "meshos:agent-owner";
 
+    /// <summary>Which credential the caller presented: a tenant key's id, <c>operator</c> or <c>enrollment</c>.</summary>
+    public const string KeyIdClaim = "meshos:key-id";
+
     public const string ApiKeyHeader = "x-api-key";
     public const string EnrollmentTokenHeader = "x-enrollment-token";
 }
@@ -88,7 +91,7 @@ public sealed class MeshKeyAuthenticationHandler(
         if (enrollment.Length > 0)
         {
             return SecretEquals(enrollment, security.Value.EnrollmentToken)
-                ? Success([new Claim(ClaimTypes.Role, MeshRoles.Agent), new Claim(MeshRoles.AgentOwnerClaim, "platform")])
+                ? Success([new Claim(ClaimTypes.Role, MeshRoles.Agent), new Claim(MeshRoles.AgentOwnerClaim, "platform"), new Claim(MeshRoles.KeyIdClaim, "enrollment")])
                 : AuthenticateResult.Fail("The enrollment token is not valid.");
         }
 
@@ -100,7 +103,7 @@ public sealed class MeshKeyAuthenticationHandler(
 
         if (SecretEquals(key, security.Value.OperatorKey))
         {
-            return Success([new Claim(ClaimTypes.Role, MeshRoles.Operator)]);
+            return Success([new Claim(ClaimTypes.Role, MeshRoles.Operator), new Claim(MeshRoles.KeyIdClaim, "operator")]);
         }
 
         var principal = await tenantKeys.AuthenticateAsync(key, Context.RequestAborted);
@@ -110,12 +113,14 @@ public sealed class MeshKeyAuthenticationHandler(
         }
 
         Context.Features.Set(principal);
+        ApiKeyFormat.TryParse(key, out _, out var keyId, out _);
         return Success(
         [
             new Claim(ClaimTypes.Role, MeshRoles.Tenant),
             new Claim(ClaimTypes.Role, MeshRoles.Agent),
             new Claim(MeshRoles.TenantIdClaim, principal.TenantId),
             new Claim(MeshRoles.AgentOwnerClaim, principal.TenantId),
+            new Claim(MeshRoles.KeyIdClaim, keyId ?? string.Empty),
         ]);
     }
 
@@ -294,16 +299,4 @@ public sealed partial class TenantKeyCache
     private static partial void LogServedStale(ILogger logger, string tenantId, string keyId, double ageSeconds, string reason);
 
     private sealed record Entry(TenantPrincipal? Principal, DateTimeOffset ExpiresAt, string TenantId);
-}
-
-public static class ClaimsPrincipalExtensions
-{
-    /// <summary>The tenant of a tenant caller; throws when the caller is not one (policies prevent that).</summary>
-    public static string TenantId(this ClaimsPrincipal user) =>
-        user.FindFirstValue(MeshRoles.TenantIdClaim) ?? throw new InvalidOperationException("Not a tenant caller.");
-
-    public static bool IsOperator(this ClaimsPrincipal user) => user.IsInRole(MeshRoles.Operator);
-
-    /// <summary>Who owns the agents this caller runs: <c>platform</c> for the enrollment token, else the tenant.</summary>
-    public static string? AgentOwner(this ClaimsPrincipal user) => user.FindFirstValue(MeshRoles.AgentOwnerClaim);
 }

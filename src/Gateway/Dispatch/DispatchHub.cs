@@ -9,7 +9,7 @@ namespace MeshOs.Gateway.Dispatch;
 /// pool and capability takes jobs from that queue's shards on their behalf and leases each to a session with a free
 /// credit. One lock guards credits and session lists; it is held only for bookkeeping, never across a call.
 /// </summary>
-public sealed partial class DispatchHub(IGrainFactory grains, ILogger<DispatchHub> logger) : IAsyncDisposable
+public sealed partial class DispatchHub(IGrainFactory grains, TimeProvider time, ILogger<DispatchHub> logger) : IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<QueueName, QueuePoller> _pollers = new();
@@ -21,6 +21,9 @@ public sealed partial class DispatchHub(IGrainFactory grains, ILogger<DispatchHu
     internal Lock Gate => _gate;
 
     internal IGrainFactory Grains => grains;
+
+    /// <summary>The gateway's clock, for the pollers' waits.</summary>
+    internal TimeProvider Time => time;
 
     internal ILogger Logger => logger;
 

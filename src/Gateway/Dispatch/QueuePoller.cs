@@ -103,7 +103,7 @@ internal sealed class QueuePoller : IDisposable
             catch (Exception ex)
             {
                 DispatchHub.LogDispatchFailed(_hub.Logger, _name.ToString(), "sweep", ex.GetBaseException().Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), stopping).ContinueWith(_ => { }, TaskScheduler.Default);
+                await Task.Delay(TimeSpan.FromSeconds(1), _hub.Time, stopping).ContinueWith(_ => { }, TaskScheduler.Default);
                 Signal();
             }
         }
@@ -123,7 +123,7 @@ internal sealed class QueuePoller : IDisposable
 
         var heads = new QueueHead?[_shards];
         var open = Enumerable.Range(0, _shards).Where(shard => Volatile.Read(ref _parked[shard]) == 0).ToArray();
-        await Task.WhenAll(open.Select(async shard => heads[shard] = await _queues[shard].PeekAsync().WaitAsync(CallTimeout)));
+        await Task.WhenAll(open.Select(async shard => heads[shard] = await _queues[shard].PeekAsync().WaitAsync(CallTimeout, _hub.Time)));
 
         var found = false;
         while (true)
@@ -200,7 +200,7 @@ internal sealed class QueuePoller : IDisposable
         catch (Exception ex)
         {
             DispatchHub.LogDispatchFailed(_hub.Logger, _name.ToString(), $"take from shard {shard}", ex.GetBaseException().Message);
-            await Task.Delay(TimeSpan.FromSeconds(1), stopping).ContinueWith(_ => { }, TaskScheduler.Default);
+            await Task.Delay(TimeSpan.FromSeconds(1), _hub.Time, stopping).ContinueWith(_ => { }, TaskScheduler.Default);
         }
         finally
         {
@@ -219,7 +219,7 @@ internal sealed class QueuePoller : IDisposable
     {
         try
         {
-            return await take.WaitAsync(patience, stopping);
+            return await take.WaitAsync(patience, _hub.Time, stopping);
         }
         catch (TimeoutException)
         {
@@ -265,7 +265,7 @@ internal sealed class QueuePoller : IDisposable
             var call = _hub.Job(job.JobId).LeaseAsync(session.AgentId, TimeSpan.Zero);
             try
             {
-                grant = await call.WaitAsync(CallTimeout);
+                grant = await call.WaitAsync(CallTimeout, _hub.Time);
             }
             catch (TimeoutException)
             {

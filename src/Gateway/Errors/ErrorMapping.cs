@@ -3,6 +3,7 @@ using MeshOs.Abstractions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Orleans.Runtime;
 
 namespace MeshOs.Gateway.Errors;
@@ -31,10 +32,17 @@ public static class ErrorMapping
             MeshErrorCode.Unavailable => new(503, StatusCode.Unavailable, "Service unavailable", mesh.Message),
             MeshErrorCode.PermissionDenied => new(403, StatusCode.PermissionDenied, "Forbidden", mesh.Message),
             MeshErrorCode.StaleEpoch => new(409, StatusCode.Aborted, "Stale lease", mesh.Message),
+            MeshErrorCode.IdempotencyKeyReused => new(422, StatusCode.AlreadyExists, "Idempotency key reused", mesh.Message),
+            MeshErrorCode.Finished => new(409, StatusCode.FailedPrecondition, "Already ended", mesh.Message),
             _ => new(500, StatusCode.Internal, "Internal error", "An unexpected error occurred."),
         },
         Jobs.RateLimitedException limited => new(429, StatusCode.ResourceExhausted, "Too many requests", limited.Message),
-        BadHttpRequestException bad => new(bad.StatusCode, StatusCode.InvalidArgument, bad.StatusCode == 413 ? "Request too large" : "Invalid request", bad.Message),
+        BadHttpRequestException bad => new(bad.StatusCode, StatusCode.InvalidArgument, bad.StatusCode switch
+        {
+            413 => "Request too large",
+            415 => "Unsupported media type",
+            _ => "Invalid request",
+        }, bad.Message),
         System.Text.Json.JsonException json => new(400, StatusCode.InvalidArgument, "Invalid request", "The body is not valid JSON: " + json.Message),
         // An IOException too, but the sender's fault, not a closed connection.
         Google.Protobuf.InvalidProtocolBufferException protobuf => new(400, StatusCode.InvalidArgument, "Invalid request", "The message is not valid protobuf: " + protobuf.Message),
@@ -46,56 +54,117 @@ public static class ErrorMapping
         _ => new(500, StatusCode.Internal, "Internal error", "An unexpected error occurred."),
     };
 
-    /// <summary>Turns a failure into a gRPC status for the caller.</summary>
+    /// <summary>Turns a failure into a gRPC status for the caller; a field it names is given its protobuf name.</summary>
     public static RpcException ToRpc(Exception exception)
     {
         var mapped = Map(exception);
-        return new RpcException(new Status(mapped.GrpcStatus, mapped.Detail));
+        return new RpcException(new Status(mapped.GrpcStatus, GrpcDetail(exception, mapped)));
     }
+
+    /// <summary>The message of a failure as a gRPC caller reads it: a field it names is given its protobuf name.</summary>
+    public static string GrpcDetail(Exception exception, Mapped mapped) =>
+        exception is MeshException { Field: { } field } mesh && mesh.Message.StartsWith(field + ":", StringComparison.Ordinal)
+            ? Grpc.ProtoNames.Of(field) + mesh.Message[field.Length..]
+            : mapped.Detail;
 }
 
 /// <summary>Answers for refusals that are not exceptions.</summary>
 public static class Refusals
 {
     /// <summary>
-    /// A submit refused by the tenant's rate limit: 429 problem details with Retry-After, as the exception handler would
-    /// write for <see cref="Jobs.RateLimitedException"/>, without the cost of throwing (see <see cref="Jobs.SubmitRateLimiter.TryAcquire"/>).
+    /// Submits refused by the tenant's rate limit: 429 problem details with Retry-After, as the exception handler would
+    /// write for <see cref="Jobs.RateLimitedException"/>, without the cost of throwing (see <see cref="Jobs.SubmitRateLimiter"/>).
     /// </summary>
-    public static ProblemHttpResult RateLimited(HttpContext http, Jobs.SubmitRefusal refusal)
+    public static ProblemHttpResult TooManyRequests(HttpContext http, Jobs.SubmitRefusal refusal)
     {
-        var mapped = ErrorMapping.Map(new Jobs.RateLimitedException(refusal.RetryAfter, refusal.Message));
+        var mapped = ErrorMapping.Map(refusal.ToException());
         http.Response.Headers.RetryAfter = refusal.RetryAfterSeconds;
         return TypedResults.Problem(statusCode: mapped.HttpStatus, title: mapped.Title, detail: mapped.Detail);
     }
+
+    /// <summary>
+    /// The same refusal for a gRPC caller: RESOURCE_EXHAUSTED, with the wait in the <c>retry-after-ms</c> trailer.
+    /// </summary>
+    public static RpcException TooManyRequests(ServerCallContext context, Jobs.SubmitRefusal refusal)
+    {
+        context.ResponseTrailers.Add("retry-after-ms", ((long)Math.Ceiling(refusal.RetryAfter.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return ErrorMapping.ToRpc(refusal.ToException());
+    }
 }
 
-/// <summary>Writes every failure of a REST call as RFC 7807 problem details with the mapped status.</summary>
+/// <summary>
+/// Writes every failure of a REST call with its mapped status: RFC 7807 problem details where the client accepts JSON
+/// (or anything: no Accept, <c>*/*</c>), the problem as plain text otherwise (an EventSource sends
+/// <c>Accept: text/event-stream</c>). A request the endpoint could not read is explained by field and JSON path.
+/// </summary>
 internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var mapped = ErrorMapping.Map(exception);
+        if (exception is BadHttpRequestException bad)
+        {
+            mapped = mapped with { Detail = BindingErrors.Describe(httpContext, bad) };
+        }
+
         if (mapped.HttpStatus >= 500)
         {
             LogServerError(logger, httpContext.Request.Method, httpContext.Request.Path, exception);
         }
 
-        httpContext.Response.StatusCode = mapped.HttpStatus;
+        var response = httpContext.Response;
+        response.StatusCode = mapped.HttpStatus;
         if (exception is Jobs.RateLimitedException limited)
         {
-            httpContext.Response.Headers.RetryAfter = new Jobs.SubmitRefusal(limited.RetryAfter, limited.Message).RetryAfterSeconds;
+            response.Headers.RetryAfter = Jobs.SubmitRefusal.Seconds(limited.RetryAfter).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         else if (mapped.HttpStatus is 503 or 429)
         {
-            httpContext.Response.Headers.RetryAfter = "1";
+            response.Headers.RetryAfter = "1";
         }
 
-        return await problems.TryWriteAsync(new ProblemDetailsContext
+        var problem = new ProblemDetails { Status = mapped.HttpStatus, Title = mapped.Title, Detail = mapped.Detail };
+        if (exception is MeshException { State: { } state })
         {
-            HttpContext = httpContext,
-            Exception = exception,
-            ProblemDetails = { Status = mapped.HttpStatus, Title = mapped.Title, Detail = mapped.Detail },
-        });
+            problem.Extensions["state"] = state;
+        }
+
+        if (AcceptsJson(httpContext.Request)
+            && await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, Exception = exception, ProblemDetails = problem }))
+        {
+            return true;
+        }
+
+        response.ContentType = "text/plain; charset=utf-8";
+        await response.WriteAsync($"{mapped.Title}: {mapped.Detail}", cancellationToken);
+        return true;
+    }
+
+    private static readonly string[] JsonRanges = ["*/*", "application/*", "application/json", "application/problem+json"];
+
+    /// <summary>Whether the Accept header admits JSON: absent, or a range covering application/json or application/problem+json with q &gt; 0.</summary>
+    internal static bool AcceptsJson(HttpRequest request)
+    {
+        var accept = request.GetTypedHeaders().Accept;
+        if (accept.Count == 0)
+        {
+            return true;
+        }
+
+        foreach (var range in accept)
+        {
+            if (range.Quality is 0)
+            {
+                continue;
+            }
+
+            if (JsonRanges.Contains(range.MediaType.Value ?? string.Empty, StringComparer.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} failed")]

@@ -4,7 +4,7 @@ using MeshOs.Abstractions;
 
 namespace MeshOs.Gateway.Errors;
 
-/// <summary>Checks shared by the REST and gRPC surfaces for what callers put in paths and free-text fields.</summary>
+/// <summary>Checks the application services share for what callers put in paths, queries and free-text fields.</summary>
 public static class Inputs
 {
     /// <summary>Longest free-text reason (drain, quarantine, release, restart, cancel) accepted.</summary>
@@ -21,13 +21,13 @@ public static class Inputs
     public static string Reason(string? reason, string fallback) =>
         string.IsNullOrEmpty(reason) ? fallback
         : reason.Length <= MaxReasonLength ? reason
-        : throw MeshException.Invalid($"reason: at most {MaxReasonLength} characters.");
+        : throw MeshException.Invalid("reason", $"at most {MaxReasonLength} characters.");
 
     /// <summary>A page size: <paramref name="fallback"/> when absent, else 1–<paramref name="max"/>.</summary>
     public static int Limit(int? limit, int fallback, int max, string name = "limit")
     {
         var size = limit ?? fallback;
-        return size >= 1 && size <= max ? size : throw MeshException.Invalid($"{name}: 1–{max}.");
+        return size >= 1 && size <= max ? size : throw MeshException.Invalid(name, $"1–{max:N0}.");
     }
 
     /// <summary>
@@ -39,7 +39,7 @@ public static class Inputs
     {
         var end = to ?? now.AddMinutes(1);
         var start = from ?? (end - DateTimeOffset.MinValue > length ? end - length : DateTimeOffset.MinValue);
-        return start < end ? (start, end) : throw MeshException.Invalid("from must be before to.");
+        return start < end ? (start, end) : throw MeshException.Invalid("from", "must be before to.");
     }
 
     /// <summary>
@@ -54,7 +54,7 @@ public static class Inputs
         }
         catch (InvalidOperationException ex) when (ex.InnerException is DecoderFallbackException)
         {
-            throw MeshException.Invalid($"{name}: not valid UTF-8.");
+            throw MeshException.Invalid(name, "not valid UTF-8.");
         }
     }
 
@@ -77,6 +77,6 @@ public static class Inputs
             }
         }
 
-        throw MeshException.Invalid($"{name}: one of {string.Join(", ", Enum.GetNames<T>())}.");
+        throw MeshException.Invalid(name, $"one of {string.Join(", ", Enum.GetNames<T>())}.");
     }
 }

@@ -16,16 +16,16 @@ using AgentState = MeshOs.Abstractions.Agents.AgentState;
 namespace MeshOs.Gateway.Grpc;
 
 /// <summary>
-/// meshos.v1.AgentChannel/Connect: one bidirectional stream per agent. Reports go to the jobs through
-/// <see cref="AgentStreamReports"/> (in order per job, concurrently across jobs); heartbeats run concurrently too, so
-/// one slow grain call does not hold up the stream.
+/// meshos.v1.AgentChannel/Connect, the streaming adapter of <see cref="AgentProtocolService"/>: one bidirectional stream
+/// per agent. Reports go to the jobs through <see cref="AgentStreamReports"/> (in order per job, concurrently across
+/// jobs); heartbeats run concurrently too, so one slow grain call does not hold up the stream.
 /// </summary>
 [Authorize(Policy = MeshRoles.AgentPolicy)]
 [BindServiceMethod(typeof(AgentChannelGrpcService), nameof(BindService))]
 internal sealed partial class AgentChannelGrpcService(
     IGrainFactory grains,
     DispatchHub hub,
-    AgentReporter reporter,
+    AgentProtocolService protocol,
     StartReports starts,
     ILogger<AgentChannelGrpcService> logger) : AgentChannel.AgentChannelBase
 {
@@ -35,7 +35,7 @@ internal sealed partial class AgentChannelGrpcService(
 
     public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<MeshMessage> responseStream, ServerCallContext context)
     {
-        var owner = context.GetHttpContext().User.AgentOwner() ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "Agent credentials required."));
+        var caller = context.Caller();
         var ct = context.CancellationToken;
         if (!await requestStream.MoveNext(ct) || requestStream.Current.BodyCase != AgentMessage.BodyOneofCase.Register)
         {
@@ -43,16 +43,19 @@ internal sealed partial class AgentChannelGrpcService(
         }
 
         var r = requestStream.Current.Register;
-        var registration = AgentInputs.Registration(owner, r.AgentId, r.Pool, r.Capabilities, r.MaxConcurrency, r.Version, r.Region, r.CostPerHour, r.RuntimeId);
+        var registration = AgentProtocolService.Registration(caller,
+            new RegisterInput(r.AgentId, r.Pool, r.Capabilities, r.MaxConcurrency, r.Version, r.Region, r.CostPerHour, r.RuntimeId));
+        var owner = registration.Owner;
         var agent = grains.GetGrain<IAgentGrain>(registration.AgentId);
         var session = new StreamAgentSession(registration, AgentState.Registering, hub);
         var observer = grains.CreateObjectReference<IAgentChannelObserver>(session);
         using var writerStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var writer = session.WriteLoopAsync(responseStream, writerStop.Token);
-        var reports = new AgentStreamReports(session, reporter, starts);
+        AgentStreamReports? reports = null;
         try
         {
-            var registered = await agent.RegisterAsync(registration, observer);
+            var (handle, registered) = await protocol.RegisterAsync(caller, registration, observer);
+            reports = new AgentStreamReports(handle, session, protocol, starts);
             session.State = registered.Agent.State;
             session.Send(new MeshMessage
             {
@@ -74,7 +77,7 @@ internal sealed partial class AgentChannelGrpcService(
                 switch (message.BodyCase)
                 {
                     case AgentMessage.BodyOneofCase.Heartbeat:
-                        _ = HeartbeatAsync(agent, session, message.Heartbeat);
+                        _ = HeartbeatAsync(handle, session, message.Heartbeat);
                         break;
                     case AgentMessage.BodyOneofCase.LeaseRequest:
                         hub.SetCredits(session, Math.Clamp(message.LeaseRequest.Slots, 0, registration.MaxConcurrency));
@@ -100,7 +103,11 @@ internal sealed partial class AgentChannelGrpcService(
         finally
         {
             hub.Detach(session);
-            await reports.DrainAsync().ContinueWith(_ => { }, TaskScheduler.Default);
+            if (reports is not null)
+            {
+                await reports.DrainAsync().ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+
             session.Complete();
             await writerStop.CancelAsync();
             await writer.ContinueWith(_ => { }, TaskScheduler.Default);
@@ -110,7 +117,7 @@ internal sealed partial class AgentChannelGrpcService(
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                LogDisconnectFailed(logger, registration.AgentId, ex.GetBaseException().Message);
+                LogDisconnectFailed(logger, registration.AgentId, ex);
             }
 
             grains.DeleteObjectReference<IAgentChannelObserver>(observer);
@@ -118,14 +125,12 @@ internal sealed partial class AgentChannelGrpcService(
         }
     }
 
-    private async Task HeartbeatAsync(IAgentGrain agent, StreamAgentSession session, Heartbeat heartbeat)
+    private async Task HeartbeatAsync(AgentHandle agent, StreamAgentSession session, Heartbeat heartbeat)
     {
         try
         {
-            var ack = await agent.HeartbeatAsync(new AgentHeartbeat(
-                AgentInputs.Load(heartbeat.Load),
-                AgentInputs.Leases(heartbeat.InFlight.Select(l => (l.JobId, l.Epoch))),
-                AgentInputs.Metrics(heartbeat.Metrics)));
+            var ack = await protocol.HeartbeatAsync(agent, new HeartbeatInput(
+                heartbeat.Load, AgentInputs.Leases(heartbeat.InFlight.Select(l => (l.JobId, l.Epoch))), heartbeat.Metrics));
             var reply = new MeshOs.Grpc.V1.HeartbeatAck { State = ack.State.ToProto() };
             reply.Revoked.AddRange(ack.RevokedLeases.Select(l => l.ToProto()));
             session.Send(new MeshMessage { HeartbeatAck = reply });
@@ -138,27 +143,15 @@ internal sealed partial class AgentChannelGrpcService(
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogHeartbeatFailed(logger, session.AgentId, ex.GetBaseException().Message);
+            LogHeartbeatFailed(logger, session.AgentId, ex);
         }
     }
 
     private static Guid JobIdOf(string text) =>
         Guid.TryParse(text, out var jobId) ? jobId : throw new RpcException(new Status(StatusCode.InvalidArgument, "job_id is not a UUID."));
 
-    private static JobResult ToResult(MeshOs.Grpc.V1.JobResult result)
-    {
-        if (!double.IsFinite(result.Cost) || result.Cost < 0 || result.TokensIn < 0 || result.TokensOut < 0)
-        {
-            throw MeshException.Invalid("usage: tokens and cost must be non-negative.");
-        }
-
-        return new JobResult(
-            result.Succeeded,
-            result.Succeeded ? (string.IsNullOrEmpty(result.ResultJson) ? null : result.ResultJson) : null,
-            result.Succeeded ? null : (string.IsNullOrEmpty(result.Error) ? "failed" : result.Error),
-            result.Retryable,
-            new JobUsage(result.TokensIn, result.TokensOut, (decimal)result.Cost));
-    }
+    private static JobResult ToResult(MeshOs.Grpc.V1.JobResult result) =>
+        AgentInputs.Result(result.Succeeded, result.ResultJson, result.Error, result.Retryable, result.TokensIn, result.TokensOut, result.Cost);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} connected (owner {Owner}, pool {Pool})")]
     private static partial void LogConnected(ILogger logger, string agentId, string owner, string pool);
@@ -166,9 +159,9 @@ internal sealed partial class AgentChannelGrpcService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} disconnected")]
     private static partial void LogDisconnected(ILogger logger, string agentId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId}: heartbeat failed: {Reason}")]
-    private static partial void LogHeartbeatFailed(ILogger logger, string agentId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId}: heartbeat failed")]
+    private static partial void LogHeartbeatFailed(ILogger logger, string agentId, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Agent {AgentId}: disconnect notice failed: {Reason}")]
-    private static partial void LogDisconnectFailed(ILogger logger, string agentId, string reason);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Agent {AgentId}: disconnect notice failed")]
+    private static partial void LogDisconnectFailed(ILogger logger, string agentId, Exception exception);
 }

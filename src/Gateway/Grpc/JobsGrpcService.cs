@@ -1,25 +1,24 @@
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using MeshOs.Abstractions;
-using MeshOs.Abstractions.Jobs;
-using MeshOs.Abstractions.Tenants;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Errors;
 using MeshOs.Gateway.Jobs;
 using MeshOs.Grpc.V1;
+using Microsoft.AspNetCore.Authorization;
 using CancelJobRequest = MeshOs.Grpc.V1.CancelJobRequest;
-using SubmitJobRequest = MeshOs.Grpc.V1.SubmitJobRequest;
+using ProtoJob = MeshOs.Grpc.V1.Job;
 using SubmitJobBatchRequest = MeshOs.Grpc.V1.SubmitJobBatchRequest;
 using SubmitJobBatchResponse = MeshOs.Grpc.V1.SubmitJobBatchResponse;
 using SubmitJobOutcome = MeshOs.Grpc.V1.SubmitJobOutcome;
-using Microsoft.AspNetCore.Authorization;
-using ProtoJob = MeshOs.Grpc.V1.Job;
+using SubmitJobRequest = MeshOs.Grpc.V1.SubmitJobRequest;
 
 namespace MeshOs.Gateway.Grpc;
 
-/// <summary>meshos.v1.Jobs: the tenant job API over gRPC, with the same rules as REST.</summary>
+/// <summary>meshos.v1.Jobs: the gRPC adapter of <see cref="JobsService"/> (the same rules and answers as REST /v1/jobs).</summary>
 [Authorize(Policy = MeshRoles.TenantPolicy)]
 [BindServiceMethod(typeof(JobsGrpcService), nameof(BindService))]
-internal sealed class JobsGrpcService(JobSubmitter submitter, SubmitRateLimiter limiter, IGrainFactory grains) : MeshOs.Grpc.V1.Jobs.JobsBase
+internal sealed class JobsGrpcService(JobsService jobs) : MeshOs.Grpc.V1.Jobs.JobsBase
 {
     /// <summary>Binds the RPCs with request messages that fail to parse refused as InvalidArgument (<see cref="StrictRequestBinder"/>).</summary>
     public static void BindService(ServiceBinderBase binder, MeshOs.Grpc.V1.Jobs.JobsBase service) =>
@@ -27,76 +26,42 @@ internal sealed class JobsGrpcService(JobSubmitter submitter, SubmitRateLimiter 
 
     public override async Task<SubmitJobResponse> Submit(SubmitJobRequest request, ServerCallContext context)
     {
-        var tenant = Tenant(context);
-        try
-        {
-            limiter.Acquire(tenant);
-        }
-        catch (RateLimitedException limited)
-        {
-            context.ResponseTrailers.Add("retry-after-ms", ((long)limited.RetryAfter.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            throw ErrorMapping.ToRpc(limited);
-        }
-
-        var outcome = await submitter.SubmitAsync(tenant, ToInput(request));
-        return new SubmitJobResponse { Job = outcome.Job.ToProto(), Created = outcome.Created };
+        var submitted = await jobs.SubmitAsync(context.Caller(), ToInput(request), context.CancellationToken);
+        return submitted.Refusal is { } refusal
+            ? throw Refusals.TooManyRequests(context, refusal)
+            : new SubmitJobResponse { Job = submitted.Outcome!.Job.ToProto(), Created = submitted.Outcome.Created };
     }
 
     public override async Task<SubmitJobBatchResponse> SubmitBatch(SubmitJobBatchRequest request, ServerCallContext context)
     {
-        var tenant = Tenant(context);
-        if (request.Jobs.Count is < 1 or > JobSubmitter.MaxBatch)
+        var submitted = await jobs.SubmitBatchAsync(context.Caller(), [.. request.Jobs.Select(job => BatchEntry.Read(job, ToInput))], context.CancellationToken);
+        if (submitted.Refusal is { } refusal)
         {
-            throw MeshException.Invalid($"jobs: 1–{JobSubmitter.MaxBatch} per batch.");
+            throw Refusals.TooManyRequests(context, refusal);
         }
 
-        try
-        {
-            limiter.Acquire(tenant, request.Jobs.Count);
-        }
-        catch (RateLimitedException limited)
-        {
-            context.ResponseTrailers.Add("retry-after-ms", ((long)limited.RetryAfter.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            throw ErrorMapping.ToRpc(limited);
-        }
-
-        // Entries whose fields cannot even be read (a negative duration, say) fail on their own.
-        var converted = request.Jobs.Select(job => (Input: ToInputOrNull(job, out var error), Error: error)).ToList();
-        var valid = converted.Where(c => c.Input is not null).Select(c => c.Input!).ToList();
-        var outcomes = valid.Count == 0 ? [] : await submitter.SubmitBatchAsync(tenant, valid);
         var response = new SubmitJobBatchResponse();
-        var next = 0;
-        foreach (var (input, inputError) in converted)
+        foreach (var (outcome, error) in submitted.Entries!)
         {
-            var (outcome, error) = input is null ? (null, inputError) : outcomes[next++];
-            if (outcome is not null)
-            {
-                response.Results.Add(new SubmitJobOutcome { Job = outcome.Job.ToProto(), Created = outcome.Created });
-            }
-            else
-            {
-                var rpc = ErrorMapping.ToRpc(error!);
-                response.Results.Add(new SubmitJobOutcome { ErrorCode = (int)rpc.StatusCode, Error = rpc.Status.Detail });
-            }
+            response.Results.Add(outcome is not null ? new SubmitJobOutcome { Job = outcome.Job.ToProto(), Created = outcome.Created } : Failed(error!));
         }
 
         return response;
     }
 
-    private static SubmitInput? ToInputOrNull(SubmitJobRequest request, out Exception? error)
+    private static SubmitJobOutcome Failed(Exception error)
     {
-        try
+        var mapped = ErrorMapping.Map(error);
+        var outcome = new SubmitJobOutcome { ErrorCode = (int)mapped.GrpcStatus, Error = ErrorMapping.GrpcDetail(error, mapped) };
+        if (error is RateLimitedException limited)
         {
-            error = null;
-            return ToInput(request);
+            outcome.RetryAfter = Duration.FromTimeSpan(limited.RetryAfter);
         }
-        catch (MeshException ex)
-        {
-            error = ex;
-            return null;
-        }
+
+        return outcome;
     }
 
+    /// <summary>proto3 cannot tell an unset number from 0: a max_attempts or multiplier of 0 means the default.</summary>
     private static SubmitInput ToInput(SubmitJobRequest request)
     {
         var retry = request.Retry;
@@ -104,61 +69,44 @@ internal sealed class JobsGrpcService(JobSubmitter submitter, SubmitRateLimiter 
             request.Type, request.Capability, request.Pool,
             request.PayloadJson.Length == 0 ? null : request.PayloadJson,
             request.Priority,
-            request.Timeout.ToTimeSpan("timeout"),
+            request.Timeout.ToTimeSpan("timeoutSeconds"),
             retry is null || retry.MaxAttempts == 0 ? null : retry.MaxAttempts,
-            retry?.InitialBackoff.ToTimeSpan("retry.initial_backoff"),
-            retry?.MaxBackoff.ToTimeSpan("retry.max_backoff"),
+            retry?.InitialBackoff.ToTimeSpan("initialBackoffSeconds"),
+            retry?.MaxBackoff.ToTimeSpan("maxBackoffSeconds"),
             retry is null || retry.Multiplier == 0 ? null : retry.Multiplier,
             request.IdempotencyKey);
     }
 
-    public override async Task<ProtoJob> Get(GetJobRequest request, ServerCallContext context)
-    {
-        var id = JobSubmitter.ParseJobId(request.JobId);
-        var job = await grains.GetJobGrain(id).GetAsync(Tenant(context).TenantId) ?? throw MeshException.NotFound($"Job '{id}'");
-        return job.ToProto();
-    }
+    public override async Task<ProtoJob> Get(GetJobRequest request, ServerCallContext context) =>
+        (await jobs.GetAsync(context.Caller(), request.JobId)).ToProto();
 
     public override async Task<ListJobsResponse> List(ListJobsRequest request, ServerCallContext context)
     {
-        Abstractions.Jobs.JobStatus? status = null;
-        if (request.HasStatus)
-        {
-            status = Enum.IsDefined(request.Status)
-                ? (Abstractions.Jobs.JobStatus)(int)request.Status
-                : throw MeshException.Invalid("status: unknown value.");
-        }
-
-        var query = JobQueries.Build(
-            Tenant(context).TenantId, status, request.Type,
-            request.CreatedFrom.ToDateTimeOffset("created_from"), request.CreatedTo.ToDateTimeOffset("created_to"),
-            request.Cursor, request.Limit == 0 ? null : request.Limit); // proto3: 0 means unset
-        var page = await grains.GetGrain<IJobQueryGrain>(0).ListAsync(query);
+        var filter = new JobFilter(
+            request.HasStatus ? Status(request.Status) : null,
+            request.Type,
+            request.CreatedFrom.ToDateTimeOffset("createdFrom"),
+            request.CreatedTo.ToDateTimeOffset("createdTo"),
+            request.Cursor,
+            request.Limit == 0 ? null : request.Limit); // proto3: 0 means unset
+        var page = await jobs.ListAsync(context.Caller(), filter);
         var response = new ListJobsResponse { NextCursor = page.NextCursor ?? string.Empty };
         response.Jobs.AddRange(page.Jobs.Select(j => j.ToProto()));
         return response;
     }
 
-    public override async Task<ProtoJob> Cancel(CancelJobRequest request, ServerCallContext context)
-    {
-        var id = JobSubmitter.ParseJobId(request.JobId);
-        var reason = Inputs.Reason(request.Reason, "cancelled by the tenant");
-        var job = await grains.GetJobGrain(id).CancelAsync(Tenant(context).TenantId, reason);
-        return job.ToProto();
-    }
+    public override async Task<ProtoJob> Cancel(CancelJobRequest request, ServerCallContext context) =>
+        (await jobs.CancelAsync(context.Caller(), request.JobId, request.Reason)).ToProto();
 
     public override async Task Watch(WatchJobRequest request, IServerStreamWriter<ProtoJob> responseStream, ServerCallContext context)
     {
-        var id = JobSubmitter.ParseJobId(request.JobId);
-        var tenantId = Tenant(context).TenantId;
-        var grain = grains.GetJobGrain(id);
-        var first = await grain.GetAsync(tenantId) ?? throw MeshException.NotFound($"Job '{id}'");
-        await foreach (var job in JobWatch.ChangesAsync(grain, tenantId, first, context.CancellationToken))
+        var changes = await jobs.WatchAsync(context.Caller(), request.JobId, context.CancellationToken);
+        await foreach (var job in changes.WithCancellation(context.CancellationToken))
         {
             await responseStream.WriteAsync(job.ToProto(), context.CancellationToken);
         }
     }
 
-    private static TenantPrincipal Tenant(ServerCallContext context) =>
-        context.GetHttpContext().Features.Get<TenantPrincipal>() ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "A tenant API key is required."));
+    private static Abstractions.Jobs.JobStatus Status(MeshOs.Grpc.V1.JobStatus status) =>
+        System.Enum.IsDefined(status) ? (Abstractions.Jobs.JobStatus)(int)status : throw MeshException.Invalid("status", "unknown value.");
 }

@@ -54,6 +54,7 @@ internal static class ProtoMapping
         Kind = (CommandKind)(int)command.Kind,
         JobId = command.JobId?.ToString() ?? string.Empty,
         Reason = command.Reason,
+        Epoch = command.Epoch,
     };
 
     public static Assignment ToProto(this LeaseGrant grant) => new()
@@ -69,7 +70,10 @@ internal static class ProtoMapping
         LeaseExpiresAt = Timestamp.FromDateTimeOffset(grant.ExpiresAt),
     };
 
-    /// <summary>A duration from the wire, or null when unset; InvalidArgument when negative, absurd or not normalized.</summary>
+    /// <summary>
+    /// A duration from the wire, or null when unset; InvalidArgument when negative, absurd or not normalized.
+    /// <paramref name="field"/> is the REST name of the field (<see cref="ProtoNames"/> gives the caller the protobuf one).
+    /// </summary>
     public static TimeSpan? ToTimeSpan(this Duration? duration, string field)
     {
         if (duration is null)
@@ -80,7 +84,7 @@ internal static class ProtoMapping
         // Nanos past a second are not a duration protobuf can convert (ToTimeSpan would throw InvalidOperationException).
         if (duration.Seconds < 0 || duration.Nanos < 0 || duration.Nanos > 999_999_999 || duration.Seconds > 10L * 86_400)
         {
-            throw Abstractions.MeshException.Invalid($"{field}: out of range.");
+            throw Abstractions.MeshException.Invalid(field, "out of range.");
         }
 
         return duration.ToTimeSpan();
@@ -95,7 +99,7 @@ internal static class ProtoMapping
 
         if (timestamp.Seconds < -62135596800L || timestamp.Seconds > 253402300799L || timestamp.Nanos < 0 || timestamp.Nanos > 999_999_999)
         {
-            throw Abstractions.MeshException.Invalid($"{field}: not a valid timestamp.");
+            throw Abstractions.MeshException.Invalid(field, "not a valid timestamp.");
         }
 
         return timestamp.ToDateTimeOffset();

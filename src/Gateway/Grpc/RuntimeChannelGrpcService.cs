@@ -22,7 +22,7 @@ internal sealed partial class RuntimeChannelGrpcService(IGrainFactory grains, IL
 
     public override async Task Connect(IAsyncStreamReader<RuntimeMessage> requestStream, IServerStreamWriter<RuntimeOrder> responseStream, ServerCallContext context)
     {
-        var owner = context.GetHttpContext().User.AgentOwner() ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "Agent credentials required."));
+        var owner = context.Caller().RequireAgentOwner();
         var ct = context.CancellationToken;
         if (!await requestStream.MoveNext(ct) || requestStream.Current.BodyCase != RuntimeMessage.BodyOneofCase.Hello)
         {

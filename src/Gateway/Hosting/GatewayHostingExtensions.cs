@@ -4,8 +4,10 @@ using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Dispatch;
 using MeshOs.Gateway.Errors;
 using MeshOs.Gateway.Grpc;
+using MeshOs.Gateway.Healing;
 using MeshOs.Gateway.Incidents;
 using MeshOs.Gateway.Jobs;
+using MeshOs.Gateway.OpenApi;
 using MeshOs.Gateway.Operations;
 using MeshOs.Gateway.Tenants;
 using Microsoft.AspNetCore.Authentication;
@@ -34,12 +36,16 @@ public static class GatewayHostingExtensions
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.ConfigureHttpJsonOptions(o =>
         {
-            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            // Enums by name only, numbers as numbers: what the OpenAPI document says, and nothing else.
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(allowIntegerValues: false));
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
             o.SerializerOptions.MaxDepth = 64;
             o.SerializerOptions.AllowDuplicateProperties = false;
         });
+        // A body or query value that cannot be read throws, so that the problem details can say which field and why.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddMeshHealthChecks();
-        services.AddOpenApi();
+        services.AddMeshOpenApi();
 
         services.AddAuthentication(MeshRoles.Scheme)
             .AddScheme<AuthenticationSchemeOptions, MeshKeyAuthenticationHandler>(MeshRoles.Scheme, _ => { });
@@ -61,14 +67,11 @@ public static class GatewayHostingExtensions
 
         services.AddSingleton<TenantKeyCache>();
         services.AddSingleton<AuthFailureGuard>();
-        services.AddSingleton<SubmitRateLimiter>();
-        services.AddSingleton<JobSubmitter>();
-        services.AddSingleton<AgentReporter>();
         services.AddOptions<GatewayAgentOptions>().Bind(builder.Configuration.GetSection(GatewayAgentOptions.Section));
         services.AddSingleton<StartReports>();
         services.AddHostedService(sp => sp.GetRequiredService<StartReports>());
-        services.AddSingleton<AgentDirectoryReader>();
         services.AddSingleton<DispatchHub>();
+        services.AddMeshApplication();
         return builder;
     }
 
@@ -80,6 +83,7 @@ public static class GatewayHostingExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestContentChecks();
         app.UseMeshAuthFailureGuard();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -95,6 +99,7 @@ public static class GatewayHostingExtensions
             app.MapJobsApi();
             app.MapAgentsApi();
             app.MapIncidentsApi();
+            app.MapHealingApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
             app.MapGrpcService<RuntimeChannelGrpcService>();

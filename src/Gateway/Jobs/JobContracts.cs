@@ -1,31 +1,94 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MeshOs.Abstractions;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Gateway.Errors;
 
 namespace MeshOs.Gateway.Jobs;
 
-/// <summary>A job submission over REST. <c>tenantId</c> is never read from a body: the caller's key decides it.</summary>
-/// <param name="Payload">Any JSON value; passed to the agent untouched.</param>
-/// <param name="Priority">0 (lowest) to 9 (highest). Default 5.</param>
-/// <param name="TimeoutSeconds">Per attempt, once started. 1 to 86,400; default 300.</param>
-/// <param name="MaxAttempts">Attempts in all, 1 to 20; default 3.</param>
-/// <param name="InitialBackoffSeconds">Wait before the first retry, 0 to 3,600; default 1 (then doubling, with jitter).</param>
-/// <param name="MaxBackoffSeconds">Longest wait between attempts, up to 86,400; default 300.</param>
-/// <param name="IdempotencyKey">Same key, same job (also accepted as the Idempotency-Key header).</param>
-public sealed record SubmitJobRequest(
-    string? Type,
-    string? Capability,
-    string? Pool,
-    JsonElement? Payload,
-    int? Priority,
-    double? TimeoutSeconds,
-    int? MaxAttempts,
-    double? InitialBackoffSeconds,
-    double? MaxBackoffSeconds,
-    double? BackoffMultiplier,
-    string? IdempotencyKey);
+/// <summary>A job submission over REST. The tenant is never read from a body: the caller's key decides it.</summary>
+public sealed record SubmitJobRequest
+{
+    /// <summary>Free-form job type for the tenant's own filtering: 1–100 of letters, digits and <c>. _ : / -</c>.</summary>
+    [Required]
+    public string? Type { get; init; }
+
+    /// <summary>The capability an agent must declare to take the job: 1–100 of <c>a-z 0-9 - _ . /</c>.</summary>
+    [Required]
+    public string? Capability { get; init; }
+
+    /// <summary>The agent pool to run in, one the tenant may use. Default: the tenant's first pool.</summary>
+    public string? Pool { get; init; }
+
+    /// <summary>Any JSON value (not null), passed to the agent untouched; at most the tenant's maxPayloadBytes as JSON text.</summary>
+    [Required]
+    public JsonElement? Payload { get; init; }
+
+    /// <summary>0 (lowest) to 9 (highest); higher priorities are always leased first. Default 5.</summary>
+    [Range(0, 9)]
+    public int? Priority { get; init; }
+
+    /// <summary>How long one attempt may run once started: 1 to 86,400 seconds. Default 300.</summary>
+    [Range(1d, 86_400d)]
+    public double? TimeoutSeconds { get; init; }
+
+    /// <summary>Attempts in all, the first included: 1 to 20. Default 3.</summary>
+    [Range(1, 20)]
+    public int? MaxAttempts { get; init; }
+
+    /// <summary>Wait before the first retry: 0 to 3,600 seconds. Default 1 (then multiplied by backoffMultiplier each retry, with jitter).</summary>
+    [Range(0d, 3_600d)]
+    public double? InitialBackoffSeconds { get; init; }
+
+    /// <summary>Longest wait between attempts: initialBackoffSeconds to 86,400 seconds. Default 300.</summary>
+    [Range(0d, 86_400d)]
+    public double? MaxBackoffSeconds { get; init; }
+
+    /// <summary>Growth of the wait between attempts: 1 to 10. Default 2.</summary>
+    [Range(1d, 10d)]
+    public double? BackoffMultiplier { get; init; }
+
+    /// <summary>
+    /// At most 200 printable ASCII characters (also accepted as the Idempotency-Key header; empty: none). The same key
+    /// with the same request returns the first job (200); with another request: 422.
+    /// </summary>
+    [StringLength(200)]
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>The submission for the service; a duration that cannot be one is refused here, naming its field.</summary>
+    public SubmitInput ToInput(string? idempotencyHeader) => new(
+        Type, Capability, Pool,
+        Inputs.JsonText(Payload, "payload"),
+        Priority,
+        Seconds(TimeoutSeconds, "timeoutSeconds"),
+        MaxAttempts,
+        Seconds(InitialBackoffSeconds, "initialBackoffSeconds"),
+        Seconds(MaxBackoffSeconds, "maxBackoffSeconds"),
+        BackoffMultiplier,
+        IdempotencyKey ?? idempotencyHeader);
+
+    private static TimeSpan? Seconds(double? value, string name) => value switch
+    {
+        null => null,
+        { } s when double.IsFinite(s) && s is >= 0 and <= 10 * 86_400 => TimeSpan.FromSeconds(s),
+        _ => throw MeshException.Invalid(name, "out of range."),
+    };
+}
+
+/// <summary>Up to 500 submissions in one call.</summary>
+public sealed record SubmitJobBatchRequest
+{
+    /// <summary>1–500 submissions, each judged on its own.</summary>
+    [Required]
+    public IReadOnlyList<SubmitJobRequest>? Jobs { get; init; }
+}
 
 /// <summary>A job as tenants see it.</summary>
+/// <param name="Payload">The job's input, as submitted.</param>
+/// <param name="Result">The result of a successful attempt.</param>
+/// <param name="Error">Why the last attempt failed, or the job was cancelled.</param>
+/// <param name="Version">Grows by one at every change.</param>
 public sealed record JobDto(
     Guid Id,
     string Type,
@@ -56,9 +119,15 @@ public sealed record JobDto(
 
 public sealed record UsageDto(long TokensIn, long TokensOut, decimal Cost);
 
+/// <summary>A page of jobs, newest first; pass <see cref="NextCursor"/> as <c>cursor</c> for the next (null at the end).</summary>
 public sealed record JobPageDto(IReadOnlyList<JobDto> Jobs, string? NextCursor);
 
-public sealed record CancelJobRequest(string? Reason);
+public sealed record CancelJobRequest
+{
+    /// <summary>Why (at most 500 characters). Default "cancelled by the tenant".</summary>
+    [StringLength(500)]
+    public string? Reason { get; init; }
+}
 
 /// <summary>A JSON document kept as text and written into responses as JSON, not as a string.</summary>
 [JsonConverter(typeof(RawJsonConverter))]
@@ -76,13 +145,12 @@ internal sealed class RawJsonConverter : JsonConverter<RawJson>
         writer.WriteRawValue(value.Json, skipInputValidation: true);
 }
 
-/// <summary>Up to 500 submissions in one call.</summary>
-public sealed record SubmitJobBatchRequest(IReadOnlyList<SubmitJobRequest>? Jobs);
-
 /// <summary>Each submission's outcome, in order: the job, or the problem it alone met.</summary>
 public sealed record SubmitJobBatchResponse(IReadOnlyList<SubmitJobOutcome> Results);
 
+/// <summary>One submission of a batch: the job (created, or found by its idempotency key), or its error.</summary>
 public sealed record SubmitJobOutcome(JobDto? Job, bool? Created, BatchProblem? Error);
 
-/// <summary>The problem details one entry of a batch got (the status it would have got alone).</summary>
-public sealed record BatchProblem(int Status, string Title, string Detail);
+/// <summary>The problem one entry of a batch met: the status, title and detail it would have got alone.</summary>
+/// <param name="RetryAfterSeconds">With status 429: when the entry may be submitted again.</param>
+public sealed record BatchProblem(int Status, string Title, string Detail, int? RetryAfterSeconds = null);

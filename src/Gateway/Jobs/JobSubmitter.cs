@@ -22,10 +22,12 @@ public sealed record SubmitInput(
     string? IdempotencyKey);
 
 /// <summary>
-/// Validates a submission against the rules and the tenant's quotas, then hands it to the job's grain, which
-/// acknowledges only once the job is durable. Invalid input throws InvalidArgument and writes nothing.
+/// The rules of a submission and its way to the job's grain: <see cref="Validate"/> checks a submission against the
+/// rules and the tenant's quotas (InvalidArgument naming the field, PermissionDenied for a pool the tenant may not use);
+/// <see cref="SubmitAsync"/> hands a valid one to its grain, which acknowledges only once the job is durable, and tries
+/// again with the same job id while a silo fails over.
 /// </summary>
-public sealed class JobSubmitter(IGrainFactory grains)
+public sealed class JobSubmitter(IGrainFactory grains, TimeProvider time)
 {
     public const int DefaultPriority = 5;
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
@@ -44,12 +46,19 @@ public sealed class JobSubmitter(IGrainFactory grains)
     /// </summary>
     public static readonly TimeSpan TryTimeout = TimeSpan.FromSeconds(3);
 
-    public async Task<SubmitOutcome> SubmitAsync(TenantPrincipal tenant, SubmitInput input)
+    /// <summary>The id a valid submission gets: its idempotency key's, or a new time-ordered one.</summary>
+    public Guid NewJobId(string tenantId, JobSpec spec) =>
+        spec.IdempotencyKey is { } key ? IdempotentJobId(tenantId, key) : Guid.CreateVersion7(time.GetUtcNow());
+
+    /// <summary>
+    /// Submits a valid spec under <paramref name="jobId"/>. <paramref name="cancellationToken"/> (the caller going
+    /// away) stops the waiting and the retries, not a write already on its way: a caller that retries with the same
+    /// idempotency key finds the job.
+    /// </summary>
+    public async Task<SubmitOutcome> SubmitAsync(TenantPrincipal tenant, Guid jobId, JobSpec spec, CancellationToken cancellationToken)
     {
-        var spec = Validate(tenant, input);
-        var jobId = spec.IdempotencyKey is { } key ? IdempotentJobId(tenant.TenantId, key) : Guid.CreateVersion7();
         var grain = grains.GetJobGrain(jobId);
-        var deadline = DateTimeOffset.UtcNow + RetryBudget;
+        var deadline = time.GetUtcNow() + RetryBudget;
         var delay = TimeSpan.FromMilliseconds(50);
         var retried = false;
         while (true)
@@ -57,104 +66,80 @@ public sealed class JobSubmitter(IGrainFactory grains)
             try
             {
                 var outcome = await grain.SubmitAsync(tenant.TenantId, spec, tenant.Quotas.MaxQueuedJobs, tenant.Quotas.MaxConcurrentJobs)
-                    .WaitAsync(TryTimeout);
+                    .WaitAsync(TryTimeout, time, cancellationToken);
 
                 // Without an idempotency key the id is this call's own: finding it means an earlier try of this very
                 // submit was written before its answer was lost.
                 return retried && !outcome.Created && spec.IdempotencyKey is null ? outcome with { Created = true } : outcome;
             }
             // A silo went away mid-call: the same job id can safely be submitted again.
-            catch (Exception ex) when (Errors.ErrorMapping.IsFailover(ex) && DateTimeOffset.UtcNow + delay < deadline)
+            catch (Exception ex) when (Errors.ErrorMapping.IsFailover(ex) && time.GetUtcNow() + delay < deadline)
             {
                 retried = true;
-                await Task.Delay(delay);
+                await Task.Delay(delay, time, cancellationToken);
                 delay *= 2;
             }
         }
     }
 
-    public const int MaxBatch = 500;
-
     /// <summary>
-    /// Submits a batch: each job is validated and submitted on its own, all concurrently (the store commits them
-    /// together). The outcome of each, in order: the job, or the failure it alone would have met.
+    /// Every rule of a submission; the first broken one is reported, naming the field by its REST name. Durations are
+    /// kept to whole milliseconds, as the job store keeps them, so that a repeated submit compares equal to the stored one.
     /// </summary>
-    public async Task<IReadOnlyList<(SubmitOutcome? Outcome, Exception? Error)>> SubmitBatchAsync(TenantPrincipal tenant, IReadOnlyList<SubmitInput> inputs)
-    {
-        if (inputs.Count is < 1 or > MaxBatch)
-        {
-            throw MeshException.Invalid($"jobs: 1–{MaxBatch} per batch.");
-        }
-
-        var submits = inputs.Select(async input =>
-        {
-            try
-            {
-                return ((SubmitOutcome?)await SubmitAsync(tenant, input), (Exception?)null);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                return (null, ex);
-            }
-        });
-        return await Task.WhenAll(submits);
-    }
-
-    /// <summary>Every rule of a submission; the first broken one is reported.</summary>
     public static JobSpec Validate(TenantPrincipal tenant, SubmitInput input)
     {
-        Require(IsName(input.Type, 100), "type: required, 1–100 of letters, digits and . _ : / -");
+        Require(IsName(input.Type, 100), "type", "required, 1–100 of letters, digits and . _ : / -");
         Require(input.Capability is { Length: > 0 and <= 100 } c && c.All(ch => ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '.' or '/'),
-            "capability: required, 1–100 of a-z 0-9 - _ . /");
+            "capability", "required, 1–100 of a-z 0-9 - _ . /");
 
         var pool = string.IsNullOrEmpty(input.Pool) ? tenant.Pools.FirstOrDefault() : input.Pool;
         if (pool is null)
         {
-            throw MeshException.Invalid("pool: the tenant has no pools; ask an operator to grant one.");
+            throw MeshException.Invalid("pool", "the tenant has no pools; ask an operator to grant one.");
         }
 
         if (!tenant.Pools.Contains(pool))
         {
-            throw new MeshException(MeshErrorCode.PermissionDenied, $"pool: the tenant may not use pool '{pool}'.");
+            throw new MeshException(MeshErrorCode.PermissionDenied, $"pool: the tenant may not use pool '{pool}'.") { Field = "pool" };
         }
 
         if (input.PayloadJson is null)
         {
-            throw MeshException.Invalid("payload: required (any JSON value).");
+            throw MeshException.Invalid("payload", "required (any JSON value).");
         }
 
         var payloadBytes = Encoding.UTF8.GetByteCount(input.PayloadJson);
-        Require(payloadBytes <= tenant.Quotas.MaxPayloadBytes,
-            $"payload: {payloadBytes} bytes is over the tenant's quota of {tenant.Quotas.MaxPayloadBytes} bytes.");
+        Require(payloadBytes <= tenant.Quotas.MaxPayloadBytes, "payload",
+            $"{payloadBytes} bytes is over the tenant's quota of {tenant.Quotas.MaxPayloadBytes} bytes.");
         try
         {
             using var _ = JsonDocument.Parse(input.PayloadJson, PayloadParsing);
         }
         catch (JsonException ex)
         {
-            throw MeshException.Invalid("payload: not valid JSON (" + ex.Message + ").");
+            throw MeshException.Invalid("payload", "not valid JSON (" + ex.Message + ").");
         }
 
         var priority = input.Priority ?? DefaultPriority;
-        Require(priority is >= 0 and <= 9, "priority: 0 (lowest) to 9 (highest).");
+        Require(priority is >= 0 and <= 9, "priority", "0 (lowest) to 9 (highest).");
         var timeout = input.Timeout ?? DefaultTimeout;
-        Require(timeout >= TimeSpan.FromSeconds(1) && timeout <= MaxTimeout, "timeout: 1 second to 1 day.");
+        Require(timeout >= TimeSpan.FromSeconds(1) && timeout <= MaxTimeout, "timeoutSeconds", "1 second to 1 day.");
 
         var defaults = RetryPolicy.Default;
         var maxAttempts = input.MaxAttempts ?? defaults.MaxAttempts;
-        Require(maxAttempts is >= 1 and <= MaxAttemptsLimit, $"maxAttempts: 1–{MaxAttemptsLimit}.");
+        Require(maxAttempts is >= 1 and <= MaxAttemptsLimit, "maxAttempts", $"1–{MaxAttemptsLimit}.");
         var initial = input.InitialBackoff ?? defaults.InitialBackoff;
-        Require(initial >= TimeSpan.Zero && initial <= TimeSpan.FromHours(1), "initialBackoff: 0 to 1 hour.");
+        Require(initial >= TimeSpan.Zero && initial <= TimeSpan.FromHours(1), "initialBackoffSeconds", "0 to 1 hour.");
         var max = input.MaxBackoff ?? (defaults.MaxBackoff > initial ? defaults.MaxBackoff : initial);
-        Require(max >= initial && max <= TimeSpan.FromDays(1), "maxBackoff: at least initialBackoff, at most 1 day.");
+        Require(max >= initial && max <= TimeSpan.FromDays(1), "maxBackoffSeconds", "at least the initial backoff, at most 1 day.");
         var multiplier = input.BackoffMultiplier ?? defaults.Multiplier;
-        Require(multiplier is >= 1 and <= 10 && double.IsFinite(multiplier), "backoffMultiplier: 1 to 10.");
+        Require(multiplier is >= 1 and <= 10 && double.IsFinite(multiplier), "backoffMultiplier", "1 to 10.");
 
         var key = string.IsNullOrEmpty(input.IdempotencyKey) ? null : input.IdempotencyKey;
-        Require(key is null || (key.Length <= 200 && key.All(ch => ch is >= ' ' and <= '~')), "idempotencyKey: 1–200 printable ASCII characters.");
+        Require(key is null || (key.Length <= 200 && key.All(ch => ch is >= ' ' and <= '~')), "idempotencyKey", "1–200 printable ASCII characters.");
 
-        return new JobSpec(input.Type!, input.Capability!, pool, input.PayloadJson, priority, timeout,
-            new RetryPolicy(maxAttempts, initial, max, multiplier), key);
+        return new JobSpec(input.Type!, input.Capability!, pool, input.PayloadJson, priority, WholeMilliseconds(timeout),
+            new RetryPolicy(maxAttempts, WholeMilliseconds(initial), WholeMilliseconds(max), multiplier), key);
     }
 
     /// <summary>The job id a tenant's idempotency key maps to: the same on every gateway, distinct between tenants.</summary>
@@ -166,18 +151,21 @@ public sealed class JobSubmitter(IGrainFactory grains)
         return new Guid(hash.AsSpan(0, 16), bigEndian: true);
     }
 
-    /// <summary>Parses a job id from a route or message; InvalidArgument when it is not a UUID.</summary>
+    /// <summary>Parses a job id from a route or message; InvalidArgument (field jobId) when it is not a UUID.</summary>
     public static Guid ParseJobId(string? id) =>
-        Guid.TryParse(id, out var jobId) ? jobId : throw MeshException.Invalid("The job id is not a UUID.");
+        Guid.TryParse(id, out var jobId) ? jobId : throw MeshException.Invalid("jobId", "not a UUID.");
 
     private static bool IsName(string? value, int max) =>
         value is { Length: > 0 } && value.Length <= max && value.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or ':' or '/' or '-');
 
-    private static void Require(bool condition, string message)
+    /// <summary>A valid duration in whole milliseconds (rounded down), the precision the job store keeps.</summary>
+    private static TimeSpan WholeMilliseconds(TimeSpan value) => TimeSpan.FromTicks(value.Ticks - (value.Ticks % TimeSpan.TicksPerMillisecond));
+
+    private static void Require(bool condition, string field, string problem)
     {
         if (!condition)
         {
-            throw MeshException.Invalid(message);
+            throw MeshException.Invalid(field, problem);
         }
     }
 }

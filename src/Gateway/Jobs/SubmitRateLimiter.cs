@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Threading.RateLimiting;
 using MeshOs.Abstractions.Tenants;
 
@@ -5,7 +6,9 @@ namespace MeshOs.Gateway.Jobs;
 
 /// <summary>
 /// Per-tenant token buckets for submits (rate = quota submitsPerSecond, size = submitBurst), shared by REST and gRPC
-/// so a tenant cannot double its rate by mixing protocols. A quota change starts a fresh bucket.
+/// so a tenant cannot double its rate by mixing protocols. A quota change starts a fresh bucket. Refusals are returned,
+/// never thrown: a tenant flooding far past its rate is refused thousands of times a second, and each refusal should
+/// cost as little as possible of the gateway the other tenants share.
 /// </summary>
 public sealed class SubmitRateLimiter : IDisposable
 {
@@ -13,51 +16,81 @@ public sealed class SubmitRateLimiter : IDisposable
         tenant => RateLimitPartition.GetTokenBucketLimiter($"{tenant.TenantId}@{tenant.Revision}", _ => new TokenBucketRateLimiterOptions
         {
             TokenLimit = tenant.Quotas.SubmitBurst,
-            TokensPerPeriod = Math.Max(1, (int)Math.Ceiling(tenant.Quotas.SubmitsPerSecond / 10)),
-            ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, (int)Math.Ceiling(tenant.Quotas.SubmitsPerSecond / 10)) / tenant.Quotas.SubmitsPerSecond),
+            TokensPerPeriod = TokensPerPeriod(tenant.Quotas),
+            ReplenishmentPeriod = ReplenishmentPeriod(tenant.Quotas),
             QueueLimit = 0,
             AutoReplenishment = true,
         }));
 
-    /// <summary>Takes <paramref name="count"/> submit tokens; throws <see cref="RateLimitedException"/> (429) with the wait when the bucket is short.</summary>
-    public void Acquire(TenantPrincipal tenant, int count = 1)
+    /// <summary>Takes one submit token; null when taken, otherwise the refusal with the wait.</summary>
+    public SubmitRefusal? TryAcquire(TenantPrincipal tenant)
     {
-        if (TryAcquire(tenant, count) is { } refusal)
-        {
-            throw new RateLimitedException(refusal.RetryAfter, refusal.Message);
-        }
+        using var lease = _limiter.AttemptAcquire(tenant, 1);
+        return lease.IsAcquired ? null : new SubmitRefusal(RetryAfter(lease, tenant.Quotas), Exceeded(tenant.Quotas));
     }
 
     /// <summary>
-    /// Takes <paramref name="count"/> submit tokens; null when taken, otherwise the refusal. Nothing is thrown: a tenant
-    /// flooding far past its rate is refused thousands of times a second, and each refusal should cost as little as
-    /// possible of the gateway the other tenants share.
+    /// Takes as many submit tokens as the bucket holds, up to <paramref name="count"/> (a batch: one per job). Returns how
+    /// many were taken, and for the rest (or for all, when none was) the refusal with the wait for the next tokens.
     /// </summary>
-    public SubmitRefusal? TryAcquire(TenantPrincipal tenant, int count = 1)
+    public (int Granted, SubmitRefusal? Refusal) TryAcquireUpTo(TenantPrincipal tenant, int count)
     {
-        using var lease = _limiter.AttemptAcquire(tenant, count);
-        if (lease.IsAcquired)
+        // More than the bucket's size can never be taken at once (the limiter would throw).
+        var wanted = Math.Min(count, tenant.Quotas.SubmitBurst);
+        while (wanted > 0)
         {
-            return null;
+            using var lease = _limiter.AttemptAcquire(tenant, wanted);
+            if (lease.IsAcquired)
+            {
+                break;
+            }
+
+            var available = _limiter.GetStatistics(tenant)?.CurrentAvailablePermits ?? 0;
+            wanted = (int)Math.Clamp(available, 0, wanted - 1);
         }
 
-        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-        return new SubmitRefusal(retryAfter, count > tenant.Quotas.SubmitBurst
-            ? $"A batch of {count} is larger than the tenant's submit burst of {tenant.Quotas.SubmitBurst}."
-            : $"The tenant's submit rate of {tenant.Quotas.SubmitsPerSecond}/s (burst {tenant.Quotas.SubmitBurst}) is exceeded.");
+        if (wanted == count)
+        {
+            return (count, null);
+        }
+
+        var message = wanted == 0
+            ? Exceeded(tenant.Quotas)
+            : $"The tenant's submit rate of {Rate(tenant.Quotas)}/s (burst {tenant.Quotas.SubmitBurst}) had tokens for {wanted} of the {count} jobs.";
+        // The wait until the bucket's next tokens come (the limiter's own figure is for all the tokens asked at once).
+        return (wanted, new SubmitRefusal(ReplenishmentPeriod(tenant.Quotas), message));
     }
 
     public void Dispose() => _limiter.Dispose();
+
+    private static TimeSpan RetryAfter(RateLimitLease lease, TenantQuotas quotas) =>
+        lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : ReplenishmentPeriod(quotas);
+
+    private static string Exceeded(TenantQuotas quotas) =>
+        $"The tenant's submit rate of {Rate(quotas)}/s (burst {quotas.SubmitBurst}) is exceeded.";
+
+    private static string Rate(TenantQuotas quotas) => quotas.SubmitsPerSecond.ToString("0.###", CultureInfo.InvariantCulture);
+
+    /// <summary>Tokens come in steps of about a tenth of a second's worth (at least one).</summary>
+    private static int TokensPerPeriod(TenantQuotas quotas) => Math.Max(1, (int)Math.Ceiling(quotas.SubmitsPerSecond / 10));
+
+    private static TimeSpan ReplenishmentPeriod(TenantQuotas quotas) => TimeSpan.FromSeconds(TokensPerPeriod(quotas) / quotas.SubmitsPerSecond);
 }
 
-/// <summary>Why submits were refused by the rate limiter, and after how long a retry can succeed.</summary>
+/// <summary>Why submits were refused before any work (the tenant's rate), and after how long a retry can succeed.</summary>
 public sealed record SubmitRefusal(TimeSpan RetryAfter, string Message)
 {
     /// <summary>The Retry-After value: whole seconds, at least 1.</summary>
-    public string RetryAfterSeconds => Math.Max(1, (int)Math.Ceiling(RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public string RetryAfterSeconds => Seconds(RetryAfter).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A wait in whole seconds, rounded up, at least 1 (what Retry-After carries).</summary>
+    public static int Seconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+
+    /// <summary>The refusal as the error of one job (a batch entry refused for want of a token).</summary>
+    public RateLimitedException ToException() => new(RetryAfter, Message);
 }
 
-/// <summary>A submit refused by the rate limiter; carries the time after which a retry can succeed.</summary>
+/// <summary>A submit refused by the rate limit; carries the time after which a retry can succeed.</summary>
 public sealed class RateLimitedException(TimeSpan retryAfter, string message) : Exception(message)
 {
     public TimeSpan RetryAfter { get; } = retryAfter;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MeshOs.Abstractions.Cluster;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace MeshOs.Gateway.Operations;
@@ -27,8 +28,11 @@ public static class OperationsApi
             .WithTags("Operations").ExcludeFromDescription();
         app.MapGet("/health", GetHealthAsync)
             .WithName("GetHealth").WithTags("Operations").WithSummary("Liveness and readiness with each check's details.");
-        app.MapGet("/status", (IGrainFactory grains, CancellationToken ct) => GetStatusAsync(grains, role, storageMode, ct))
-            .WithName("GetStatus").WithTags("Operations").WithSummary("Version, uptime, cluster members, agents by state, jobs by status.");
+        var time = app.ServiceProvider.GetRequiredService<TimeProvider>();
+        var startedAt = time.GetUtcNow();
+        app.MapGet("/status", (IGrainFactory grains, CancellationToken ct) => GetStatusAsync(grains, role, storageMode, time, startedAt, ct))
+            .WithName("GetStatus").WithTags("Operations")
+            .WithSummary("Version, uptime, cluster members, agents (total and by state), jobs (total and by status).");
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }
@@ -54,36 +58,46 @@ public static class OperationsApi
         return Results.Json(body, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static async Task<IResult> GetStatusAsync(IGrainFactory grains, string role, string storageMode, CancellationToken ct)
+    private static async Task<Ok<StatusReport>> GetStatusAsync(IGrainFactory grains, string role, string storageMode, TimeProvider time,
+        DateTimeOffset startedAt, CancellationToken ct)
     {
         var status = grains.GetGrain<IStatusGrain>(0);
         var errors = new List<string>();
         var members = await TryAsync(async () => (await status.GetMembersAsync()).ToList(), errors, ct);
         var counts = await TryAsync(() => status.GetCountsAsync(), errors, ct);
-        var now = DateTimeOffset.UtcNow;
-        return Results.Json(new
-        {
-            service = "MeshOs",
-            version = MeshVersion.Current,
+        return TypedResults.Ok(new StatusReport(
+            "MeshOs",
+            MeshVersion.Current,
             role,
-            storage = storageMode,
-            startedAt = MeshVersion.StartedAt,
-            uptimeSeconds = Math.Round((now - MeshVersion.StartedAt).TotalSeconds, 1),
-            cluster = new
-            {
-                activeSilos = members?.Count(m => m.Status == "Active") ?? 0,
-                members = members?.Select(m => new { address = m.Address, name = m.Name, status = m.Status }),
-            },
-            agents = Ordered<Abstractions.Agents.AgentState, int>(counts?.AgentsByState),
-            jobs = Ordered<Abstractions.Jobs.JobStatus, long>(counts?.JobsByStatus),
-            errors,
-        });
+            storageMode,
+            startedAt,
+            Math.Round((time.GetUtcNow() - startedAt).TotalSeconds, 1),
+            new ClusterStatus(members?.Count(m => m.Status == "Active") ?? 0, members?.Select(m => new MemberStatus(m.Address, m.Name, m.Status)).ToList()),
+            WithTotal<Abstractions.Agents.AgentState>(counts?.AgentsByState.ToDictionary(c => c.Key, c => (long)c.Value)),
+            WithTotal<Abstractions.Jobs.JobStatus>(counts?.JobsByStatus),
+            errors));
     }
 
-    /// <summary>Counts keyed by state name, in the order the states are declared (not hash order).</summary>
-    private static Dictionary<string, TValue>? Ordered<TEnum, TValue>(IReadOnlyDictionary<string, TValue>? counts)
-        where TEnum : struct, Enum =>
-        counts is null ? null : Enum.GetNames<TEnum>().Where(counts.ContainsKey).ToDictionary(name => name, name => counts[name]);
+    /// <summary>
+    /// <c>total</c> first, then the counts keyed by state name in the order the states are declared (not hash order):
+    /// what the runbook reads (<c>jq '.agents.total'</c>) and what dashboards break down.
+    /// </summary>
+    private static Dictionary<string, long>? WithTotal<TEnum>(IReadOnlyDictionary<string, long>? counts)
+        where TEnum : struct, Enum
+    {
+        if (counts is null)
+        {
+            return null;
+        }
+
+        var ordered = new Dictionary<string, long>(StringComparer.Ordinal) { ["total"] = counts.Values.Sum() };
+        foreach (var name in Enum.GetNames<TEnum>().Where(counts.ContainsKey))
+        {
+            ordered[name] = counts[name];
+        }
+
+        return ordered;
+    }
 
     private static async Task<T?> TryAsync<T>(Func<Task<T>> call, List<string> errors, CancellationToken ct)
         where T : class
@@ -109,3 +123,26 @@ public static class OperationsApi
         }, cancellationToken: context.RequestAborted);
     }
 }
+
+/// <summary>What /status answers.</summary>
+/// <param name="Role">silo+gateway, silo or gateway.</param>
+/// <param name="Storage">in-memory or postgresql.</param>
+/// <param name="Agents">total, then agents per state (null when the counts could not be read: see errors).</param>
+/// <param name="Jobs">total, then jobs per status (null when the counts could not be read: see errors).</param>
+/// <param name="Errors">What could not be read, if anything.</param>
+public sealed record StatusReport(
+    string Service,
+    string Version,
+    string Role,
+    string Storage,
+    DateTimeOffset StartedAt,
+    double UptimeSeconds,
+    ClusterStatus Cluster,
+    IReadOnlyDictionary<string, long>? Agents,
+    IReadOnlyDictionary<string, long>? Jobs,
+    IReadOnlyList<string> Errors);
+
+/// <param name="Members">Silos in the membership table, dead ones included (null when it could not be read).</param>
+public sealed record ClusterStatus(int ActiveSilos, IReadOnlyList<MemberStatus>? Members);
+
+public sealed record MemberStatus(string Address, string Name, string Status);

@@ -1,21 +1,33 @@
+using System.ComponentModel.DataAnnotations;
 using MeshOs.Abstractions.Tenants;
 
 namespace MeshOs.Gateway.Tenants;
 
-/// <summary>Creates a tenant. Unset quotas take the defaults; unset pools mean the shared <c>platform</c> pool.</summary>
-public sealed record CreateTenantRequest(string? Id, string? Name, TenantKind? Kind, QuotasDto? Quotas, IReadOnlyList<string>? Pools);
-
-/// <summary>Replaces a tenant's settings; unset fields keep their current value.</summary>
-public sealed record UpdateTenantRequest(string? Name, TenantKind? Kind, QuotasDto? Quotas, IReadOnlyList<string>? Pools);
-
-public sealed record QuotasDto(int? MaxConcurrentJobs, double? SubmitsPerSecond, int? SubmitBurst, int? MaxPayloadBytes, int? MaxQueuedJobs)
+/// <summary>Changes a tenant's settings; unset fields keep their current value.</summary>
+public record UpdateTenantRequest
 {
-    public TenantQuotas ApplyTo(TenantQuotas current) => new(
-        MaxConcurrentJobs ?? current.MaxConcurrentJobs,
-        SubmitsPerSecond ?? current.SubmitsPerSecond,
-        SubmitBurst ?? current.SubmitBurst,
-        MaxPayloadBytes ?? current.MaxPayloadBytes,
-        MaxQueuedJobs ?? current.MaxQueuedJobs);
+    /// <summary>1–200 characters. Default (new tenant): the id.</summary>
+    [StringLength(200, MinimumLength = 1)]
+    public string? Name { get; init; }
+
+    /// <summary>Default (new tenant): Customer.</summary>
+    public TenantKind? Kind { get; init; }
+
+    public QuotaChanges? Quotas { get; init; }
+
+    /// <summary>The pools the tenant may submit to (at most 100 names of 1–100 of <c>a-z 0-9 - _ / .</c>). Default (new tenant): ["platform"].</summary>
+    public IReadOnlyList<string>? Pools { get; init; }
+
+    public TenantChanges ToChanges() => new(Name, Kind, Quotas, Pools);
+}
+
+/// <summary>Creates a tenant. Unset quotas take the defaults; unset pools mean the shared <c>platform</c> pool.</summary>
+public sealed record CreateTenantRequest : UpdateTenantRequest
+{
+    /// <summary>1–63 lowercase letters, digits or dashes, starting with a letter or digit; not <c>platform</c>.</summary>
+    [Required]
+    [StringLength(63, MinimumLength = 1)]
+    public string? Id { get; init; }
 }
 
 public sealed record TenantDto(
@@ -32,9 +44,15 @@ public sealed record TenantDto(
     public static TenantDto From(TenantInfo t) => new(t.TenantId, t.Name, t.Kind, t.Quotas, t.Pools, t.Disabled, t.CreatedAt, t.UpdatedAt, t.Keys);
 }
 
+/// <summary>A page of tenants in id order; pass <see cref="NextCursor"/> as <c>cursor</c> for the next (null at the end).</summary>
 public sealed record TenantPageDto(IReadOnlyList<TenantDto> Tenants, string? NextCursor);
 
-public sealed record IssueKeyRequest(string? Name);
+public sealed record IssueKeyRequest
+{
+    /// <summary>A label for the key, 1–100 characters. Default "default".</summary>
+    [StringLength(100, MinimumLength = 1)]
+    public string? Name { get; init; }
+}
 
 /// <summary>A new API key. <see cref="Key"/> is shown this once; MeshOs keeps only its hash.</summary>
 public sealed record IssuedKeyDto(string KeyId, string Key, DateTimeOffset CreatedAt);

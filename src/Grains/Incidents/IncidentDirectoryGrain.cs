@@ -116,22 +116,22 @@ internal sealed class IncidentDirectoryGrain(
     {
         if (string.IsNullOrWhiteSpace(alert.DedupKey) || alert.DedupKey.Length > 200)
         {
-            throw MeshException.Invalid("dedupKey: 1–200 characters.");
+            throw MeshException.Invalid("dedupKey", "1–200 characters.");
         }
 
         if (string.IsNullOrWhiteSpace(alert.Title) || alert.Title.Length > 500)
         {
-            throw MeshException.Invalid("title: 1–500 characters.");
+            throw MeshException.Invalid("title", "1–500 characters.");
         }
 
         if (!Enum.IsDefined(alert.Severity))
         {
-            throw MeshException.Invalid("severity: P0, P1, P2 or P3.");
+            throw MeshException.Invalid("severity", "P0, P1, P2 or P3.");
         }
 
         if (alert.Detail is { Length: > 4_000 })
         {
-            throw MeshException.Invalid("detail: at most 4,000 characters.");
+            throw MeshException.Invalid("detail", "at most 4,000 characters.");
         }
     }
 }

@@ -135,12 +135,12 @@ internal sealed class IncidentGrain(
         var s = state.State;
         if (next is not (IncidentState.Investigating or IncidentState.Mitigated))
         {
-            throw MeshException.Invalid("state: Investigating or Mitigated (resolve and post-mortem have their own calls).");
+            throw MeshException.Invalid("state", "Investigating or Mitigated (resolve and post-mortem have their own calls).");
         }
 
         if (note is { Length: > 4_000 })
         {
-            throw MeshException.Invalid("note: at most 4,000 characters.");
+            throw MeshException.Invalid("note", "at most 4,000 characters.");
         }
 
         if (!IsOpen || next <= s.Stage)
@@ -185,14 +185,14 @@ internal sealed class IncidentGrain(
     public async Task<IncidentInfo> AttachPostMortemAsync(PostMortem postMortem)
     {
         EnsureExists();
+        RequireText(postMortem.Summary, "summary", 20_000);
+        RequireText(postMortem.RootCause, "rootCause", 20_000);
         var s = state.State;
         if (IsOpen)
         {
             throw MeshException.Precondition("Resolve the incident before attaching its post-mortem.");
         }
 
-        RequireText(postMortem.Summary, "summary", 20_000);
-        RequireText(postMortem.RootCause, "rootCause", 20_000);
         var now = time.GetUtcNow();
         s.PostMortem = postMortem with { At = now, ActionItems = postMortem.ActionItems.IsDefault ? [] : postMortem.ActionItems };
         s.Stage = IncidentState.PostMortem;
@@ -313,7 +313,7 @@ internal sealed class IncidentGrain(
     {
         if (string.IsNullOrWhiteSpace(value) || value.Length > max)
         {
-            throw MeshException.Invalid($"{field}: 1–{max} characters.");
+            throw MeshException.Invalid(field, $"1–{max} characters.");
         }
     }
 

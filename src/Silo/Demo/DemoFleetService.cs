@@ -15,7 +15,7 @@ namespace MeshOs.Silo.Demo;
 /// </summary>
 internal sealed partial class DemoFleetService(
     IGrainFactory grains,
-    JobSubmitter submitter,
+    JobsService jobs,
     IOptions<DemoOptions> options,
     IOptions<GatewaySecurityOptions> security,
     IConfiguration configuration,
@@ -66,6 +66,7 @@ internal sealed partial class DemoFleetService(
             return;
         }
 
+        var caller = MeshCaller.Internal(tenant, "demo");
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1 / demo.JobsPerSecond));
         var n = 0;
         try
@@ -76,7 +77,11 @@ internal sealed partial class DemoFleetService(
                 var payload = JsonSerializer.Serialize(new { prompt = $"demo job {n}", n });
                 try
                 {
-                    await submitter.SubmitAsync(tenant, new SubmitInput("demo.echo", "echo", "platform", payload, n % 10, null, null, null, null, null, null));
+                    var input = new SubmitInput("demo.echo", "echo", "platform", payload, n % 10, null, null, null, null, null, null);
+                    if ((await jobs.SubmitAsync(caller, input, stoppingToken)).Refusal is { } refusal)
+                    {
+                        LogSubmitRefused(logger, refusal.Message);
+                    }
                 }
                 catch (MeshException ex)
                 {

@@ -158,8 +158,8 @@ public sealed class MeshConnection(ServerCallContext context)
         Send(new MeshMessage { ReportAck = new ReportAck { JobId = jobId.ToString(), Epoch = epoch, Accepted = accepted, Error = error, ForStart = forStart } });
     }
 
-    public void Command(CommandKind kind, Guid? jobId = null, string reason = "test") =>
-        Send(new MeshMessage { Command = new Command { Kind = kind, JobId = jobId?.ToString() ?? string.Empty, Reason = reason } });
+    public void Command(CommandKind kind, Guid? jobId = null, string reason = "test", long epoch = 0) =>
+        Send(new MeshMessage { Command = new Command { Kind = kind, JobId = jobId?.ToString() ?? string.Empty, Reason = reason, Epoch = epoch } });
 
     public void AckHeartbeat(AgentState state = AgentState.Healthy, params (Guid JobId, long Epoch)[] revoked)
     {

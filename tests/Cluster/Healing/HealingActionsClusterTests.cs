@@ -273,7 +273,7 @@ public sealed class HealingActionsClusterTests(HealingClusterFixture fixture)
         Assert.StartsWith("timed out after", retried.Error, StringComparison.Ordinal);
         var commands = await Poll.UntilAsync(() => Task.FromResult(channel.Commands.ToArray()), c => c.Any(x => x.Kind == AgentCommandKind.CancelJob),
             "the cancel command at the agent's channel");
-        Assert.Equal(new AgentCommand(AgentCommandKind.CancelJob, first.JobId, "timed out"), commands.Single(c => c.Kind == AgentCommandKind.CancelJob));
+        Assert.Equal(new AgentCommand(AgentCommandKind.CancelJob, first.JobId, "timed out", first.Epoch), commands.Single(c => c.Kind == AgentCommandKind.CancelJob));
 
         await Clock.UntilAsync(() => job.LeaseAsync(agent.Id, TimeSpan.Zero), g => g is not null, Within, "second lease after the retry backoff");
         var record = (await job.GetAsync(null))!;

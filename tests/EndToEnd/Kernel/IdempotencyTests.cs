@@ -76,7 +76,7 @@ public abstract class IdempotencyTests(KernelMesh mesh)
 
         var grpcAgain = await first.Jobs.SubmitAsync(new SubmitJobRequest
         {
-            Type = "charge", Capability = capability, PayloadJson = """{"amount":42}""", IdempotencyKey = key,
+            Type = "charge", Capability = capability, PayloadJson = """{"amount":42}""", Priority = 5, IdempotencyKey = key,
         }, first.Headers);
         Assert.False(grpcAgain.Created);
         Assert.Equal(JobCalls.Id(original), grpcAgain.Job.JobId);
@@ -86,6 +86,50 @@ public abstract class IdempotencyTests(KernelMesh mesh)
         Assert.NotEqual(JobCalls.Id(original), JobCalls.Id(otherJob));
         Assert.Equal(1, await mesh.CountJobsAsync(first));
         Assert.Equal(1, await mesh.CountJobsAsync(second));
+    }
+
+    [Fact]
+    public async Task A_key_reused_with_another_request_is_422_over_rest_and_already_exists_over_grpc_while_the_same_request_still_gets_the_job()
+    {
+        var tenant = await mesh.CreateTenantAsync();
+        var capability = JobCalls.Unique("idem");
+        var key = JobCalls.Unique("reused");
+        var original = (await MeshApi.EnsureAsync(await JobCalls.SubmitAsync(tenant.Http, Body(capability, key)), HttpStatusCode.Created))!;
+
+        var otherPayload = await JobCalls.SubmitAsync(tenant.Http, new { type = "charge", capability, payload = new { amount = 43 }, priority = 5 }, idempotencyHeader: key);
+        var problem = await JobCalls.AssertProblemAsync(otherPayload, HttpStatusCode.UnprocessableEntity);
+        Assert.Equal("Idempotency key reused", problem["title"]!.GetValue<string>());
+        Assert.Contains(key, problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        var otherPriority = await JobCalls.SubmitAsync(tenant.Http, new { type = "charge", capability, payload = new { amount = 42 }, priority = 6, idempotencyKey = key });
+        await JobCalls.AssertProblemAsync(otherPriority, HttpStatusCode.UnprocessableEntity);
+
+        var grpc = await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(() => tenant.Jobs.SubmitAsync(new SubmitJobRequest
+        {
+            Type = "charge", Capability = capability, PayloadJson = """{"amount":44}""", Priority = 5, IdempotencyKey = key,
+        }, tenant.Headers).ResponseAsync);
+        Assert.Equal(global::Grpc.Core.StatusCode.AlreadyExists, grpc.StatusCode);
+
+        var batch = (await MeshApi.EnsureAsync(await tenant.Http.PostAsync("/v1/jobs/batch", JobCalls.Json(new
+        {
+            jobs = new object[] { Body(capability, key), new { type = "charge", capability, payload = new { amount = 45 }, priority = 5, idempotencyKey = key } },
+        })), HttpStatusCode.OK))!;
+        var results = batch["results"]!.AsArray();
+        Assert.Equal(JobCalls.Id(original), JobCalls.Id(results[0]!["job"]!));
+        Assert.False(results[0]!["created"]!.GetValue<bool>());
+        Assert.Null(results[1]!["job"]);
+        Assert.Equal(422, results[1]!["error"]!["status"]!.GetValue<int>());
+
+        // The same request, by header, body or gRPC, is still the first job.
+        var same = (await MeshApi.EnsureAsync(await JobCalls.SubmitAsync(tenant.Http, Body(capability, null), idempotencyHeader: key), HttpStatusCode.OK))!;
+        Assert.Equal(JobCalls.Id(original), JobCalls.Id(same));
+        var grpcSame = await tenant.Jobs.SubmitAsync(new SubmitJobRequest
+        {
+            Type = "charge", Capability = capability, PayloadJson = """{"amount":42}""", Priority = 5, IdempotencyKey = key,
+        }, tenant.Headers);
+        Assert.False(grpcSame.Created);
+        Assert.Equal(JobCalls.Id(original), grpcSame.Job.JobId);
+        Assert.Equal(1, await mesh.CountJobsAsync(tenant));
+        Assert.Equal(1, (await JobCalls.GetAsync(tenant.Http, JobCalls.Id(original)))["version"]!.GetValue<long>());
     }
 
     private static object Body(string capability, string? key) => key is null

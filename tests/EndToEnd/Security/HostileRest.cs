@@ -74,6 +74,27 @@ public sealed class HostileRest
     private static readonly string[] WrongContentTypes =
         ["text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/octet-stream", "image/png"];
 
+    /// <summary>
+    /// JSON labelled so that it cannot be read as it is: another charset (JSON between systems is UTF-8) or a content
+    /// coding (bodies are never decompressed). Each must be 415, the body's validity aside.
+    /// </summary>
+    private static readonly (string ContentType, string? Encoding)[] UnreadableLabels =
+    [
+        ("application/json; charset=utf-16", null), ("application/json; charset=x-unknown", null), ("application/json; charset=iso-8859-1", null),
+        ("application/json; charset=\"\"", null), ("application/json", "gzip"), ("application/json", "br"), ("application/json", "deflate"),
+        ("application/json", "x-unknown"), ("application/json", "gzip, identity"),
+    ];
+
+    /// <summary>
+    /// Accept headers a client may send with any request: an error must keep its true status under every one of them,
+    /// with problem details where JSON is accepted (see <see cref="AcceptsJson"/>).
+    /// </summary>
+    private static readonly string[] Accepts =
+    [
+        "text/event-stream", "text/plain", "application/xml", "image/png", "text/html, */*;q=0", "application/json;q=0", "garbage",
+        "*/*", "application/json", "application/problem+json", "text/plain, application/json;q=0.1", "application/*",
+    ];
+
     private static readonly (string Value, bool Raw, bool DotSegment)[] OddPathValues =
     [
         (" ", false, false), ("%00", true, false), ("%ZZ", true, false), ("%2F", true, false), ("a/b", false, false),
@@ -109,9 +130,15 @@ public sealed class HostileRest
         }
     }
 
-    /// <summary>The generator of hostile cases: an operation, then one kind of hostility that applies to it.</summary>
+    /// <summary>
+    /// The generator of hostile cases: an operation, then one kind of hostility that applies to it; a third of the cases
+    /// also carry an Accept header.
+    /// </summary>
     public Gen<RestCase> Cases() =>
-        Gen.Elements(_surface.Operations.ToArray()).SelectMany(op => Gen.Frequency(FamiliesOf(op).ToArray()));
+        from op in Gen.Elements(_surface.Operations.ToArray())
+        from hostile in Gen.Frequency(FamiliesOf(op).ToArray())
+        from accept in Gen.Frequency((2, Gen.Constant<string?>(null)), (1, Gen.Elements(Accepts).Select(a => (string?)a)))
+        select accept is null ? hostile : hostile with { Headers = [.. hostile.Headers, new("Accept", accept)] };
 
     private IEnumerable<(int, Gen<RestCase>)> FamiliesOf(ApiOperation op)
     {
@@ -152,6 +179,10 @@ public sealed class HostileRest
             }
 
             yield return (1, Huge(op, endpoint, fields));
+            yield return (2, Gen.Elements(UnreadableLabels).Select(label => Build(op, "unreadable label",
+                $"{label.ContentType}{(label.Encoding is null ? string.Empty : $", Content-Encoding: {label.Encoding}")}", Correct(op),
+                Bytes(endpoint.Template("l")), label.ContentType, expected: [415],
+                headers: label.Encoding is null ? null : [new("Content-Encoding", label.Encoding)])));
             yield return (3, Gen.Elements(WrongContentTypes.Append(null).ToArray()).Select(type =>
                 Build(op, "wrong content type", type ?? "none", Correct(op), Bytes(endpoint.Template("c")), type, expected: [400, 415])));
         }
@@ -382,7 +413,10 @@ public sealed class HostileRest
 
         foreach (var (name, value) in _world.Credentials(c.Caller).Concat(c.Headers))
         {
-            request.Headers.TryAddWithoutValidation(name, value);
+            if (!request.Headers.TryAddWithoutValidation(name, value))
+            {
+                request.Content?.Headers.TryAddWithoutValidation(name, value); // a content header (Content-Encoding)
+            }
         }
 
         if (c.Huge)
@@ -439,15 +473,30 @@ public sealed class HostileRest
             return $"unexpected status {answer.Status}";
         }
 
-        if (!answer.RefusedByHttpServer && ProblemDefect(answer) is { } defect)
+        if (!answer.RefusedByHttpServer && AcceptsJson(c) && ProblemDefect(answer) is { } defect)
         {
             return defect;
+        }
+
+        // The families that leave the operation (another method, a path that routes elsewhere) and Kestrel's own
+        // refusals are not the operation's answers; every other status must be one the document declares.
+        if (!answer.RefusedByHttpServer && c.Family is not ("method" or "odd path segment") && !c.Operation.ProblemStatuses.Contains(answer.Status))
+        {
+            return $"{answer.Status} is not declared for {c.Operation.OperationId} in the OpenAPI document";
         }
 
         return c.Expected is { } expected && !expected.Contains(answer.Status)
             ? $"{c.Family}: expected {string.Join(" or ", expected)}, got {answer.Status}"
             : null;
     }
+
+    /// <summary>
+    /// Whether the case's Accept header plainly admits problem details: none, or exactly */*, application/json or
+    /// application/problem+json. Under any other the answer's status is judged, its body not.
+    /// </summary>
+    private static bool AcceptsJson(RestCase c) =>
+        c.Headers.LastOrDefault(h => h.Key == "Accept").Value is not { } accept
+        || accept is "*/*" or "application/json" or "application/problem+json";
 
     private static string? ProblemDefect(RestAnswer answer)
     {

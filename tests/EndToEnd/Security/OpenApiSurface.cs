@@ -28,7 +28,8 @@ public enum FieldKind
 /// <summary>One property of a request body schema.</summary>
 public sealed record BodyField(string Name, FieldKind Kind, string? Format, bool Nullable, IReadOnlyList<string> EnumValues, string? NestedSchema);
 
-/// <summary>One operation of the REST API: method, route template, tag, parameters and body schema.</summary>
+/// <summary>One operation of the REST API: method, route template, tag, parameters, body schema and declared problems.</summary>
+/// <param name="ProblemStatuses">The statuses the document declares with a problem-details body.</param>
 public sealed record ApiOperation(
     string Method,
     string Template,
@@ -37,7 +38,8 @@ public sealed record ApiOperation(
     IReadOnlyList<string> PathParameters,
     IReadOnlyList<string> QueryParameters,
     string? BodySchema,
-    bool BodyRequired)
+    bool BodyRequired,
+    IReadOnlySet<int> ProblemStatuses)
 {
     public override string ToString() => $"{Method} {Template} ({OperationId})";
 }
@@ -86,12 +88,25 @@ public sealed class OpenApiSurface
                     [.. parameters.Where(p => p["in"]!.GetValue<string>() == "path").Select(p => p["name"]!.GetValue<string>())],
                     [.. parameters.Where(p => p["in"]!.GetValue<string>() == "query").Select(p => p["name"]!.GetValue<string>())],
                     schema is null ? null : RefName(schema),
-                    body?["required"]?.GetValue<bool>() ?? false));
+                    body?["required"]?.GetValue<bool>() ?? false,
+                    ProblemStatuses(operation["responses"]?.AsObject())));
             }
         }
 
         return new OpenApiSurface(operations, document["components"]!["schemas"]!.AsObject());
     }
+
+    /// <summary>The properties of a body schema the document marks required.</summary>
+    public IReadOnlySet<string> RequiredOf(string schemaName) =>
+        (_schemas[schemaName]?["required"]?.AsArray().Select(r => r!.GetValue<string>()) ?? []).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The whole document, for checks of its own.</summary>
+    public JsonObject Schemas => _schemas;
+
+    private static HashSet<int> ProblemStatuses(JsonObject? responses) =>
+        responses is null ? [] : [.. responses
+            .Where(r => r.Value?["content"]?["application/problem+json"] is not null)
+            .Select(r => int.Parse(r.Key, System.Globalization.CultureInfo.InvariantCulture))];
 
     /// <summary>The methods the document defines for a route template.</summary>
     public IReadOnlySet<string> MethodsOf(string template) => _methods[template];

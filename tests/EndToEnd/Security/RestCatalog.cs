@@ -139,9 +139,9 @@ public static class RestCatalog
             ]),
             ["AgentFailJob"] = new(Role.Agent, _ => new JsonObject { ["epoch"] = 1, ["error"] = "e", ["retryable"] = false, ["tokensIn"] = 0, ["tokensOut"] = 0, ["cost"] = 0 },
             [
-                .. Values("error", Repeat(10_001)),
                 .. Values("tokensIn", -1),
                 .. Values("cost", -1),
+                .. Values("epoch", 0, -1),
             ]),
             ["AgentReleaseJob"] = new(Role.Agent, _ => new JsonObject { ["epoch"] = 1, ["reason"] = "fuzz" }, Values("epoch", -1)),
 

@@ -39,6 +39,16 @@ public sealed class HostileInputCollection : ICollectionFixture<HostileInputFixt
     public const string Name = "security hostile input";
 }
 
+/// <summary>
+/// The OpenAPI contract: an embedded silo of its own, since the contract test changes the objects it calls (creates
+/// tenants and agents, drains and quarantines), which would show in the fuzzers' before-and-after snapshots.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class OpenApiContractCollection : ICollectionFixture<EmbeddedKernelFixture>
+{
+    public const string Name = "security openapi contract";
+}
+
 /// <summary>Tenant isolation: one embedded silo of its own (the kernel tests' fixture, another instance).</summary>
 [CollectionDefinition(Name)]
 public sealed class IsolationCollection : ICollectionFixture<EmbeddedKernelFixture>

@@ -250,10 +250,10 @@ internal sealed partial class AgentGrain(
     }
 
     /// <summary>
-    /// Registering starts a new session: a queued restart would restart it again, and a queued cancel was meant for a
-    /// lease the old session held. The job may since have been leased to this very agent again under a new epoch, and
-    /// the cancel (which names the job, not the epoch) would then kill that run, leaving it to lease expiry. A job the
-    /// old session still runs is fenced by its epoch all the same. A drain still applies.
+    /// Registering starts a new session: a queued restart would restart it again. A queued cancel names the lease it is
+    /// about, so it still applies to a run the agent carried over from the old session and leaves a later lease of the
+    /// same job alone (the agent acts on it only while it holds that epoch); one without an epoch is dropped. A drain
+    /// still applies.
     /// </summary>
     private void DropCommandsOfPreviousSession()
     {
@@ -262,7 +262,12 @@ internal sealed partial class AgentGrain(
             return;
         }
 
-        var keep = pending.Where(c => c.Kind is not (AgentCommandKind.Restart or AgentCommandKind.CancelJob)).ToList();
+        var keep = pending.Where(c => c.Kind switch
+        {
+            AgentCommandKind.Restart => false,
+            AgentCommandKind.CancelJob => c.Epoch > 0,
+            _ => true,
+        }).ToList();
         pending.Clear();
         keep.ForEach(pending.Enqueue);
     }

@@ -11,20 +11,20 @@ public static class AgentPolicy
 
     public static void Validate(AgentRegistration r)
     {
-        Require(AgentIds.IsValid(r.AgentId), "agentId: 1–128 of letters, digits and - _ . : /");
-        Require(r.Owner is { Length: > 0 }, "owner: required.");
-        Require(TenantPolicy.IsValidPoolName(r.Pool), "pool: 1–100 of a-z 0-9 - _ / .");
-        Require(TenantPolicy.MayServePool(r.Owner, r.Pool), $"pool: agents of '{r.Owner}' may only serve pools '{r.Owner}' or '{r.Owner}/…'.");
-        Require(!r.Capabilities.IsDefaultOrEmpty && r.Capabilities.Length <= 64, "capabilities: 1–64.");
+        Require(AgentIds.IsValid(r.AgentId), "agentId", "1–128 of letters, digits and - _ . : /");
+        Require(r.Owner is { Length: > 0 }, "owner", "required.");
+        Require(TenantPolicy.IsValidPoolName(r.Pool), "pool", "1–100 of a-z 0-9 - _ / .");
+        Require(TenantPolicy.MayServePool(r.Owner, r.Pool), "pool", $"agents of '{r.Owner}' may only serve pools '{r.Owner}' or '{r.Owner}/…'.");
+        Require(!r.Capabilities.IsDefaultOrEmpty && r.Capabilities.Length <= 64, "capabilities", "1–64.");
         foreach (var c in r.Capabilities)
         {
-            Require(IsValidCapability(c), $"capabilities: '{c}' is not a capability name (1–100 of a-z 0-9 - _ . /).");
+            Require(IsValidCapability(c), "capabilities", $"'{c}' is not a capability name (1–100 of a-z 0-9 - _ . /).");
         }
 
-        Require(r.MaxConcurrency is >= 1 and <= MaxConcurrencyLimit, $"maxConcurrency: 1–{MaxConcurrencyLimit}.");
-        Require(r.Version is { Length: <= 64 } && !r.Version.Any(char.IsControl), "version: at most 64 characters, no control characters.");
-        Require(r.Region is { Length: <= 64 } && !r.Region.Any(char.IsControl), "region: at most 64 characters, no control characters.");
-        Require(r.CostPerHour is >= 0 and <= 1_000_000, "costPerHour: 0–1,000,000.");
+        Require(r.MaxConcurrency is >= 1 and <= MaxConcurrencyLimit, "maxConcurrency", $"1–{MaxConcurrencyLimit}.");
+        Require(r.Version is { Length: <= 64 } && !r.Version.Any(char.IsControl), "version", "at most 64 characters, no control characters.");
+        Require(r.Region is { Length: <= 64 } && !r.Region.Any(char.IsControl), "region", "at most 64 characters, no control characters.");
+        Require(r.CostPerHour is >= 0 and <= 1_000_000, "costPerHour", "0–1,000,000.");
     }
 
     public static bool IsValidCapability(string? capability) =>
@@ -34,11 +34,11 @@ public static class AgentPolicy
     public static int DirectoryShard(string agentId, int shards) =>
         ShardHash.Bucket(agentId, shards);
 
-    private static void Require(bool condition, string message)
+    private static void Require(bool condition, string field, string problem)
     {
         if (!condition)
         {
-            throw MeshException.Invalid(message);
+            throw MeshException.Invalid(field, problem);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Jobs;
 
 namespace MeshOs.Grains.Kernel.Jobs;
 
@@ -22,13 +23,13 @@ public readonly record struct JobCursor(DateTimeOffset CreatedAt, Guid JobId)
         Span<byte> bytes = stackalloc byte[32];
         if (cursor.Length > 40 || !Convert.TryFromBase64String(base64, bytes, out var written) || written != 24)
         {
-            throw MeshException.Invalid("The cursor is not valid; pass the next_cursor of a previous page.");
+            throw MeshException.Invalid("cursor", JobQuery.CursorNotValid);
         }
 
         var ticks = BinaryPrimitives.ReadInt64BigEndian(bytes);
         if (ticks < DateTimeOffset.MinValue.UtcTicks || ticks > DateTimeOffset.MaxValue.UtcTicks)
         {
-            throw MeshException.Invalid("The cursor is not valid; pass the next_cursor of a previous page.");
+            throw MeshException.Invalid("cursor", JobQuery.CursorNotValid);
         }
 
         return new JobCursor(new DateTimeOffset(ticks, TimeSpan.Zero), new Guid(bytes[8..24], bigEndian: true));

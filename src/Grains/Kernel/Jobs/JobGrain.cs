@@ -49,7 +49,7 @@ internal sealed partial class JobGrain(
     {
         if (_loaded && _job is not null)
         {
-            return Duplicate(_job, tenantId);
+            return Duplicate(_job, tenantId, spec);
         }
 
         var now = time.GetUtcNow();
@@ -85,7 +85,7 @@ internal sealed partial class JobGrain(
         {
             queue.CancelAdmissionAsync(tenantId).Ignore();
             SetLoaded(existing);
-            return Duplicate(existing, tenantId);
+            return Duplicate(existing, tenantId, spec);
         }
 
         SetLoaded(record);
@@ -145,7 +145,7 @@ internal sealed partial class JobGrain(
         cancelled = await WriteAsync(cancelled, AttemptEvent(job, cancelled, AttemptOutcome.Cancelled, now, wasLeased));
         if (wasLeased && job.AgentId is { } agentId)
         {
-            GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, cancelled.Error!)).Ignore();
+            GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, cancelled.Error!, job.Epoch)).Ignore();
             Queue.LeaseEndedAsync(JobId, job.TenantId).Ignore();
         }
         else
@@ -188,10 +188,10 @@ internal sealed partial class JobGrain(
     public async Task<bool> RenewAsync(string agentId, long epoch)
     {
         await EnsureLoadedAsync();
-        if (_job is { } finished && finished.Status.IsTerminal() && finished.Status != JobStatus.Cancelled
+        if (_job is { } finished && finished.Status.IsTerminal() && finished.Status is not (JobStatus.Cancelled or JobStatus.TimedOut)
             && finished.AgentId == agentId && finished.Epoch == epoch)
         {
-            return true; // its result was accepted: nothing to revoke (the agent may not have seen the ack yet)
+            return true; // its result may have been accepted: nothing to revoke (the agent may not have seen the ack yet)
         }
 
         if (!IsCurrentLease(agentId, epoch))
@@ -244,13 +244,15 @@ internal sealed partial class JobGrain(
     public async Task<JobRecord> CompleteAsync(string agentId, long epoch, JobResult result)
     {
         await EnsureLoadedAsync();
-        if (_job is { } done && done.Status.IsTerminal() && done.Epoch == epoch && done.AgentId == agentId && done.Status != JobStatus.Cancelled)
+        result = JobResultPolicy.Validate(result, _options.MaxResultBytes);
+        if (_job is { } done && done.Status.IsTerminal() && done.Epoch == epoch && done.AgentId == agentId)
         {
-            return done; // a repeated report of the result already recorded
+            // The lease this agent held has ended: with this very result (a repeat whose answer was lost), or some
+            // other way (timed out, cancelled, dead-lettered, another result), which the agent must learn.
+            return JobLifecycle.IsRecordedResult(done, result) ? done : throw Ended(done);
         }
 
         var job = RequireCurrentLease(agentId, epoch);
-        result = JobResultPolicy.Validate(result, _options.MaxResultBytes);
 
         var now = time.GetUtcNow();
         if (job.Status == JobStatus.Leased && result.StartedAt is { } reportedStart && job.LeasedAt is { } leasedAt)
@@ -311,7 +313,7 @@ internal sealed partial class JobGrain(
 
         if (job.AgentId is { } agentId)
         {
-            GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, reason)).Ignore();
+            GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, reason, epoch)).Ignore();
         }
 
         await EndAttemptAsync(job, AttemptOutcome.LeaseLost, retryable: true, $"lease revoked: {reason}", JobUsage.None);
@@ -397,7 +399,7 @@ internal sealed partial class JobGrain(
         {
             if (job.AgentId is { } agentId)
             {
-                GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, "timed out")).Ignore();
+                GrainFactory.GetGrain<IAgentGrain>(agentId).SendCommandAsync(new AgentCommand(AgentCommandKind.CancelJob, JobId, "timed out", job.Epoch)).Ignore();
             }
 
             LogDeadline(logger, JobId, "timed out", job.Epoch);
@@ -595,6 +597,12 @@ internal sealed partial class JobGrain(
             throw MeshException.NotFound($"Job '{JobId}'");
         }
 
+        if (_job.Status.IsTerminal() && _job.Epoch == epoch && _job.AgentId == agentId)
+        {
+            KernelMetrics.StaleReport();
+            throw Ended(_job);
+        }
+
         if (!IsCurrentLease(agentId, epoch))
         {
             KernelMetrics.StaleReport();
@@ -606,14 +614,29 @@ internal sealed partial class JobGrain(
         return _job;
     }
 
+    /// <summary>The refusal of a report under a lease whose job has ended: names the status it ended in.</summary>
+    private MeshException Ended(JobRecord job)
+    {
+        LogEnded(logger, JobId, job.AgentId ?? "?", job.Epoch, job.Status);
+        return MeshException.Finished($"Job {JobId} already ended {job.Status} (epoch {job.Epoch}); the report was refused.", job.Status.ToString());
+    }
+
     private JobRecord? Visible(string? tenantId) =>
         _job is { } job && (tenantId is null || job.TenantId == tenantId) ? job : null;
 
-    private SubmitOutcome Duplicate(JobRecord existing, string tenantId)
+    private SubmitOutcome Duplicate(JobRecord existing, string tenantId, JobSpec spec)
     {
         if (existing.TenantId != tenantId)
         {
             throw MeshException.Conflict("A job with this id belongs to another tenant.");
+        }
+
+        // The stored spec is the request's fingerprint: every field of the submit, defaults filled in.
+        if (existing.Spec != spec)
+        {
+            throw new MeshException(MeshErrorCode.IdempotencyKeyReused,
+                $"The idempotency key '{existing.Spec.IdempotencyKey}' already names job {existing.JobId}, submitted with another request; "
+                + "send the same request to get that job, or use a new key for a new job.");
         }
 
         KernelMetrics.DuplicateSubmit();
@@ -661,6 +684,9 @@ internal sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: {What} (epoch {Epoch})")]
     private static partial void LogDeadline(ILogger logger, Guid jobId, string what, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: refused report from {AgentId} for epoch {Epoch}: the job already ended {Status}")]
+    private static partial void LogEnded(ILogger logger, Guid jobId, string agentId, long epoch, JobStatus status);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: refused report from {AgentId} for epoch {Epoch}; current epoch {Current}, status {Status}")]
     private static partial void LogStale(ILogger logger, Guid jobId, string agentId, long epoch, long current, JobStatus status);

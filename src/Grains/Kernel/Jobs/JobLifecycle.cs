@@ -61,6 +61,17 @@ public static class JobLifecycle
         return TimeSpan.FromMilliseconds(Math.Max(0, jittered));
     }
 
+    /// <summary>
+    /// Whether <paramref name="result"/>, reported under the lease a job ended with, is the result it ended with (an
+    /// agent repeating a report whose answer it lost): a success with the same result for a Succeeded job, or a failure
+    /// with the same error for one that ended Failed or DeadLettered. Any other report after the end is late (the job
+    /// timed out, was cancelled, lost its lease or ended with another result) and must be refused, not dropped.
+    /// </summary>
+    /// <param name="result">As validated (the error cut and cleaned as it would have been stored).</param>
+    public static bool IsRecordedResult(JobRecord ended, JobResult result) => result.Succeeded
+        ? ended.Status == JobStatus.Succeeded && ended.ResultJson == result.ResultJson
+        : ended.Status is JobStatus.Failed or JobStatus.DeadLettered && ended.Error == (result.Error ?? "failed");
+
     /// <summary>When the current lease or run of a job must be judged: the lease expiry or the run timeout, whichever is first.</summary>
     public static DateTimeOffset? NextDeadline(JobRecord job, DateTimeOffset leaseExpiresAt)
     {

@@ -238,7 +238,7 @@ public sealed class JobSubmitterTests
     [InlineData(9_999_999L)] // 1 s − 1 tick
     [InlineData(864_000_000_001L)] // 1 day + 1 tick
     public void Timeouts_outside_1_second_to_1_day_are_rejected(long ticks) =>
-        MeshAssert.Invalid("timeout", () => JobSubmitter.Validate(Acme, Minimal with { Timeout = TimeSpan.FromTicks(ticks) }));
+        MeshAssert.Invalid("timeoutSeconds", () => JobSubmitter.Validate(Acme, Minimal with { Timeout = TimeSpan.FromTicks(ticks) }));
 
     // ---- retry ----
 
@@ -265,8 +265,8 @@ public sealed class JobSubmitterTests
     [Fact]
     public void An_initial_backoff_outside_0_to_1_hour_is_rejected()
     {
-        MeshAssert.Invalid("initialBackoff", () => JobSubmitter.Validate(Acme, Minimal with { InitialBackoff = TimeSpan.FromTicks(-1) }));
-        MeshAssert.Invalid("initialBackoff", () => JobSubmitter.Validate(Acme, Minimal with { InitialBackoff = TimeSpan.FromHours(1) + TimeSpan.FromTicks(1) }));
+        MeshAssert.Invalid("initialBackoffSeconds", () => JobSubmitter.Validate(Acme, Minimal with { InitialBackoff = TimeSpan.FromTicks(-1) }));
+        MeshAssert.Invalid("initialBackoffSeconds", () => JobSubmitter.Validate(Acme, Minimal with { InitialBackoff = TimeSpan.FromHours(1) + TimeSpan.FromTicks(1) }));
     }
 
     [Fact]
@@ -289,14 +289,14 @@ public sealed class JobSubmitterTests
     [Fact]
     public void A_max_backoff_below_the_initial_backoff_or_over_1_day_is_rejected()
     {
-        MeshAssert.Invalid("maxBackoff", () => JobSubmitter.Validate(Acme, Minimal with
+        MeshAssert.Invalid("maxBackoffSeconds", () => JobSubmitter.Validate(Acme, Minimal with
         {
             InitialBackoff = TimeSpan.FromSeconds(5),
             MaxBackoff = TimeSpan.FromSeconds(5) - TimeSpan.FromTicks(1),
         }));
-        MeshAssert.Invalid("maxBackoff", () => JobSubmitter.Validate(Acme, Minimal with { MaxBackoff = TimeSpan.FromSeconds(0.5) })); // default initial is 1 s
-        MeshAssert.Invalid("maxBackoff", () => JobSubmitter.Validate(Acme, Minimal with { MaxBackoff = TimeSpan.FromDays(1) + TimeSpan.FromTicks(1) }));
-        MeshAssert.Invalid("maxBackoff", () => JobSubmitter.Validate(Acme, Minimal with { MaxBackoff = TimeSpan.FromTicks(-1) }));
+        MeshAssert.Invalid("maxBackoffSeconds", () => JobSubmitter.Validate(Acme, Minimal with { MaxBackoff = TimeSpan.FromSeconds(0.5) })); // default initial is 1 s
+        MeshAssert.Invalid("maxBackoffSeconds", () => JobSubmitter.Validate(Acme, Minimal with { MaxBackoff = TimeSpan.FromDays(1) + TimeSpan.FromTicks(1) }));
+        MeshAssert.Invalid("maxBackoffSeconds", () => JobSubmitter.Validate(Acme, Minimal with { MaxBackoff = TimeSpan.FromTicks(-1) }));
     }
 
     [Theory]

@@ -13,6 +13,37 @@ public sealed class JobLifecycleTests
 
     private DateTimeOffset Now => _clock.GetUtcNow();
 
+    // ---- IsRecordedResult: a repeat of the result a job ended with, or a late report ----
+
+    public static TheoryData<JobStatus, string?, string?, bool, string?, string?, bool> ReportsAfterTheEnd() => new()
+    {
+        // ended as, its result, its error | the report: succeeded, result, error | is it the recorded one?
+        { JobStatus.Succeeded, """{"a":1}""", null, true, """{"a":1}""", null, true },
+        { JobStatus.Succeeded, """{"a":1}""", null, true, """{"a":2}""", null, false },
+        { JobStatus.Succeeded, """{"a":1}""", null, false, null, "boom", false },
+        { JobStatus.Failed, null, "boom", false, null, "boom", true },
+        { JobStatus.Failed, null, "failed", false, null, null, true },
+        { JobStatus.Failed, null, "boom", false, null, "other", false },
+        { JobStatus.Failed, null, "boom", true, """{"a":1}""", null, false },
+        { JobStatus.DeadLettered, null, "boom", false, null, "boom", true },
+        { JobStatus.DeadLettered, null, "lease expired: the agent stopped renewing it", true, """{"late":1}""", null, false },
+        { JobStatus.TimedOut, null, "timed out after 00:00:01", true, """{"late":1}""", null, false },
+        { JobStatus.TimedOut, null, "timed out after 00:00:01", false, null, "gave up", false },
+        { JobStatus.Cancelled, null, "cancelled by the tenant", true, """{"late":1}""", null, false },
+        { JobStatus.Cancelled, null, "cancelled by the tenant", false, null, "cancelled by the tenant", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(ReportsAfterTheEnd))]
+    public void Only_the_result_a_job_ended_with_is_a_repeat_any_other_report_after_its_end_is_late(
+        JobStatus status, string? resultJson, string? error, bool succeeded, string? reportedResult, string? reportedError, bool repeat)
+    {
+        var ended = Job(ThreeAttempts, attempts: 1) with { Status = status, ResultJson = resultJson, Error = error, CompletedAt = T0 };
+        var report = new JobResult(succeeded, reportedResult, reportedError, false, JobUsage.None);
+
+        Assert.Equal(repeat, JobLifecycle.IsRecordedResult(ended, report));
+    }
+
     // ---- AfterUnsuccessfulAttempt ----
 
     [Theory]

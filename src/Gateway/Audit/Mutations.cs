@@ -1,0 +1,143 @@
+using MeshOs.Abstractions;
+using MeshOs.Gateway.Auth;
+
+namespace MeshOs.Gateway.Audit;
+
+/// <summary>How a mutation ended.</summary>
+public enum MutationOutcome
+{
+    /// <summary>It was carried out.</summary>
+    Succeeded,
+
+    /// <summary>It was refused for a reason the caller can act on (invalid, not found, not allowed, …): nothing changed.</summary>
+    Refused,
+
+    /// <summary>It failed for a reason of the mesh's own (unavailable, a fault).</summary>
+    Failed,
+}
+
+/// <summary>One mutation as a recorder sees it: who did what to which object, when, and how it ended.</summary>
+/// <param name="Action">What was done, one of <see cref="MeshActions"/>.</param>
+/// <param name="Target">What it was done to: <c>job/{id}</c>, <c>agent/{id}</c>, <c>tenant/{id}</c>, <c>tenant/{id}/key/{keyId}</c>, <c>incident/{id}</c> (see <see cref="MeshTargets"/>).</param>
+/// <param name="Code">For a refusal, its code.</param>
+public sealed record MutationRecord(
+    DateTimeOffset At,
+    MeshCaller Caller,
+    string Action,
+    string Target,
+    MutationOutcome Outcome,
+    MeshErrorCode? Code);
+
+/// <summary>
+/// Learns of every mutation the application services carry out or refuse, with its actor. None is registered by
+/// default; the audit log (issue 13) adds one with <c>services.AddSingleton&lt;IMutationRecorder, …&gt;()</c>.
+/// </summary>
+public interface IMutationRecorder
+{
+    /// <summary>Called once the mutation ended, on the caller's path: must be quick, must not block and must not throw.</summary>
+    void Record(MutationRecord record);
+}
+
+/// <summary>
+/// The one place every mutating service method passes through: it runs the change and tells the registered
+/// <see cref="IMutationRecorder"/>s who did what to which object and how it ended. With no recorder it only runs the
+/// change.
+/// </summary>
+public sealed class Mutations(IEnumerable<IMutationRecorder> recorders, TimeProvider time)
+{
+    private readonly IMutationRecorder[] _recorders = [.. recorders];
+
+    public Task<T> RunAsync<T>(MeshCaller caller, string action, string target, Func<Task<T>> change) =>
+        _recorders.Length == 0 ? change() : RecordedAsync(caller, action, target, change);
+
+    public Task RunAsync(MeshCaller caller, string action, string target, Func<Task> change) =>
+        _recorders.Length == 0 ? change() : RecordedAsync(caller, action, target, async () =>
+        {
+            await change();
+            return true;
+        });
+
+    private async Task<T> RecordedAsync<T>(MeshCaller caller, string action, string target, Func<Task<T>> change)
+    {
+        T result;
+        try
+        {
+            result = await change();
+        }
+        catch (Exception ex)
+        {
+            Record(caller, action, target, ex is MeshException { Code: not MeshErrorCode.Unavailable } refusal
+                ? (MutationOutcome.Refused, refusal.Code)
+                : (MutationOutcome.Failed, (MeshErrorCode?)null));
+            throw;
+        }
+
+        Record(caller, action, target, (MutationOutcome.Succeeded, null));
+        return result;
+    }
+
+    private void Record(MeshCaller caller, string action, string target, (MutationOutcome Outcome, MeshErrorCode? Code) end)
+    {
+        var record = new MutationRecord(time.GetUtcNow(), caller, action, target, end.Outcome, end.Code);
+        foreach (var recorder in _recorders)
+        {
+            recorder.Record(record);
+        }
+    }
+}
+
+/// <summary>The names of the mutations, as recorders (and the audit log) see them.</summary>
+public static class MeshActions
+{
+    public const string SubmitJob = "jobs.submit";
+    public const string CancelJob = "jobs.cancel";
+
+    public const string RegisterAgent = "agent.register";
+    public const string Heartbeat = "agent.heartbeat";
+    public const string Lease = "agent.lease";
+    public const string StartJob = "agent.start";
+    public const string CompleteJob = "agent.complete";
+    public const string FailJob = "agent.fail";
+    public const string ReleaseJob = "agent.release";
+
+    public const string DrainAgent = "agents.drain";
+    public const string DeregisterAgent = "agents.deregister";
+    public const string QuarantineAgent = "agents.quarantine";
+    public const string ReleaseAgent = "agents.release";
+    public const string RestartAgent = "agents.restart";
+
+    public const string CreateTenant = "tenants.create";
+    public const string UpdateTenant = "tenants.update";
+    public const string DisableTenant = "tenants.disable";
+    public const string EnableTenant = "tenants.enable";
+    public const string IssueKey = "tenants.keys.issue";
+    public const string RevokeKey = "tenants.keys.revoke";
+
+    public const string OpenIncident = "incidents.open";
+    public const string AcknowledgeIncident = "incidents.acknowledge";
+    public const string AssignIncident = "incidents.assign";
+    public const string AnnotateIncident = "incidents.annotate";
+    public const string AdvanceIncident = "incidents.advance";
+    public const string ResolveIncident = "incidents.resolve";
+    public const string AttachPostMortem = "incidents.postmortem";
+}
+
+/// <summary>How mutation targets are named.</summary>
+public static class MeshTargets
+{
+    public static string Job(Guid jobId) => "job/" + jobId.ToString("D");
+
+    /// <summary>A job as the caller named it (perhaps not a job id at all: the change is then refused).</summary>
+    public static string Job(string? jobId) => "job/" + jobId;
+
+    public static string Agent(string agentId) => "agent/" + agentId;
+
+    public static string Tenant(string tenantId) => "tenant/" + tenantId;
+
+    public static string Key(string tenantId, string keyId) => $"tenant/{tenantId}/key/{keyId}";
+
+    public static string Incident(string incidentId) => "incident/" + incidentId;
+
+    /// <summary>An incident named by its dedup key (an incident opened by hand has no id yet).</summary>
+    public static string IncidentKey(string dedupKey) => "incident-key/" + dedupKey;
+}

@@ -1,0 +1,31 @@
+using MeshOs.Gateway.Agents;
+using MeshOs.Gateway.Audit;
+using MeshOs.Gateway.Healing;
+using MeshOs.Gateway.Incidents;
+using MeshOs.Gateway.Jobs;
+using MeshOs.Gateway.Tenants;
+
+namespace MeshOs.Gateway.Hosting;
+
+/// <summary>
+/// The application layer: one transport-neutral service per resource, which REST, gRPC (and, through REST, the CLI)
+/// adapt; every mutation passes through <see cref="Mutations"/>, where recorders (the audit log) plug in.
+/// </summary>
+public static class ApplicationServices
+{
+    public static IServiceCollection AddMeshApplication(this IServiceCollection services)
+    {
+        services.AddSingleton<Mutations>();
+        services.AddSingleton<SubmitRateLimiter>();
+        services.AddSingleton<JobSubmitter>();
+        services.AddSingleton<JobsService>();
+        services.AddSingleton<AgentReporter>();
+        services.AddSingleton<AgentDirectoryReader>();
+        services.AddSingleton<AgentsService>();
+        services.AddSingleton<AgentProtocolService>();
+        services.AddSingleton<TenantsService>();
+        services.AddSingleton<IncidentsService>();
+        services.AddSingleton<HealingService>();
+        return services;
+    }
+}

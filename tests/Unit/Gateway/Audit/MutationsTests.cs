@@ -1,0 +1,74 @@
+using System.Net;
+using MeshOs.Abstractions;
+using MeshOs.Gateway.Audit;
+using MeshOs.Gateway.Auth;
+using Microsoft.Extensions.Time.Testing;
+
+namespace MeshOs.Tests.Unit.Gateway.Audit;
+
+/// <summary>The one place every mutation passes through: recorders learn who did what to which object, and how it ended.</summary>
+public sealed class MutationsTests
+{
+    private static readonly DateTimeOffset T0 = new(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static readonly MeshCaller Operator =
+        new(CallerKind.Operator, "operator", null, IPAddress.Loopback, "req-1", "corr-1", ApiTransport.Rest);
+
+    private readonly FakeTimeProvider _clock = new(T0);
+    private readonly Recorder _recorder = new();
+
+    private Mutations Mutations => new([_recorder], _clock);
+
+    [Fact]
+    public async Task A_mutation_that_succeeds_is_recorded_with_its_actor_action_target_and_time()
+    {
+        var answer = await Mutations.RunAsync(Operator, MeshActions.DrainAgent, MeshTargets.Agent("a-1"), () => Task.FromResult(42));
+
+        Assert.Equal(42, answer);
+        Assert.Equal(new MutationRecord(T0, Operator, "agents.drain", "agent/a-1", MutationOutcome.Succeeded, null), Assert.Single(_recorder.Records));
+    }
+
+    [Fact]
+    public async Task A_refusal_is_recorded_with_its_code_and_still_reaches_the_caller()
+    {
+        var refusal = MeshException.NotFound("Agent 'a-2'");
+
+        var thrown = await Assert.ThrowsAsync<MeshException>(() => Mutations.RunAsync(Operator, MeshActions.ReleaseAgent, MeshTargets.Agent("a-2"), () => throw refusal));
+
+        Assert.Same(refusal, thrown);
+        Assert.Equal(new MutationRecord(T0, Operator, "agents.release", "agent/a-2", MutationOutcome.Refused, MeshErrorCode.NotFound), Assert.Single(_recorder.Records));
+    }
+
+    [Fact]
+    public async Task An_unavailable_store_or_a_fault_is_a_failure_not_a_refusal()
+    {
+        var jobId = Guid.Parse("01a24e82-2308-7e61-8194-c76930877723");
+        await Assert.ThrowsAsync<MeshException>(() => Mutations.RunAsync(Operator, MeshActions.CancelJob, MeshTargets.Job(jobId),
+            () => Task.FromException<int>(MeshException.Unavailable("store down"))));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Mutations.RunAsync(Operator, MeshActions.CancelJob, MeshTargets.Job(jobId),
+            () => Task.FromException(new InvalidOperationException("bug"))));
+
+        Assert.Equal([MutationOutcome.Failed, MutationOutcome.Failed], _recorder.Records.Select(r => r.Outcome));
+        Assert.All(_recorder.Records, r => Assert.Equal(("jobs.cancel", "job/01a24e82-2308-7e61-8194-c76930877723", (MeshErrorCode?)null), (r.Action, r.Target, r.Code)));
+    }
+
+    [Fact]
+    public async Task Without_recorders_the_change_is_only_run()
+    {
+        var runs = 0;
+        await new Mutations([], _clock).RunAsync(Operator, MeshActions.RestartAgent, "agent/a", () =>
+        {
+            runs++;
+            return Task.CompletedTask;
+        });
+
+        Assert.Equal(1, runs);
+    }
+
+    private sealed class Recorder : IMutationRecorder
+    {
+        public List<MutationRecord> Records { get; } = [];
+
+        public void Record(MutationRecord record) => Records.Add(record);
+    }
+}
