@@ -49,6 +49,10 @@ public sealed class MeshException : Exception
     [Id(0)]
     public MeshErrorCode Code { get; init; }
 
+    /// <summary>Why, where a caller decides on more than the code (never match the message text).</summary>
+    [Id(1)]
+    public MeshErrorReason Reason { get; init; }
+
     public static MeshException NotFound(string what) => new(MeshErrorCode.NotFound, $"{what} was not found.");
 
     public static MeshException Invalid(string message) => new(MeshErrorCode.InvalidArgument, message);
@@ -60,4 +64,21 @@ public sealed class MeshException : Exception
     public static MeshException Exhausted(string message) => new(MeshErrorCode.ResourceExhausted, message);
 
     public static MeshException Unavailable(string message) => new(MeshErrorCode.Unavailable, message);
+
+    /// <summary>
+    /// FailedPrecondition because another write of the same object won (this copy was stale): trying again re-reads it.
+    /// </summary>
+    public static MeshException ChangedConcurrently(string message) =>
+        new(MeshErrorCode.FailedPrecondition, message) { Reason = MeshErrorReason.ChangedConcurrently };
+}
+
+/// <summary>A finer reason within a <see cref="MeshErrorCode"/>, for callers that decide on it.</summary>
+[GenerateSerializer]
+public enum MeshErrorReason
+{
+    /// <summary>Nothing finer than the code.</summary>
+    None = 0,
+
+    /// <summary>Another write of the object won; the call may be tried again after a re-read.</summary>
+    ChangedConcurrently = 1,
 }

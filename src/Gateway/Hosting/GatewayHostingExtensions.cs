@@ -68,6 +68,8 @@ public static class GatewayHostingExtensions
         services.AddSingleton<StartReports>();
         services.AddHostedService(sp => sp.GetRequiredService<StartReports>());
         services.AddSingleton<AgentDirectoryReader>();
+        services.AddSingleton<PoolGrantCache>();
+        services.AddSingleton<PoolGrantService>();
         services.AddSingleton<DispatchHub>();
         return builder;
     }
@@ -92,6 +94,7 @@ public static class GatewayHostingExtensions
             app.MapOpenApi("/openapi/{documentName}.json");
             app.MapScalarApiReference("/docs", o => o.WithTitle("MeshOs API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
             app.MapTenantsApi();
+            app.MapPoolGrantsApi();
             app.MapJobsApi();
             app.MapAgentsApi();
             app.MapIncidentsApi();

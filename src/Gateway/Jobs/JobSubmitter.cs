@@ -107,13 +107,8 @@ public sealed class JobSubmitter(IGrainFactory grains)
         Require(input.Capability is { Length: > 0 and <= 100 } c && c.All(ch => ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '.' or '/'),
             "capability: required, 1–100 of a-z 0-9 - _ . /");
 
-        var pool = string.IsNullOrEmpty(input.Pool) ? tenant.Pools.FirstOrDefault() : input.Pool;
-        if (pool is null)
-        {
-            throw MeshException.Invalid("pool: the tenant has no pools; ask an operator to grant one.");
-        }
-
-        if (!tenant.Pools.Contains(pool))
+        var pool = string.IsNullOrEmpty(input.Pool) ? PoolAccess.DefaultPool(tenant.TenantId, tenant.Pools) : input.Pool;
+        if (!PoolAccess.MaySubmit(tenant.TenantId, tenant.Pools, pool))
         {
             throw new MeshException(MeshErrorCode.PermissionDenied, $"pool: the tenant may not use pool '{pool}'.");
         }

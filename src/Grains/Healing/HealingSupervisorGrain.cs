@@ -164,12 +164,10 @@ internal sealed partial class HealingSupervisorGrain(
         view.Pool = change.Pool;
         view.State = change.To;
         view.Since = at;
-        view.Gone = change.To == AgentState.Offline && (change.From == AgentState.Draining
-            || change.Reason.Contains("drain", StringComparison.OrdinalIgnoreCase)
-            || change.Reason.Contains("deregister", StringComparison.OrdinalIgnoreCase));
+        view.Gone = change.To == AgentState.Offline && (change.From == AgentState.Draining || AgentChangeCauses.LeftOnPurpose(change.Cause));
         if (change.From == AgentState.Quarantined && change.To != AgentState.Quarantined)
         {
-            var automatic = change.Reason.Contains("probation", StringComparison.OrdinalIgnoreCase);
+            var automatic = change.Cause == AgentChangeCause.ProbationEnded;
             Record(at, RemediationStep.Release, change.AgentId, $"{change.Reason}; now {change.To}", automatic);
         }
 

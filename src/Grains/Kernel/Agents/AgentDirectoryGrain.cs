@@ -61,6 +61,16 @@ internal sealed partial class AgentDirectoryGrain(
         return Task.FromResult(page);
     }
 
+    public Task<ImmutableArray<AgentSummary>> ListMatchingAsync(AgentFilter filter, string? afterId, int limit)
+    {
+        var page = state.State.Agents.Values
+            .Where(a => (afterId is null || string.CompareOrdinal(a.AgentId, afterId) > 0) && filter.Matches(a))
+            .OrderBy(a => a.AgentId, StringComparer.Ordinal)
+            .Take(limit)
+            .ToImmutableArray();
+        return Task.FromResult(page);
+    }
+
     public Task<ImmutableDictionary<AgentState, int>> CountByStateAsync() =>
         Task.FromResult(state.State.Agents.Values.GroupBy(a => a.State).ToImmutableDictionary(g => g.Key, g => g.Count()));
 

@@ -3,6 +3,7 @@ using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Abstractions.Tenants;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
@@ -71,6 +72,8 @@ internal sealed partial class AgentGrain(
             throw MeshException.Conflict($"Agent id '{AgentId}' is registered by another owner.");
         }
 
+        await RequirePoolAccessAsync(registration);
+
         var now = time.GetUtcNow();
         _channel = channel;
         _disconnectedAt = null;
@@ -85,7 +88,7 @@ internal sealed partial class AgentGrain(
             state.State.State = AgentState.Registering;
         }
 
-        await TransitionAsync(AgentLifecycle.OnRegister(state.State.State, Holds), isNew ? "registered" : "re-registered", forceWrite: true);
+        await TransitionAsync(AgentLifecycle.OnRegister(state.State.State, Holds), AgentChangeCause.Registered, isNew ? "registered" : "re-registered", forceWrite: true);
         ScheduleCheck();
         return new AgentRegistered(ToInfo(), _options.HeartbeatInterval, jobOptions.Value.LeaseDuration);
     }
@@ -109,7 +112,8 @@ internal sealed partial class AgentGrain(
             var next = AgentLifecycle.OnHeartbeat(state.State.State, _inFlight, Holds);
             if (next != state.State.State)
             {
-                await TransitionAsync(next, next == AgentState.Offline ? "drained" : "heartbeat resumed");
+                await TransitionAsync(next, next == AgentState.Offline ? AgentChangeCause.DrainCompleted : AgentChangeCause.HeartbeatResumed,
+                    next == AgentState.Offline ? "drained" : "heartbeat resumed");
                 ScheduleCheck(); // the next deadline depends on the new state
             }
         }
@@ -143,7 +147,7 @@ internal sealed partial class AgentGrain(
         if (state.State.State is not (AgentState.Offline or AgentState.Draining))
         {
             state.State.DrainHold = true;
-            await TransitionAsync(_inFlight == 0 && _channel is null ? AgentState.Offline : AgentState.Draining, reason);
+            await TransitionAsync(_inFlight == 0 && _channel is null ? AgentState.Offline : AgentState.Draining, AgentChangeCause.DrainRequested, reason);
             await SendCommandAsync(new AgentCommand(AgentCommandKind.Drain, null, reason));
         }
 
@@ -153,7 +157,7 @@ internal sealed partial class AgentGrain(
     public async Task DeregisterAsync(string reason)
     {
         EnsureRegistered();
-        await TransitionAsync(AgentState.Offline, reason);
+        await TransitionAsync(AgentState.Offline, AgentChangeCause.Deregistered, reason);
         _channel = null;
         await RevokeLeasesAsync(reason);
     }
@@ -185,12 +189,14 @@ internal sealed partial class AgentGrain(
         EnsureRegistered();
         state.State.QuarantineHold = true;
         state.State.ProbationUntil = probation is { } p && p > TimeSpan.Zero ? time.GetUtcNow() + p : null;
-        await TransitionAsync(AgentState.Quarantined, reason, forceWrite: true);
+        await TransitionAsync(AgentState.Quarantined, AgentChangeCause.Quarantined, reason, forceWrite: true);
         ScheduleCheck();
         return ToInfo();
     }
 
-    public async Task<AgentInfo> ReleaseAsync(string reason)
+    public Task<AgentInfo> ReleaseAsync(string reason) => ReleaseAsync(AgentChangeCause.Released, reason);
+
+    private async Task<AgentInfo> ReleaseAsync(AgentChangeCause cause, string reason)
     {
         EnsureRegistered();
         if (state.State.QuarantineHold || state.State.State == AgentState.Quarantined)
@@ -198,7 +204,7 @@ internal sealed partial class AgentGrain(
             state.State.QuarantineHold = false;
             state.State.ProbationUntil = null;
             var silent = time.GetUtcNow() - _lastHeartbeat > _options.UnresponsiveAfter || (_channel is null && _disconnectedAt is not null);
-            await TransitionAsync(silent ? AgentState.Unresponsive : AgentState.Healthy, reason, forceWrite: true);
+            await TransitionAsync(silent ? AgentState.Unresponsive : AgentState.Healthy, cause, reason, forceWrite: true);
             ScheduleCheck();
         }
 
@@ -211,11 +217,11 @@ internal sealed partial class AgentGrain(
         var current = state.State.State;
         if (degraded && current == AgentState.Healthy)
         {
-            await TransitionAsync(AgentState.Degraded, reason);
+            await TransitionAsync(AgentState.Degraded, AgentChangeCause.Performance, reason);
         }
         else if (!degraded && current == AgentState.Degraded)
         {
-            await TransitionAsync(AgentState.Healthy, reason);
+            await TransitionAsync(AgentState.Healthy, AgentChangeCause.Performance, reason);
         }
 
         return ToInfo();
@@ -242,6 +248,28 @@ internal sealed partial class AgentGrain(
         var leases = await GrainFactory.GetGrain<IJobQueryGrain>(0).ListLeasedByAsync(AgentId);
         await Task.WhenAll(leases.Select(l => GrainFactory.GetJobGrain(l.JobId).RevokeLeaseAsync(l.Epoch, reason)));
         return leases.Length;
+    }
+
+    /// <summary>
+    /// A pool not named after the agent's owner needs its owner's grant, checked on every registration (a reconnect
+    /// after a revocation is refused too). PermissionDenied otherwise.
+    /// </summary>
+    private async Task RequirePoolAccessAsync(AgentRegistration registration)
+    {
+        if (!PoolAccess.NeedsGrant(registration.Owner, registration.Pool))
+        {
+            return;
+        }
+
+        var poolOwner = PoolAccess.OwnerOf(registration.Pool);
+        var grants = poolOwner == AgentPools.PlatformOwner
+            ? []
+            : await GrainFactory.GetGrain<ITenantGrain>(poolOwner).GetPoolGrantsAsync();
+        if (!PoolAccess.MayServe(registration.Owner, registration.Pool, grants))
+        {
+            throw new MeshException(MeshErrorCode.PermissionDenied,
+                $"pool: '{registration.Pool}' belongs to '{poolOwner}', which has not granted agents of '{registration.Owner}' access to it.");
+        }
     }
 
     /// <summary>
@@ -280,7 +308,7 @@ internal sealed partial class AgentGrain(
         var now = time.GetUtcNow();
         if (state.State.QuarantineHold && state.State.ProbationUntil is { } until && now >= until)
         {
-            await ReleaseAsync("probation passed");
+            await ReleaseAsync(AgentChangeCause.ProbationEnded, "probation passed");
             return;
         }
 
@@ -294,13 +322,13 @@ internal sealed partial class AgentGrain(
                     $"disconnected {(now - gone).TotalSeconds:0.#} s ago and not back",
                 _ => $"no heartbeat for {_options.MissedHeartbeats} intervals of {_options.HeartbeatInterval.TotalSeconds:0.#} s",
             };
-            await TransitionAsync(newState, reason);
+            await TransitionAsync(newState, AgentChangeCause.Silent, reason);
         }
 
         ScheduleCheck();
     }
 
-    private async Task TransitionAsync(AgentState to, string reason, bool forceWrite = false)
+    private async Task TransitionAsync(AgentState to, AgentChangeCause cause, string reason, bool forceWrite = false)
     {
         var from = state.State.State;
         if (from == to && !forceWrite)
@@ -328,7 +356,7 @@ internal sealed partial class AgentGrain(
         {
             LogTransition(logger, AgentId, from, to, reason);
             await events.PublishAsync(new MeshEvent(0, MeshEventKind.AgentStateChanged, now,
-                new AgentStateChanged(AgentId, reg.Owner, reg.Pool, reg.Region, reg.Version, reg.CostPerHour, from, to, reason), null));
+                new AgentStateChanged(AgentId, reg.Owner, reg.Pool, reg.Region, reg.Version, reg.CostPerHour, from, to, reason, cause), null));
             if (_channel is { } channel)
             {
                 channel.OnStateChangedAsync(to).Ignore();

@@ -432,7 +432,7 @@ internal sealed partial class JobGrain(
         {
             // Someone else's newer write reached the store (this activation's copy was stale): re-read and refuse.
             Invalidate();
-            throw MeshException.Precondition("The job changed concurrently; read it again.");
+            throw MeshException.ChangedConcurrently("The job changed concurrently; read it again.");
         }
 
         _job = versioned;

@@ -47,11 +47,7 @@ public static class TenantPolicy
     }
 
     /// <summary>Pool names: lowercase letters, digits and - _ / . ; 1–100 characters.</summary>
-    public static bool IsValidPoolName(string? pool) =>
-        pool is { Length: > 0 and <= 100 } && pool.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '/' or '.');
-
-    /// <summary>Pools an owner's agents may register in (see <see cref="AgentPools.MayServe"/>).</summary>
-    public static bool MayServePool(string owner, string pool) => AgentPools.MayServe(owner, pool);
+    public static bool IsValidPoolName(string? pool) => PoolAccess.IsValidPoolName(pool);
 
     private static void Require(bool condition, string message)
     {
