@@ -120,17 +120,14 @@ public interface IAgentChannelObserver : IGrainObserver
 public sealed record AgentRegistered(AgentInfo Agent, TimeSpan HeartbeatInterval, TimeSpan LeaseDuration);
 
 /// <summary>
-/// Which agents a directory listing returns: optionally one owner's, one pool's, and only those visible to a tenant
-/// (its own agents and every agent in its pools, see <see cref="Tenants.PoolAccess.IsVisibleTo"/>).
+/// Which agents a directory listing returns: optionally one owner's, one pool's, and only those a tenant sees (its own
+/// and every agent in its own pools, see <see cref="Tenants.PoolAccess.IsVisibleTo"/>).
 /// </summary>
-/// <param name="VisibleToTenant">When set, only agents this tenant may see, given <paramref name="TenantPools"/> (the
-/// pools an operator listed for it).</param>
 [GenerateSerializer, Immutable, Alias("meshos.AgentFilter")]
-public sealed record AgentFilter(string? Owner, string? Pool, string? VisibleToTenant, ImmutableArray<string> TenantPools)
+public sealed record AgentFilter(string? Owner, string? Pool, string? VisibleToTenant)
 {
     public bool Matches(AgentSummary agent) =>
         (Owner is null || agent.Owner == Owner)
         && (Pool is null || agent.Pool == Pool)
-        && (VisibleToTenant is null
-            || Tenants.PoolAccess.IsVisibleTo(VisibleToTenant, TenantPools.IsDefault ? [] : TenantPools, agent.Owner, agent.Pool));
+        && (VisibleToTenant is null || Tenants.PoolAccess.IsVisibleTo(VisibleToTenant, agent.Owner, agent.Pool));
 }

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Security.Claims;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
@@ -8,31 +7,25 @@ using MeshOs.Gateway.Auth;
 namespace MeshOs.Gateway.Agents;
 
 /// <summary>
-/// Which agents a caller reads: an operator all of them; a tenant its own and, read-only, every agent that can lease
-/// its jobs (another owner's agents in its pools, see <see cref="PoolAccess.IsVisibleTo"/>). Changing an agent (drain,
-/// deregister) stays with its owner.
+/// Which agents a caller reads: an operator all of them; a tenant its own and, read-only, every other owner's agent
+/// in its own pools (see <see cref="PoolAccess.IsVisibleTo"/>). Changing an agent (drain, deregister) stays with its
+/// owner.
 /// </summary>
 internal static class AgentVisibility
 {
     /// <summary>The directory filter of a listing; <paramref name="owner"/> narrows it to one owner's agents.</summary>
-    public static AgentFilter ListFilter(ClaimsPrincipal user, HttpContext http, string? owner) =>
-        user.IsOperator()
-            ? new AgentFilter(owner, null, null, [])
-            : new AgentFilter(owner, null, user.TenantId(), ListedPools(http));
+    public static AgentFilter ListFilter(ClaimsPrincipal user, string? owner) =>
+        new(owner, null, user.IsOperator() ? null : user.TenantId());
 
     /// <summary>The agent when the caller may read it; NotFound otherwise (as for an unknown id).</summary>
-    public static async Task<AgentInfo> ReadableAsync(string agentId, ClaimsPrincipal user, HttpContext http, IGrainFactory grains)
+    public static async Task<AgentInfo> ReadableAsync(string agentId, ClaimsPrincipal user, IGrainFactory grains)
     {
         var info = AgentIds.IsValid(agentId) ? await grains.GetGrain<IAgentGrain>(agentId).GetAsync() : null;
-        if (info is null || !(user.IsOperator()
-            || PoolAccess.IsVisibleTo(user.TenantId(), ListedPools(http), info.Registration.Owner, info.Registration.Pool)))
+        if (info is null || !(user.IsOperator() || PoolAccess.IsVisibleTo(user.TenantId(), info.Registration.Owner, info.Registration.Pool)))
         {
             throw MeshException.NotFound($"Agent '{agentId}'");
         }
 
         return info;
     }
-
-    private static ImmutableArray<string> ListedPools(HttpContext http) =>
-        http.Features.Get<TenantPrincipal>() is { } principal ? principal.Pools : [];
 }

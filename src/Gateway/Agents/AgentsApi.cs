@@ -23,7 +23,7 @@ public static class AgentsApi
     {
         var agents = app.MapGroup("/v1/agents").WithTags("Agents").RequireAuthorization(MeshRoles.OperatorOrTenantPolicy)
             .WithMetadata(new RequestSizeLimitAttribute(64 * 1024));
-        agents.MapGet("/", ListAsync).WithName("ListAgents").WithSummary("Agents in id order (a tenant sees its own, and read-only every agent in its pools).");
+        agents.MapGet("/", ListAsync).WithName("ListAgents").WithSummary("Agents in id order (a tenant sees its own, and read-only every agent in its own pools).");
         agents.MapGet("/{agentId}", GetAsync).WithName("GetAgent").WithSummary("One agent with its live figures.");
         agents.MapPost("/{agentId}/drain", DrainAsync).WithName("DrainAgent").WithSummary("Stop new leases; the agent finishes its jobs and goes Offline.");
         agents.MapDelete("/{agentId}", DeregisterAsync).WithName("DeregisterAgent").WithSummary("Take the agent Offline; its leases go back to their queues.");
@@ -46,7 +46,7 @@ public static class AgentsApi
         return app;
     }
 
-    private static async Task<Ok<AgentPageDto>> ListAsync(ClaimsPrincipal user, HttpContext http, AgentDirectoryReader directory, string? owner = null, string? cursor = null, int? limit = null)
+    private static async Task<Ok<AgentPageDto>> ListAsync(ClaimsPrincipal user, AgentDirectoryReader directory, string? owner = null, string? cursor = null, int? limit = null)
     {
         var size = limit ?? 100;
         if (size is < 1 or > 1_000)
@@ -54,12 +54,12 @@ public static class AgentsApi
             throw MeshException.Invalid("limit: 1–1,000.");
         }
 
-        var page = await directory.ListAsync(AgentVisibility.ListFilter(user, http, owner), cursor, size);
+        var page = await directory.ListAsync(AgentVisibility.ListFilter(user, owner), cursor, size);
         return TypedResults.Ok(new AgentPageDto([.. page.Select(AgentDto.From)], page.Count == size ? page[^1].AgentId : null));
     }
 
-    private static async Task<Ok<AgentDto>> GetAsync(string agentId, ClaimsPrincipal user, HttpContext http, IGrainFactory grains) =>
-        TypedResults.Ok(AgentDto.From(await AgentVisibility.ReadableAsync(agentId, user, http, grains)));
+    private static async Task<Ok<AgentDto>> GetAsync(string agentId, ClaimsPrincipal user, IGrainFactory grains) =>
+        TypedResults.Ok(AgentDto.From(await AgentVisibility.ReadableAsync(agentId, user, grains)));
 
     private static async Task<Ok<AgentDto>> DrainAsync(string agentId, [FromBody] DrainAgentRequest? request, ClaimsPrincipal user, IGrainFactory grains)
     {

@@ -14,12 +14,28 @@ namespace MeshOs.Gateway.Tenants;
 /// this gateway applies here at once, one revoked through another gateway within that duration (the revoking tenant
 /// grain drains the agents at once in any case).
 /// </summary>
-public sealed class PoolGrantCache(IGrainFactory grains, IOptions<GatewaySecurityOptions> options, TimeProvider time)
+public sealed class PoolGrantCache
 {
     /// <summary>More entries than this and the cache starts over (entries are bounded by tenants with foreign agents).</summary>
     private const int MaxEntries = 10_000;
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly Func<string, Task<ImmutableArray<PoolGrant>>> _grantsOf;
+    private readonly IOptions<GatewaySecurityOptions> _options;
+    private readonly TimeProvider _time;
+
+    public PoolGrantCache(IGrainFactory grains, IOptions<GatewaySecurityOptions> options, TimeProvider time)
+        : this(tenantId => grains.GetGrain<ITenantGrain>(tenantId).GetPoolGrantsAsync(), options, time)
+    {
+    }
+
+    /// <param name="grantsOf">Reads a tenant's pool grants.</param>
+    internal PoolGrantCache(Func<string, Task<ImmutableArray<PoolGrant>>> grantsOf, IOptions<GatewaySecurityOptions> options, TimeProvider time)
+    {
+        _grantsOf = grantsOf;
+        _options = options;
+        _time = time;
+    }
 
     public async ValueTask<bool> MayServeAsync(string agentOwner, string pool)
     {
@@ -34,16 +50,16 @@ public sealed class PoolGrantCache(IGrainFactory grains, IOptions<GatewaySecurit
             return false;
         }
 
-        var now = time.GetUtcNow();
+        var now = _time.GetUtcNow();
         if (!_entries.TryGetValue(poolOwner, out var entry) || entry.ExpiresAt <= now)
         {
-            var grants = await grains.GetGrain<ITenantGrain>(poolOwner).GetPoolGrantsAsync().WaitAsync(options.Value.KeyCheckTimeout, time);
+            var grants = await _grantsOf(poolOwner).WaitAsync(_options.Value.KeyCheckTimeout, _time);
             if (_entries.Count > MaxEntries)
             {
                 _entries.Clear();
             }
 
-            entry = _entries[poolOwner] = new Entry(grants, now + options.Value.KeyCacheDuration);
+            entry = _entries[poolOwner] = new Entry(grants, now + _options.Value.KeyCacheDuration);
         }
 
         return PoolAccess.MayServe(agentOwner, pool, entry.Grants);

@@ -165,15 +165,23 @@ public sealed class PoolAccessTests
     [InlineData("acme", "platform", true)] // its own agent, wherever
     [InlineData("platform", "acme", true)] // a platform agent in its pool (granted): it can lease its jobs
     [InlineData("partner", "acme/gpu", true)]
-    [InlineData("platform", "platform", true)] // the shared pool an operator listed for it
-    [InlineData("platform", "platform/gpu", false)]
-    [InlineData("other", "other", false)]
-    public void A_tenant_sees_every_agent_that_can_lease_its_jobs(string agentOwner, string agentPool, bool expected)
+    [InlineData("platform", "platform", false)] // the shared fleet is the platform's
+    [InlineData("partner", "partner", false)]
+    [InlineData("other", "other/acme", false)]
+    public void A_tenant_sees_its_agents_and_every_agent_in_its_own_pools(string agentOwner, string agentPool, bool expected)
     {
-        Assert.Equal(expected, PoolAccess.IsVisibleTo("acme", ["platform"], agentOwner, agentPool));
-        Assert.Equal(expected, new AgentFilter(null, null, "acme", ["platform"]).Matches(
+        Assert.Equal(expected, PoolAccess.IsVisibleTo("acme", agentOwner, agentPool));
+        Assert.Equal(expected, new AgentFilter(null, null, "acme").Matches(
             new AgentSummary("a-1", agentOwner, agentPool, ["echo"], AgentState.Healthy, T0)));
     }
+
+    [Theory]
+    [InlineData("partner", "acme", true)]
+    [InlineData("partner", "acme/gpu", false)]
+    [InlineData("other", "acme", false)]
+    public void A_filter_narrows_by_owner_and_pool(string owner, string pool, bool expected) =>
+        Assert.Equal(expected, new AgentFilter("partner", "acme", null).Matches(
+            new AgentSummary("a-1", owner, pool, ["echo"], AgentState.Healthy, T0)));
 
     [Fact]
     public void A_tenant_manages_only_its_own_agents()

@@ -13,7 +13,7 @@ internal static class PoolGrantRevocation
 
     public static async Task<int> DrainAsync(IGrainFactory grains, int directoryShards, string grantee, string pool, string reason)
     {
-        var filter = new AgentFilter(grantee, pool, null, []);
+        var filter = new AgentFilter(grantee, pool, null);
         var drained = 0;
         for (var shard = 0; shard < directoryShards; shard++)
         {

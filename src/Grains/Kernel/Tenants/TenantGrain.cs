@@ -137,6 +137,7 @@ internal sealed class TenantGrain(
     public async Task<PoolGrant> RevokePoolGrantAsync(string grantee, string pool, string actor)
     {
         EnsureExists();
+        PoolAccess.ValidateGrant(TenantId, grantee, pool);
         var grants = PoolAccess.Revoke([.. state.State.Grants], grantee, pool, actor, time.GetUtcNow())
             ?? throw MeshException.NotFound($"An active grant of pool '{pool}' to '{grantee}'");
         state.State.Grants = [.. grants];
