@@ -10,11 +10,14 @@ namespace MeshOs.Gateway.Dispatch;
 /// pool and capability takes jobs from that queue's shards on their behalf and leases each to a session with a free
 /// credit. One lock guards credits and session lists; it is held only for bookkeeping, never across a call.
 /// </summary>
-public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poolGrants, ILogger<DispatchHub> logger) : IAsyncDisposable
+public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poolGrants, IHostApplicationLifetime lifetime, ILogger<DispatchHub> logger)
+    : IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<QueueName, QueuePoller> _pollers = new();
-    private readonly CancellationTokenSource _stopping = new();
+
+    // The pollers stop with the process's first step of stopping: a stopping silo answers their long-polls at once.
+    private readonly CancellationTokenSource _stopping = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
 
     /// <summary>Identifies this dispatcher to the queues (logging and diagnostics).</summary>
     public string DispatcherId { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";

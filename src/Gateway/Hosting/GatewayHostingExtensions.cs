@@ -80,6 +80,7 @@ public static class GatewayHostingExtensions
     /// </summary>
     public static WebApplication MapMeshGateway(this WebApplication app, string role, MeshClusterSettings cluster, bool withApis = true)
     {
+        app.UseMeshShutdown();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMeshAuthFailureGuard();

@@ -3,6 +3,7 @@ using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Grains.Kernel.Jobs;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -18,6 +19,7 @@ internal sealed partial class QueueGrain(
     IJobStore store,
     IOptions<DispatchOptions> dispatchOptions,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<QueueGrain> logger) : Grain, IQueueGrain, IRemindable
 {
     private const int PageSize = 1_000;
@@ -117,9 +119,10 @@ internal sealed partial class QueueGrain(
         ImmutableArray<TakenJob> jobs;
         try
         {
-            jobs = await waiter.Result.Task.WaitAsync(limit, time);
+            // A stopping silo answers its long-polls at once: they would hold its grains' deactivation for seconds.
+            jobs = await waiter.Result.Task.WaitAsync(limit, time, lifetime.ApplicationStopping);
         }
-        catch (TimeoutException)
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
             // Completed by OnJobsAvailable at the same moment? Then the jobs are ours: do not drop them.
             jobs = waiter.Result.Task.IsCompletedSuccessfully ? waiter.Result.Task.Result : [];

@@ -6,6 +6,7 @@ using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Grains.Kernel.Dispatch;
 using MeshOs.Grains.Telemetry;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -24,6 +25,7 @@ internal sealed partial class JobGrain(
     IOptions<DispatchOptions> dispatchOptions,
     QueueReferences queues,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     private readonly JobOptions _options = jobOptions.Value;
@@ -111,9 +113,10 @@ internal sealed partial class JobGrain(
         _watchers.Add(changed);
         try
         {
-            await changed.Task.WaitAsync(Clamp(wait, TimeSpan.Zero, TimeSpan.FromSeconds(25)), time);
+            // A stopping silo answers at once (the watcher asks again elsewhere) instead of holding its deactivation.
+            await changed.Task.WaitAsync(Clamp(wait, TimeSpan.Zero, TimeSpan.FromSeconds(25)), time, lifetime.ApplicationStopping);
         }
-        catch (TimeoutException)
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
         }
         finally
