@@ -41,7 +41,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         await silo.WaitReadyAsync();
         await using var gateway = MeshProcess.StartGateway(localGatewayPort: silo.GatewayPort);
         await gateway.WaitReadyAsync();
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(gateway.GrpcUrl);
+        using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(gateway.GrpcUrl);
         await using var agent = await StreamAgent.ConnectAsync(channel, JobCalls.Unique("stop"), JobCalls.Unique("cap"));
 
         var took = await Signals.TerminateAsync(Process.GetProcessById(gateway.ProcessId), Patience);
