@@ -155,6 +155,11 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
 
     private RpcException Translate(Exception ex, ServerCallContext context)
     {
+        if (ex is Jobs.RateLimitedException limited)
+        {
+            context.ResponseTrailers.Add("retry-after-ms", ((long)limited.RetryAfter.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         var rpc = ErrorMapping.ToRpc(ex);
         if (rpc.StatusCode == StatusCode.Internal)
         {

@@ -62,6 +62,10 @@ public static class GatewayHostingExtensions
         services.AddSingleton<TenantKeyCache>();
         services.AddSingleton<AuthFailureGuard>();
         services.AddSingleton<SubmitRateLimiter>();
+        services.AddOptions<AdmissionGateOptions>().Bind(builder.Configuration.GetSection(AdmissionGateOptions.Section))
+            .Validate(o => o.GatewayHold >= TimeSpan.Zero, $"{AdmissionGateOptions.Section}:GatewayHold must not be negative.")
+            .ValidateOnStart();
+        services.AddSingleton<AdmissionGate>();
         services.AddSingleton<JobSubmitter>();
         services.AddSingleton<AgentReporter>();
         services.AddOptions<GatewayAgentOptions>().Bind(builder.Configuration.GetSection(GatewayAgentOptions.Section));

@@ -25,7 +25,7 @@ public sealed record SubmitInput(
 /// Validates a submission against the rules and the tenant's quotas, then hands it to the job's grain, which
 /// acknowledges only once the job is durable. Invalid input throws InvalidArgument and writes nothing.
 /// </summary>
-public sealed class JobSubmitter(IGrainFactory grains)
+public sealed class JobSubmitter(IGrainFactory grains, AdmissionGate admission)
 {
     public const int DefaultPriority = 5;
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
@@ -47,6 +47,11 @@ public sealed class JobSubmitter(IGrainFactory grains)
     public async Task<SubmitOutcome> SubmitAsync(TenantPrincipal tenant, SubmitInput input)
     {
         var spec = Validate(tenant, input);
+        if (admission.Refusal(spec.Pool, spec.Capability) is { } held)
+        {
+            throw held;
+        }
+
         var jobId = spec.IdempotencyKey is { } key ? IdempotentJobId(tenant.TenantId, key) : Guid.CreateVersion7();
         var grain = grains.GetJobGrain(jobId);
         var deadline = DateTimeOffset.UtcNow + RetryBudget;
@@ -62,6 +67,10 @@ public sealed class JobSubmitter(IGrainFactory grains)
                 // Without an idempotency key the id is this call's own: finding it means an earlier try of this very
                 // submit was written before its answer was lost.
                 return retried && !outcome.Created && spec.IdempotencyKey is null ? outcome with { Created = true } : outcome;
+            }
+            catch (MeshException ex) when (admission.OnRefused(spec.Pool, spec.Capability, ex) is { } shed)
+            {
+                throw shed;
             }
             // A silo went away mid-call: the same job id can safely be submitted again.
             catch (Exception ex) when (Errors.ErrorMapping.IsFailover(ex) && DateTimeOffset.UtcNow + delay < deadline)

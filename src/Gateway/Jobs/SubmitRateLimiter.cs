@@ -57,7 +57,10 @@ public sealed record SubmitRefusal(TimeSpan RetryAfter, string Message)
     public string RetryAfterSeconds => Math.Max(1, (int)Math.Ceiling(RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
 
-/// <summary>A submit refused by the rate limiter; carries the time after which a retry can succeed.</summary>
+/// <summary>
+/// A submit refused for now (the tenant's rate limit, or the mesh shedding load); carries the time after which a retry
+/// can succeed. REST answers 429 with Retry-After, gRPC RESOURCE_EXHAUSTED with a <c>retry-after-ms</c> trailer.
+/// </summary>
 public sealed class RateLimitedException(TimeSpan retryAfter, string message) : Exception(message)
 {
     public TimeSpan RetryAfter { get; } = retryAfter;

@@ -87,8 +87,16 @@ public sealed class PlainProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (!Output.Contains(text, StringComparison.Ordinal))
         {
-            Assert.False(_process.HasExited, $"The process exited ({_process.ExitCode}) before printing '{text}':\n{Output}\n{Errors}");
-            Assert.True(DateTime.UtcNow < deadline, $"No '{text}' within {timeout.TotalSeconds:0} s:\n{Output}\n{Errors}");
+            if (_process.HasExited)
+            {
+                Assert.Fail($"The process exited ({_process.ExitCode}) before printing '{text}':\n{Output}\n{Errors}");
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                Assert.Fail($"No '{text}' within {timeout.TotalSeconds:0} s:\n{Output}\n{Errors}");
+            }
+
             await Task.Delay(100);
         }
     }

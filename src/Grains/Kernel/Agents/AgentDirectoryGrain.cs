@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using MeshOs.Abstractions.Agents;
 using MeshOs.Grains.Storage;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace MeshOs.Grains.Kernel.Agents;
 
@@ -15,6 +16,8 @@ namespace MeshOs.Grains.Kernel.Agents;
 /// </summary>
 internal sealed partial class AgentDirectoryGrain(
     [PersistentState("agent-directory", MeshStorage.GrainStore)] IPersistentState<AgentDirectoryState> state,
+    IOptions<AgentOptions> options,
+    TimeProvider time,
     ILogger<AgentDirectoryGrain> logger) : Grain, IAgentDirectoryGrain, IRemindable
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
@@ -76,6 +79,11 @@ internal sealed partial class AgentDirectoryGrain(
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
+        foreach (var agentId in AgentDirectoryRetention.Forgotten(state.State.Agents.Values, time.GetUtcNow(), options.Value.ForgetOfflineAfter))
+        {
+            _dirty |= state.State.Agents.Remove(agentId);
+        }
+
         _toTouch.Clear();
         foreach (var agent in state.State.Agents.Values)
         {

@@ -23,6 +23,7 @@ internal sealed partial class JobGrain(
     IJobStore store,
     IOptions<JobOptions> jobOptions,
     IOptions<DispatchOptions> dispatchOptions,
+    IOptions<LoadShedding.AdmissionOptions> admissionOptions,
     QueueReferences queues,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
@@ -62,6 +63,9 @@ internal sealed partial class JobGrain(
                 throw MeshException.Exhausted($"The tenant has {maxQueuedJobs} jobs queued already (quota maxQueuedJobs).");
             case Admission.ShardFull:
                 throw MeshException.Exhausted($"Queue {spec.Pool}/{spec.Capability} is full (MeshOs:Dispatch:MaxPendingPerShard); retry later.");
+            case Admission.Overloaded:
+                throw MeshException.Overloaded($"Queue {spec.Pool}/{spec.Capability} is at capacity (its jobs wait longer than MeshOs:Admission:TargetQueueDelay); nothing was written, retry later.",
+                    admissionOptions.Value.RetryAfter);
         }
 
         var record = new JobRecord(
