@@ -79,7 +79,7 @@ internal sealed partial class DemoFleetService(
                 {
                     await submitter.SubmitAsync(tenant, new SubmitInput("demo.echo", "echo", "platform", payload, n % 10, null, null, null, null, null, null));
                 }
-                catch (MeshException ex)
+                catch (Exception ex) when (ex is MeshException or RateLimitedException)
                 {
                     LogSubmitRefused(logger, ex.Message);
                 }

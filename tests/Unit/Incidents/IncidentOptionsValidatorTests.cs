@@ -5,7 +5,7 @@ namespace MeshOs.Tests.Unit.Incidents;
 
 public sealed class IncidentOptionsValidatorTests
 {
-    private static IReadOnlyList<string> Failures(IncidentOptions options) =>
+    private static List<string> Failures(IncidentOptions options) =>
         new IncidentOptionsValidator().Validate(null, options).Failures?.ToList() ?? [];
 
     [Fact]
