@@ -8,7 +8,7 @@ public static class Program
 {
     public static Task<int> Main(string[] args) => MeshStart.RunAsync(async () =>
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(MeshEndpoints.AdoptAspNetAddresses(args));
         var cluster = MeshClusterSettings.From(builder.Configuration);
         builder.UseMeshDefaults("http://localhost:8090", "http://localhost:8091").EnsurePortsFree();
         builder.AddMeshTelemetry("meshos-gateway");

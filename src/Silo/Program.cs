@@ -14,7 +14,7 @@ public static class Program
 {
     public static Task<int> Main(string[] args) => MeshStart.RunAsync(async () =>
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(MeshEndpoints.AdoptAspNetAddresses(args));
         var cluster = MeshClusterSettings.From(builder.Configuration);
         var coHost = builder.Configuration.GetValue($"{SiloOptions.Section}:{nameof(SiloOptions.CoHostGateway)}", true);
 

@@ -21,8 +21,11 @@ public sealed record MeshEndpoints(string Http, string Grpc, int? SiloPort, int?
     public const string HttpUrlKey = "Kestrel:Endpoints:Http:Url";
     public const string GrpcUrlKey = "Kestrel:Endpoints:Grpc:Url";
     public const string PortKey = "port";
-    public const string UrlsKey = "urls";
-    public const string HttpPortsKey = "http_ports";
+    /// <summary>Where <c>--urls</c> / <c>ASPNETCORE_URLS</c> land (see <see cref="AdoptAspNetAddresses"/>).</summary>
+    public const string UrlsKey = "MeshOs:Urls";
+
+    /// <summary>Where <c>ASPNETCORE_HTTP_PORTS</c> lands (see <see cref="AdoptAspNetAddresses"/>).</summary>
+    public const string HttpPortsKey = "MeshOs:HttpPorts";
     public const string SiloPortKey = "MeshOs:Silo:SiloPort";
     public const string GatewayPortKey = "MeshOs:Silo:GatewayPort";
 
@@ -91,15 +94,66 @@ public sealed record MeshEndpoints(string Http, string Grpc, int? SiloPort, int?
     public static string Normalize(string url) =>
         url.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal);
 
+    /// <summary>
+    /// Takes ASP.NET Core's own address settings (<c>--urls</c>, <c>ASPNETCORE_URLS</c>/<c>DOTNET_URLS</c>,
+    /// <c>ASPNETCORE_HTTP_PORTS</c>/<c>DOTNET_HTTP_PORTS</c>) out of the arguments and the process environment before the
+    /// host reads them, and hands them to <see cref="Resolve"/> as <see cref="UrlsKey"/> and <see cref="HttpPortsKey"/>:
+    /// the host would otherwise bind them beside (or be overridden by, with a warning) the two endpoints MeshOs needs,
+    /// one HTTP/1.1 and one HTTP/2. The command line wins over the environment.
+    /// </summary>
+    public static string[] AdoptAspNetAddresses(string[] args)
+    {
+        var rest = new List<string>(args.Length + 2);
+        string? urls = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i].StartsWith("--urls=", StringComparison.OrdinalIgnoreCase))
+            {
+                urls = args[i]["--urls=".Length..];
+            }
+            else if (string.Equals(args[i], "--urls", StringComparison.OrdinalIgnoreCase) && i + 1 < args.Length)
+            {
+                urls = args[++i];
+            }
+            else
+            {
+                rest.Add(args[i]);
+            }
+        }
+
+        urls ??= TakeVariable("ASPNETCORE_URLS") ?? TakeVariable("DOTNET_URLS");
+        TakeVariable("DOTNET_URLS");
+        var ports = TakeVariable("ASPNETCORE_HTTP_PORTS") ?? TakeVariable("DOTNET_HTTP_PORTS");
+        TakeVariable("DOTNET_HTTP_PORTS");
+        if (urls is { Length: > 0 })
+        {
+            rest.Add($"--{UrlsKey}={urls}");
+        }
+
+        if (ports is { Length: > 0 })
+        {
+            rest.Add($"--{HttpPortsKey}={ports}");
+        }
+
+        return [.. rest];
+    }
+
+    private static string? TakeVariable(string name)
+    {
+        var value = Environment.GetEnvironmentVariable(name);
+        if (value is not null)
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
+
+        return value;
+    }
+
     /// <summary>The settings that make Kestrel and the silo use these endpoints (highest precedence).</summary>
     public IEnumerable<KeyValuePair<string, string?>> AsSettings()
     {
         yield return new(HttpUrlKey, Http);
         yield return new(GrpcUrlKey, Grpc);
-
-        // Read here, so ASP.NET Core need not (it would log that Kestrel's endpoints override them).
-        yield return new(UrlsKey, string.Empty);
-        yield return new(HttpPortsKey, string.Empty);
         if (SiloPort is { } silo)
         {
             yield return new(SiloPortKey, silo.ToString(CultureInfo.InvariantCulture));
