@@ -13,7 +13,7 @@ namespace MeshOs.Tests.EndToEnd.Hosting;
 /// </summary>
 public sealed class ShutdownTests(ITestOutputHelper output)
 {
-    /// <summary>The bound the issue sets; the process's own limit (MeshOs:Shutdown:Timeout) is 4 s.</summary>
+    /// <summary>The bound the issue sets; the process's own limit (MeshOs:Shutdown:Timeout) is 3 s.</summary>
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
 
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(40);
