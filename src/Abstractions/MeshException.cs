@@ -65,6 +65,14 @@ public sealed class MeshException : Exception
     [Id(2)]
     public string? State { get; init; }
 
+    /// <summary>Why, where a caller decides on more than the code (never match the message text).</summary>
+    [Id(3)]
+    public MeshErrorReason Reason { get; init; }
+
+    /// <summary>When a retry may succeed, for refusals that know (load shedding).</summary>
+    [Id(4)]
+    public TimeSpan? RetryAfter { get; init; }
+
     public static MeshException NotFound(string what) => new(MeshErrorCode.NotFound, $"{what} was not found.");
 
     public static MeshException Invalid(string message) => new(MeshErrorCode.InvalidArgument, message);
@@ -83,4 +91,28 @@ public sealed class MeshException : Exception
     public static MeshException Exhausted(string message) => new(MeshErrorCode.ResourceExhausted, message);
 
     public static MeshException Unavailable(string message) => new(MeshErrorCode.Unavailable, message);
+
+    /// <summary>ResourceExhausted because the mesh sheds load; nothing was written.</summary>
+    public static MeshException Overloaded(string message, TimeSpan retryAfter) =>
+        new(MeshErrorCode.ResourceExhausted, message) { Reason = MeshErrorReason.Overloaded, RetryAfter = retryAfter };
+
+    /// <summary>
+    /// FailedPrecondition because another write of the same object won (this copy was stale): trying again re-reads it.
+    /// </summary>
+    public static MeshException ChangedConcurrently(string message) =>
+        new(MeshErrorCode.FailedPrecondition, message) { Reason = MeshErrorReason.ChangedConcurrently };
+}
+
+/// <summary>A finer reason within a <see cref="MeshErrorCode"/>, for callers that decide on it.</summary>
+[GenerateSerializer]
+public enum MeshErrorReason
+{
+    /// <summary>Nothing finer than the code.</summary>
+    None = 0,
+
+    /// <summary>Another write of the object won; the call may be tried again after a re-read.</summary>
+    ChangedConcurrently = 1,
+
+    /// <summary>The mesh sheds load (ResourceExhausted): nothing was written; retry after <see cref="MeshException.RetryAfter"/>.</summary>
+    Overloaded = 2,
 }

@@ -1,3 +1,4 @@
+using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Tenants;
 using Microsoft.Extensions.Options;
 
@@ -63,11 +64,12 @@ public sealed class MeshAgentOptionsValidator : IValidateOptions<MeshAgentOption
             failures.Add("EnrollmentToken or ApiKey: exactly one is required.");
         }
 
-        // A tenant's agents may only serve the tenant's pools; saying so here beats a PermissionDenied at every reconnect.
-        if (hasKey && ApiKeyFormat.TryParse(options.ApiKey, out var tenantId, out _, out _)
-            && options.Pool != tenantId && options.Pool?.StartsWith(tenantId + "/", StringComparison.Ordinal) != true)
+        // A tenant's agents serve its own pools and pools another tenant granted it, never the platform's; saying so
+        // here beats a PermissionDenied at every reconnect.
+        if (hasKey && ApiKeyFormat.TryParse(options.ApiKey, out var tenantId, out _, out _) && options.Pool is { } pool
+            && PoolAccess.OwnerOf(pool) == AgentPools.PlatformOwner)
         {
-            failures.Add($"Pool: agents of tenant '{tenantId}' may only serve pool '{tenantId}' or '{tenantId}/…'.");
+            failures.Add($"Pool: agents of tenant '{tenantId}' serve its own pools ('{tenantId}', '{tenantId}/…') or pools another tenant granted it, never '{pool}'.");
         }
 
         if (options.ReconnectMinDelay <= TimeSpan.Zero)

@@ -1,12 +1,13 @@
 using MeshOs.AgentSim.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace MeshOs.AgentSim;
 
-public static class Program
+public static partial class Program
 {
     public static async Task<int> Main(string[] args)
     {
@@ -26,9 +27,21 @@ public static class Program
             o.TimestampFormat = "HH:mm:ss ";
         });
         builder.Services.AddSimulatedFleet(builder.Configuration);
+
+        // Ctrl+C / SIGTERM: the agents close their streams and the process exits within this (the host's default: 30 s).
+        var shutdownTimeout = builder.Configuration.GetValue("Sim:ShutdownTimeout", TimeSpan.FromSeconds(4));
+        if (shutdownTimeout <= TimeSpan.Zero)
+        {
+            await Console.Error.WriteLineAsync("Invalid simulator settings: Sim:ShutdownTimeout must be positive.");
+            return 2;
+        }
+
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);
         try
         {
-            await builder.Build().RunAsync();
+            var host = builder.Build();
+            AnnounceStop(host);
+            await host.RunAsync();
             return Environment.ExitCode;
         }
         catch (OptionsValidationException ex)
@@ -37,4 +50,17 @@ public static class Program
             return 2;
         }
     }
+
+    private static void AnnounceStop(IHost host)
+    {
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MeshOs.AgentSim.Program");
+        long started = 0;
+        lifetime.ApplicationStopping.Register(() => started = System.Diagnostics.Stopwatch.GetTimestamp());
+        lifetime.ApplicationStopped.Register(() =>
+            LogStopped(logger, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "AgentSim stopped gracefully in {Seconds:0.00} s")]
+    private static partial void LogStopped(ILogger logger, double seconds);
 }

@@ -6,11 +6,11 @@ namespace MeshOs.Gateway;
 /// <summary>The standalone gateway: an Orleans client of a running cluster serving REST, gRPC and the dashboard.</summary>
 public static class Program
 {
-    public static async Task Main(string[] args)
+    public static Task<int> Main(string[] args) => MeshStart.RunAsync(async () =>
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(MeshEndpoints.AdoptAspNetAddresses(args));
         var cluster = MeshClusterSettings.From(builder.Configuration);
-        builder.UseMeshDefaults("http://localhost:8090", "http://localhost:8091");
+        builder.UseMeshDefaults("http://localhost:8090", "http://localhost:8091").EnsurePortsFree();
         builder.AddMeshTelemetry("meshos-gateway");
         builder.AddMeshClusterClient(cluster);
         builder.AddMeshGateway();
@@ -19,5 +19,5 @@ public static class Program
         app.MapMeshGateway("gateway", cluster);
         app.AnnounceAddresses("gateway", cluster);
         await app.RunAsync();
-    }
+    });
 }

@@ -12,13 +12,14 @@ namespace MeshOs.Silo;
 /// </summary>
 public static class Program
 {
-    public static async Task Main(string[] args)
+    public static Task<int> Main(string[] args) => MeshStart.RunAsync(async () =>
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(MeshEndpoints.AdoptAspNetAddresses(args));
         var cluster = MeshClusterSettings.From(builder.Configuration);
         var coHost = builder.Configuration.GetValue($"{SiloOptions.Section}:{nameof(SiloOptions.CoHostGateway)}", true);
 
-        builder.UseMeshDefaults("http://localhost:8080", "http://localhost:8081");
+        var endpoints = builder.UseMeshDefaults("http://localhost:8080", "http://localhost:8081", moveSiloPorts: true);
+        endpoints.EnsurePortsFree(SiloHostingExtensions.Bindings(builder.Configuration, cluster));
         builder.AddMeshTelemetry("meshos-silo");
         builder.AddMeshSilo(cluster);
         builder.AddMeshGateway();
@@ -28,5 +29,5 @@ public static class Program
         app.MapMeshGateway(coHost ? "silo+gateway" : "silo", cluster, withApis: coHost);
         app.AnnounceAddresses(coHost ? "silo+gateway" : "silo", cluster);
         await app.RunAsync();
-    }
+    });
 }

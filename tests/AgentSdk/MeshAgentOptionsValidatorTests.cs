@@ -30,7 +30,7 @@ public sealed class MeshAgentOptionsValidatorTests
                 "Capabilities: 'Echo' is not a capability name (1–100 of a-z 0-9 - _ . /).",
                 "MaxConcurrency: 1–10000.",
                 "EnrollmentToken or ApiKey: exactly one is required.",
-                "Pool: agents of tenant 'acme' may only serve pool 'acme' or 'acme/…'.",
+                "Pool: agents of tenant 'acme' serve its own pools ('acme', 'acme/…') or pools another tenant granted it, never 'platform'.",
             ],
             result.Failures);
     }

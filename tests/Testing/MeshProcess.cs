@@ -86,6 +86,9 @@ public sealed class MeshProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The exit code, once the process has exited.</summary>
+    public int ExitCode => _process.ExitCode;
+
     /// <summary>Everything the process printed so far.</summary>
     public string Output
     {

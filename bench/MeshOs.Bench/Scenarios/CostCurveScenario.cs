@@ -37,7 +37,7 @@ public static class CostCurveScenario
                 var step = await load.RunStepAsync(rate, warmup);
                 AddStep(run, $"@{rate:0}/s ", step);
                 saturation = Math.Max(saturation, step.CompletedPerSecond);
-                Progress.Say($"  completed {step.CompletedPerSecond:0}/s, dispatch p99 {step.Dispatch.P99:0.0} ms, server CPU {step.Cpu.Server:0.00}");
+                Progress.Say($"  completed {step.CompletedPerSecond:0}/s, refused {step.RefusedInWindow / step.WindowSeconds:0}/s, dispatch p99 {step.Dispatch.P99:0.0} ms, server CPU {step.Cpu.Server:0.00}");
                 if (step.CompletedPerSecond < rule.MinCompletedFraction * rate || !(step.Dispatch.P99 <= rule.MaxDispatchP99Ms))
                 {
                     saturatedAt = rate;
@@ -79,6 +79,7 @@ public static class CostCurveScenario
         run.Add(prefix + "submitted", "/s", step.SubmittedPerSecond);
         run.Add(prefix + "completed", "/s", step.CompletedPerSecond);
         run.Add(prefix + "submit errors", step.ErrorsInWindow);
+        run.Add(prefix + "submits refused (429)", "/s", step.RefusedInWindow / step.WindowSeconds);
         run.Add(prefix + "submit ack p99", "ms", step.Submit.P99);
         run.Add(prefix + "dispatch p50", "ms", step.Dispatch.P50);
         run.Add(prefix + "dispatch p99", "ms", step.Dispatch.P99);

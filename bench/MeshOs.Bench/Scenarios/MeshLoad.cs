@@ -28,6 +28,7 @@ public sealed record StepMeasurement(
     double SubmittedPerSecond,
     double CompletedPerSecond,
     long ErrorsInWindow,
+    long RefusedInWindow,
     long Capped,
     LatencySummary Submit,
     LatencySummary Dispatch,
@@ -124,7 +125,7 @@ public sealed class MeshLoad : IAsyncDisposable
         var drained = await DrainAsync(_settings.DrainTimeout);
         await Watcher.DrainAsync(TimeSpan.FromSeconds(30));
         return new StepMeasurement(
-            rate, seconds, Ledger.AckedInWindow / seconds, completed / seconds, Ledger.ErrorsInWindow, generator.Capped,
+            rate, seconds, Ledger.AckedInWindow / seconds, completed / seconds, Ledger.ErrorsInWindow, Ledger.RefusedInWindow, generator.Capped,
             generator.SubmitLatency.Summarize(), Fleet.Dispatch.Drain(), Watcher.EndToEnd.Drain(), Fleet.ReportAck?.Drain(),
             Watcher.Failed, usage, activity, drained);
     }
@@ -195,6 +196,7 @@ public sealed class MeshLoad : IAsyncDisposable
         run.Add(prefix + "submitted (acknowledged)", "/s", m.SubmittedPerSecond);
         run.Add(prefix + "completed (Succeeded)", "/s", m.CompletedPerSecond);
         run.Add(prefix + "submit errors", m.ErrorsInWindow);
+        run.Add(prefix + "submits refused (429)", "/s", m.RefusedInWindow / m.WindowSeconds);
         if (m.TargetRate is not null)
         {
             run.Add(prefix + "submits skipped (client in-flight cap)", m.Capped);

@@ -124,3 +124,16 @@ public interface IAgentChannelObserver : IGrainObserver
 /// <summary>The answer to a registration: the agent, and the rhythm the mesh expects of it.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.AgentRegistered")]
 public sealed record AgentRegistered(AgentInfo Agent, TimeSpan HeartbeatInterval, TimeSpan LeaseDuration);
+
+/// <summary>
+/// Which agents a directory listing returns: optionally one owner's, one pool's, and only those a tenant sees (its own
+/// and every agent in its own pools, see <see cref="Tenants.PoolAccess.IsVisibleTo"/>).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("meshos.AgentFilter")]
+public sealed record AgentFilter(string? Owner, string? Pool, string? VisibleToTenant)
+{
+    public bool Matches(AgentSummary agent) =>
+        (Owner is null || agent.Owner == Owner)
+        && (Pool is null || agent.Pool == Pool)
+        && (VisibleToTenant is null || Tenants.PoolAccess.IsVisibleTo(VisibleToTenant, agent.Owner, agent.Pool));
+}

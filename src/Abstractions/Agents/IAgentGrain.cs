@@ -83,6 +83,10 @@ public interface IAgentDirectoryGrain : IGrainWithIntegerKey
     [Alias("List"), AlwaysInterleave]
     Task<ImmutableArray<AgentSummary>> ListAsync(string? owner, string? afterId, int limit);
 
+    /// <summary>Agents matching <paramref name="filter"/> after <paramref name="afterId"/> in id order, at most <paramref name="limit"/>.</summary>
+    [Alias("ListMatching"), AlwaysInterleave]
+    Task<ImmutableArray<AgentSummary>> ListMatchingAsync(AgentFilter filter, string? afterId, int limit);
+
     /// <summary>How many agents of this shard are in each state.</summary>
     [Alias("CountByState"), AlwaysInterleave]
     Task<ImmutableDictionary<AgentState, int>> CountByStateAsync();

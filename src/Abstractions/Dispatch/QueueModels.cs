@@ -61,6 +61,9 @@ public enum Admission
 
     /// <summary>The queue shard holds as many pending jobs as it may, whoever they belong to.</summary>
     ShardFull = 2,
+
+    /// <summary>The queue shard sheds load: its jobs wait longer than the target (MeshOs:Admission); retry later.</summary>
+    Overloaded = 3,
 }
 
 /// <summary>A pool and capability that has a queue.</summary>

@@ -31,7 +31,7 @@ public enum MeshEventKind
     ScaleRecommended = 2,
 }
 
-/// <summary>An agent's state change.</summary>
+/// <summary>An agent's state change. Decide on <paramref name="Cause"/>; <paramref name="Reason"/> is text for humans.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.AgentStateChanged")]
 public sealed record AgentStateChanged(
     string AgentId,
@@ -42,7 +42,8 @@ public sealed record AgentStateChanged(
     decimal CostPerHour,
     AgentState From,
     AgentState To,
-    string Reason);
+    string Reason,
+    AgentChangeCause Cause = AgentChangeCause.Unspecified);
 
 /// <summary>
 /// The end of one attempt of a job. <see cref="Status"/> is the job's status after the attempt: Pending when it

@@ -33,6 +33,25 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <summary>Checks a key's secret hash; null when the key is unknown, revoked or the tenant is disabled.</summary>
     [Alias("Authenticate")]
     Task<TenantPrincipal?> AuthenticateAsync(string keyId, ImmutableArray<byte> secretHash);
+
+    /// <summary>
+    /// Records the tenant's consent that agents of <paramref name="grantee"/> (a partner tenant, or <c>platform</c>)
+    /// serve its pool <paramref name="pool"/>; <paramref name="actor"/> says who consented. Idempotent: an active grant
+    /// is returned as it is. InvalidArgument when the pool is not the tenant's; NotFound when the tenant does not exist.
+    /// </summary>
+    [Alias("GrantPool")]
+    Task<PoolGrant> GrantPoolAsync(string grantee, string pool, string actor);
+
+    /// <summary>
+    /// Revokes an active grant: from now on the grantee's agents get no lease of the pool, and those registered in it
+    /// are drained (they finish what they hold and leave). NotFound when no such grant is active.
+    /// </summary>
+    [Alias("RevokePoolGrant")]
+    Task<PoolGrant> RevokePoolGrantAsync(string grantee, string pool, string actor);
+
+    /// <summary>The tenant's pool grants, active and revoked (the most recent revoked ones); empty for an unknown tenant.</summary>
+    [Alias("GetPoolGrants")]
+    Task<ImmutableArray<PoolGrant>> GetPoolGrantsAsync();
 }
 
 /// <summary>The list of tenants, for operators. Key: 0 (one per cluster; called only by operator APIs).</summary>

@@ -1,6 +1,7 @@
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Abstractions.Tenants;
 
 namespace MeshOs.Gateway.Agents;
 
@@ -58,10 +59,21 @@ public sealed partial class AgentReporter(IGrainFactory grains, TimeProvider tim
     {
         JobRecord? job = null;
         await WithRetryAsync(jobId, async () => job = await grains.GetJobGrain(jobId).GetAsync(null));
-        if (job is null || !AgentPools.MayServe(owner, job.Spec.Pool))
+        if (job is null || !await MayHaveServedAsync(owner, job.Spec.Pool))
         {
             throw MeshException.NotFound($"Job '{jobId}'");
         }
+    }
+
+    private async Task<bool> MayHaveServedAsync(string owner, string pool)
+    {
+        var poolOwner = PoolAccess.OwnerOf(pool);
+        if (!PoolAccess.NeedsGrant(owner, pool) || poolOwner == AgentPools.PlatformOwner)
+        {
+            return !PoolAccess.NeedsGrant(owner, pool);
+        }
+
+        return PoolAccess.MayHaveServed(owner, pool, await grains.GetGrain<ITenantGrain>(poolOwner).GetPoolGrantsAsync());
     }
 
     private async Task WithRetryAsync(Guid jobId, Func<Task> report)
@@ -86,7 +98,7 @@ public sealed partial class AgentReporter(IGrainFactory grains, TimeProvider tim
 
     private static bool IsTransient(Exception ex) =>
         ex is MeshException { Code: MeshErrorCode.Unavailable } || Errors.ErrorMapping.IsFailover(ex)
-        || (ex is MeshException { Code: MeshErrorCode.FailedPrecondition } m && m.Message.Contains("changed concurrently", StringComparison.Ordinal));
+        || ex is MeshException { Reason: MeshErrorReason.ChangedConcurrently };
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Report for job {JobId} failed for now ({Reason}); retrying")]
     private static partial void LogRetry(ILogger logger, Guid jobId, string reason);

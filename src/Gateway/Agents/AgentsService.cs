@@ -1,5 +1,6 @@
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Tenants;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Errors;
@@ -11,7 +12,7 @@ public sealed record AgentPage(IReadOnlyList<AgentSummary> Agents, string? NextC
 
 /// <summary>
 /// Managing the fleet, once for every transport: list and look at agents, drain and deregister them (operators any
-/// agent, a tenant its own; another's agent is NotFound, like one that does not exist), and the operator's remediations
+/// agent, a tenant its own, and read-only the agents serving its pools; another's agent is NotFound, like one that does not exist), and the operator's remediations
 /// (quarantine, release, restart). REST (/v1/agents) and gRPC (meshos.v1.Fleet) only read requests and write answers.
 /// </summary>
 public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader directory, Mutations mutations)
@@ -26,12 +27,19 @@ public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader dir
     public async Task<AgentPage> ListAsync(MeshCaller caller, string? owner, string? cursor, int? limit)
     {
         var size = Inputs.Limit(limit, DefaultLimit, MaxLimit);
-        var scope = caller.IsOperator ? owner : caller.RequireTenant().TenantId;
-        var page = await directory.ListAsync(scope, cursor, size);
+        var filter = caller.IsOperator ? new AgentFilter(owner, null, null) : new AgentFilter(owner, null, caller.RequireTenant().TenantId);
+        var page = await directory.ListAsync(filter, cursor, size);
         return new AgentPage(page, page.Count == size ? page[^1].AgentId : null);
     }
 
-    public Task<AgentInfo> GetAsync(MeshCaller caller, string agentId) => VisibleAsync(caller, agentId);
+    /// <summary>One agent: an operator's any, a tenant's own or, read-only, one that serves the tenant's pools (<see cref="PoolAccess.IsVisibleTo"/>).</summary>
+    public async Task<AgentInfo> GetAsync(MeshCaller caller, string agentId)
+    {
+        var info = AgentIds.IsValid(agentId) ? await Agent(agentId).GetAsync() : null;
+        return info is not null && (caller.IsOperator || PoolAccess.IsVisibleTo(caller.RequireTenant().TenantId, info.Registration.Owner, info.Registration.Pool))
+            ? info
+            : throw MeshException.NotFound($"Agent '{agentId}'");
+    }
 
     /// <summary>Stops new leases; the agent finishes its jobs and goes Offline.</summary>
     public Task<AgentInfo> DrainAsync(MeshCaller caller, string agentId, string? reason) =>
@@ -107,10 +115,10 @@ public sealed class AgentDirectoryReader(IGrainFactory grains, IConfiguration co
 {
     private readonly int _shards = configuration.GetValue("MeshOs:Agents:DirectoryShards", 16);
 
-    public async Task<List<AgentSummary>> ListAsync(string? owner, string? afterId, int limit)
+    public async Task<List<AgentSummary>> ListAsync(AgentFilter filter, string? afterId, int limit)
     {
         var pages = await Task.WhenAll(Enumerable.Range(0, _shards)
-            .Select(shard => grains.GetGrain<IAgentDirectoryGrain>(shard).ListAsync(owner, afterId, limit)));
+            .Select(shard => grains.GetGrain<IAgentDirectoryGrain>(shard).ListMatchingAsync(filter, afterId, limit)));
         return [.. pages.SelectMany(p => p).OrderBy(a => a.AgentId, StringComparer.Ordinal).Take(limit)];
     }
 }

@@ -16,14 +16,38 @@ namespace MeshOs.Gateway.Agents;
 internal sealed class StreamAgentSession(AgentRegistration registration, AgentState state, DispatchHub hub)
     : AgentSession(registration, state), IAgentChannelObserver
 {
-    private readonly Channel<MeshMessage> _outbound = Channel.CreateUnbounded<MeshMessage>(new UnboundedChannelOptions { SingleReader = true });
+    /// <summary>
+    /// Messages a session may have waiting for its stream beyond twice the agent's concurrency (an assignment and the
+    /// acknowledgement of its report per slot, plus commands and heartbeat answers). An agent that reads slower than
+    /// that is disconnected (it reconnects and re-registers) rather than growing the gateway's memory without end.
+    /// </summary>
+    public const int OutboundHeadroom = 256;
+
+    private readonly Channel<MeshMessage> _outbound = Channel.CreateBounded<MeshMessage>(
+        new BoundedChannelOptions(registration.MaxConcurrency * 2 + OutboundHeadroom) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     // One lock and a small table: an idle agent holds thousands of these, and one stream's reports rarely contend.
     private readonly ConcurrentDictionary<Guid, long> _assigned = new(concurrencyLevel: 1, capacity: 4);
 
     /// <summary>Jobs assigned through this stream and not yet reported.</summary>
     public override int Outstanding => _assigned.Count;
 
-    public void Send(MeshMessage message) => _outbound.Writer.TryWrite(message);
+    public void Send(MeshMessage message)
+    {
+        if (!_outbound.Writer.TryWrite(message))
+        {
+            Overflowed();
+        }
+    }
+
+    /// <summary>Whether the session was closed because its agent did not read what it was sent.</summary>
+    public bool SlowConsumer { get; private set; }
+
+    /// <summary>The agent does not keep up with its stream: end the stream (the write loop ends with the channel).</summary>
+    private void Overflowed()
+    {
+        SlowConsumer = true;
+        _outbound.Writer.TryComplete();
+    }
 
     public async Task WriteLoopAsync(IServerStreamWriter<MeshMessage> stream, CancellationToken cancellationToken)
     {
@@ -45,6 +69,11 @@ internal sealed class StreamAgentSession(AgentRegistration registration, AgentSt
         if (!_outbound.Writer.TryWrite(new MeshMessage { Assignment = grant.ToProto() }))
         {
             _assigned.TryRemove(grant.JobId, out _);
+            if (!Closed)
+            {
+                Overflowed();
+            }
+
             return false;
         }
 

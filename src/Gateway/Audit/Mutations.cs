@@ -112,6 +112,8 @@ public static class MeshActions
     public const string EnableTenant = "tenants.enable";
     public const string IssueKey = "tenants.keys.issue";
     public const string RevokeKey = "tenants.keys.revoke";
+    public const string GrantPool = "tenants.grants.grant";
+    public const string RevokePoolGrant = "tenants.grants.revoke";
 
     public const string OpenIncident = "incidents.open";
     public const string AcknowledgeIncident = "incidents.acknowledge";

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Gateway.Tenants;
 
 namespace MeshOs.Gateway.Dispatch;
 
@@ -9,11 +10,14 @@ namespace MeshOs.Gateway.Dispatch;
 /// pool and capability takes jobs from that queue's shards on their behalf and leases each to a session with a free
 /// credit. One lock guards credits and session lists; it is held only for bookkeeping, never across a call.
 /// </summary>
-public sealed partial class DispatchHub(IGrainFactory grains, TimeProvider time, ILogger<DispatchHub> logger) : IAsyncDisposable
+public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poolGrants, IHostApplicationLifetime lifetime, TimeProvider time,
+    ILogger<DispatchHub> logger) : IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<QueueName, QueuePoller> _pollers = new();
-    private readonly CancellationTokenSource _stopping = new();
+
+    // The pollers stop with the process's first step of stopping: a stopping silo answers their long-polls at once.
+    private readonly CancellationTokenSource _stopping = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
 
     /// <summary>Identifies this dispatcher to the queues (logging and diagnostics).</summary>
     public string DispatcherId { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
@@ -112,6 +116,20 @@ public sealed partial class DispatchHub(IGrainFactory grains, TimeProvider time,
         Wake(session);
     }
 
+    /// <summary>Whether the session's agent may take the pool's jobs now (its owner's pool, or a grant still active).</summary>
+    internal ValueTask<bool> MayServeAsync(AgentSession session, string pool) => poolGrants.MayServeAsync(session.Registration.Owner, pool);
+
+    /// <summary>
+    /// A session whose access to the pool was revoked (its lease was held back): it gets no more work here. Its agent
+    /// grain drains it at the same time; a new grant takes a new registration.
+    /// </summary>
+    internal void Refuse(AgentSession session, string pool)
+    {
+        LeaseSettled(session, returnCredit: false);
+        Detach(session);
+        LogAccessRevoked(logger, session.AgentId, pool);
+    }
+
     internal IQueueGrain Queue(QueueName name, int shard) =>
         grains.GetGrain<IQueueGrain>(new QueueKey(name.Pool, name.Capability, shard).ToString());
 
@@ -151,6 +169,9 @@ public sealed partial class DispatchHub(IGrainFactory grains, TimeProvider time,
 
         _stopping.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch: agent {AgentId} no longer has access to pool {Pool}; its session gets no more leases")]
+    private static partial void LogAccessRevoked(ILogger logger, string agentId, string pool);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch {Queue}: {Operation} failed: {Reason}")]
     internal static partial void LogDispatchFailed(ILogger logger, string queue, string operation, string reason);

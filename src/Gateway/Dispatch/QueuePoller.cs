@@ -262,6 +262,13 @@ internal sealed class QueuePoller : IDisposable
         LeaseGrant? grant;
         try
         {
+            if (!await _hub.MayServeAsync(session, _name.Pool))
+            {
+                _hub.Refuse(session, _name.Pool);
+                queue.ReturnAsync([job]).Ignore();
+                return;
+            }
+
             var call = _hub.Job(job.JobId).LeaseAsync(session.AgentId, TimeSpan.Zero);
             try
             {

@@ -87,9 +87,13 @@ public static class Refusals
     /// </summary>
     public static RpcException TooManyRequests(ServerCallContext context, Jobs.SubmitRefusal refusal)
     {
-        context.ResponseTrailers.Add("retry-after-ms", ((long)Math.Ceiling(refusal.RetryAfter.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        AddRetryAfter(context, refusal.RetryAfter);
         return ErrorMapping.ToRpc(refusal.ToException());
     }
+
+    /// <summary>The gRPC form of Retry-After: the <c>retry-after-ms</c> trailer, whole milliseconds rounded up.</summary>
+    public static void AddRetryAfter(ServerCallContext context, TimeSpan wait) =>
+        context.ResponseTrailers.Add("retry-after-ms", ((long)Math.Ceiling(wait.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture));
 }
 
 /// <summary>
@@ -224,6 +228,11 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
 
     private RpcException Translate(Exception ex, ServerCallContext context)
     {
+        if (ex is Jobs.RateLimitedException limited)
+        {
+            Refusals.AddRetryAfter(context, limited.RetryAfter);
+        }
+
         var rpc = ErrorMapping.ToRpc(ex);
         if (rpc.StatusCode == StatusCode.Internal)
         {

@@ -26,6 +26,8 @@ public static class ApplicationServices
         services.AddSingleton<TenantsService>();
         services.AddSingleton<IncidentsService>();
         services.AddSingleton<HealingService>();
+        services.AddSingleton<PoolGrantCache>();
+        services.AddSingleton<PoolGrantService>();
         return services;
     }
 }

@@ -70,6 +70,10 @@ public static class GatewayHostingExtensions
         services.AddOptions<GatewayAgentOptions>().Bind(builder.Configuration.GetSection(GatewayAgentOptions.Section));
         services.AddSingleton<StartReports>();
         services.AddHostedService(sp => sp.GetRequiredService<StartReports>());
+        services.AddOptions<AdmissionGateOptions>().Bind(builder.Configuration.GetSection(AdmissionGateOptions.Section))
+            .Validate(o => o.GatewayHold >= TimeSpan.Zero, $"{AdmissionGateOptions.Section}:GatewayHold must not be negative.")
+            .ValidateOnStart();
+        services.AddSingleton<AdmissionGate>();
         services.AddSingleton<DispatchHub>();
         services.AddMeshApplication();
         return builder;
@@ -81,6 +85,7 @@ public static class GatewayHostingExtensions
     /// </summary>
     public static WebApplication MapMeshGateway(this WebApplication app, string role, MeshClusterSettings cluster, bool withApis = true)
     {
+        app.UseMeshShutdown();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRequestContentChecks();
@@ -96,6 +101,7 @@ public static class GatewayHostingExtensions
             app.MapOpenApi("/openapi/{documentName}.json");
             app.MapScalarApiReference("/docs", o => o.WithTitle("MeshOs API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
             app.MapTenantsApi();
+            app.MapPoolGrantsApi();
             app.MapJobsApi();
             app.MapAgentsApi();
             app.MapIncidentsApi();

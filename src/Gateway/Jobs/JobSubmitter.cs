@@ -27,7 +27,7 @@ public sealed record SubmitInput(
 /// <see cref="SubmitAsync"/> hands a valid one to its grain, which acknowledges only once the job is durable, and tries
 /// again with the same job id while a silo fails over.
 /// </summary>
-public sealed class JobSubmitter(IGrainFactory grains, TimeProvider time)
+public sealed class JobSubmitter(IGrainFactory grains, AdmissionGate admission, TimeProvider time)
 {
     public const int DefaultPriority = 5;
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
@@ -57,6 +57,11 @@ public sealed class JobSubmitter(IGrainFactory grains, TimeProvider time)
     /// </summary>
     public async Task<SubmitOutcome> SubmitAsync(TenantPrincipal tenant, Guid jobId, JobSpec spec, CancellationToken cancellationToken)
     {
+        if (admission.Refusal(spec.Pool, spec.Capability) is { } held)
+        {
+            throw held; // shed before anything is written
+        }
+
         var grain = grains.GetJobGrain(jobId);
         var deadline = time.GetUtcNow() + RetryBudget;
         var delay = TimeSpan.FromMilliseconds(50);
@@ -71,6 +76,10 @@ public sealed class JobSubmitter(IGrainFactory grains, TimeProvider time)
                 // Without an idempotency key the id is this call's own: finding it means an earlier try of this very
                 // submit was written before its answer was lost.
                 return retried && !outcome.Created && spec.IdempotencyKey is null ? outcome with { Created = true } : outcome;
+            }
+            catch (MeshException ex) when (admission.OnRefused(spec.Pool, spec.Capability, ex) is { } shed)
+            {
+                throw shed;
             }
             // A silo went away mid-call: the same job id can safely be submitted again.
             catch (Exception ex) when (Errors.ErrorMapping.IsFailover(ex) && time.GetUtcNow() + delay < deadline)
@@ -92,13 +101,8 @@ public sealed class JobSubmitter(IGrainFactory grains, TimeProvider time)
         Require(input.Capability is { Length: > 0 and <= 100 } c && c.All(ch => ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '.' or '/'),
             "capability", "required, 1–100 of a-z 0-9 - _ . /");
 
-        var pool = string.IsNullOrEmpty(input.Pool) ? tenant.Pools.FirstOrDefault() : input.Pool;
-        if (pool is null)
-        {
-            throw MeshException.Invalid("pool", "the tenant has no pools; ask an operator to grant one.");
-        }
-
-        if (!tenant.Pools.Contains(pool))
+        var pool = string.IsNullOrEmpty(input.Pool) ? PoolAccess.DefaultPool(tenant.TenantId, tenant.Pools) : input.Pool;
+        if (!PoolAccess.MaySubmit(tenant.TenantId, tenant.Pools, pool))
         {
             throw new MeshException(MeshErrorCode.PermissionDenied, $"pool: the tenant may not use pool '{pool}'.") { Field = "pool" };
         }

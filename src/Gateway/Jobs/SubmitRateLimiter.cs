@@ -90,7 +90,10 @@ public sealed record SubmitRefusal(TimeSpan RetryAfter, string Message)
     public RateLimitedException ToException() => new(RetryAfter, Message);
 }
 
-/// <summary>A submit refused by the rate limit; carries the time after which a retry can succeed.</summary>
+/// <summary>
+/// A submit refused for now (the tenant's rate limit, or the mesh shedding load); carries the time after which a retry
+/// can succeed. REST answers 429 with Retry-After, gRPC RESOURCE_EXHAUSTED with a <c>retry-after-ms</c> trailer.
+/// </summary>
 public sealed class RateLimitedException(TimeSpan retryAfter, string message) : Exception(message)
 {
     public TimeSpan RetryAfter { get; } = retryAfter;

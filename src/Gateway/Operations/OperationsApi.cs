@@ -11,12 +11,27 @@ public static class OperationsApi
 {
     internal const string ReadyTag = "ready";
 
-    /// <summary>Registers the readiness checks behind /health/ready.</summary>
+    /// <summary>The names grpc.health.v1 answers for: the server as a whole and every MeshOs gRPC service.</summary>
+    public static readonly string[] GrpcHealthServices =
+        ["", "meshos.v1.Jobs", "meshos.v1.AgentChannel", "meshos.v1.RuntimeChannel", "meshos.v1.Incidents", "meshos.v1.Fleet"];
+
+    /// <summary>Registers the readiness checks behind /health/ready and grpc.health.v1, and gRPC server reflection.</summary>
     public static IServiceCollection AddMeshHealthChecks(this IServiceCollection services)
     {
         services.AddHealthChecks()
             .AddCheck<ClusterConnectedCheck>("cluster", tags: [ReadyTag])
             .AddCheck<StorageReachableCheck>("storage", tags: [ReadyTag]);
+
+        // grpc.health.v1 (Kubernetes gRPC probes, grpcurl): the overall server ("") and each MeshOs service answer
+        // SERVING exactly when /health/ready is healthy; each Check runs the checks (no cached answer).
+        services.AddGrpcHealthChecks(o =>
+        {
+            foreach (var service in GrpcHealthServices)
+            {
+                o.Services.Map(service, r => r.Tags.Contains(ReadyTag));
+            }
+        });
+        services.AddGrpcReflection();
         return services;
     }
 
@@ -34,6 +49,8 @@ public static class OperationsApi
             .WithName("GetStatus").WithTags("Operations")
             .WithSummary("Version, uptime, cluster members, agents (total and by state), jobs (total and by status).");
         app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
         return app;
     }
 

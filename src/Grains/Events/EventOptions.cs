@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using MeshOs.Abstractions.Events;
+using MeshOs.Grains.Hosting;
 
 namespace MeshOs.Grains.Events;
 
@@ -9,6 +10,7 @@ public sealed class EventOptions
     public const string Section = "MeshOs:Events";
 
     /// <summary>How often each pump reads the log. Default 250 ms.</summary>
+    [PositiveTimeSpan]
     public TimeSpan PumpInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Events per delivered batch. Default 500.</summary>
@@ -16,6 +18,7 @@ public sealed class EventOptions
     public int BatchSize { get; set; } = 500;
 
     /// <summary>Events are kept this long after every consumer has them. Default 7 days.</summary>
+    [PositiveTimeSpan]
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>The consumers, each a grain implementing <see cref="IMeshEventConsumer"/>.</summary>

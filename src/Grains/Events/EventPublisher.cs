@@ -13,18 +13,26 @@ namespace MeshOs.Grains.Events;
 public sealed partial class EventPublisher(IEventLog log, ILogger<EventPublisher> logger) : BackgroundService
 {
     private const int MaxBatch = 1_000;
+
+    /// <summary>
+    /// Events waiting for the log at most; past it publishers wait for room (back-pressure on the grains that change
+    /// state) instead of the silo's memory growing while the log is slow or down.
+    /// </summary>
+    public const int MaxQueued = 100_000;
+
     private readonly Channel<(MeshEvent Event, TaskCompletionSource Done)> _queue =
-        Channel.CreateUnbounded<(MeshEvent, TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
+        Channel.CreateBounded<(MeshEvent, TaskCompletionSource)>(new BoundedChannelOptions(MaxQueued) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     public Task PublishAsync(MeshEvent e)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_queue.Writer.TryWrite((e, done)))
-        {
-            done.SetException(new InvalidOperationException("The event publisher has stopped."));
-        }
+        return _queue.Writer.TryWrite((e, done)) ? done.Task : PublishWhenRoomAsync(e, done);
+    }
 
-        return done.Task;
+    private async Task PublishWhenRoomAsync(MeshEvent e, TaskCompletionSource done)
+    {
+        await _queue.Writer.WriteAsync((e, done));
+        await done.Task;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

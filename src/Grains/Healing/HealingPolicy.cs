@@ -1,3 +1,4 @@
+using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Incidents;
 
 namespace MeshOs.Grains.Healing;
@@ -93,4 +94,11 @@ public static class HealingPolicy
         var perAgentInFiveMinutes = Math.Max(1, jobsPerAgentPerMinute * 5);
         return Math.Clamp((int)Math.Ceiling(pending / perAgentInFiveMinutes), 1, 10_000);
     }
+
+    /// <summary>
+    /// Whether the supervisor forgets an agent (its view and its samples): Offline longer than
+    /// <see cref="HealingOptions.ForgetDeadAgentsAfter"/>, so the state does not grow with every agent that ever existed.
+    /// </summary>
+    public static bool IsForgotten(AgentState state, DateTimeOffset since, DateTimeOffset now, HealingOptions options) =>
+        state == AgentState.Offline && now - since > options.ForgetDeadAgentsAfter;
 }

@@ -36,6 +36,8 @@ internal sealed partial class HealingSupervisorGrain(
     private readonly Dictionary<string, Queue<AttemptSample>> _poolSamples = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> _poolCompletionsPerMinute = new(StringComparer.Ordinal);
     private readonly List<(string DedupKey, string Message)> _annotations = [];
+    private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(1);
+    private DateTimeOffset _lastPrune;
     private DateTimeOffset _lastQueueCheck;
     private DateTimeOffset _lastDegradationCheck;
     private DateTimeOffset _lastSave;
@@ -134,6 +136,12 @@ internal sealed partial class HealingSupervisorGrain(
             await EvaluateDegradationAsync(now);
             await FlushAnnotationsAsync();
             await EvaluatePoolsAsync(now);
+            if (now - _lastPrune >= PruneEvery)
+            {
+                _lastPrune = now;
+                Prune(now);
+            }
+
             if (now - _lastQueueCheck >= _options.QueueCheckInterval)
             {
                 _lastQueueCheck = now;
@@ -164,12 +172,10 @@ internal sealed partial class HealingSupervisorGrain(
         view.Pool = change.Pool;
         view.State = change.To;
         view.Since = at;
-        view.Gone = change.To == AgentState.Offline && (change.From == AgentState.Draining
-            || change.Reason.Contains("drain", StringComparison.OrdinalIgnoreCase)
-            || change.Reason.Contains("deregister", StringComparison.OrdinalIgnoreCase));
+        view.Gone = change.To == AgentState.Offline && (change.From == AgentState.Draining || AgentChangeCauses.LeftOnPurpose(change.Cause));
         if (change.From == AgentState.Quarantined && change.To != AgentState.Quarantined)
         {
-            var automatic = change.Reason.Contains("probation", StringComparison.OrdinalIgnoreCase);
+            var automatic = change.Cause == AgentChangeCause.ProbationEnded;
             Record(at, RemediationStep.Release, change.AgentId, $"{change.Reason}; now {change.To}", automatic);
         }
 
@@ -545,6 +551,40 @@ internal sealed partial class HealingSupervisorGrain(
 
         queue.Enqueue(sample);
         Trim(queue, now);
+    }
+
+    /// <summary>
+    /// Bounds the state by what still matters: agents Offline past <see cref="HealingOptions.ForgetDeadAgentsAfter"/>
+    /// are forgotten with their samples, and sample keys whose samples all left the window are dropped.
+    /// </summary>
+    private void Prune(DateTimeOffset now)
+    {
+        foreach (var (agentId, view) in state.State.Agents)
+        {
+            if (HealingPolicy.IsForgotten(view.State, view.Since, now, _options))
+            {
+                state.State.Agents.Remove(agentId);
+                _agentSamples.Remove(agentId);
+                _dirty = true;
+            }
+        }
+
+        foreach (var samples in new[] { _agentSamples, _poolSamples })
+        {
+            foreach (var (key, queue) in samples)
+            {
+                Trim(queue, now);
+                if (queue.Count == 0)
+                {
+                    samples.Remove(key);
+                }
+            }
+        }
+
+        foreach (var pool in _poolCompletionsPerMinute.Keys.Where(p => !_poolSamples.ContainsKey(p)).ToList())
+        {
+            _poolCompletionsPerMinute.Remove(pool);
+        }
     }
 
     private void Trim(Queue<AttemptSample> samples, DateTimeOffset now)

@@ -1,6 +1,7 @@
 using MeshOs.Abstractions.Events;
 using MeshOs.Grains.Cluster;
 using MeshOs.Grains.Events;
+using MeshOs.Grains.Kernel.LoadShedding;
 using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Kernel.Dispatch;
 using MeshOs.Grains.Kernel.Jobs;
@@ -20,6 +21,7 @@ public static class KernelHostingExtensions
         services.AddOptions<AgentOptions>().Bind(configuration.GetSection(AgentOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<JobOptions>().Bind(configuration.GetSection(JobOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DispatchOptions>().Bind(configuration.GetSection(DispatchOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AdmissionOptions>().Bind(configuration.GetSection(AdmissionOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<EventOptions>().Bind(configuration.GetSection(EventOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<MeshCountsReader>();

@@ -13,7 +13,8 @@ public static class SupervisorHostingExtensions
     {
         var services = silo.Services;
         services.AddOptions<HealingOptions>().Bind(configuration.GetSection(HealingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<IncidentOptions>().Bind(configuration.GetSection(IncidentOptions.Section));
+        services.AddOptions<IncidentOptions>().Bind(configuration.GetSection(IncidentOptions.Section)).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<IncidentOptions>, IncidentOptionsValidator>();
         services.AddHttpClient(IncidentNotifier.HttpClientName);
         services.AddSingleton<IncidentNotifier>();
         services.AddHostedService(sp => sp.GetRequiredService<IncidentNotifier>());

@@ -21,6 +21,7 @@ internal sealed partial class DemoFleetService(
     IConfiguration configuration,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggerFactory,
+    IServiceProvider services,
     ILogger<DemoFleetService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -83,7 +84,7 @@ internal sealed partial class DemoFleetService(
                         LogSubmitRefused(logger, refusal.Message);
                     }
                 }
-                catch (MeshException ex)
+                catch (Exception ex) when (ex is MeshException or RateLimitedException)
                 {
                     LogSubmitRefused(logger, ex.Message);
                 }
@@ -114,7 +115,7 @@ internal sealed partial class DemoFleetService(
         var grain = grains.GetGrain<ITenantGrain>(tenantId);
         var info = await grain.GetAsync() ?? await grain.CreateAsync(new TenantSpec("Demo tenant", TenantKind.Customer, TenantQuotas.Default, ["platform"]));
         var key = await grain.IssueKeyAsync("demo " + DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
-        LogDemoKey(logger, tenantId, key.Key);
+        LogDemoKey(logger, tenantId, key.Key, StartupBanner.BoundUrls(services).Http);
         return new TenantPrincipal(info.TenantId, info.Kind, info.Quotas, info.Pools, 0);
     }
 
@@ -128,9 +129,9 @@ internal sealed partial class DemoFleetService(
     [LoggerMessage(Level = LogLevel.Warning, Message = """
         Demo tenant '{TenantId}' API key (shown once; jobs submitted with it appear in the demo):
           {Key}
-        Try:  curl -s -H "x-api-key: {Key}" http://localhost:8080/v1/jobs?limit=5
+        Try:  curl -s -H "x-api-key: {Key}" {Http}/v1/jobs?limit=5
         """)]
-    private static partial void LogDemoKey(ILogger logger, string tenantId, string key);
+    private static partial void LogDemoKey(ILogger logger, string tenantId, string key, string http);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Demo: {Agents} simulated agent(s), {Rate} job(s)/s as tenant '{TenantId}'")]
     private static partial void LogDemoStarted(ILogger logger, int agents, double rate, string tenantId);

@@ -104,6 +104,18 @@ public static class SiloHostingExtensions
         return builder;
     }
 
+    /// <summary>The silo's own ports, for the check that they are free before it starts.</summary>
+    public static IEnumerable<PortGuard.Binding> Bindings(IConfiguration configuration, MeshClusterSettings cluster)
+    {
+        var options = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        var address = cluster.UsesPostgres ? IPAddress.Any : IPAddress.Loopback;
+        return
+        [
+            new("silo-to-silo", address, options.SiloPort, "--" + MeshEndpoints.SiloPortKey),
+            new("Orleans gateway for clients", address, options.GatewayPort, "--" + MeshEndpoints.GatewayPortKey),
+        ];
+    }
+
     private static void Validate(SiloOptions options)
     {
         var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();

@@ -137,8 +137,11 @@ public sealed class HealingClusterFixture : IAsyncLifetime
         await Webhooks.DisposeAsync();
     }
 
-    /// <summary>A pool (and capability) name no other test uses.</summary>
-    public static string NewPool(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..10]}";
+    /// <summary>
+    /// A pool (and capability) name no other test uses, one of the platform's own: the test agents are platform agents,
+    /// and another owner's pool would need that owner's grant.
+    /// </summary>
+    public static string NewPool(string prefix) => $"platform/{prefix}-{Guid.NewGuid().ToString("N")[..10]}";
 
     private static string Format(TimeSpan value) => value.ToString("c", CultureInfo.InvariantCulture);
 

@@ -237,9 +237,10 @@ public sealed class IncidentsClusterTests(HealingClusterFixture fixture)
         var incidentId = await Clock.UntilAsync(() => Directory.FindOpenAsync(key), id => id is not null, Within, "an incident for the pool");
         await WaitForSeverityAsync(incidentId!, IncidentSeverity.P0);
 
-        // The operator decommissions the pool: nothing it should have is unavailable any more.
-        await one.Grain.DeregisterAsync("deregistered by the operator");
-        await two.Grain.DeregisterAsync("deregistered by the operator");
+        // The operator decommissions the pool: nothing it should have is unavailable any more. The reasons are worded
+        // freely: the supervisor reads the typed cause, not the text (it used to look for "drain" or "deregister").
+        await one.Grain.DeregisterAsync("decommissioned: rack 7 retired");
+        await two.Grain.DeregisterAsync("moved to the spare fleet");
 
         var health = await Clock.UntilAsync(() => fixture.Healing.GetReportAsync(0), r => r.Pools.All(p => p.Pool != pool), Step * 3,
             "the pool gone from the supervisor's view");

@@ -56,6 +56,9 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["EnableTenant"] = Isolation.Operator,
         ["IssueApiKey"] = Isolation.Operator,
         ["RevokeApiKey"] = Isolation.Operator,
+        ["ListPoolGrants"] = Isolation.CallerScope,
+        ["GrantPool"] = Isolation.CallerScope,
+        ["RevokePoolGrant"] = Isolation.CallerScope,
 
         ["SubmitJob"] = Isolation.CallerScope,
         ["SubmitJobBatch"] = Isolation.CallerScope,
@@ -383,11 +386,15 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
             },
             ["ListAgents"] = async () =>
             {
-                foreach (var query in new[] { string.Empty, $"?owner={w.Victim.Id}", "?owner=platform", "?limit=1000" })
+                foreach (var (query, expected) in new (string Query, string[] Expected)[]
+                {
+                    (string.Empty, [w.World.OtherAgentId]), ("?limit=1000", [w.World.OtherAgentId]), ($"?owner={intruder.Id}", [w.World.OtherAgentId]),
+                    ($"?owner={w.Victim.Id}", []), ("?owner=platform", []),
+                })
                 {
                     var listed = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/agents" + query), HttpStatusCode.OK))!["agents"]!.AsArray()
                         .Select(a => a!["agentId"]!.GetValue<string>()).ToList();
-                    Assert.Equal([w.World.OtherAgentId], listed);
+                    Assert.Equal(expected, listed);
                 }
             },
             ["AgentRegister"] = async () =>
@@ -400,10 +407,27 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
                 }
 
                 await JobCalls.AssertProblemAsync(await intruder.Http.PostAsJsonAsync("/v1/agent/register",
-                    new { agentId = JobCalls.Unique("iso-slip"), pool = w.Victim.Id, capabilities = new[] { "steal" }, maxConcurrency = 1 }), HttpStatusCode.BadRequest);
+                    new { agentId = JobCalls.Unique("iso-slip"), pool = w.Victim.Id, capabilities = new[] { "steal" }, maxConcurrency = 1 }), HttpStatusCode.Forbidden);
                 AssertSameAgent(victimAgent, await w.AgentAsync(w.World.AgentId));
                 AssertSameAgent(platformAgent, await w.AgentAsync(w.PlatformAgent.AgentId));
             },
+            ["ListPoolGrants"] = async () => await JobCalls.AssertProblemAsync(
+                await intruder.Http.GetAsync($"/v1/tenants/{w.Victim.Id}/grants"), HttpStatusCode.NotFound),
+            ["GrantPool"] = async () =>
+            {
+                // Consent is the pool owner's: the intruder cannot grant itself (or the platform) the victim's pool.
+                foreach (var grantee in new[] { intruder.Id, "platform" })
+                {
+                    await JobCalls.AssertProblemAsync(await intruder.Http.PostAsJsonAsync($"/v1/tenants/{w.Victim.Id}/grants",
+                        new { grantee, pool = w.Victim.Id }), HttpStatusCode.NotFound);
+                    await JobCalls.AssertProblemAsync(await intruder.Http.PostAsJsonAsync($"/v1/tenants/{intruder.Id}/grants",
+                        new { grantee, pool = w.Victim.Id }), HttpStatusCode.BadRequest);
+                }
+
+                Assert.Empty((await MeshApi.EnsureAsync(await Mesh.Api.Operator.GetAsync($"/v1/tenants/{w.Victim.Id}/grants"), HttpStatusCode.OK))!.AsArray());
+            },
+            ["RevokePoolGrant"] = async () => await JobCalls.AssertProblemAsync(await intruder.Http.PostAsJsonAsync($"/v1/tenants/{w.Victim.Id}/grants/revoke",
+                new { grantee = "platform", pool = w.Victim.Id }), HttpStatusCode.NotFound),
         };
 
         var scoped = surface.Operations.Where(o => RestClasses[o.OperationId] == Isolation.CallerScope).Select(o => o.OperationId).ToList();

@@ -66,6 +66,10 @@ public static class RestCatalog
             ["IssueApiKey"] = new(Role.Operator, _ => new JsonObject { ["name"] = "fuzz" }, Values("name", "", "   ", Repeat(101), Repeat(100_000))),
             ["RevokeApiKey"] = new(Role.Operator, null, []),
 
+            ["ListPoolGrants"] = new(Role.OperatorOrTenant, null, []),
+            ["GrantPool"] = new(Role.OperatorOrTenant, _ => new JsonObject { ["grantee"] = "platform", ["pool"] = w.Tenant.Id + "/fuzz" }, GrantAttacks(w)),
+            ["RevokePoolGrant"] = new(Role.OperatorOrTenant, _ => new JsonObject { ["grantee"] = "platform", ["pool"] = w.Tenant.Id + "/fuzz" }, GrantAttacks(w)),
+
             // Jobs (tenant)
             ["SubmitJob"] = new(Role.Tenant, _ => ValidSubmit(), submit,
                 [new("Idempotency-Key", Repeat(201, 'k')), new("Idempotency-Key", "\u007f")]),
@@ -225,6 +229,14 @@ public static class RestCatalog
                 $"Query parameter '{parameter}' of {operationId} is not in the catalog: add what it must refuse to RestCatalog.QueryAttacks."),
         };
     }
+
+    private static FieldAttack[] GrantAttacks(FuzzWorld w) =>
+    [
+        .. Values("grantee", null, "", "UPPER", "a b", w.Tenant.Id, Repeat(201)),
+        new FieldAttack("grantee", null, Remove: true),
+        .. Values("pool", null, "", "platform", w.Other.Id, w.Other.Id + "/x", "UPPER", Repeat(101)),
+        new FieldAttack("pool", null, Remove: true),
+    ];
 
     private static JsonObject ValidSubmit() => new()
     {

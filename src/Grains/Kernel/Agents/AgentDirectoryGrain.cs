@@ -1,6 +1,9 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace MeshOs.Grains.Kernel.Agents;
 
@@ -15,7 +18,11 @@ namespace MeshOs.Grains.Kernel.Agents;
 /// silo behind them for a few hundred milliseconds. Its calls are synchronous and interleave with the touches it awaits
 /// (see <see cref="IAgentDirectoryGrain"/>).
 /// </summary>
-internal sealed partial class AgentDirectoryGrain(IAgentStore store, ILogger<AgentDirectoryGrain> logger) : Grain, IAgentDirectoryGrain, IRemindable
+internal sealed partial class AgentDirectoryGrain(
+    IAgentStore store,
+    IOptions<AgentOptions> options,
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
+    ILogger<AgentDirectoryGrain> logger) : Grain, IAgentDirectoryGrain, IRemindable
 {
     private const int LoadPage = 1_000;
     private static readonly TimeSpan TouchTick = TimeSpan.FromSeconds(1);
@@ -35,6 +42,11 @@ internal sealed partial class AgentDirectoryGrain(IAgentStore store, ILogger<Age
             var page = await store.ListShardAsync(Shard, after, LoadPage, cancellationToken);
             foreach (var agent in page)
             {
+                if (AgentDirectoryRetention.IsForgotten(agent, time.GetUtcNow(), options.Value.ForgetOfflineAfter))
+                {
+                    continue; // its row stays the agent's record; the listing forgets it
+                }
+
                 _agents[agent.AgentId] = agent with
                 {
                     Owner = SharedValues.Silo.Share(agent.Owner),
@@ -74,11 +86,26 @@ internal sealed partial class AgentDirectoryGrain(IAgentStore store, ILogger<Age
         return Task.FromResult(page);
     }
 
+    public Task<ImmutableArray<AgentSummary>> ListMatchingAsync(AgentFilter filter, string? afterId, int limit)
+    {
+        var page = _agents.Values
+            .Where(a => (afterId is null || string.CompareOrdinal(a.AgentId, afterId) > 0) && filter.Matches(a))
+            .OrderBy(a => a.AgentId, StringComparer.Ordinal)
+            .Take(limit)
+            .ToImmutableArray();
+        return Task.FromResult(page);
+    }
+
     public Task<ImmutableDictionary<AgentState, int>> CountByStateAsync() =>
         Task.FromResult(_agents.Values.GroupBy(a => a.State).ToImmutableDictionary(g => g.Key, g => g.Count()));
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
+        foreach (var agentId in AgentDirectoryRetention.Forgotten(_agents.Values, time.GetUtcNow(), options.Value.ForgetOfflineAfter))
+        {
+            _agents.Remove(agentId);
+        }
+
         _toTouch.Clear();
         foreach (var agent in _agents.Values)
         {

@@ -3,6 +3,7 @@ using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Abstractions.Tenants;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
 using MeshOs.Grains.Telemetry;
@@ -86,6 +87,8 @@ internal sealed partial class AgentGrain(
             throw MeshException.Conflict($"Agent id '{AgentId}' is registered by another owner.");
         }
 
+        await RequirePoolAccessAsync(registration);
+
         var now = time.GetUtcNow();
         _channel = channel;
         _disconnectedAt = null;
@@ -95,7 +98,7 @@ internal sealed partial class AgentGrain(
         var current = _agent ?? new AgentRecord(registration, DirectoryShard, AgentState.Registering, string.Empty, now, now,
             QuarantineHold: false, DrainHold: false, ProbationUntil: null, Version: 0);
         var shared = SharedValues.Silo.Share(registration);
-        await TransitionAsync(current, current with { Registration = shared }, AgentLifecycle.OnRegister(current.State, Holds),
+        await TransitionAsync(current, current with { Registration = shared }, AgentLifecycle.OnRegister(current.State, Holds), AgentChangeCause.Registered,
             _agent is null ? "registered" : "re-registered", tellChannel: false); // the answer carries the state
         ScheduleCheck();
         return new AgentRegistered(ToInfo(), _options.HeartbeatInterval, jobOptions.Value.LeaseDuration);
@@ -120,7 +123,7 @@ internal sealed partial class AgentGrain(
             var next = AgentLifecycle.OnHeartbeat(_agent.State, _inFlight, Holds);
             if (next != _agent.State)
             {
-                await TransitionAsync(_agent, _agent, next, next == AgentState.Offline ? "drained" : "heartbeat resumed", tellChannel: false); // so does the ack
+                await TransitionAsync(_agent, _agent, next, next == AgentState.Offline ? AgentChangeCause.DrainCompleted : AgentChangeCause.HeartbeatResumed, next == AgentState.Offline ? "drained" : "heartbeat resumed", tellChannel: false); // so does the ack
                 ScheduleCheck(); // the next deadline depends on the new state
             }
         }
@@ -153,7 +156,7 @@ internal sealed partial class AgentGrain(
         var agent = EnsureRegistered();
         if (agent.State is not (AgentState.Offline or AgentState.Draining))
         {
-            await TransitionAsync(agent, agent with { DrainHold = true }, _inFlight == 0 && _channel is null ? AgentState.Offline : AgentState.Draining, reason);
+            await TransitionAsync(agent, agent with { DrainHold = true }, _inFlight == 0 && _channel is null ? AgentState.Offline : AgentState.Draining, AgentChangeCause.DrainRequested, reason);
             await SendCommandAsync(new AgentCommand(AgentCommandKind.Drain, null, reason));
         }
 
@@ -163,7 +166,7 @@ internal sealed partial class AgentGrain(
     public async Task DeregisterAsync(string reason)
     {
         EnsureRegistered();
-        await TransitionAsync(AgentState.Offline, reason);
+        await TransitionAsync(AgentState.Offline, AgentChangeCause.Deregistered, reason);
         _channel = null;
         await RevokeLeasesAsync(reason);
     }
@@ -194,18 +197,20 @@ internal sealed partial class AgentGrain(
     {
         var agent = EnsureRegistered();
         var until = probation is { } p && p > TimeSpan.Zero ? time.GetUtcNow() + p : (DateTimeOffset?)null;
-        await TransitionAsync(agent, agent with { QuarantineHold = true, ProbationUntil = until }, AgentState.Quarantined, reason);
+        await TransitionAsync(agent, agent with { QuarantineHold = true, ProbationUntil = until }, AgentState.Quarantined, AgentChangeCause.Quarantined, reason);
         ScheduleCheck();
         return ToInfo();
     }
 
-    public async Task<AgentInfo> ReleaseAsync(string reason)
+    public Task<AgentInfo> ReleaseAsync(string reason) => ReleaseAsync(AgentChangeCause.Released, reason);
+
+    private async Task<AgentInfo> ReleaseAsync(AgentChangeCause cause, string reason)
     {
         var agent = EnsureRegistered();
         if (agent.QuarantineHold || agent.State == AgentState.Quarantined)
         {
             var silent = time.GetUtcNow() - _lastHeartbeat > _options.UnresponsiveAfter || (_channel is null && _disconnectedAt is not null);
-            await TransitionAsync(agent, agent with { QuarantineHold = false, ProbationUntil = null }, silent ? AgentState.Unresponsive : AgentState.Healthy, reason);
+            await TransitionAsync(agent, agent with { QuarantineHold = false, ProbationUntil = null }, silent ? AgentState.Unresponsive : AgentState.Healthy, cause, reason);
             ScheduleCheck();
         }
 
@@ -217,11 +222,11 @@ internal sealed partial class AgentGrain(
         var current = EnsureRegistered().State;
         if (degraded && current == AgentState.Healthy)
         {
-            await TransitionAsync(AgentState.Degraded, reason);
+            await TransitionAsync(AgentState.Degraded, AgentChangeCause.Performance, reason);
         }
         else if (!degraded && current == AgentState.Degraded)
         {
-            await TransitionAsync(AgentState.Healthy, reason);
+            await TransitionAsync(AgentState.Healthy, AgentChangeCause.Performance, reason);
         }
 
         return ToInfo();
@@ -247,6 +252,28 @@ internal sealed partial class AgentGrain(
         var leases = await GrainFactory.GetGrain<IJobQueryGrain>(0).ListLeasedByAsync(AgentId);
         await Task.WhenAll(leases.Select(l => GrainFactory.GetJobGrain(l.JobId).RevokeLeaseAsync(l.Epoch, reason)));
         return leases.Length;
+    }
+
+    /// <summary>
+    /// A pool not named after the agent's owner needs its owner's grant, checked on every registration (a reconnect
+    /// after a revocation is refused too). PermissionDenied otherwise.
+    /// </summary>
+    private async Task RequirePoolAccessAsync(AgentRegistration registration)
+    {
+        if (!PoolAccess.NeedsGrant(registration.Owner, registration.Pool))
+        {
+            return;
+        }
+
+        var poolOwner = PoolAccess.OwnerOf(registration.Pool);
+        var grants = poolOwner == AgentPools.PlatformOwner
+            ? []
+            : await GrainFactory.GetGrain<ITenantGrain>(poolOwner).GetPoolGrantsAsync();
+        if (!PoolAccess.MayServe(registration.Owner, registration.Pool, grants))
+        {
+            throw new MeshException(MeshErrorCode.PermissionDenied,
+                $"pool: '{registration.Pool}' belongs to '{poolOwner}', which has not granted agents of '{registration.Owner}' access to it.");
+        }
     }
 
     /// <summary>
@@ -291,7 +318,7 @@ internal sealed partial class AgentGrain(
         var agent = _agent!;
         if (agent.QuarantineHold && agent.ProbationUntil is { } until && now >= until)
         {
-            await ReleaseAsync("probation passed");
+            await ReleaseAsync(AgentChangeCause.ProbationEnded, "probation passed");
             return;
         }
 
@@ -305,22 +332,22 @@ internal sealed partial class AgentGrain(
                     $"disconnected {(now - gone).TotalSeconds:0.#} s ago and not back",
                 _ => $"no heartbeat for {_options.MissedHeartbeats} intervals of {_options.HeartbeatInterval.TotalSeconds:0.#} s",
             };
-            await TransitionAsync(newState, reason);
+            await TransitionAsync(newState, AgentChangeCause.Silent, reason);
         }
 
         ScheduleCheck();
     }
 
-    private Task TransitionAsync(AgentState to, string reason) => TransitionAsync(_agent!, _agent!, to, reason);
+    private Task TransitionAsync(AgentState to, AgentChangeCause cause, string reason) => TransitionAsync(_agent!, _agent!, to, cause, reason);
 
     /// <summary>
     /// Moves the agent from <paramref name="current"/> (as stored) to <paramref name="changed"/> in state
-    /// <paramref name="to"/>: written with its AgentStateChanged event, then reported to the directory and, with
+    /// <paramref name="to"/> for <paramref name="cause"/>: written with its AgentStateChanged event, then reported to the directory and, with
     /// <paramref name="tellChannel"/>, pushed down the agent's channel (not when the change answers a call from that
     /// channel: its answer carries the state). Nothing is written when neither the state nor anything else changed.
     /// When the write fails the agent stays as stored.
     /// </summary>
-    private async Task TransitionAsync(AgentRecord current, AgentRecord changed, AgentState to, string reason, bool tellChannel = true)
+    private async Task TransitionAsync(AgentRecord current, AgentRecord changed, AgentState to, AgentChangeCause cause, string reason, bool tellChannel = true)
     {
         var from = current.State;
         if (from == to && changed == current)
@@ -341,7 +368,7 @@ internal sealed partial class AgentGrain(
         ImmutableArray<MeshEvent> events = from == to ? [] :
         [
             new MeshEvent(0, MeshEventKind.AgentStateChanged, now,
-                new AgentStateChanged(reg.AgentId, reg.Owner, reg.Pool, reg.Region, reg.Version, reg.CostPerHour, from, to, reason), null),
+                new AgentStateChanged(reg.AgentId, reg.Owner, reg.Pool, reg.Region, reg.Version, reg.CostPerHour, from, to, reason, cause), null),
         ];
         await WriteAsync(next, events);
         _agent = next;

@@ -14,7 +14,6 @@ public static class AgentPolicy
         Require(AgentIds.IsValid(r.AgentId), "agentId", "1–128 of letters, digits and - _ . : /");
         Require(r.Owner is { Length: > 0 }, "owner", "required.");
         Require(TenantPolicy.IsValidPoolName(r.Pool), "pool", "1–100 of a-z 0-9 - _ / .");
-        Require(TenantPolicy.MayServePool(r.Owner, r.Pool), "pool", $"agents of '{r.Owner}' may only serve pools '{r.Owner}' or '{r.Owner}/…'.");
         Require(!r.Capabilities.IsDefaultOrEmpty && r.Capabilities.Length <= 64, "capabilities", "1–64.");
         foreach (var c in r.Capabilities)
         {

@@ -2,8 +2,10 @@ using System.Collections.Immutable;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Abstractions.Tenants;
+using MeshOs.Grains.Kernel.LoadShedding;
 using MeshOs.Grains.Kernel.Jobs;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +20,9 @@ namespace MeshOs.Grains.Kernel.Dispatch;
 internal sealed partial class QueueGrain(
     IJobStore store,
     IOptions<DispatchOptions> dispatchOptions,
+    IOptions<AdmissionOptions> admissionOptions,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<QueueGrain> logger) : Grain, IQueueGrain, IRemindable
 {
     private const int PageSize = 1_000;
@@ -26,6 +30,7 @@ internal sealed partial class QueueGrain(
 
     private readonly DispatchOptions _options = dispatchOptions.Value;
     private readonly QueueIndex _index = new();
+    private readonly AdmissionControl _admission = new(admissionOptions.Value);
     private readonly LinkedList<Waiter> _waiters = new();
     private readonly Dictionary<string, TenantLimits> _limits = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _reservations = new(StringComparer.Ordinal);
@@ -60,6 +65,11 @@ internal sealed partial class QueueGrain(
         if (_index.Count + _reservations.Values.Sum() >= _options.MaxPendingPerShard)
         {
             return Admission.ShardFull;
+        }
+
+        if (_admission.ShouldRefuse(time.GetUtcNow(), _index.ReadyCount))
+        {
+            return Admission.Overloaded;
         }
 
         _reservations[tenantId] = reserved + 1;
@@ -107,6 +117,7 @@ internal sealed partial class QueueGrain(
         _index.PromoteDue(now);
         max = Math.Clamp(max, 1, 1_000);
         var taken = _index.Take(max, ConcurrencyCap, now, minPriority);
+        Measure(now, taken);
         if (taken.Count > 0 || wait <= TimeSpan.Zero)
         {
             return new TakeResult([.. taken], _index.Head(ConcurrencyCap));
@@ -118,9 +129,10 @@ internal sealed partial class QueueGrain(
         ImmutableArray<TakenJob> jobs;
         try
         {
-            jobs = await waiter.Result.Task.WaitAsync(limit, time);
+            // A stopping silo answers its long-polls at once: they would hold its grains' deactivation for seconds.
+            jobs = await waiter.Result.Task.WaitAsync(limit, time, lifetime.ApplicationStopping);
         }
-        catch (TimeoutException)
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
             // Completed by OnJobsAvailable at the same moment? Then the jobs are ours: do not drop them.
             jobs = waiter.Result.Task.IsCompletedSuccessfully ? waiter.Result.Task.Result : [];
@@ -178,6 +190,7 @@ internal sealed partial class QueueGrain(
             }
 
             var taken = _index.Take(waiter.Max, ConcurrencyCap, now);
+            Measure(now, taken);
             if (taken.Count == 0)
             {
                 _waiters.AddFirst(waiter);
@@ -191,6 +204,15 @@ internal sealed partial class QueueGrain(
         }
 
         ScheduleNextPromotion(now);
+    }
+
+    /// <summary>Feeds the admission control with how long the jobs just taken waited.</summary>
+    private void Measure(DateTimeOffset now, List<TakenJob> taken)
+    {
+        if (taken.Count > 0)
+        {
+            _admission.OnTaken(now, taken.Select(t => now - t.EnqueuedAt));
+        }
     }
 
     private void ScheduleNextPromotion(DateTimeOffset now)
@@ -262,6 +284,7 @@ internal sealed partial class QueueGrain(
     private async Task ReconcileAsync()
     {
         var now = time.GetUtcNow();
+        ForgetIdleTenantLimits(now);
         var added = 0;
         Guid? after = null;
         while (true)
@@ -354,6 +377,22 @@ internal sealed partial class QueueGrain(
         if (await GrainFactory.GetGrain<ITenantGrain>(tenantId).GetAsync() is { } tenant)
         {
             _limits[tenantId] = new TenantLimits(ShareOf(tenant.Quotas.MaxConcurrentJobs), time.GetUtcNow());
+        }
+    }
+
+    /// <summary>
+    /// Drops the cached limits of tenants with nothing queued, in flight or reserved here once they are stale: the
+    /// cache would otherwise hold every tenant that ever submitted to this shard. They are fetched again on their next job.
+    /// </summary>
+    private void ForgetIdleTenantLimits(DateTimeOffset now)
+    {
+        foreach (var (tenantId, limits) in _limits)
+        {
+            if (now - limits.FetchedAt >= TenantLimitTtl && _index.PendingOf(tenantId) == 0 && _index.InFlightOf(tenantId) == 0
+                && !_reservations.ContainsKey(tenantId))
+            {
+                _limits.Remove(tenantId);
+            }
         }
     }
 

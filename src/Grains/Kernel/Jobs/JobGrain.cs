@@ -7,6 +7,7 @@ using MeshOs.Abstractions.Jobs;
 using MeshOs.Grains.Kernel.Dispatch;
 using MeshOs.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -23,8 +24,10 @@ internal sealed partial class JobGrain(
     IJobStore store,
     IOptions<JobOptions> jobOptions,
     IOptions<DispatchOptions> dispatchOptions,
+    IOptions<LoadShedding.AdmissionOptions> admissionOptions,
     QueueReferences queues,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     private readonly JobOptions _options = jobOptions.Value;
@@ -61,6 +64,9 @@ internal sealed partial class JobGrain(
                 throw MeshException.Exhausted($"The tenant has {maxQueuedJobs} jobs queued already (quota maxQueuedJobs).");
             case Admission.ShardFull:
                 throw MeshException.Exhausted($"Queue {spec.Pool}/{spec.Capability} is full (MeshOs:Dispatch:MaxPendingPerShard); retry later.");
+            case Admission.Overloaded:
+                throw MeshException.Overloaded($"Queue {spec.Pool}/{spec.Capability} is at capacity (its jobs wait longer than MeshOs:Admission:TargetQueueDelay); nothing was written, retry later.",
+                    admissionOptions.Value.RetryAfter);
         }
 
         var record = new JobRecord(
@@ -112,9 +118,10 @@ internal sealed partial class JobGrain(
         _watchers.Add(changed);
         try
         {
-            await changed.Task.WaitAsync(Clamp(wait, TimeSpan.Zero, TimeSpan.FromSeconds(25)), time);
+            // A stopping silo answers at once (the watcher asks again elsewhere) instead of holding its deactivation.
+            await changed.Task.WaitAsync(Clamp(wait, TimeSpan.Zero, TimeSpan.FromSeconds(25)), time, lifetime.ApplicationStopping);
         }
-        catch (TimeoutException)
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
         }
         finally
@@ -435,7 +442,7 @@ internal sealed partial class JobGrain(
         {
             // Someone else's newer write reached the store (this activation's copy was stale): re-read and refuse.
             Invalidate();
-            throw MeshException.Precondition("The job changed concurrently; read it again.");
+            throw MeshException.ChangedConcurrently("The job changed concurrently; read it again.");
         }
 
         _job = versioned;

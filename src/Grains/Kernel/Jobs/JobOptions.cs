@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using MeshOs.Grains.Hosting;
 
 namespace MeshOs.Grains.Kernel.Jobs;
 
@@ -8,12 +9,14 @@ public sealed class JobOptions
     public const string Section = "MeshOs:Jobs";
 
     /// <summary>How long a lease lasts unless renewed by the agent's heartbeats. Default 30 s.</summary>
+    [PositiveTimeSpan]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// A leased job found on a new activation (its silo died) gets this long for its agent to renew before the lease
     /// is declared lost. Default 15 s.
     /// </summary>
+    [PositiveTimeSpan]
     public TimeSpan RecoveryGrace { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Largest result an agent may report, in UTF-8 bytes. Default 1 MiB.</summary>
@@ -21,18 +24,21 @@ public sealed class JobOptions
     public int MaxResultBytes { get; set; } = 1024 * 1024;
 
     /// <summary>Terminal jobs are deleted this long after they finish. Default 30 days.</summary>
+    [PositiveTimeSpan]
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>
     /// A started job's Running status is written to the store only if it is still running after this long (the
     /// completion write usually makes it unnecessary). Zero: written at once. Default 1 s.
     /// </summary>
+    [PositiveTimeSpan(AllowZero = true)]
     public TimeSpan RunningPersistDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// How long a finished job's grain stays in memory for readers before it deactivates; zero: at once (readers then
     /// re-activate it from the store). Default zero.
     /// </summary>
+    [PositiveTimeSpan(AllowZero = true)]
     public TimeSpan LingerAfterFinish { get; set; } = TimeSpan.Zero;
 }
 
@@ -46,15 +52,19 @@ public sealed class DispatchOptions
     public int ShardsPerQueue { get; set; } = 4;
 
     /// <summary>How often a queue shard compares its index with the job store (repairs lost enqueues). Default 30 s.</summary>
+    [PositiveTimeSpan]
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Pending jobs younger than this are left out of reconciliation (they may be on their way). Default 10 s.</summary>
+    [PositiveTimeSpan(AllowZero = true)]
     public TimeSpan ReconcileMinAge { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How often a queue shard looks in the store for leases whose grain was lost with a silo. Default 10 s.</summary>
+    [PositiveTimeSpan]
     public TimeSpan LeaseSweepInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Longest a dispatcher's take waits for work (below Orleans' 30 s response timeout). Default 15 s.</summary>
+    [PositiveTimeSpan]
     public TimeSpan MaxTakeWait { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>

@@ -44,7 +44,7 @@ public static class JobResultPolicy
         var usage = result.Usage ?? JobUsage.None;
         if (usage.TokensIn is < 0 or > MaxTokens || usage.TokensOut is < 0 or > MaxTokens || usage.Cost is < 0 or > MaxCost)
         {
-            throw MeshException.Invalid($"usage: tokens 0–{MaxTokens}, cost 0–{MaxCost}.");
+            throw MeshException.Invalid("usage", $"tokens 0–{MaxTokens}, cost 0–{MaxCost}.");
         }
 
         var error = result.Error;

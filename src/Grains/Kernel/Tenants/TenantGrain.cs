@@ -2,14 +2,17 @@ using System.Collections.Immutable;
 using System.Security.Cryptography;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Tenants;
+using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace MeshOs.Grains.Kernel.Tenants;
 
 /// <summary>A tenant's configuration and keys. Rarely written; read on each authentication cache miss.</summary>
 internal sealed class TenantGrain(
     [PersistentState("tenant", MeshStorage.GrainStore)] IPersistentState<TenantState> state,
+    IOptions<AgentOptions> agentOptions,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time) : Grain, ITenantGrain
 {
     private const int MaxKeysPerTenant = 20;
@@ -117,6 +120,37 @@ internal sealed class TenantGrain(
         return Task.FromResult<TenantPrincipal?>(new TenantPrincipal(TenantId, s.Kind, s.Quotas, [.. s.Pools], s.Revision));
     }
 
+    public async Task<PoolGrant> GrantPoolAsync(string grantee, string pool, string actor)
+    {
+        EnsureExists();
+        PoolAccess.ValidateGrant(TenantId, grantee, pool);
+        var grants = PoolAccess.Grant([.. state.State.Grants], grantee, pool, actor, time.GetUtcNow());
+        if (grants.Length != state.State.Grants.Count)
+        {
+            state.State.Grants = [.. grants];
+            Touch();
+            await state.WriteStateAsync();
+        }
+
+        return state.State.Grants.Last(g => g.IsActive && g.Grantee == grantee && g.Pool == pool);
+    }
+
+    public async Task<PoolGrant> RevokePoolGrantAsync(string grantee, string pool, string actor)
+    {
+        EnsureExists();
+        PoolAccess.ValidateGrant(TenantId, grantee, pool);
+        var grants = PoolAccess.Revoke([.. state.State.Grants], grantee, pool, actor, time.GetUtcNow())
+            ?? throw MeshException.NotFound($"An active grant of pool '{pool}' to '{grantee}'");
+        state.State.Grants = [.. grants];
+        Touch();
+        await state.WriteStateAsync();
+        await PoolGrantRevocation.DrainAsync(GrainFactory, agentOptions.Value.DirectoryShards, grantee, pool, $"access to pool '{pool}' revoked by {actor}");
+        return state.State.Grants.Last(g => g.Grantee == grantee && g.Pool == pool && !g.IsActive);
+    }
+
+    public Task<ImmutableArray<PoolGrant>> GetPoolGrantsAsync() =>
+        Task.FromResult(state.State.Exists ? [.. state.State.Grants] : ImmutableArray<PoolGrant>.Empty);
+
     private void Apply(TenantSpec spec, DateTimeOffset now)
     {
         var s = state.State;
@@ -164,6 +198,9 @@ public sealed class TenantState
     [Id(7)] public DateTimeOffset UpdatedAt { get; set; }
     [Id(8)] public long Revision { get; set; }
     [Id(9)] public List<ApiKeyState> Keys { get; set; } = [];
+
+    /// <summary>Pool grants to other owners' agents, active and recently revoked (see <see cref="PoolAccess"/>).</summary>
+    [Id(10)] public List<PoolGrant> Grants { get; set; } = [];
 }
 
 [GenerateSerializer, Alias("meshos.ApiKeyState")]

@@ -20,15 +20,15 @@ public static class TenantPolicy
     {
         if (string.IsNullOrWhiteSpace(spec.Name) || spec.Name.Length > 200)
         {
-            throw MeshException.Invalid("name: 1–200 characters.");
+            throw MeshException.Invalid("name", "1–200 characters.");
         }
 
         if (!Enum.IsDefined(spec.Kind))
         {
-            throw MeshException.Invalid("kind: customer or partner.");
+            throw MeshException.Invalid("kind", "customer or partner.");
         }
 
-        var q = spec.Quotas ?? throw MeshException.Invalid("quotas: required.");
+        var q = spec.Quotas ?? throw MeshException.Invalid("quotas", "required.");
         Require(q.MaxConcurrentJobs is >= 1 and <= 1_000_000, "quotas.maxConcurrentJobs: 1–1,000,000.");
         Require(q.SubmitsPerSecond is >= 0.1 and <= 1_000_000, "quotas.submitsPerSecond: 0.1–1,000,000.");
         Require(q.SubmitBurst is >= 1 and <= 10_000_000, "quotas.submitBurst: 1–10,000,000.");
@@ -37,7 +37,7 @@ public static class TenantPolicy
 
         if (spec.Pools.IsDefault || spec.Pools.Length > 100)
         {
-            throw MeshException.Invalid("pools: at most 100.");
+            throw MeshException.Invalid("pools", "at most 100.");
         }
 
         foreach (var pool in spec.Pools)
@@ -47,11 +47,7 @@ public static class TenantPolicy
     }
 
     /// <summary>Pool names: lowercase letters, digits and - _ / . ; 1–100 characters.</summary>
-    public static bool IsValidPoolName(string? pool) =>
-        pool is { Length: > 0 and <= 100 } && pool.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '/' or '.');
-
-    /// <summary>Pools an owner's agents may register in (see <see cref="AgentPools.MayServe"/>).</summary>
-    public static bool MayServePool(string owner, string pool) => AgentPools.MayServe(owner, pool);
+    public static bool IsValidPoolName(string? pool) => PoolAccess.IsValidPoolName(pool);
 
     private static void Require(bool condition, string message)
     {

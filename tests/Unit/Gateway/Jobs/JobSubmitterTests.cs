@@ -105,9 +105,12 @@ public sealed class JobSubmitterTests
 
     [Theory]
     [InlineData("other")]
-    [InlineData("acme/gpu")]
+    [InlineData("other/acme")]
+    [InlineData("acmex")]
     [InlineData("ACME")]
+    [InlineData("acme/GPU")]
     [InlineData("Platform")]
+    [InlineData("platform/gpu")]
     public void A_pool_the_tenant_may_not_use_is_permission_denied(string pool)
     {
         var ex = MeshAssert.Throws(MeshErrorCode.PermissionDenied, () => JobSubmitter.Validate(Acme, Minimal with { Pool = pool }));
@@ -117,12 +120,14 @@ public sealed class JobSubmitterTests
     }
 
     [Fact]
-    public void A_tenant_without_pools_cannot_submit()
+    public void A_tenant_submits_to_its_own_pools_without_an_operator_listing_them()
     {
         var poolless = Acme with { Pools = [] };
 
-        MeshAssert.Invalid("pool", () => JobSubmitter.Validate(poolless, Minimal));
-        MeshAssert.Throws(MeshErrorCode.PermissionDenied, () => JobSubmitter.Validate(poolless, Minimal with { Pool = "acme" }));
+        Assert.Equal("acme", JobSubmitter.Validate(poolless, Minimal).Pool);
+        Assert.Equal("acme", JobSubmitter.Validate(poolless, Minimal with { Pool = "acme" }).Pool);
+        Assert.Equal("acme/gpu", JobSubmitter.Validate(Acme, Minimal with { Pool = "acme/gpu" }).Pool);
+        MeshAssert.Throws(MeshErrorCode.PermissionDenied, () => JobSubmitter.Validate(poolless, Minimal with { Pool = "platform" }));
     }
 
     // ---- payload ----

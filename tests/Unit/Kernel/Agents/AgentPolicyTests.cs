@@ -90,34 +90,6 @@ public sealed class AgentPolicyTests
     public void A_pool_name_over_100_characters_is_rejected() =>
         MeshAssert.Invalid("pool", () => AgentPolicy.Validate(Valid with { Owner = "platform", Pool = new string('p', 101) }));
 
-    [Theory]
-    [InlineData("acme")]
-    [InlineData("acme/gpu")]
-    [InlineData("acme/gpu/a100")]
-    public void A_tenant_may_register_its_own_pools(string pool) =>
-        AgentPolicy.Validate(Valid with { Owner = "acme", Pool = pool });
-
-    [Theory]
-    [InlineData("platform")]
-    [InlineData("acmex")]
-    [InlineData("acme-gpu")]
-    [InlineData("acme.gpu")]
-    [InlineData("other")]
-    [InlineData("other/acme")]
-    [InlineData("acm")]
-    public void A_tenant_may_not_register_another_owners_pool(string pool)
-    {
-        var ex = MeshAssert.Invalid("pool", () => AgentPolicy.Validate(Valid with { Owner = "acme", Pool = pool }));
-        Assert.Contains("'acme'", ex.Message, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData("platform")]
-    [InlineData("acme")]
-    [InlineData("partner/gpu")]
-    public void Platform_agents_may_register_any_pool(string pool) =>
-        AgentPolicy.Validate(Valid with { Owner = "platform", Pool = pool });
-
     [Fact]
     public void Capabilities_are_required() =>
         MeshAssert.Invalid("capabilities", () => AgentPolicy.Validate(Valid with { Capabilities = [] }));

@@ -154,19 +154,4 @@ public sealed class TenantPolicyTests
         Assert.True(TenantPolicy.IsValidPoolName(new string('p', 100)));
         Assert.False(TenantPolicy.IsValidPoolName(new string('p', 101)));
     }
-
-    [Theory]
-    [InlineData("acme", "acme", true)]
-    [InlineData("acme", "acme/gpu", true)]
-    [InlineData("acme", "acme/gpu/a100", true)]
-    [InlineData("acme", "platform", false)]
-    [InlineData("acme", "acmex", false)]
-    [InlineData("acme", "acme-gpu", false)]
-    [InlineData("acme", "acm", false)]
-    [InlineData("acme", "other/acme", false)]
-    [InlineData("platform", "platform", true)]
-    [InlineData("platform", "acme", true)]
-    [InlineData("platform", "acme/gpu", true)]
-    public void MayServePool(string owner, string pool, bool expected) =>
-        Assert.Equal(expected, TenantPolicy.MayServePool(owner, pool));
 }

@@ -1,0 +1,35 @@
+using MeshOs.Grains.Hosting;
+
+namespace MeshOs.Grains.Kernel.LoadShedding;
+
+/// <summary>
+/// Load shedding at the queues (section <c>MeshOs:Admission</c>): past saturation a queue shard refuses new submits
+/// (429 / RESOURCE_EXHAUSTED with a retry time) instead of letting its backlog, and the store's commit batches behind
+/// it, grow until goodput collapses. See <see cref="AdmissionControl"/>.
+/// </summary>
+public sealed class AdmissionOptions
+{
+    public const string Section = "MeshOs:Admission";
+
+    /// <summary>Whether queues shed load at all. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// The queueing delay a shard tolerates: when every job its dispatchers took during a whole
+    /// <see cref="Interval"/> had waited longer than this, the shard is overloaded and refuses new submits until an
+    /// interval's jobs waited less. Default 200 ms (the dispatch p99 of accepted jobs then stays well under a second).
+    /// </summary>
+    [PositiveTimeSpan]
+    public TimeSpan TargetQueueDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long the delay must stay above the target before shedding starts (and below it before it stops). Default 500 ms.</summary>
+    [PositiveTimeSpan]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// What a refused submit is told to wait before trying again (Retry-After, rounded up to whole seconds on REST;
+    /// <c>retry-after-ms</c> on gRPC). Default 1 s.
+    /// </summary>
+    [PositiveTimeSpan]
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(1);
+}

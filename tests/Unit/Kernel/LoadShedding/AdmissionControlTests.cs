@@ -1,0 +1,121 @@
+using MeshOs.Grains.Kernel.LoadShedding;
+
+namespace MeshOs.Tests.Unit.Kernel.LoadShedding;
+
+public sealed class AdmissionControlTests
+{
+    private static readonly AdmissionOptions Options = new(); // target 200 ms, interval 500 ms
+    private static readonly DateTimeOffset T0 = new(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
+    private readonly AdmissionControl _control = new(Options);
+    private DateTimeOffset _now = T0;
+
+    private void Take(params double[] delaysMs) => _control.OnTaken(_now, delaysMs.Select(TimeSpan.FromMilliseconds));
+
+    private void Advance(double ms) => _now += TimeSpan.FromMilliseconds(ms);
+
+    /// <summary>Every job taken over a whole interval waited longer than the target: a standing queue.</summary>
+    private void StandingQueue(double delayMs = 400)
+    {
+        _control.ShouldRefuse(_now, 100);
+        for (var i = 0; i < 10; i++)
+        {
+            Take(delayMs, delayMs + 50);
+            Advance(Options.Interval.TotalMilliseconds / 10);
+        }
+    }
+
+    [Fact]
+    public void A_queue_whose_jobs_waited_longer_than_the_target_for_a_whole_interval_refuses()
+    {
+        StandingQueue();
+
+        Assert.True(_control.ShouldRefuse(_now, readyBacklog: 100));
+        Assert.True(_control.Overloaded);
+    }
+
+    [Fact]
+    public void Until_the_interval_ends_nothing_is_refused()
+    {
+        _control.ShouldRefuse(_now, 100);
+        Take(900);
+        Advance(Options.Interval.TotalMilliseconds - 1);
+
+        Assert.False(_control.ShouldRefuse(_now, 100));
+    }
+
+    [Fact]
+    public void One_short_wait_in_the_interval_means_the_queue_drained_and_it_admits()
+    {
+        _control.ShouldRefuse(_now, 100);
+        Take(900, 800);
+        Advance(200);
+        Take(Options.TargetQueueDelay.TotalMilliseconds); // exactly the target is not over it
+        Advance(300);
+
+        Assert.False(_control.ShouldRefuse(_now, 100));
+    }
+
+    [Fact]
+    public void Shedding_stops_after_an_interval_whose_jobs_waited_less()
+    {
+        StandingQueue();
+        Assert.True(_control.ShouldRefuse(_now, 100));
+
+        Take(50);
+        Advance(Options.Interval.TotalMilliseconds);
+
+        Assert.False(_control.ShouldRefuse(_now, 100));
+    }
+
+    [Fact]
+    public void An_empty_queue_admits_even_while_overloaded()
+    {
+        StandingQueue();
+
+        Assert.False(_control.ShouldRefuse(_now, readyBacklog: 0));
+    }
+
+    [Fact]
+    public void A_queue_nobody_takes_from_is_never_judged_overloaded()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.False(_control.ShouldRefuse(_now, readyBacklog: 10_000));
+            Advance(Options.Interval.TotalMilliseconds);
+        }
+    }
+
+    [Fact]
+    public void An_overloaded_queue_whose_dispatchers_stop_taking_admits_again_after_a_few_intervals()
+    {
+        StandingQueue();
+        Assert.True(_control.ShouldRefuse(_now, 100));
+
+        Advance(Options.Interval.TotalMilliseconds * (AdmissionControl.IdleIntervalsToReset - 1));
+        Assert.True(_control.ShouldRefuse(_now, 100)); // no measurement yet says it drained
+        Advance(Options.Interval.TotalMilliseconds);
+        Assert.False(_control.ShouldRefuse(_now, 100));
+    }
+
+    [Fact]
+    public void Disabled_it_never_refuses()
+    {
+        var control = new AdmissionControl(new AdmissionOptions { Enabled = false });
+        control.ShouldRefuse(T0, 100);
+        control.OnTaken(T0, [TimeSpan.FromSeconds(10)]);
+
+        Assert.False(control.ShouldRefuse(T0 + TimeSpan.FromSeconds(5), 100));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void Zero_or_negative_durations_are_refused_at_start(int ms)
+    {
+        var options = new AdmissionOptions { TargetQueueDelay = TimeSpan.FromMilliseconds(ms), Interval = TimeSpan.FromMilliseconds(ms), RetryAfter = TimeSpan.FromMilliseconds(ms) };
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+
+        Assert.False(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), results, validateAllProperties: true));
+        Assert.Equal(["Interval", "RetryAfter", "TargetQueueDelay"], results.SelectMany(r => r.MemberNames).Order());
+    }
+}
