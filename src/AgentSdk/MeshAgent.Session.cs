@@ -231,22 +231,10 @@ public sealed partial class MeshAgent
         }
     }
 
-    /// <summary>
-    /// Heartbeats every interval of the session. An agent that carried jobs over from a previous session (a reconnect)
-    /// heartbeats at once: their leases were not renewed while it was away, and one interval more could let them expire.
-    /// </summary>
     private async Task HeartbeatLoopAsync(AgentSession session)
     {
         try
         {
-            lock (_gate)
-            {
-                if (_jobs.Count > 0)
-                {
-                    WriteHeartbeat(session);
-                }
-            }
-
             using var timer = new PeriodicTimer(session.HeartbeatInterval, _time);
             while (await timer.WaitForNextTickAsync(session.Call.Token).ConfigureAwait(false))
             {

@@ -35,7 +35,12 @@ public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader dir
     /// <summary>One agent: an operator's any, a tenant's own or, read-only, one that serves the tenant's pools (<see cref="PoolAccess.IsVisibleTo"/>).</summary>
     public async Task<AgentInfo> GetAsync(MeshCaller caller, string agentId)
     {
-        var info = AgentIds.IsValid(agentId) ? await Agent(agentId).GetAsync() : null;
+        if (!AgentIds.IsValid(agentId))
+        {
+            throw MeshException.NotFound("Agent"); // never echo an id that is not one (it may be huge)
+        }
+
+        var info = await Agent(agentId).GetAsync();
         return info is not null && (caller.IsOperator || PoolAccess.IsVisibleTo(caller.RequireTenant().TenantId, info.Registration.Owner, info.Registration.Pool))
             ? info
             : throw MeshException.NotFound($"Agent '{agentId}'");

@@ -61,11 +61,20 @@ public static class ErrorMapping
         return new RpcException(new Status(mapped.GrpcStatus, GrpcDetail(exception, mapped)));
     }
 
-    /// <summary>The message of a failure as a gRPC caller reads it: a field it names is given its protobuf name.</summary>
-    public static string GrpcDetail(Exception exception, Mapped mapped) =>
-        exception is MeshException { Field: { } field } mesh && mesh.Message.StartsWith(field + ":", StringComparison.Ordinal)
+    /// <summary>The longest status message a gRPC answer carries (it travels in a header: a huge one would break the connection).</summary>
+    public const int MaxGrpcDetail = 1_024;
+
+    /// <summary>
+    /// The message of a failure as a gRPC caller reads it: a field it names is given its protobuf name; cut to
+    /// <see cref="MaxGrpcDetail"/> characters.
+    /// </summary>
+    public static string GrpcDetail(Exception exception, Mapped mapped)
+    {
+        var detail = exception is MeshException { Field: { } field } mesh && mesh.Message.StartsWith(field + ":", StringComparison.Ordinal)
             ? Grpc.ProtoNames.Of(field) + mesh.Message[field.Length..]
             : mapped.Detail;
+        return detail.Length <= MaxGrpcDetail ? detail : string.Concat(detail.AsSpan(0, MaxGrpcDetail - 1), "…");
+    }
 }
 
 /// <summary>Answers for refusals that are not exceptions.</summary>

@@ -65,7 +65,8 @@ public sealed class SelfHealingEndToEndTests(PostgresFixture postgres, ITestOutp
         });
         await silo.WaitReadyAsync();
         using var api = new MeshApi(silo);
-        var pool = "heal-" + Guid.NewGuid().ToString("N")[..8];
+        var name = "heal-" + Guid.NewGuid().ToString("N")[..8];
+        var pool = "platform/" + name; // the platform's own pool: its fleet (enrollment token) needs no grant
         var (tenantId, key) = await api.CreateTenantAsync(pools: [pool]);
         var tenant = api.Client(key);
         output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: silo on PostgreSQL ready");
@@ -74,14 +75,14 @@ public sealed class SelfHealingEndToEndTests(PostgresFixture postgres, ITestOutp
         {
             Endpoint = silo.GrpcUrl,
             Count = Agents,
-            IdPrefix = pool + "-sim-",
+            IdPrefix = name + "-sim-",
             Pool = pool,
             Capabilities = "heal",
             Concurrency = 2,
             LatencyMs = 300,
             LatencyJitterMs = 50,
             EnrollmentToken = MeshProcess.EnrollmentToken,
-            RuntimeId = pool + "-runtime",
+            RuntimeId = name + "-runtime",
             ReconnectMinDelay = TimeSpan.FromMilliseconds(200),
             ReconnectMaxDelay = TimeSpan.FromSeconds(2),
         });

@@ -32,7 +32,7 @@ public sealed class PrivatePoolTests(EmbeddedKernelFixture fixture)
         // The tenant consents; who and when are recorded.
         var grant = (await MeshApi.EnsureAsync(await tenant.Http.PostAsJsonAsync($"/v1/tenants/{tenant.Id}/grants",
             new { grantee = "platform", pool = tenant.Id }), HttpStatusCode.OK))!;
-        Assert.Equal(("platform", tenant.Id, $"tenant {tenant.Id}"),
+        Assert.Equal(("platform", tenant.Id, $"tenant {tenant.Id} (key {KeyIdOf(tenant.Key)})"),
             (grant["grantee"]!.GetValue<string>(), grant["pool"]!.GetValue<string>(), grant["grantedBy"]!.GetValue<string>()));
         Assert.True(grant["grantedAt"]!.GetValue<DateTimeOffset>() > DateTimeOffset.UtcNow.AddMinutes(-5));
         Assert.Null(grant["revokedAt"]);
@@ -57,7 +57,7 @@ public sealed class PrivatePoolTests(EmbeddedKernelFixture fixture)
             new { type = "secret", capability, pool = tenant.Id, payload = new { ssn = "456" } }));
         var revoked = (await MeshApi.EnsureAsync(await tenant.Http.PostAsJsonAsync($"/v1/tenants/{tenant.Id}/grants/revoke",
             new { grantee = "platform", pool = tenant.Id }), HttpStatusCode.OK))!;
-        Assert.Equal($"tenant {tenant.Id}", revoked["revokedBy"]!.GetValue<string>());
+        Assert.Equal($"tenant {tenant.Id} (key {KeyIdOf(tenant.Key)})", revoked["revokedBy"]!.GetValue<string>());
         var state = (await MeshApi.EnsureAsync(await Mesh.Api.Operator.GetAsync($"/v1/agents/{platform.AgentId}"), HttpStatusCode.OK))!["state"]!.GetValue<string>();
         Assert.Contains(state, new[] { "Draining", "Offline" });
         await JobCalls.AssertProblemAsync(await platform.RegisterAsync(capability, pool: tenant.Id), HttpStatusCode.Forbidden);
@@ -123,4 +123,7 @@ public sealed class PrivatePoolTests(EmbeddedKernelFixture fixture)
     private static async Task<List<string>> ListedAsync(HttpClient http) =>
         [.. (await MeshApi.EnsureAsync(await http.GetAsync("/v1/agents?limit=1000"), HttpStatusCode.OK))!["agents"]!.AsArray()
             .Select(a => a!["agentId"]!.GetValue<string>())];
+
+    private static string KeyIdOf(string key) =>
+        MeshOs.Abstractions.Tenants.ApiKeyFormat.TryParse(key, out _, out var keyId, out _) ? keyId : throw new ArgumentException("not an API key", nameof(key));
 }

@@ -37,6 +37,9 @@ public sealed record GrpcCase(
 /// </summary>
 public sealed class GrpcHostile(FuzzWorld world)
 {
+    /// <summary>The family of cases whose message exceeds the server's limit by megabytes.</summary>
+    public const string HugeFamily = "huge";
+
     /// <summary>The statuses a refusal may have: never Unknown, Internal, Unavailable or OK.</summary>
     public static readonly IReadOnlyList<StatusCode> Refusals =
     [
@@ -290,7 +293,7 @@ public sealed class GrpcHostile(FuzzWorld world)
             var path = StringFieldPaths(valid[0].Descriptor, depth: 3).FirstOrDefault();
             var filler = Encoding.UTF8.GetBytes(new string('x', MaxMessageBytes + extra));
             var message = Concat(Bytes(valid[0]), path is null ? LengthDelimited(1000, filler) : NestedString(path, filler));
-            return Build(method, "huge", $"a message of {message.Length:N0} bytes", Framed(message, valid.Skip(1)), expected: [StatusCode.ResourceExhausted]);
+            return Build(method, HugeFamily, $"a message of {message.Length:N0} bytes", Framed(message, valid.Skip(1)), expected: [StatusCode.ResourceExhausted]);
         });
 
     private static GrpcCase Build(GrpcMethod method, string family, string detail, byte[] body, string? contentType = "application/grpc", Caller? caller = null,
