@@ -37,6 +37,33 @@ public static class HealingPolicy
         return TimeSpan.FromMilliseconds(Math.Min(ms, options.RestartMaxBackoff.TotalMilliseconds));
     }
 
+    /// <summary>
+    /// Whether a job of the agent that lost its lease or timed out counts as one of its failures: only while the agent
+    /// is heard from. A silent agent (Unresponsive, Offline) cannot renew its leases, so their loss is a symptom of the
+    /// silence, which counts once, as its death; counting each lease too would quarantine every busy agent that a
+    /// gateway outage or a network cut silenced (an agent holding K leases would reach K + 1 failures at once).
+    /// </summary>
+    public static bool CountsLeaseFailure(AgentState state, bool dead) =>
+        !dead && state is not (AgentState.Unresponsive or AgentState.Offline);
+
+    /// <summary>
+    /// The failures an agent still has once it is declared dead: lost leases and timeouts recorded after it fell silent
+    /// (at the latest <paramref name="unresponsiveAfter"/> before it was found Unresponsive at
+    /// <paramref name="unresponsiveAt"/>; their events may arrive before that state change's) are dropped, as the death
+    /// counts for them. Failures up to its previous death (<paramref name="previousDeath"/>) are kept whatever their time.
+    /// </summary>
+    public static void DropSymptomsOfSilence(List<DateTimeOffset> failures, DateTimeOffset unresponsiveAt, TimeSpan unresponsiveAfter,
+        DateTimeOffset? previousDeath)
+    {
+        var silentSince = unresponsiveAt - unresponsiveAfter;
+        if (previousDeath is { } death && death > silentSince)
+        {
+            silentSince = death;
+        }
+
+        failures.RemoveAll(f => f > silentSince);
+    }
+
     /// <summary>Whether the failures within the window reach the quarantine threshold.</summary>
     public static bool ShouldQuarantine(IEnumerable<DateTimeOffset> failures, DateTimeOffset now, HealingOptions options) =>
         failures.Count(f => now - f <= options.QuarantineWindow) >= options.QuarantineFailures;

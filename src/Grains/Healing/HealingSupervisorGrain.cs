@@ -221,7 +221,7 @@ internal sealed partial class HealingSupervisorGrain(
         }
 
         if (job.Outcome is AttemptOutcome.TimedOut or AttemptOutcome.LeaseLost
-            && state.State.Agents.TryGetValue(agentId, out var view) && !view.Dead)
+            && state.State.Agents.TryGetValue(agentId, out var view) && HealingPolicy.CountsLeaseFailure(view.State, view.Dead))
         {
             view.Failures.Add(at);
         }
@@ -231,8 +231,10 @@ internal sealed partial class HealingSupervisorGrain(
     {
         foreach (var (agentId, view) in AgentsWhere(v => !v.Dead && !v.Gone && v.State == AgentState.Unresponsive && now - v.Since >= _options.DeadAfter))
         {
+            HealingPolicy.DropSymptomsOfSilence(view.Failures, view.Since, agentOptions.Value.UnresponsiveAfter, view.LastDeathAt);
             view.Dead = true;
             view.DeadAt = now;
+            view.LastDeathAt = now;
             view.Failures.Add(now);
             view.Failures.RemoveAll(f => now - f > _options.QuarantineWindow);
             Record(now, RemediationStep.DeclaredDead, agentId, $"Unresponsive for {(now - view.Since).TotalSeconds:0.#} s (grace {_options.DeadAfter.TotalSeconds:0.#} s)", true);
@@ -645,4 +647,7 @@ public sealed class AgentView
     [Id(9)] public DateTimeOffset? NextRestartAt { get; set; }
     [Id(10)] public bool DegradedByHealing { get; set; }
     [Id(11)] public DateTimeOffset? LastQuarantinedAt { get; set; }
+
+    /// <summary>When it was last declared dead (kept after it is back, unlike <see cref="DeadAt"/>).</summary>
+    [Id(12)] public DateTimeOffset? LastDeathAt { get; set; }
 }

@@ -254,6 +254,49 @@ public sealed class HealingActionsClusterTests(HealingClusterFixture fixture)
         await DieAndWaitForDeathAsync(agent, deaths: 2);
     }
 
+    // A gateway outage or a network cut silences a busy agent, and its leases lapse with its heartbeats. That is one
+    // failure, its death, not one per lease: counted per lease, every agent holding QuarantineFailures - 1 jobs was
+    // quarantined when it was declared dead and came back unable to take work (the whole fleet, after a gateway restart).
+    [Fact]
+    public async Task A_busy_agent_that_falls_silent_is_declared_dead_once_and_not_quarantined_for_the_leases_its_silence_lost()
+    {
+        var pool = HealingClusterFixture.NewPool("silent-busy");
+        await using var agent = await new TestAgent(fixture, pool, "heal").StartAsync();
+
+        // Leases of 1 s (the shortest a lease can be): they lapse after the agent is Unresponsive (0.9 s) and before it
+        // is declared dead (0.9 s + 0.3 s), so the supervisor hears of every lost lease before the death.
+        var shortLease = TimeSpan.FromSeconds(1);
+        var jobs = new List<IJobGrain>();
+        for (var i = 0; i < HealingClusterFixture.QuarantineFailures; i++)
+        {
+            var job = await TestJobs.SubmitAsync(Grains, TestJobs.Spec(pool, "heal"));
+            await Grains.GetGrain<IQueueGrain>(new QueueKey(pool, "heal", 0).ToString()).TakeAsync("healing-test", 1_000, 0, TimeSpan.Zero);
+            var grant = await job.LeaseAsync(agent.Id, shortLease);
+            Assert.NotNull(grant);
+            await job.StartAsync(agent.Id, grant.Epoch);
+            jobs.Add(job);
+        }
+
+        await DieAndWaitForDeathAsync(agent, deaths: 1);
+        foreach (var job in jobs)
+        {
+            var record = (await job.GetAsync(null))!;
+            Assert.Equal(1, record.Attempts);
+            Assert.Equal("lease expired: the agent stopped renewing it", record.Error); // lapsed, not revoked at the death
+        }
+
+        // Dead once, restarted, never quarantined: back, it is Healthy and may take work again.
+        await Clock.AdvanceAsync(Step * 4);
+        var steps = (await Healing.RemediationsOfAsync(agent.Id)).Select(r => r.Step).ToList();
+        Assert.Equal(1, steps.Count(s => s == RemediationStep.DeclaredDead));
+        Assert.DoesNotContain(RemediationStep.Quarantine, steps);
+        Assert.Equal(AgentState.Unresponsive, (await agent.InfoAsync()).State);
+        await agent.StartAsync();
+        Assert.Equal(AgentState.Healthy, (await agent.InfoAsync()).State);
+        await Clock.AdvanceAsync(Step * 4);
+        Assert.Equal(AgentState.Healthy, (await agent.InfoAsync()).State);
+    }
+
     [Fact]
     public async Task A_job_running_past_its_timeout_is_cancelled_on_its_agent_retried_then_dead_lettered()
     {

@@ -1,3 +1,4 @@
+using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Grains.Healing;
 using Microsoft.Extensions.Time.Testing;
@@ -91,6 +92,46 @@ public sealed class HealingPolicyTests
         Assert.True(HealingPolicy.ShouldQuarantine(failures, Now, _options));
         _clock.Advance(Tick);
         Assert.False(HealingPolicy.ShouldQuarantine(failures, Now, _options));
+    }
+
+    [Theory]
+    [InlineData(AgentState.Healthy, false, true)]
+    [InlineData(AgentState.Degraded, false, true)]
+    [InlineData(AgentState.Draining, false, true)]
+    [InlineData(AgentState.Quarantined, false, true)]
+    [InlineData(AgentState.Unresponsive, false, false)]
+    [InlineData(AgentState.Offline, false, false)]
+    [InlineData(AgentState.Healthy, true, false)]
+    [InlineData(AgentState.Unresponsive, true, false)]
+    public void A_lost_lease_is_a_failure_of_its_agent_only_while_the_agent_is_heard_from(AgentState state, bool dead, bool counts) =>
+        Assert.Equal(counts, HealingPolicy.CountsLeaseFailure(state, dead));
+
+    [Fact]
+    public void At_its_death_the_leases_an_agent_lost_after_it_fell_silent_are_dropped_as_symptoms_of_that_silence()
+    {
+        // Silent from T0 + 10 s on: Unresponsive 3 s later. One lease lost while it was live, three lapsing with its
+        // heartbeats (one of them recorded before the Unresponsive state change arrived).
+        var unresponsiveAfter = TimeSpan.FromSeconds(3);
+        var unresponsiveAt = T0 + TimeSpan.FromSeconds(13);
+        var live = T0 + TimeSpan.FromSeconds(9);
+        var failures = new List<DateTimeOffset> { live, T0 + TimeSpan.FromSeconds(10) + Tick, unresponsiveAt - Tick, unresponsiveAt + TimeSpan.FromSeconds(1) };
+
+        HealingPolicy.DropSymptomsOfSilence(failures, unresponsiveAt, unresponsiveAfter, previousDeath: null);
+
+        Assert.Equal([live], failures);
+    }
+
+    [Fact]
+    public void At_its_death_an_agents_earlier_death_is_kept_even_within_the_silence_window()
+    {
+        // It died at T0 + 11 s, came back, and fell silent again at once: that death still counts, what came after does not.
+        var previousDeath = T0 + TimeSpan.FromSeconds(11);
+        var lapsed = previousDeath + TimeSpan.FromSeconds(1);
+        var failures = new List<DateTimeOffset> { previousDeath, lapsed };
+
+        HealingPolicy.DropSymptomsOfSilence(failures, T0 + TimeSpan.FromSeconds(13), TimeSpan.FromSeconds(3), previousDeath);
+
+        Assert.Equal([previousDeath], failures);
     }
 
     [Fact]
