@@ -102,6 +102,7 @@ internal sealed partial class QueueGrain(
     public Task RemoveAsync(Guid jobId)
     {
         _index.Remove(jobId);
+        _admission.Forget(jobId);
         return Task.CompletedTask;
     }
 
@@ -152,6 +153,7 @@ internal sealed partial class QueueGrain(
     public Task ReturnAsync(ImmutableArray<TakenJob> jobs)
     {
         var now = time.GetUtcNow();
+        _admission.OnReturned(jobs.Select(j => j.JobId));
         _index.Return(jobs, now);
         OnJobsAvailable(now);
         return Task.CompletedTask;
@@ -199,6 +201,7 @@ internal sealed partial class QueueGrain(
 
             if (!waiter.Result.TrySetResult([.. taken]))
             {
+                _admission.OnReturned(taken.Select(t => t.JobId)); // measured already
                 _index.Return(taken, now);
             }
         }
@@ -211,7 +214,7 @@ internal sealed partial class QueueGrain(
     {
         if (taken.Count > 0)
         {
-            _admission.OnTaken(now, taken.Select(t => now - t.EnqueuedAt));
+            _admission.OnTaken(now, taken);
         }
     }
 

@@ -1,3 +1,5 @@
+using MeshOs.Abstractions.Dispatch;
+
 namespace MeshOs.Grains.Kernel.LoadShedding;
 
 /// <summary>
@@ -7,7 +9,9 @@ namespace MeshOs.Grains.Kernel.LoadShedding;
 /// the store writes that completions need. Bursts (a short queue that drains within the interval) are admitted. A
 /// shard nobody takes from is never judged overloaded by this (nothing measures its delay; its tenants' queued-job
 /// quotas bound it): after <see cref="IdleIntervalsToReset"/> intervals without a take it admits again. Pure: fed the
-/// delays and a clock by its queue grain.
+/// delays and a clock by its queue grain. A job a dispatcher handed back (its lease could not be written: a store
+/// outage, a dispatcher gone) is not measured when it is taken again: its wait since it was first queued says nothing
+/// about arrivals outrunning dispatch, and counting it had a PostgreSQL outage refuse submits as "at capacity".
 /// </summary>
 public sealed class AdmissionControl(AdmissionOptions options)
 {
@@ -21,6 +25,29 @@ public sealed class AdmissionControl(AdmissionOptions options)
 
     /// <summary>Whether the shard refuses new submits now.</summary>
     public bool Overloaded { get; private set; }
+
+    /// <summary>More handed-back jobs than this are not remembered (the oldest marks are dropped all at once).</summary>
+    public const int MaxReturnedTracked = 100_000;
+
+    private readonly HashSet<Guid> _returned = [];
+
+    /// <summary>Jobs a dispatcher handed back to the shard: their next take is not a measure of queueing delay.</summary>
+    public void OnReturned(IEnumerable<Guid> jobIds)
+    {
+        if (_returned.Count > MaxReturnedTracked)
+        {
+            _returned.Clear();
+        }
+
+        _returned.UnionWith(jobIds);
+    }
+
+    /// <summary>A job left the shard other than by a take (cancelled, removed).</summary>
+    public void Forget(Guid jobId) => _returned.Remove(jobId);
+
+    /// <summary>Records jobs taken by a dispatcher at <paramref name="now"/>: each measured by its wait since it was queued, unless it was handed back.</summary>
+    public void OnTaken(DateTimeOffset now, IEnumerable<TakenJob> jobs) =>
+        OnTaken(now, jobs.Where(j => !_returned.Remove(j.JobId)).Select(j => now - j.EnqueuedAt).ToList());
 
     /// <summary>Records jobs taken by a dispatcher at <paramref name="now"/>, each with how long it waited.</summary>
     public void OnTaken(DateTimeOffset now, IEnumerable<TimeSpan> delays)

@@ -1,3 +1,4 @@
+using MeshOs.Abstractions.Dispatch;
 using MeshOs.Grains.Kernel.LoadShedding;
 
 namespace MeshOs.Tests.Unit.Kernel.LoadShedding;
@@ -117,5 +118,39 @@ public sealed class AdmissionControlTests
 
         Assert.False(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), results, validateAllProperties: true));
         Assert.Equal(["Interval", "RetryAfter", "TargetQueueDelay"], results.SelectMany(r => r.MemberNames).Order());
+    }
+
+    /// <summary>
+    /// During a store outage the dispatchers take jobs, fail to write their leases and hand them back, again and again:
+    /// each re-take saw the job's whole wait since it was first queued, and the shard refused submits as overloaded
+    /// although nothing arrived faster than it was dispatched.
+    /// </summary>
+    [Fact]
+    public void Jobs_handed_back_and_taken_again_are_not_measured_so_an_outage_does_not_look_like_overload()
+    {
+        var jobs = Enumerable.Range(0, 5).Select(i => new TakenJob(Guid.NewGuid(), "t", 5, T0)).ToList();
+        _control.ShouldRefuse(_now, 5);
+        for (var i = 0; i < 30; i++)
+        {
+            Advance(Options.Interval.TotalMilliseconds / 5);
+            _control.OnTaken(_now, jobs);
+            _control.OnReturned(jobs.Select(j => j.JobId));
+        }
+
+        Assert.False(_control.ShouldRefuse(_now, readyBacklog: 5));
+        Assert.False(_control.Overloaded);
+    }
+
+    [Fact]
+    public void A_job_taken_for_the_first_time_is_measured_by_its_wait_since_it_was_queued()
+    {
+        _control.ShouldRefuse(_now, 100);
+        for (var i = 0; i < 10; i++)
+        {
+            Advance(Options.Interval.TotalMilliseconds / 10);
+            _control.OnTaken(_now, [new TakenJob(Guid.NewGuid(), "t", 5, _now - TimeSpan.FromMilliseconds(400))]);
+        }
+
+        Assert.True(_control.ShouldRefuse(_now + TimeSpan.FromMilliseconds(1), readyBacklog: 100));
     }
 }
