@@ -99,7 +99,8 @@ public sealed class LeanAgent : IAsyncDisposable
 
     /// <summary>
     /// Opens a stream and registers; returns once the mesh answered Registered. Called again after the stream ended, it
-    /// reconnects: a heartbeat still unanswered on the old stream counts as lost.
+    /// reconnects: a heartbeat still unanswered on the old stream counts as lost, and an agent holding jobs heartbeats at
+    /// once (its leases were not renewed while it was away).
     /// </summary>
     public async Task ConnectAsync(TimeSpan timeout)
     {
@@ -122,6 +123,10 @@ public sealed class LeanAgent : IAsyncDisposable
         var registered = await connection.Registered.Task.WaitAsync(timeout);
         HeartbeatInterval = registered.HeartbeatInterval?.ToTimeSpan() ?? TimeSpan.FromSeconds(5);
         connection.IsRegistered = true;
+        if (!_held.IsEmpty)
+        {
+            Heartbeat(); // as the SDK does: leases held across a reconnect are renewed at once, not an interval later
+        }
     }
 
     /// <summary>Offers <paramref name="slots"/> credits: the mesh sends up to that many assignments (it gives a credit back per result).</summary>
