@@ -28,7 +28,11 @@ public sealed class RestFuzzTests(HostileInputFixture fixture, ITestOutputHelper
         var violations = new ViolationLog();
         var statuses = new ConcurrentDictionary<int, int>();
         var clock = Stopwatch.StartNew();
-        using var http = new HttpClient { BaseAddress = world.Mesh.Silo.HttpUrl, Timeout = TimeSpan.FromSeconds(60) };
+        // A huge body is sent with Expect: 100-continue, so that the server can refuse it on its declared length before
+        // it is uploaded. HttpClient waits only 1 s for that answer by default and then uploads anyway; on a busy machine
+        // the refusal came later, raced the upload, and the request failed while sending. It waits for the answer here.
+        using var handler = new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromSeconds(30) };
+        using var http = new HttpClient(handler) { BaseAddress = world.Mesh.Silo.HttpUrl, Timeout = TimeSpan.FromSeconds(60) };
         await Parallel.ForEachAsync(Enumerable.Range(0, cases.Length), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, _) =>
         {
             var answer = await hostile.SendAsync(http, cases[i]);
