@@ -76,6 +76,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<AdmissionGate>();
         services.AddSingleton<DispatchHub>();
         services.AddMeshApplication();
+        services.AddMeshAuditRecording(builder.Configuration);
         return builder;
     }
 
