@@ -49,7 +49,16 @@ public sealed class AuditChainWalker(long from, long to, string anchor, IEnumera
             return false;
         }
 
-        var recomputed = AuditCanonical.EntryHash(entry.PrevHash, entry.Seq, entry.At, entry.Draft);
+        string recomputed;
+        try
+        {
+            recomputed = AuditCanonical.EntryHash(entry.PrevHash, entry.Seq, entry.At, entry.Draft);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            return Break(entry.Seq, AuditProblem.Altered, $"Entry {entry.Seq} was altered: it holds a value the canonical form cannot have ({ex.Message}).");
+        }
+
         if (!string.Equals(recomputed, entry.Hash, StringComparison.Ordinal))
         {
             return Break(entry.Seq, AuditProblem.Altered, $"Entry {entry.Seq} was altered: its content hashes to {recomputed}, not to its stored hash {entry.Hash}.");
@@ -90,7 +99,7 @@ public sealed class AuditChainWalker(long from, long to, string anchor, IEnumera
         {
             var last = _expected - 1;
             var signed = _checkpoints.Count > 0 ? $" (a checkpoint signed entry {_checkpoints.Max(c => c.Seq)})" : string.Empty;
-            Break(_expected, AuditProblem.TruncatedTail, $"The log ends at entry {last} but acknowledged entries up to {to}{signed}: the tail was cut.");
+            Break(_expected, AuditProblem.TruncatedTail, $"Entries {_expected}–{to} are gone: the log ends at entry {last} but acknowledged entries up to {to}{signed}; the tail was cut.");
         }
 
         return _broken is { } broken
