@@ -37,6 +37,7 @@ public static class ApplicationServices
         var section = configuration.GetSection(AuditRecordingOptions.Section);
         services.AddOptions<AuditRecordingOptions>().Bind(section);
         services.AddSingleton<AuditRecorder>();
+        services.AddSingleton<AuditService>();
         if (section.GetValue(nameof(AuditRecordingOptions.Enabled), true))
         {
             services.AddSingleton<IMutationRecorder>(sp => sp.GetRequiredService<AuditRecorder>());

@@ -27,7 +27,8 @@ public interface IAuditLog
 }
 
 /// <summary>The audit log over its store, signing checkpoints with the key kept outside the database.</summary>
-public sealed class AuditLog(IAuditStore store, AuditCheckpointSigner? signer, bool enabled, TimeSpan retention, TimeProvider time) : IAuditLog
+public sealed class AuditLog(IAuditStore store, AuditCheckpointSigner? signer, bool enabled, TimeSpan retention,
+    [Microsoft.Extensions.DependencyInjection.FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time) : IAuditLog
 {
     public bool Enabled => enabled;
 
