@@ -224,6 +224,7 @@ public static class RestCatalog
             ("QueryAuditLog", "cursor") => (["not-a-cursor!", "-5", "0"], false),
             ("QueryAuditLog" or "ExportAuditLog", "actor" or "tenant" or "action" or "target") => ([Repeat(257)], false),
             ("VerifyAuditLog", "from" or "to") => (["0", "-1", "x"], false),
+            ("QueryAuditLog" or "ExportAuditLog", "from") => (dates, false),
             ("HealingReport", "recent") => (["-1", "-2147483648", "2147483648", "x"], false),
             ("ListJobs", "status") => (["Exploded", "99", "3", "-1", "Leased,Running", ""], false),
             ("ListJobs", "cursor") => (["not-a-cursor!", "AAAA", Repeat(101, 'c')], false),
