@@ -1,4 +1,5 @@
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Audit;
 using MeshOs.Gateway.Auth;
 
 namespace MeshOs.Gateway.Audit;
@@ -20,45 +21,58 @@ public enum MutationOutcome
 /// <param name="Action">What was done, one of <see cref="MeshActions"/>.</param>
 /// <param name="Target">What it was done to: <c>job/{id}</c>, <c>agent/{id}</c>, <c>tenant/{id}</c>, <c>tenant/{id}/key/{keyId}</c>, <c>incident/{id}</c> (see <see cref="MeshTargets"/>).</param>
 /// <param name="Code">For a refusal, its code.</param>
+/// <param name="ChangeDigest">SHA-256 of the change's canonical summary (<see cref="AuditChange"/>), when the service gave one.</param>
 public sealed record MutationRecord(
     DateTimeOffset At,
     MeshCaller Caller,
     string Action,
     string Target,
     MutationOutcome Outcome,
-    MeshErrorCode? Code);
+    MeshErrorCode? Code,
+    string? ChangeDigest = null);
 
 /// <summary>
-/// Learns of every mutation the application services carry out or refuse, with its actor. None is registered by
-/// default; the audit log (issue 13) adds one with <c>services.AddSingleton&lt;IMutationRecorder, …&gt;()</c>.
+/// Learns of every mutation the application services carry out or refuse, with its actor. The audit log
+/// (<see cref="AuditRecorder"/>) is one, registered unless <c>MeshOs:Audit:Enabled</c> is false.
 /// </summary>
 public interface IMutationRecorder
 {
-    /// <summary>Called once the mutation ended, on the caller's path: must be quick, must not block and must not throw.</summary>
-    void Record(MutationRecord record);
+    /// <summary>
+    /// Called once the mutation ended, on the caller's path: the answer waits for it, so a recorder that keeps a durable
+    /// record returns once it is durable. Throwing makes the answer Unavailable (the change may have been made).
+    /// </summary>
+    ValueTask RecordAsync(MutationRecord record);
 }
 
 /// <summary>
 /// The one place every mutating service method passes through: it runs the change and tells the registered
-/// <see cref="IMutationRecorder"/>s who did what to which object and how it ended. With no recorder it only runs the
-/// change.
+/// <see cref="IMutationRecorder"/>s who did what to which object and how it ended, and answers only once they have
+/// it (the audit entry is durable before the caller hears of the change). With no recorder it only runs the change.
 /// </summary>
 public sealed class Mutations(IEnumerable<IMutationRecorder> recorders, TimeProvider time)
 {
     private readonly IMutationRecorder[] _recorders = [.. recorders];
 
     public Task<T> RunAsync<T>(MeshCaller caller, string action, string target, Func<Task<T>> change) =>
-        _recorders.Length == 0 ? change() : RecordedAsync(caller, action, target, change);
+        RunAsync(caller, action, target, null, change);
 
     public Task RunAsync(MeshCaller caller, string action, string target, Func<Task> change) =>
-        _recorders.Length == 0 ? change() : RecordedAsync(caller, action, target, async () =>
+        RunAsync(caller, action, target, null, change);
+
+    /// <summary>Runs the change; <paramref name="summary"/> says what was asked (its digest goes into the record).</summary>
+    public Task<T> RunAsync<T>(MeshCaller caller, string action, string target, AuditChange? summary, Func<Task<T>> change) =>
+        _recorders.Length == 0 ? change() : RecordedAsync(caller, action, target, summary, change);
+
+    public Task RunAsync(MeshCaller caller, string action, string target, AuditChange? summary, Func<Task> change) =>
+        _recorders.Length == 0 ? change() : RecordedAsync(caller, action, target, summary, async () =>
         {
             await change();
             return true;
         });
 
-    private async Task<T> RecordedAsync<T>(MeshCaller caller, string action, string target, Func<Task<T>> change)
+    private async Task<T> RecordedAsync<T>(MeshCaller caller, string action, string target, AuditChange? summary, Func<Task<T>> change)
     {
+        var digest = summary?.Digest();
         T result;
         try
         {
@@ -66,22 +80,32 @@ public sealed class Mutations(IEnumerable<IMutationRecorder> recorders, TimeProv
         }
         catch (Exception ex)
         {
-            Record(caller, action, target, ex is MeshException { Code: not MeshErrorCode.Unavailable } refusal
+            await RecordAsync(caller, action, target, digest, ex is MeshException { Code: not MeshErrorCode.Unavailable } refusal
                 ? (MutationOutcome.Refused, refusal.Code)
                 : (MutationOutcome.Failed, (MeshErrorCode?)null));
             throw;
         }
 
-        Record(caller, action, target, (MutationOutcome.Succeeded, null));
+        await RecordAsync(caller, action, target, digest, (MutationOutcome.Succeeded, null));
         return result;
     }
 
-    private void Record(MeshCaller caller, string action, string target, (MutationOutcome Outcome, MeshErrorCode? Code) end)
+    private async Task RecordAsync(MeshCaller caller, string action, string target, string? digest, (MutationOutcome Outcome, MeshErrorCode? Code) end)
     {
-        var record = new MutationRecord(time.GetUtcNow(), caller, action, target, end.Outcome, end.Code);
+        var record = new MutationRecord(time.GetUtcNow(), caller, action, target, end.Outcome, end.Code, digest);
         foreach (var recorder in _recorders)
         {
-            recorder.Record(record);
+            try
+            {
+                await recorder.RecordAsync(record);
+            }
+            catch (Exception ex) when (ex is not MeshException { Code: MeshErrorCode.Unavailable })
+            {
+                throw new MeshException("The change could not be recorded in the audit log, so it is not acknowledged (it may have been made; retry it).", ex)
+                {
+                    Code = MeshErrorCode.Unavailable,
+                };
+            }
         }
     }
 }
@@ -122,6 +146,10 @@ public static class MeshActions
     public const string AdvanceIncident = "incidents.advance";
     public const string ResolveIncident = "incidents.resolve";
     public const string AttachPostMortem = "incidents.postmortem";
+
+    public const string AuthFailure = "auth.failure";
+    public const string AuthLockout = "auth.lockout";
+    public const string ReadJobPayload = "jobs.read";
 }
 
 /// <summary>How mutation targets are named.</summary>

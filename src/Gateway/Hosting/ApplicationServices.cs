@@ -30,4 +30,19 @@ public static class ApplicationServices
         services.AddSingleton<PoolGrantService>();
         return services;
     }
+
+    /// <summary>The audit log's recorder of every mutation (unless <c>MeshOs:Audit:Enabled</c> is false) and the audit query service.</summary>
+    public static IServiceCollection AddMeshAuditRecording(this IServiceCollection services, IConfiguration configuration)
+    {
+        var section = configuration.GetSection(AuditRecordingOptions.Section);
+        services.AddOptions<AuditRecordingOptions>().Bind(section);
+        services.AddSingleton<AuditRecorder>();
+        services.AddSingleton<AuditService>();
+        if (section.GetValue(nameof(AuditRecordingOptions.Enabled), true))
+        {
+            services.AddSingleton<IMutationRecorder>(sp => sp.GetRequiredService<AuditRecorder>());
+        }
+
+        return services;
+    }
 }

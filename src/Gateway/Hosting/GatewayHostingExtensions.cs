@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using MeshOs.Gateway.Agents;
+using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Dispatch;
 using MeshOs.Gateway.Errors;
@@ -76,6 +77,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<AdmissionGate>();
         services.AddSingleton<DispatchHub>();
         services.AddMeshApplication();
+        services.AddMeshAuditRecording(builder.Configuration);
         return builder;
     }
 
@@ -106,6 +108,7 @@ public static class GatewayHostingExtensions
             app.MapAgentsApi();
             app.MapIncidentsApi();
             app.MapHealingApi();
+            app.MapAuditApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
             app.MapGrpcService<RuntimeChannelGrpcService>();

@@ -1,8 +1,10 @@
+using MeshOs.Grains.Audit;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
 using MeshOs.Persistence.Agents;
+using MeshOs.Persistence.Audit;
 using MeshOs.Persistence.Events;
 using MeshOs.Persistence.Jobs;
 using MeshOs.Persistence.Migrations;
@@ -32,6 +34,10 @@ public static class PostgresHostingExtensions
         services.AddSingleton<IAgentStore, PostgresAgentStore>();
         services.AddSingleton<IEventLog, PostgresEventLog>();
         services.AddSingleton<IStorageProbe, PostgresStorageProbe>();
+        services.AddOptions<AuditOptions>().Bind(configuration.GetSection(AuditOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<PostgresAuditStore>();
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresAuditStore>());
+        services.AddSingleton<IAuditStore>(sp => sp.GetRequiredService<PostgresAuditStore>());
         return services;
     }
 }

@@ -199,6 +199,11 @@ public static class RestCatalog
             ]),
             ["HealingReport"] = new(Role.Operator, null, []),
             ["ListRemediations"] = new(Role.Operator, null, []),
+
+            // Audit log
+            ["QueryAuditLog"] = new(Role.OperatorOrTenant, null, []),
+            ["ExportAuditLog"] = new(Role.OperatorOrTenant, null, []),
+            ["VerifyAuditLog"] = new(Role.Operator, null, []),
         };
     }
 
@@ -215,6 +220,11 @@ public static class RestCatalog
             ("ListJobs", "limit") or ("ListIncidents", "limit") => ([.. numbers, "501"], false),
             ("ListAgents", "limit") or ("ListTenants", "limit") => ([.. numbers, "1001"], false),
             ("ListRemediations", "limit") => ([.. numbers, "10001"], false),
+            ("QueryAuditLog", "limit") => ([.. numbers, "1001"], false),
+            ("QueryAuditLog", "cursor") => (["not-a-cursor!", "-5", "0"], false),
+            ("QueryAuditLog" or "ExportAuditLog", "actor" or "tenant" or "action" or "target") => ([Repeat(257)], false),
+            ("VerifyAuditLog", "from" or "to") => (["0", "-1", "x"], false),
+            ("QueryAuditLog" or "ExportAuditLog", "from") => (dates, false),
             ("HealingReport", "recent") => (["-1", "-2147483648", "2147483648", "x"], false),
             ("ListJobs", "status") => (["Exploded", "99", "3", "-1", "Leased,Running", ""], false),
             ("ListJobs", "cursor") => (["not-a-cursor!", "AAAA", Repeat(101, 'c')], false),

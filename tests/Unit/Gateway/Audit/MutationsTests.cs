@@ -65,10 +65,56 @@ public sealed class MutationsTests
         Assert.Equal(1, runs);
     }
 
+    [Fact]
+    public async Task The_answer_waits_until_the_recorder_has_the_record()
+    {
+        var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var recorder = new Recorder { Durable = durable.Task };
+        var answer = new Mutations([recorder], _clock).RunAsync(Operator, MeshActions.DrainAgent, MeshTargets.Agent("a-1"), () => Task.FromResult(7));
+
+        await recorder.Called.Task;
+        Assert.False(answer.IsCompleted);
+        durable.SetResult();
+        Assert.Equal(7, await answer);
+    }
+
+    [Fact]
+    public async Task A_record_that_cannot_be_kept_turns_the_answer_into_unavailable_for_a_success_and_a_refusal_alike()
+    {
+        var recorder = new Recorder { Durable = Task.FromException(new InvalidOperationException("audit store down")) };
+        var mutations = new Mutations([recorder], _clock);
+
+        var afterSuccess = await Assert.ThrowsAsync<MeshException>(() => mutations.RunAsync(Operator, MeshActions.DrainAgent, "agent/a", () => Task.FromResult(1)));
+        var afterRefusal = await Assert.ThrowsAsync<MeshException>(() => mutations.RunAsync(Operator, MeshActions.DrainAgent, "agent/a",
+            () => Task.FromException<int>(MeshException.NotFound("Agent 'a'"))));
+
+        Assert.Equal((MeshErrorCode.Unavailable, MeshErrorCode.Unavailable), (afterSuccess.Code, afterRefusal.Code));
+        Assert.IsType<InvalidOperationException>(afterSuccess.InnerException);
+    }
+
+    [Fact]
+    public async Task A_change_summary_reaches_the_record_as_its_digest()
+    {
+        var summary = new MeshOs.Abstractions.Audit.AuditChange().Add("type", "build").Add("pool", (string?)null).Add("name", "ci");
+
+        await Mutations.RunAsync(Operator, MeshActions.SubmitJob, "job/x", summary, () => Task.FromResult(1));
+
+        Assert.Equal("d914b34292a3938931173b8c9fffad4a77e6d2b7b043f2fcc2225df5f1e9d5e4", Assert.Single(_recorder.Records).ChangeDigest);
+    }
+
     private sealed class Recorder : IMutationRecorder
     {
         public List<MutationRecord> Records { get; } = [];
 
-        public void Record(MutationRecord record) => Records.Add(record);
+        public Task Durable { get; init; } = Task.CompletedTask;
+
+        public TaskCompletionSource Called { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ValueTask RecordAsync(MutationRecord record)
+        {
+            Records.Add(record);
+            Called.TrySetResult();
+            return new ValueTask(Durable);
+        }
     }
 }

@@ -1,0 +1,100 @@
+using MeshOs.Abstractions.Audit;
+using MeshOs.Gateway.Auth;
+using Microsoft.Extensions.Options;
+
+namespace MeshOs.Gateway.Audit;
+
+/// <summary>The gateway's side of <c>MeshOs:Audit</c> (the silo reads the same section for its store, key and retention).</summary>
+public sealed class AuditRecordingOptions
+{
+    public const string Section = "MeshOs:Audit";
+
+    /// <summary>Whether mutations and security decisions are recorded. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// Actions whose successes are not recorded: liveness traffic that changes nothing an auditor asks about. Their
+    /// refusals and failures are still recorded. Default <c>agent.heartbeat</c>.
+    /// </summary>
+    public List<string> SkipSucceeded { get; set; } = [MeshActions.Heartbeat];
+}
+
+/// <summary>
+/// Appends an audit entry for every mutation (and the security decisions the gateway takes) through the silos' audit
+/// grain, and waits until it is durable: the caller's answer follows its entry.
+/// </summary>
+public sealed class AuditRecorder(IGrainFactory grains, IOptions<AuditRecordingOptions> options) : IMutationRecorder
+{
+    private readonly HashSet<string> _skipSucceeded = new(options.Value.SkipSucceeded, StringComparer.Ordinal);
+
+    public ValueTask RecordAsync(MutationRecord record)
+    {
+        if (record.Outcome == MutationOutcome.Succeeded && _skipSucceeded.Contains(record.Action))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return new ValueTask(AppendAsync(Draft(record)));
+    }
+
+    /// <summary>Appends one entry and waits until it is durable.</summary>
+    public Task AppendAsync(AuditDraft draft) => grains.GetGrain<IAuditGrain>(0).AppendAsync([draft]);
+
+    public static AuditDraft Draft(MutationRecord record) => new(
+        Actor(record.Caller),
+        record.Action,
+        record.Target,
+        TenantOf(record.Caller, record.Target),
+        record.Outcome switch
+        {
+            MutationOutcome.Succeeded => AuditOutcome.Succeeded,
+            MutationOutcome.Refused => AuditOutcome.Refused,
+            _ => AuditOutcome.Failed,
+        },
+        record.Code?.ToString(),
+        record.Caller.RequestId,
+        record.Caller.CorrelationId,
+        Transport(record.Caller.Transport),
+        record.ChangeDigest);
+
+    public static AuditActor Actor(MeshCaller caller) => new(
+        caller.Kind switch
+        {
+            CallerKind.Operator => "operator",
+            CallerKind.Tenant => "tenant",
+            CallerKind.PlatformAgent => "agent",
+            _ => "anonymous",
+        },
+        caller.KeyId,
+        caller.TenantId,
+        caller.RemoteAddress?.ToString());
+
+    public static string Transport(ApiTransport transport) => transport switch
+    {
+        ApiTransport.Rest => "rest",
+        ApiTransport.Grpc => "grpc",
+        _ => "internal",
+    };
+
+    /// <summary>
+    /// The tenant whose object the entry is about (tenants read those): a tenant caller's own; for an operator, the
+    /// tenant its target names (<c>tenant/{id}…</c>); otherwise none (operators only).
+    /// </summary>
+    public static string? TenantOf(MeshCaller caller, string target)
+    {
+        if (caller.TenantId is { } own)
+        {
+            return own;
+        }
+
+        const string prefix = "tenant/";
+        if (target.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            var rest = target.AsSpan(prefix.Length);
+            var slash = rest.IndexOf('/');
+            return (slash < 0 ? rest : rest[..slash]).ToString();
+        }
+
+        return null;
+    }
+}
