@@ -59,7 +59,7 @@ public sealed class PostgresJobStoreTests(PostgresFixture postgres) : JobStoreCo
         Assert.IsNotType<TimeoutException>(badError);
         Assert.Equal(
             good.Select((g, i) => AttemptEnded(g, i + 1)).Prepend(AttemptEnded(bad, 0)).Skip(badApplied ? 0 : 1),
-            (await backend.Events.ReadAllAsync()).Select(e => e.Unpositioned()).OrderBy(e => e.Job!.Attempt));
+            (await backend.Events.ReadAllAsync()).Select(e => e.Unpositioned()).OrderBy(e => e.PayloadAs<JobAttemptEnded>()!.Attempt));
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public sealed class PostgresJobStoreTests(PostgresFixture postgres) : JobStoreCo
         Assert.True(applied[^1]);
         Assert.Equal(
             versions.Where((v, i) => applied[i]).Select(v => AttemptEnded(v, (int)v.Version)),
-            (await backend.Events.ReadAllAsync()).Select(e => e.Unpositioned()).OrderBy(e => e.Job!.Attempt));
+            (await backend.Events.ReadAllAsync()).Select(e => e.Unpositioned()).OrderBy(e => e.PayloadAs<JobAttemptEnded>()!.Attempt));
     }
 
     /// <summary>A second store on the test's database with a single writer connection, so batches can be staged.</summary>
