@@ -55,6 +55,7 @@ public sealed class AgentStoreClusterTests(MeshClusterFixture fixture)
 
     private static async Task<List<(AgentState From, AgentState To)>> TransitionsAsync(string agentId) =>
         [.. (await MeshClusterFixture.EventLog.ReadAsync(0, int.MaxValue))
-            .Where(e => e.Kind == MeshEventKind.AgentStateChanged && e.Agent!.AgentId == agentId)
-            .Select(e => (e.Agent!.From, e.Agent.To))];
+            .Select(e => e.PayloadAs<AgentStateChanged>())
+            .Where(a => a?.AgentId == agentId)
+            .Select(a => (a!.From, a.To))];
 }

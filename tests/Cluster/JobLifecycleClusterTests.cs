@@ -162,10 +162,11 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
 
         var recorder = fixture.Grains.GetGrain<IRecordingConsumerGrain>("all");
         var events = await fixture.Clock.UntilAsync(
-            async () => (await recorder.GetEventsAsync()).Where(e => e.Job?.JobId == jobId).ToList(),
+            async () => (await recorder.GetEventsAsync()).Where(e => e.PayloadAs<JobAttemptEnded>()?.JobId == jobId).ToList(),
             list => list.Count > 0, MeshClusterFixture.PumpInterval + fixture.Clock.Step, "the attempt's event delivered to the recorder");
-        var attempt = events.Single().Job!;
+        var attempt = Assert.IsType<JobAttemptEnded>(events.Single().Payload);
         Assert.Equal(MeshEventKind.JobAttemptEnded, events.Single().Kind);
+        Assert.Equal((tenant.TenantId, jobId.ToString()), (events.Single().TenantId, events.Single().CorrelationId));
         Assert.Equal("failed", attempt.Outcome);
         Assert.Equal(JobStatus.Pending, attempt.Status);
         Assert.False(attempt.Terminal);

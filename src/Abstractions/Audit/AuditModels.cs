@@ -28,7 +28,17 @@ public sealed record AuditActor(
     [property: Id(3)] string? Address)
 {
     /// <summary>The mesh acting on its own (a supervisor), named by its component.</summary>
-    public static AuditActor System(string component) => new("system", component, null, null);
+    public static AuditActor System(string component) => new(AuditActorKinds.System, component, null, null);
+}
+
+/// <summary>The values of <see cref="AuditActor.Kind"/>.</summary>
+public static class AuditActorKinds
+{
+    public const string Operator = "operator";
+    public const string Tenant = "tenant";
+    public const string Agent = "agent";
+    public const string Anonymous = "anonymous";
+    public const string System = "system";
 }
 
 /// <summary>

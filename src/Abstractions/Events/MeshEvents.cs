@@ -5,19 +5,47 @@ using MeshOs.Abstractions.Jobs;
 namespace MeshOs.Abstractions.Events;
 
 /// <summary>
-/// An event the kernel publishes for supervisors (healing, cost, adaptive learning, KPIs). Events are appended to
-/// the event log off the per-job path and delivered in batches, at least once, in log order, to every consumer.
-/// Exactly one of <see cref="Agent"/>, <see cref="Job"/>, <see cref="Scale"/> is set, as <see cref="Kind"/> says.
+/// An event the kernel and the supervisors publish: an envelope around one payload record per kind. Events are
+/// appended to the event log off the per-job path and delivered in batches, at least once, in log order, to every
+/// consumer; consumers handle the payload types they care about (<see cref="IMeshEventHandler{TPayload}"/>) and never
+/// look at the others. docs/events.md documents every kind (a unit test keeps it in step with the code).
 /// </summary>
 /// <param name="Position">The event's place in the log; assigned when appended, increasing.</param>
+/// <param name="At">When it happened.</param>
+/// <param name="Payload">What happened: one record per kind (<see cref="MeshEventKinds"/>).</param>
+/// <param name="Actor">Who caused it: an operator or tenant key id for operator actions; null for the mesh itself.</param>
+/// <param name="TenantId">The tenant the event is about, when there is one.</param>
+/// <param name="CorrelationId">Ties the event to what caused it: the request's correlation id, or the job id.</param>
+/// <param name="SchemaVersion">The envelope's schema version; 1 for events stored before the envelope had one.</param>
 [GenerateSerializer, Immutable, Alias("meshos.MeshEvent")]
 public sealed record MeshEvent(
     long Position,
-    MeshEventKind Kind,
     DateTimeOffset At,
-    AgentStateChanged? Agent,
-    JobAttemptEnded? Job,
-    Healing.ScaleRecommendation? Scale = null);
+    IMeshEventPayload Payload,
+    string? Actor = null,
+    string? TenantId = null,
+    string? CorrelationId = null,
+    int SchemaVersion = MeshEvent.CurrentSchemaVersion)
+{
+    /// <summary>The envelope's schema version written today (2: envelope fields actor, tenantId, correlationId added).</summary>
+    public const int CurrentSchemaVersion = 2;
+
+    /// <summary>The payload's kind.</summary>
+    public MeshEventKind Kind => MeshEventKinds.Of(Payload).Kind;
+
+    /// <summary>The payload when it is a <typeparamref name="TPayload"/>, else null.</summary>
+    public TPayload? PayloadAs<TPayload>() where TPayload : class, IMeshEventPayload => Payload as TPayload;
+}
+
+/// <summary>Marks the payload records of <see cref="MeshEvent"/>; each is registered in <see cref="MeshEventKinds"/>.</summary>
+public interface IMeshEventPayload;
+
+/// <summary>Implemented by a consumer for each payload type it handles (see <c>MeshEventDispatch</c>).</summary>
+public interface IMeshEventHandler<in TPayload> where TPayload : class, IMeshEventPayload
+{
+    /// <summary>Handles one event whose payload is a <typeparamref name="TPayload"/>.</summary>
+    void Handle(MeshEvent envelope, TPayload payload);
+}
 
 [GenerateSerializer]
 public enum MeshEventKind
@@ -29,7 +57,49 @@ public enum MeshEventKind
 
     /// <summary>The healing supervisor recommends more capacity for a pool/capability (demand above capacity).</summary>
     ScaleRecommended = 2,
+
+    /// <summary>An operator's mutation succeeded (drain, quarantine, release, cancel, …), as the audit log recorded it.</summary>
+    OperatorActionTaken = 3,
 }
+
+/// <summary>One kind of event: its number (the <c>kind</c> column), its payload type and the payload's JSON property.</summary>
+public sealed record MeshEventKindInfo(MeshEventKind Kind, Type PayloadType, string PayloadProperty);
+
+/// <summary>
+/// Every kind of event and its payload record. A new kind is a new payload record and one line here (and a section
+/// in docs/events.md); consumers that do not handle it are untouched.
+/// </summary>
+public static class MeshEventKinds
+{
+    public static readonly IReadOnlyList<MeshEventKindInfo> All =
+    [
+        new(MeshEventKind.AgentStateChanged, typeof(AgentStateChanged), "agent"),
+        new(MeshEventKind.JobAttemptEnded, typeof(JobAttemptEnded), "job"),
+        new(MeshEventKind.ScaleRecommended, typeof(Healing.ScaleRecommendation), "scale"),
+        new(MeshEventKind.OperatorActionTaken, typeof(OperatorActionTaken), "operatorAction"),
+    ];
+
+    private static readonly Dictionary<Type, MeshEventKindInfo> ByType = All.ToDictionary(k => k.PayloadType);
+    private static readonly Dictionary<MeshEventKind, MeshEventKindInfo> ByKind = All.ToDictionary(k => k.Kind);
+
+    /// <summary>The kind of a payload; throws for a type that is not registered.</summary>
+    public static MeshEventKindInfo Of(IMeshEventPayload payload) =>
+        ByType.TryGetValue(payload.GetType(), out var info) ? info
+            : throw new ArgumentException($"{payload.GetType().Name} is not a registered event payload.", nameof(payload));
+
+    /// <summary>The registration of a kind, or null for a number this build does not know (a newer writer's).</summary>
+    public static MeshEventKindInfo? Find(MeshEventKind kind) => ByKind.GetValueOrDefault(kind);
+}
+
+/// <summary>
+/// An operator's mutation that succeeded, published after its audit entry is durable, for supervisors that react to
+/// operators (the compliance auditor, incident timelines). The envelope's actor is the operator's key id.
+/// </summary>
+/// <param name="Action">The audited action (e.g. <c>agent.drain</c>).</param>
+/// <param name="Target">The object acted on (e.g. <c>agent/a-1</c>).</param>
+/// <param name="AuditSequence">The audit entry's sequence number, to look the entry up.</param>
+[GenerateSerializer, Immutable, Alias("meshos.OperatorActionTaken")]
+public sealed record OperatorActionTaken(string Action, string Target, long AuditSequence) : IMeshEventPayload;
 
 /// <summary>An agent's state change. Decide on <paramref name="Cause"/>; <paramref name="Reason"/> is text for humans.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.AgentStateChanged")]
@@ -43,7 +113,7 @@ public sealed record AgentStateChanged(
     AgentState From,
     AgentState To,
     string Reason,
-    AgentChangeCause Cause = AgentChangeCause.Unspecified);
+    AgentChangeCause Cause = AgentChangeCause.Unspecified) : IMeshEventPayload;
 
 /// <summary>
 /// The end of one attempt of a job. <see cref="Status"/> is the job's status after the attempt: Pending when it
@@ -66,7 +136,7 @@ public sealed record JobAttemptEnded(
     bool Terminal,
     TimeSpan QueueWait,
     TimeSpan RunTime,
-    JobUsage Usage);
+    JobUsage Usage) : IMeshEventPayload;
 
 /// <summary>Implemented by every grain that consumes the event log (one grain per consumer name).</summary>
 [Alias("meshos.IMeshEventConsumer")]

@@ -41,7 +41,7 @@ public sealed record ScaleRecommendation(
     int Pending,
     int Capacity,
     int SuggestedAdditionalAgents,
-    string Reason);
+    string Reason) : IMeshEventPayload;
 
 /// <summary>How the healing supervisor sees one pool.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.PoolHealth")]

@@ -60,10 +60,10 @@ public sealed class AuditRecorder(IGrainFactory grains, IOptions<AuditRecordingO
     public static AuditActor Actor(MeshCaller caller) => new(
         caller.Kind switch
         {
-            CallerKind.Operator => "operator",
-            CallerKind.Tenant => "tenant",
-            CallerKind.PlatformAgent => "agent",
-            _ => "anonymous",
+            CallerKind.Operator => AuditActorKinds.Operator,
+            CallerKind.Tenant => AuditActorKinds.Tenant,
+            CallerKind.PlatformAgent => AuditActorKinds.Agent,
+            _ => AuditActorKinds.Anonymous,
         },
         caller.KeyId,
         caller.TenantId,

@@ -1,15 +1,18 @@
 using MeshOs.Abstractions.Audit;
+using MeshOs.Abstractions.Events;
+using MeshOs.Grains.Events;
 using Orleans.Concurrency;
 
 namespace MeshOs.Grains.Audit;
 
 /// <summary>
 /// A stateless worker over the silo's <see cref="IAuditLog"/>: calls interleave, so appends waiting for the group commit
-/// do not queue behind each other.
+/// do not queue behind each other. An operator's successful mutation is also published as an
+/// <see cref="OperatorActionTaken"/> event once its entry is durable (before the operator's answer).
 /// </summary>
 [StatelessWorker]
 [Reentrant]
-internal sealed class AuditGrain(IAuditLog log) : Grain, IAuditGrain
+internal sealed class AuditGrain(IAuditLog log, EventPublisher events) : Grain, IAuditGrain
 {
     public async Task<long[]> AppendAsync(AuditDraft[] drafts)
     {
@@ -19,8 +22,15 @@ internal sealed class AuditGrain(IAuditLog log) : Grain, IAuditGrain
         }
 
         var entries = await Task.WhenAll(drafts.Select(d => log.AppendAsync(d)));
+        await Task.WhenAll(entries.Select(e => OperatorAction(e!)).OfType<MeshEvent>().Select(events.PublishAsync));
         return [.. entries.Select(e => e!.Seq)];
     }
+
+    /// <summary>The event of an operator's successful mutation; null for any other entry.</summary>
+    internal static MeshEvent? OperatorAction(AuditEntry entry) =>
+        entry.Draft is { Actor.Kind: AuditActorKinds.Operator, Outcome: AuditOutcome.Succeeded } d
+            ? new MeshEvent(0, entry.At, new OperatorActionTaken(d.Action, d.Target, entry.Seq), d.Actor.KeyId, d.Tenant, d.CorrelationId ?? d.RequestId)
+            : null;
 
     public Task<AuditPage> QueryAsync(AuditQuery query) => log.QueryAsync(query);
 

@@ -28,7 +28,8 @@ internal sealed partial class HealingSupervisorGrain(
     IOptions<AgentOptions> agentOptions,
     EventPublisher events,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
-    ILogger<HealingSupervisorGrain> logger) : Grain, IHealingSupervisorGrain, IRemindable
+    ILogger<HealingSupervisorGrain> logger) : Grain, IHealingSupervisorGrain, IRemindable,
+    IMeshEventHandler<AgentStateChanged>, IMeshEventHandler<JobAttemptEnded>
 {
     private static readonly TimeSpan SaveEvery = TimeSpan.FromSeconds(2);
     private readonly HealingOptions _options = options.Value;
@@ -81,15 +82,7 @@ internal sealed partial class HealingSupervisorGrain(
                 continue; // redelivered: at-least-once
             }
 
-            switch (e.Kind)
-            {
-                case MeshEventKind.AgentStateChanged when e.Agent is { } agent:
-                    OnAgentStateChanged(e.At, agent);
-                    break;
-                case MeshEventKind.JobAttemptEnded when e.Job is { } job:
-                    OnAttemptEnded(e.At, job);
-                    break;
-            }
+            MeshEventDispatch.Dispatch(this, e);
 
             s.LastPosition = e.Position;
             s.EventsProcessed++;
@@ -159,6 +152,10 @@ internal sealed partial class HealingSupervisorGrain(
             _evaluating = false;
         }
     }
+
+    void IMeshEventHandler<AgentStateChanged>.Handle(MeshEvent envelope, AgentStateChanged payload) => OnAgentStateChanged(envelope.At, payload);
+
+    void IMeshEventHandler<JobAttemptEnded>.Handle(MeshEvent envelope, JobAttemptEnded payload) => OnAttemptEnded(envelope.At, payload);
 
     private void OnAgentStateChanged(DateTimeOffset at, AgentStateChanged change)
     {
@@ -443,7 +440,7 @@ internal sealed partial class HealingSupervisorGrain(
                 }
 
                 Record(now, RemediationStep.ScaleUp, name, $"add {suggested} agent(s): {reason}", true);
-                await events.PublishAsync(new MeshEvent(0, MeshEventKind.ScaleRecommended, now, null, null, recommendation));
+                await events.PublishAsync(new MeshEvent(0, now, recommendation));
             }
 
             await RaiseOrClearAsync(incidents, key, IncidentSeverity.P2, $"Queue {name}: capacity below demand", reason + $"; recommended: add {suggested} agent(s)", string.Empty);

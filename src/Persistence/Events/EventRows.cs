@@ -13,6 +13,16 @@ namespace MeshOs.Persistence.Events;
 internal static class EventRows
 {
     /// <summary>
+    /// Key of the shared transaction-level advisory lock every transaction that appends events takes as its first
+    /// statement, before it has a transaction id: the ASCII bytes of "MeshEvtW". Readers find the open event writers
+    /// by it (see <see cref="PostgresEventLog"/>), so only they, not every open transaction on the server, hold readers back.
+    /// </summary>
+    public const long WriterLockKey = 0x4D65_7368_4576_7457;
+
+    /// <summary>The statement that marks the current transaction as an event writer; first in the transaction.</summary>
+    public static readonly string WriterLockSql = $"SELECT pg_advisory_xact_lock_shared({WriterLockKey})";
+
+    /// <summary>
     /// The insert of the events bound to five array parameters from <c>$<paramref name="first"/></c> on (key, ordinal,
     /// kind, time, JSON), keys of SQL type <paramref name="keyType"/>; with <paramref name="writtenKeys"/> (a query
     /// returning the keys written) only those rows' events.

@@ -8,22 +8,67 @@ namespace MeshOs.Persistence.Events;
 
 /// <summary>
 /// The event log in <c>meshos_events</c>. Appends share the job store's group commit; reads stop below the oldest
-/// running transaction, so a reader never skips an event that commits later (see sql/0005_events.sql).
+/// open <em>event writer</em>, so a reader never skips an event that commits later, and an unrelated long transaction
+/// (an analyst's session, a report) does not hold readers back (see sql/0005_events.sql).
 /// </summary>
 internal sealed class PostgresEventLog(PostgresConnection connection, JobWriter writer) : IEventLog
 {
+    /// <summary>
+    /// The reading horizon, as a transaction id: every transaction below it that could append events has ended.
+    /// <list type="bullet">
+    /// <item><c>next</c>, the current snapshot's xmax, is above every id assigned before this statement began.</item>
+    /// <item>An event writer takes <see cref="EventRows.WriterLockSql"/> before it has an id and holds it until its
+    /// commit is visible, so a writer with an id below <c>next</c> either still holds the lock (and shows its id in
+    /// <c>pg_stat_activity.backend_xid</c>, read after the snapshot) or has ended. The horizon is the lowest such id.</item>
+    /// <item><c>backend_xid</c> is 32 bits; it is widened to the 64-bit id of <c>next</c>'s epoch (an open
+    /// transaction is always within 2^31 of <c>next</c>).</item>
+    /// <item>A lock holder whose <c>backend_xid</c> this role may not see (another role, without
+    /// <c>pg_read_all_stats</c>) falls back to the snapshot's xmin: slower, never wrong.</item>
+    /// </list>
+    /// The events are then read by a later statement (a later snapshot), in which every writer below the horizon has
+    /// committed or rolled back.
+    /// </summary>
+    private static readonly string HorizonSql = $"""
+        WITH snapshot AS (
+            SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,
+                   pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next
+        )
+        SELECT LEAST(s.next, (
+            SELECT min(CASE
+                WHEN a.backend_xid IS NOT NULL
+                    THEN s.next - ((s.next - a.backend_xid::text::bigint) % 4294967296 + 4294967296) % 4294967296
+                WHEN a.pid IS NOT NULL AND (pg_has_role(a.usesysid, 'USAGE') OR pg_has_role('pg_read_all_stats', 'USAGE'))
+                    THEN NULL
+                ELSE s.xmin
+            END)
+            FROM pg_locks l
+            LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+              AND ((l.classid::bigint << 32) | l.objid::bigint) = {EventRows.WriterLockKey}))
+        FROM snapshot s
+        """;
+
     public Task AppendAsync(ImmutableArray<MeshEvent> events, CancellationToken cancellationToken = default) =>
         events.IsDefaultOrEmpty ? Task.CompletedTask : writer.AppendAsync(events);
 
     public async Task<ImmutableArray<MeshEvent>> ReadAsync(long afterPosition, int max, CancellationToken cancellationToken = default)
     {
-        await using var command = connection.DataSource.CreateCommand("""
+        await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
+        long horizon;
+        await using (var horizonCommand = new NpgsqlCommand(HorizonSql, conn))
+        {
+            horizon = (long)(await horizonCommand.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        // A separate statement (autocommit): its snapshot is taken after the horizon was, so it sees every writer below it.
+        await using var command = new NpgsqlCommand("""
             SELECT position, payload::text FROM meshos_events
-            WHERE position > $1 AND position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+            WHERE position > $1 AND position < ($3 << 20)
             ORDER BY position LIMIT $2
-            """);
+            """, conn);
         command.Parameters.Add(new NpgsqlParameter { Value = afterPosition });
         command.Parameters.Add(new NpgsqlParameter { Value = max });
+        command.Parameters.Add(new NpgsqlParameter { Value = horizon });
         var events = ImmutableArray.CreateBuilder<MeshEvent>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

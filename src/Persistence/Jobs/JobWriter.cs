@@ -225,6 +225,14 @@ internal sealed partial class JobWriter(
 
         await using var commands = new NpgsqlBatch(conn);
         var ordinal = 0;
+        var appendsEvents = batch.Any(w => w.EventCount > 0);
+        if (appendsEvents)
+        {
+            // Before any write gives the transaction its id (which numbers its events): readers then see it as an
+            // open event writer for as long as it may still commit events.
+            commands.BatchCommands.Add(new NpgsqlBatchCommand(EventRows.WriterLockSql));
+        }
+
         if (inserts.Count > 0)
         {
             commands.BatchCommands.Add(InsertCommand(inserts));
@@ -254,6 +262,11 @@ internal sealed partial class JobWriter(
             await using (var reader = await commands.ExecuteReaderAsync(cancellationToken))
             {
                 // One result per statement, in the order they were added; appends return no rows.
+                if (appendsEvents)
+                {
+                    await reader.NextResultAsync(cancellationToken);
+                }
+
                 if (inserts.Count > 0)
                 {
                     await ReadResultAsync(reader, r => inserted.Add(r.GetGuid(0)), cancellationToken);

@@ -407,13 +407,11 @@ public sealed class HealingActionsClusterTests(HealingClusterFixture fixture)
         }
 
         var recorder = Grains.GetGrain<IRecordingConsumerGrain>("healing");
-        var events = await Clock.UntilAsync(recorder.GetEventsAsync, e => e.Any(x => x.Scale?.Pool == pool),
+        var events = await Clock.UntilAsync(recorder.GetEventsAsync, e => e.Any(x => x.PayloadAs<ScaleRecommendation>()?.Pool == pool),
             HealingClusterFixture.QueuePressureDuration + HealingClusterFixture.QueueCheckInterval * 2 + Step * 2, "a ScaleRecommended event delivered to the recorder");
-        var scale = events.First(x => x.Scale?.Pool == pool);
+        var scale = events.First(x => x.PayloadAs<ScaleRecommendation>()?.Pool == pool);
         Assert.Equal(MeshOs.Abstractions.Events.MeshEventKind.ScaleRecommended, scale.Kind);
-        Assert.Null(scale.Agent);
-        Assert.Null(scale.Job);
-        var recommendation = scale.Scale!;
+        var recommendation = Assert.IsType<ScaleRecommendation>(scale.Payload);
         Assert.Equal(("heal", 5, 0, 5), (recommendation.Capability, recommendation.Pending, recommendation.Capacity, recommendation.SuggestedAdditionalAgents));
         Assert.True(recommendation.At - start >= HealingClusterFixture.QueuePressureDuration,
             $"recommended {(recommendation.At - start).TotalSeconds:0.00} s after the backlog began: before the pressure lasted its duration");

@@ -112,15 +112,15 @@ public abstract class EventLogContract : StoreContract
 
         AssertIncreasing(seen);
         Assert.Equal(
-            written.SelectMany(w => w).Select(e => e.Agent!.AgentId).Order(StringComparer.Ordinal),
-            seen.Select(e => e.Agent!.AgentId).Order(StringComparer.Ordinal));
+            written.SelectMany(w => w).Select(e => e.PayloadAs<AgentStateChanged>()!.AgentId).Order(StringComparer.Ordinal),
+            seen.Select(e => e.PayloadAs<AgentStateChanged>()!.AgentId).Order(StringComparer.Ordinal));
         Assert.Equal(seen, await Log.ReadAllAsync());
 
         // Each writer's events are in the log in the order it appended them.
         foreach (var mine in written)
         {
-            var ids = mine.Select(e => e.Agent!.AgentId).ToHashSet();
-            Assert.Equal(mine, seen.Where(e => ids.Contains(e.Agent!.AgentId)).Select(e => e.Unpositioned()));
+            var ids = mine.Select(e => e.PayloadAs<AgentStateChanged>()!.AgentId).ToHashSet();
+            Assert.Equal(mine, seen.Where(e => ids.Contains(e.PayloadAs<AgentStateChanged>()!.AgentId)).Select(e => e.Unpositioned()));
         }
     }
 

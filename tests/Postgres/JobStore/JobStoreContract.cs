@@ -615,8 +615,8 @@ public abstract class JobStoreContract : StoreContract
         Assert.Equal(Counts((JobStatus.Succeeded, 160), (JobStatus.Failed, 40)), await Store.CountByStatusAsync());
         var events = await Log.ReadAllAsync();
         Assert.Equal(
-            finals.Select((j, i) => AttemptEnded(j, i)).OrderBy(e => e.Job!.Attempt),
-            events.Select(e => e.Unpositioned()).OrderBy(e => e.Job!.Attempt));
+            finals.Select((j, i) => AttemptEnded(j, i)).OrderBy(e => e.PayloadAs<JobAttemptEnded>()!.Attempt),
+            events.Select(e => e.Unpositioned()).OrderBy(e => e.PayloadAs<JobAttemptEnded>()!.Attempt));
         Assert.Equal(29, (await Store.ListAsync(Query("tenant-3"))).Jobs.Length);
     }
 
@@ -678,8 +678,8 @@ public abstract class JobStoreContract : StoreContract
         }
 
         Assert.Equal(
-            winners.Select(w => w.Event).OrderBy(e => e.Job!.Attempt),
-            (await Log.ReadAllAsync()).Select(e => e.Unpositioned()).OrderBy(e => e.Job!.Attempt));
+            winners.Select(w => w.Event).OrderBy(e => e.PayloadAs<JobAttemptEnded>()!.Attempt),
+            (await Log.ReadAllAsync()).Select(e => e.Unpositioned()).OrderBy(e => e.PayloadAs<JobAttemptEnded>()!.Attempt));
     }
 
     [Fact]
@@ -706,8 +706,8 @@ public abstract class JobStoreContract : StoreContract
         }
 
         Assert.Equal(
-            updates.Where((u, i) => applied[i]).Select(u => u.Event).OrderBy(e => e.Job!.Attempt),
-            (await Log.ReadAllAsync()).Select(e => e.Unpositioned()).OrderBy(e => e.Job!.Attempt));
+            updates.Where((u, i) => applied[i]).Select(u => u.Event).OrderBy(e => e.PayloadAs<JobAttemptEnded>()!.Attempt),
+            (await Log.ReadAllAsync()).Select(e => e.Unpositioned()).OrderBy(e => e.PayloadAs<JobAttemptEnded>()!.Attempt));
     }
 
     // ---- Helpers ----

@@ -24,7 +24,9 @@ internal static class PostgresBackend
         List<Exception>? startFailures = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
-        var services = new ServiceCollection().AddLogging().AddMeshPostgres(connectionString, configuration);
+        var services = new ServiceCollection().AddLogging()
+            .AddKeyedSingleton(TimeProviderNames.Grains, TimeProvider.System)
+            .AddMeshPostgres(connectionString, configuration);
         var provider = services.BuildServiceProvider();
         var started = new List<IHostedService>();
         try

@@ -59,7 +59,7 @@ public sealed class PostgresJobStoreTests(PostgresFixture postgres) : JobStoreCo
         Assert.IsNotType<TimeoutException>(badError);
         Assert.Equal(
             good.Select((g, i) => AttemptEnded(g, i + 1)).Prepend(AttemptEnded(bad, 0)).Skip(badApplied ? 0 : 1),
-            (await backend.Events.ReadAllAsync()).Select(e => e.Unpositioned()).OrderBy(e => e.Job!.Attempt));
+            (await backend.Events.ReadAllAsync()).Select(e => e.Unpositioned()).OrderBy(e => e.PayloadAs<JobAttemptEnded>()!.Attempt));
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public sealed class PostgresJobStoreTests(PostgresFixture postgres) : JobStoreCo
         Assert.True(applied[^1]);
         Assert.Equal(
             versions.Where((v, i) => applied[i]).Select(v => AttemptEnded(v, (int)v.Version)),
-            (await backend.Events.ReadAllAsync()).Select(e => e.Unpositioned()).OrderBy(e => e.Job!.Attempt));
+            (await backend.Events.ReadAllAsync()).Select(e => e.Unpositioned()).OrderBy(e => e.PayloadAs<JobAttemptEnded>()!.Attempt));
     }
 
     /// <summary>A second store on the test's database with a single writer connection, so batches can be staged.</summary>
@@ -287,9 +287,81 @@ public sealed class PostgresEventLogTests(PostgresFixture postgres) : EventLogCo
         Assert.Equal(new[] { AgentChanged(1), AttemptEnded(leased, 2) }, (await Log.ReadAsync(0, 100)).Select(e => e.Unpositioned()));
     }
 
-    /// <summary>Inserts an event the way the group commit does: its position comes from the transaction's id.</summary>
+    [Fact]
+    public async Task An_unrelated_long_transaction_does_not_hold_readers_back()
+    {
+        var first = AgentChanged(1);
+        await Log.AppendAsync([first]);
+
+        // An analyst's session: a transaction with an id, older than every event below, kept open for the whole test.
+        await using var analyst = new NpgsqlConnection(Database);
+        await analyst.OpenAsync();
+        await using var longTransaction = await analyst.BeginTransactionAsync();
+        await using (var txid = new NpgsqlCommand("SELECT txid_current()", analyst, longTransaction))
+        {
+            await txid.ExecuteScalarAsync();
+        }
+
+        var later = new[] { AgentChanged(2), AgentChanged(3) };
+        await Log.AppendAsync([later[0]]);
+        await Log.AppendAsync([later[1]]);
+
+        // Appended events are committed when AppendAsync returns: the very next read has them all.
+        var read = await Log.ReadAsync(0, 100);
+        Assert.Equal(new[] { first, later[0], later[1] }, read.Select(e => e.Unpositioned()));
+        EventLogReading.AssertIncreasing(read);
+        Assert.Equal(1L, await Db.ScalarAsync<long>(Database,
+            $"SELECT count(*) FROM pg_stat_activity WHERE pid = {analyst.ProcessID} AND backend_xid IS NOT NULL AND state = 'idle in transaction'"));
+    }
+
+    [Fact]
+    public async Task A_slow_writers_event_that_commits_after_a_later_one_is_delivered_exactly_once_in_position_order()
+    {
+        var consumed = new List<MeshEvent>();
+        var cursor = 0L;
+        async Task PumpAsync()
+        {
+            var batch = await Log.ReadAsync(cursor, 100);
+            consumed.AddRange(batch);
+            cursor = batch.IsEmpty ? cursor : batch[^1].Position;
+        }
+
+        var before = AgentChanged(1);
+        await Log.AppendAsync([before]);
+        await PumpAsync();
+
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var slow = await connection.BeginTransactionAsync();
+        var slowEvent = AgentChanged(2);
+        var slowPosition = await InsertEventAsync(slow, slowEvent);
+        var fast = AgentChanged(3);
+        await Log.AppendAsync([fast]);
+        await PumpAsync();
+        await PumpAsync();
+        Assert.Equal(new[] { before }, consumed.Select(e => e.Unpositioned()));
+
+        await slow.CommitAsync();
+        await PumpAsync();
+        await PumpAsync();
+
+        Assert.Equal(new[] { before, slowEvent, fast }, consumed.Select(e => e.Unpositioned()));
+        Assert.Equal(slowPosition, consumed[1].Position);
+        Assert.True(consumed[2].Position > slowPosition);
+        EventLogReading.AssertIncreasing(consumed);
+    }
+
+    /// <summary>
+    /// Inserts an event the way the group commit does: the transaction first marks itself as an event writer, then its
+    /// event's position comes from the transaction's id.
+    /// </summary>
     private static async Task<long> InsertEventAsync(NpgsqlTransaction transaction, MeshEvent e)
     {
+        await using (var writerLock = new NpgsqlCommand(EventRows.WriterLockSql, transaction.Connection, transaction))
+        {
+            await writerLock.ExecuteNonQueryAsync();
+        }
+
         await using var command = new NpgsqlCommand(
             """
             INSERT INTO meshos_events (position, kind, at, payload)

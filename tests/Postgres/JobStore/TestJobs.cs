@@ -102,16 +102,16 @@ internal static class TestJobs
 
     /// <summary>The event an attempt's end publishes; <paramref name="tag"/> tells events apart.</summary>
     public static MeshEvent AttemptEnded(JobRecord job, int tag = 0, DateTimeOffset? at = null) =>
-        new(0, MeshEventKind.JobAttemptEnded, at ?? At(20 + tag), null, new JobAttemptEnded(
+        new(0, at ?? At(20 + tag), new JobAttemptEnded(
             job.JobId, job.TenantId, job.Spec.Type, job.Spec.Pool, job.Spec.Capability, job.AgentId, Attempt: tag,
             Outcome: "succeeded", job.Status, job.Status.IsTerminal(), QueueWait: TimeSpan.FromMilliseconds(1_500),
-            RunTime: TimeSpan.FromMilliseconds(12.345), new JobUsage(tag, tag * 2L, 0.000123m * tag)));
+            RunTime: TimeSpan.FromMilliseconds(12.345), new JobUsage(tag, tag * 2L, 0.000123m * tag)),
+            TenantId: job.TenantId, CorrelationId: job.JobId.ToString());
 
     /// <summary>An agent state change; <paramref name="tag"/> tells events apart.</summary>
     public static MeshEvent AgentChanged(int tag, DateTimeOffset? at = null) =>
-        new(0, MeshEventKind.AgentStateChanged, at ?? At(tag), new AgentStateChanged(
-            $"agent-{tag}", "owner-ü", "gpu", "eu-west-1", "1.2.3", 0.75m + tag, AgentState.Healthy, AgentState.Degraded, $"reason {tag} ✓"),
-            null);
+        new(0, at ?? At(tag), new AgentStateChanged(
+            $"agent-{tag}", "owner-ü", "gpu", "eu-west-1", "1.2.3", 0.75m + tag, AgentState.Healthy, AgentState.Degraded, $"reason {tag} ✓"));
 
     /// <summary>An event without its log position, for comparing what was read with what was appended.</summary>
     public static MeshEvent Unpositioned(this MeshEvent e) => e with { Position = 0 };

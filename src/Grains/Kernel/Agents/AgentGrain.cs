@@ -367,8 +367,8 @@ internal sealed partial class AgentGrain(
         var reg = next.Registration;
         ImmutableArray<MeshEvent> events = from == to ? [] :
         [
-            new MeshEvent(0, MeshEventKind.AgentStateChanged, now,
-                new AgentStateChanged(reg.AgentId, reg.Owner, reg.Pool, reg.Region, reg.Version, reg.CostPerHour, from, to, reason, cause), null),
+            new MeshEvent(0, now,
+                new AgentStateChanged(reg.AgentId, reg.Owner, reg.Pool, reg.Region, reg.Version, reg.CostPerHour, from, to, reason, cause)),
         ];
         await WriteAsync(next, events);
         _agent = next;

@@ -448,11 +448,11 @@ internal sealed partial class JobGrain(
         _job = versioned;
         _runningUnsaved = false;
         _persistRunningAt = null;
-        if (events.Any(e => e.Job is { } j))
+        foreach (var e in events)
         {
-            foreach (var e in events)
+            if (e.PayloadAs<JobAttemptEnded>() is { } attempt)
             {
-                KernelMetrics.AttemptEnded(e.Job!.Status, e.Job.RunTime);
+                KernelMetrics.AttemptEnded(attempt.Status, attempt.RunTime);
             }
         }
 
@@ -669,10 +669,11 @@ internal sealed partial class JobGrain(
         var runTime = leasedAt is { } l2 ? now - (before.StartedAt ?? l2) : TimeSpan.Zero;
         return
         [
-            new MeshEvent(0, MeshEventKind.JobAttemptEnded, now, null, new JobAttemptEnded(
+            new MeshEvent(0, now, new JobAttemptEnded(
                 before.JobId, before.TenantId, before.Spec.Type, before.Spec.Pool, before.Spec.Capability,
                 hadLease ? before.AgentId : null, before.Attempts, outcome, after.Status, after.Status.IsTerminal(),
-                queueWait < TimeSpan.Zero ? TimeSpan.Zero : queueWait, runTime < TimeSpan.Zero ? TimeSpan.Zero : runTime, usage ?? JobUsage.None)),
+                queueWait < TimeSpan.Zero ? TimeSpan.Zero : queueWait, runTime < TimeSpan.Zero ? TimeSpan.Zero : runTime, usage ?? JobUsage.None),
+                TenantId: before.TenantId, CorrelationId: before.JobId.ToString()),
         ];
     }
 
