@@ -57,7 +57,56 @@ public sealed record AuditDraft(
     [property: Id(6)] string? RequestId,
     [property: Id(7)] string? CorrelationId,
     [property: Id(8)] string? Transport,
-    [property: Id(9)] string? ChangeDigest);
+    [property: Id(9)] string? ChangeDigest)
+{
+    /// <summary>The longest text an entry keeps in one field; longer (hostile) input is cut, marked with "…".</summary>
+    public const int MaxFieldLength = 512;
+
+    /// <summary>
+    /// The draft as the log can store it: control characters (PostgreSQL text cannot hold NUL) and lone surrogates
+    /// become U+FFFD, and each text field is cut to <see cref="MaxFieldLength"/>. A refused call with a hostile id is
+    /// still recorded, its id as far as it is text.
+    /// </summary>
+    public AuditDraft Storable() => this with
+    {
+        Actor = Actor with { KeyId = AuditText.Storable(Actor.KeyId)!, TenantId = AuditText.Storable(Actor.TenantId), Address = AuditText.Storable(Actor.Address) },
+        Action = AuditText.Storable(Action)!,
+        Target = AuditText.Storable(Target)!,
+        Tenant = AuditText.Storable(Tenant),
+        ErrorCode = AuditText.Storable(ErrorCode),
+        RequestId = AuditText.Storable(RequestId),
+        CorrelationId = AuditText.Storable(CorrelationId),
+        Transport = AuditText.Storable(Transport),
+    };
+}
+
+/// <summary>Text as an audit entry keeps it (see <see cref="AuditDraft.Storable"/>).</summary>
+public static class AuditText
+{
+    public static string? Storable(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        var cut = text.Length > AuditDraft.MaxFieldLength ? text[..(AuditDraft.MaxFieldLength - 1)] : text;
+        var chars = cut.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            var c = chars[i];
+            var loneSurrogate = (char.IsHighSurrogate(c) && (i + 1 >= chars.Length || !char.IsLowSurrogate(chars[i + 1])))
+                || (char.IsLowSurrogate(c) && (i == 0 || !char.IsHighSurrogate(chars[i - 1])));
+            if (char.IsControl(c) || loneSurrogate)
+            {
+                chars[i] = '\uFFFD';
+            }
+        }
+
+        var clean = new string(chars);
+        return text.Length > AuditDraft.MaxFieldLength ? clean + "…" : clean;
+    }
+}
 
 /// <summary>
 /// One sealed entry of the audit log. <see cref="Hash"/> = SHA-256(<see cref="PrevHash"/> ‖ canonical bytes of the

@@ -34,7 +34,7 @@ public sealed class AuditRecorder(IGrainFactory grains, IOptions<AuditRecordingO
             return ValueTask.CompletedTask;
         }
 
-        return new ValueTask(AppendAsync(Draft(record)));
+        return new ValueTask(AppendAsync(Draft(record).Storable()));
     }
 
     /// <summary>Appends one entry and waits until it is durable.</summary>

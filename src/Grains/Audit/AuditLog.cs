@@ -33,7 +33,7 @@ public sealed class AuditLog(IAuditStore store, AuditCheckpointSigner? signer, b
     public bool Enabled => enabled;
 
     public async Task<AuditEntry?> AppendAsync(AuditDraft draft, CancellationToken cancellationToken = default) =>
-        enabled ? (await store.AppendAsync([draft], cancellationToken))[0] : null;
+        enabled ? (await store.AppendAsync([draft.Storable()], cancellationToken))[0] : null; // every appender's draft made storable
 
     public Task<AuditPage> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default) => store.QueryAsync(query, cancellationToken);
 

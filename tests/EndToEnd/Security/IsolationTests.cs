@@ -57,6 +57,9 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["IssueApiKey"] = Isolation.Operator,
         ["RevokeApiKey"] = Isolation.Operator,
         ["ListPoolGrants"] = Isolation.CallerScope,
+        ["QueryAuditLog"] = Isolation.CallerScope,
+        ["ExportAuditLog"] = Isolation.CallerScope,
+        ["VerifyAuditLog"] = Isolation.Operator,
         ["GrantPool"] = Isolation.CallerScope,
         ["RevokePoolGrant"] = Isolation.CallerScope,
 
@@ -413,6 +416,21 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
             },
             ["ListPoolGrants"] = async () => await JobCalls.AssertProblemAsync(
                 await intruder.Http.GetAsync($"/v1/tenants/{w.Victim.Id}/grants"), HttpStatusCode.NotFound),
+            ["QueryAuditLog"] = async () =>
+            {
+                // The intruder reads entries about its own objects only (its own refused attempts on the victim's objects
+                // included: their targets are what it sent); naming the victim as the tenant is refused, not answered.
+                var page = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/audit?limit=1000"), HttpStatusCode.OK))!["entries"]!.AsArray();
+                Assert.All(page, e => Assert.Equal(intruder.Id, e!["draft"]!["tenant"]?.GetValue<string>()));
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/audit?tenant={w.Victim.Id}"), HttpStatusCode.BadRequest);
+            },
+            ["ExportAuditLog"] = async () =>
+            {
+                var lines = (await (await intruder.Http.GetAsync("/v1/audit/export")).Content.ReadAsStringAsync())
+                    .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                Assert.All(lines, line => Assert.Equal(intruder.Id, System.Text.Json.Nodes.JsonNode.Parse(line)!["draft"]!["tenant"]?.GetValue<string>()));
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/audit/export?tenant={w.Victim.Id}"), HttpStatusCode.BadRequest);
+            },
             ["GrantPool"] = async () =>
             {
                 // Consent is the pool owner's: the intruder cannot grant itself (or the platform) the victim's pool.
