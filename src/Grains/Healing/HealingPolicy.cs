@@ -47,6 +47,16 @@ public static class HealingPolicy
         !dead && state is not (AgentState.Unresponsive or AgentState.Offline);
 
     /// <summary>
+    /// Whether a lost lease at <paramref name="at"/> is a failure of its own, given when the agent last had one counted
+    /// (<paramref name="lastCounted"/>): not within one lease duration of it. Leases lapse together when their agent
+    /// crashes and comes back, or drops its work: one cause, one failure. (An agent killed and restarted within the
+    /// silence limit is never declared dead, and each of its old leases lapsed while it was Healthy again: an agent
+    /// holding four was quarantined for one crash.)
+    /// </summary>
+    public static bool IsNewLeaseLoss(DateTimeOffset at, DateTimeOffset? lastCounted, TimeSpan leaseDuration) =>
+        lastCounted is not { } last || at - last > leaseDuration || at < last;
+
+    /// <summary>
     /// The failures an agent still has once it is declared dead: lost leases and timeouts recorded after it fell silent
     /// (at the latest <paramref name="unresponsiveAfter"/> before it was found Unresponsive at
     /// <paramref name="unresponsiveAt"/>; their events may arrive before that state change's) are dropped, as the death

@@ -26,6 +26,7 @@ internal sealed partial class HealingSupervisorGrain(
     [PersistentState("healing", MeshStorage.GrainStore)] IPersistentState<HealingState> state,
     IOptions<HealingOptions> options,
     IOptions<AgentOptions> agentOptions,
+    IOptions<JobOptions> jobOptions,
     EventPublisher events,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     ILogger<HealingSupervisorGrain> logger) : Grain, IHealingSupervisorGrain, IRemindable,
@@ -220,6 +221,16 @@ internal sealed partial class HealingSupervisorGrain(
         if (job.Outcome is AttemptOutcome.TimedOut or AttemptOutcome.LeaseLost
             && state.State.Agents.TryGetValue(agentId, out var view) && HealingPolicy.CountsLeaseFailure(view.State, view.Dead))
         {
+            if (job.Outcome == AttemptOutcome.LeaseLost)
+            {
+                if (!HealingPolicy.IsNewLeaseLoss(at, view.LastLeaseLossAt, jobOptions.Value.LeaseDuration))
+                {
+                    return;
+                }
+
+                view.LastLeaseLossAt = at;
+            }
+
             view.Failures.Add(at);
         }
     }
@@ -647,4 +658,7 @@ public sealed class AgentView
 
     /// <summary>When it was last declared dead (kept after it is back, unlike <see cref="DeadAt"/>).</summary>
     [Id(12)] public DateTimeOffset? LastDeathAt { get; set; }
+
+    /// <summary>When a lost lease of it was last counted as a failure (see <see cref="HealingPolicy.IsNewLeaseLoss"/>).</summary>
+    [Id(13)] public DateTimeOffset? LastLeaseLossAt { get; set; }
 }

@@ -304,4 +304,18 @@ public sealed class HealingPolicyTests
     [InlineData(10_000_000, 0.0, 10_000)]
     public void SuggestedAgents_drains_the_backlog_in_five_minutes(int pending, double perAgentPerMinute, int expected) =>
         Assert.Equal(expected, HealingPolicy.SuggestedAgents(pending, perAgentPerMinute));
+
+    [Theory]
+    [InlineData(null, true)]       // the first lost lease counts
+    [InlineData(-1_000, false)]    // another within the lease duration (5 s) of it: the same crash
+    [InlineData(-5_000, false)]
+    [InlineData(-5_001, true)]     // later: a new loss
+    [InlineData(1_000, true)]      // the clock went back: counted
+    public void Lost_leases_within_one_lease_duration_are_one_failure(int? lastCountedMsAgo, bool counts)
+    {
+        var at = new DateTimeOffset(2026, 12, 7, 8, 0, 0, TimeSpan.Zero);
+        DateTimeOffset? last = lastCountedMsAgo is { } ms ? at + TimeSpan.FromMilliseconds(ms) : null;
+
+        Assert.Equal(counts, MeshOs.Grains.Healing.HealingPolicy.IsNewLeaseLoss(at, last, TimeSpan.FromSeconds(5)));
+    }
 }
