@@ -151,8 +151,7 @@ public sealed class ClusterFailoverTests(PostgresFixture postgres)
                 ["MeshOs:Migrations:ConnectAttempts"] = "2",
                 ["MeshOs:Migrations:ConnectRetryDelay"] = "00:00:00.200",
             });
-        var exited = await Eventually.WaitAsync(() => Task.FromResult(silo.HasExited), e => e, TimeSpan.FromSeconds(60));
-        Assert.True(exited, "The silo should stop when its database cannot be reached.");
+        Assert.True(await silo.ExitedAsync(TimeSpan.FromSeconds(60)), "The silo should stop when its database cannot be reached.");
         Assert.Contains($"127.0.0.1:{port}", silo.Output, StringComparison.Ordinal);
         Assert.Contains("database", silo.Output, StringComparison.OrdinalIgnoreCase);
     }

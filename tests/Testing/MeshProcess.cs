@@ -229,6 +229,28 @@ public sealed class MeshProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the process has exited on its own and everything it printed has been read (its output is read
+    /// asynchronously: <see cref="HasExited"/> can be true before the last lines arrive). False after
+    /// <paramref name="timeout"/> with the process still running.
+    /// </summary>
+    public async Task<bool> ExitedAsync(TimeSpan timeout)
+    {
+        using var wait = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The lines the process logged at error or critical level (with the single-line console format, each with its exception).</summary>
+    public string Errors() => string.Join('\n', Output.Split('\n').Where(line => line.Contains("fail:", StringComparison.Ordinal) || line.Contains("crit:", StringComparison.Ordinal)));
+
     /// <summary>The last lines the process printed.</summary>
     public string Tail(int lines = 80)
     {

@@ -17,14 +17,29 @@ public sealed class AuditRecordingOptions
     /// refusals and failures are still recorded. Default <c>agent.heartbeat</c>.
     /// </summary>
     public List<string> SkipSucceeded { get; set; } = [MeshActions.Heartbeat];
+
+    /// <summary>
+    /// How long one try of an append may take before it is given up and tried again. A call in flight through a silo
+    /// that dies gets no answer until the cluster client's response timeout (30 s); the retry goes through a live one.
+    /// Default 2 s.
+    /// </summary>
+    public TimeSpan AppendTryTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long an append is retried after a silo failed (or a try timed out) before the caller's answer is Unavailable
+    /// (the change may have been made: the caller retries it). Default 4 s.
+    /// </summary>
+    public TimeSpan AppendRetryBudget { get; set; } = TimeSpan.FromSeconds(4);
 }
 
 /// <summary>
 /// Appends an audit entry for every mutation (and the security decisions the gateway takes) through the silos' audit
-/// grain, and waits until it is durable: the caller's answer follows its entry.
+/// grain, and waits until it is durable: the caller's answer follows its entry. A try cut short by a failing silo is
+/// made again, so an entry can be stored twice then (both copies are chained and verify); never not at all.
 /// </summary>
-public sealed class AuditRecorder(IGrainFactory grains, IOptions<AuditRecordingOptions> options) : IMutationRecorder
+public sealed class AuditRecorder(IGrainFactory grains, IOptions<AuditRecordingOptions> options, TimeProvider time) : IMutationRecorder
 {
+    private readonly AuditRecordingOptions _options = options.Value;
     private readonly HashSet<string> _skipSucceeded = new(options.Value.SkipSucceeded, StringComparer.Ordinal);
 
     public ValueTask RecordAsync(MutationRecord record)
@@ -37,8 +52,12 @@ public sealed class AuditRecorder(IGrainFactory grains, IOptions<AuditRecordingO
         return new ValueTask(AppendAsync(Draft(record).Storable()));
     }
 
-    /// <summary>Appends one entry and waits until it is durable.</summary>
-    public Task AppendAsync(AuditDraft draft) => grains.GetGrain<IAuditGrain>(0).AppendAsync([draft]);
+    /// <summary>
+    /// Appends one entry and waits until it is durable; a try that a silo failure (or silence) cut short is made again
+    /// within <see cref="AuditRecordingOptions.AppendRetryBudget"/>.
+    /// </summary>
+    public Task AppendAsync(AuditDraft draft) => Errors.FailoverRetry.RunAsync(() => grains.GetGrain<IAuditGrain>(0).AppendAsync([draft]),
+        new Errors.RetryLimits(_options.AppendTryTimeout, _options.AppendRetryBudget), time);
 
     public static AuditDraft Draft(MutationRecord record) => new(
         Actor(record.Caller),

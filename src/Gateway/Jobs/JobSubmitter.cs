@@ -63,31 +63,20 @@ public sealed class JobSubmitter(IGrainFactory grains, AdmissionGate admission, 
         }
 
         var grain = grains.GetJobGrain(jobId);
-        var deadline = time.GetUtcNow() + RetryBudget;
-        var delay = TimeSpan.FromMilliseconds(50);
-        var retried = false;
-        while (true)
+        try
         {
-            try
-            {
-                var outcome = await grain.SubmitAsync(tenant.TenantId, spec, tenant.Quotas.MaxQueuedJobs, tenant.Quotas.MaxConcurrentJobs)
-                    .WaitAsync(TryTimeout, time, cancellationToken);
-
-                // Without an idempotency key the id is this call's own: finding it means an earlier try of this very
-                // submit was written before its answer was lost.
-                return retried && !outcome.Created && spec.IdempotencyKey is null ? outcome with { Created = true } : outcome;
-            }
-            catch (MeshException ex) when (admission.OnRefused(spec.Pool, spec.Capability, ex) is { } shed)
-            {
-                throw shed;
-            }
             // A silo went away mid-call: the same job id can safely be submitted again.
-            catch (Exception ex) when (Errors.ErrorMapping.IsFailover(ex) && time.GetUtcNow() + delay < deadline)
-            {
-                retried = true;
-                await Task.Delay(delay, time, cancellationToken);
-                delay *= 2;
-            }
+            var (outcome, retried) = await Errors.FailoverRetry.RunAsync(
+                () => grain.SubmitAsync(tenant.TenantId, spec, tenant.Quotas.MaxQueuedJobs, tenant.Quotas.MaxConcurrentJobs),
+                new Errors.RetryLimits(TryTimeout, RetryBudget), time, cancellationToken);
+
+            // Without an idempotency key the id is this call's own: finding it means an earlier try of this very
+            // submit was written before its answer was lost.
+            return retried && !outcome.Created && spec.IdempotencyKey is null ? outcome with { Created = true } : outcome;
+        }
+        catch (MeshException ex) when (admission.OnRefused(spec.Pool, spec.Capability, ex) is { } shed)
+        {
+            throw shed;
         }
     }
 

@@ -112,6 +112,8 @@ public sealed class OverloadTests(PostgresFixture postgres, ITestOutputHelper ou
         Assert.Equal(cap, answers.Count(a => a.StatusCode == HttpStatusCode.Created));
         var refusals = answers.Where(a => a.StatusCode != HttpStatusCode.Created).ToList();
         Assert.Equal(5, refusals.Count);
+        Assert.True(refusals.All(r => r.StatusCode == HttpStatusCode.TooManyRequests),
+            $"Every refusal should be 429, got {string.Join(", ", refusals.Select(r => (int)r.StatusCode))}; the silo's errors:\n{mesh.Silo.Errors()}");
         Assert.All(refusals, r =>
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode);

@@ -17,7 +17,15 @@ internal sealed class QueueDirectoryGrain(
         if (!state.State.Queues.Contains(name))
         {
             state.State.Queues.Add(name);
-            await state.WriteStateAsync();
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                state.State.Queues.Remove(name); // not stored: the next registration tries again
+                throw;
+            }
         }
 
         return options.Value.ShardsPerQueue;
