@@ -127,13 +127,14 @@ public sealed record AgentRegistered(AgentInfo Agent, TimeSpan HeartbeatInterval
 
 /// <summary>
 /// Which agents a directory listing returns: optionally one owner's, one pool's, and only those a tenant sees (its own
-/// and every agent in its own pools, see <see cref="Tenants.PoolAccess.IsVisibleTo"/>).
+/// and every agent that can lease its jobs: in its own pools or in the shared pools listed for it,
+/// <paramref name="ListedPools"/>; see <see cref="Tenants.PoolAccess.IsVisibleTo"/>).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("meshos.AgentFilter")]
-public sealed record AgentFilter(string? Owner, string? Pool, string? VisibleToTenant)
+public sealed record AgentFilter(string? Owner, string? Pool, string? VisibleToTenant, string[]? ListedPools = null)
 {
     public bool Matches(AgentSummary agent) =>
         (Owner is null || agent.Owner == Owner)
         && (Pool is null || agent.Pool == Pool)
-        && (VisibleToTenant is null || Tenants.PoolAccess.IsVisibleTo(VisibleToTenant, agent.Owner, agent.Pool));
+        && (VisibleToTenant is null || Tenants.PoolAccess.IsVisibleTo(VisibleToTenant, ListedPools ?? [], agent.Owner, agent.Pool));
 }

@@ -69,12 +69,12 @@ public static class PoolAccess
         listedPools.Count > 0 ? listedPools[0] : tenantId;
 
     /// <summary>
-    /// Whether a tenant sees an agent: its own agents and, read-only, every agent in one of its own pools (a partner's or
-    /// the platform's agent it granted access). The agents of shared pools an operator listed for it (<c>platform</c>,
-    /// a partner's pool) are the platform's or the partner's fleet, serving every tenant that uses them: not listed.
+    /// Whether a tenant sees an agent: its own agents and, read-only, every agent that can lease its jobs: those in one
+    /// of its own pools (a partner's or the platform's agent it granted access) and those in a shared pool an operator
+    /// listed for it (<paramref name="listedPools"/>: <c>platform</c>, a partner's pool).
     /// </summary>
-    public static bool IsVisibleTo(string tenantId, string agentOwner, string agentPool) =>
-        agentOwner == tenantId || IsOwnPool(tenantId, agentPool);
+    public static bool IsVisibleTo(string tenantId, IReadOnlyCollection<string> listedPools, string agentOwner, string agentPool) =>
+        agentOwner == tenantId || IsOwnPool(tenantId, agentPool) || listedPools.Contains(agentPool);
 
     /// <summary>Whether the tenant may change (drain, deregister) the agent: only its own.</summary>
     public static bool IsManagedBy(string tenantId, string agentOwner) => agentOwner == tenantId;

@@ -27,12 +27,14 @@ public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader dir
     public async Task<AgentPage> ListAsync(MeshCaller caller, string? owner, string? cursor, int? limit)
     {
         var size = Inputs.Limit(limit, DefaultLimit, MaxLimit);
-        var filter = caller.IsOperator ? new AgentFilter(owner, null, null) : new AgentFilter(owner, null, caller.RequireTenant().TenantId);
+        var filter = caller.IsOperator
+            ? new AgentFilter(owner, null, null)
+            : new AgentFilter(owner, null, caller.RequireTenant().TenantId, [.. caller.RequireTenant().Pools]);
         var page = await directory.ListAsync(filter, cursor, size);
         return new AgentPage(page, page.Count == size ? page[^1].AgentId : null);
     }
 
-    /// <summary>One agent: an operator's any, a tenant's own or, read-only, one that serves the tenant's pools (<see cref="PoolAccess.IsVisibleTo"/>).</summary>
+    /// <summary>One agent: an operator's any, a tenant's own or, read-only, one that can lease the tenant's jobs (<see cref="PoolAccess.IsVisibleTo"/>).</summary>
     public async Task<AgentInfo> GetAsync(MeshCaller caller, string agentId)
     {
         if (!AgentIds.IsValid(agentId))
@@ -41,10 +43,13 @@ public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader dir
         }
 
         var info = await Agent(agentId).GetAsync();
-        return info is not null && (caller.IsOperator || PoolAccess.IsVisibleTo(caller.RequireTenant().TenantId, info.Registration.Owner, info.Registration.Pool))
+        return info is not null && (caller.IsOperator || Sees(caller.RequireTenant(), info))
             ? info
             : throw MeshException.NotFound($"Agent '{agentId}'");
     }
+
+    private static bool Sees(TenantPrincipal tenant, AgentInfo info) =>
+        PoolAccess.IsVisibleTo(tenant.TenantId, tenant.Pools, info.Registration.Owner, info.Registration.Pool);
 
     /// <summary>Stops new leases; the agent finishes its jobs and goes Offline.</summary>
     public Task<AgentInfo> DrainAsync(MeshCaller caller, string agentId, string? reason) =>

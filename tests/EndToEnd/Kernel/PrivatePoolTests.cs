@@ -120,6 +120,34 @@ public sealed class PrivatePoolTests(EmbeddedKernelFixture fixture)
         Assert.Contains(partnerAgent.AgentId, await ListedAsync(tenant.Http));
     }
 
+    [Fact]
+    public async Task A_tenant_sees_the_platform_agents_of_a_shared_pool_listed_for_it_read_only_and_others_do_not()
+    {
+        var tenant = await Mesh.CreateTenantAsync(); // pools: ["platform"]
+        var unlisted = await Mesh.CreateTenantAsync(pools: []);
+        var capability = JobCalls.Unique("shared");
+        await using var platform = new RestAgent(RestAgent.EnrollmentClient(Mesh.Api), JobCalls.Unique("plat"));
+        await platform.RegisterOkAsync(capability, pool: "platform");
+
+        // The agent can lease the tenant's jobs: it leases one, and the tenant lists it.
+        var job = JobCalls.Id(await JobCalls.SubmitCreatedAsync(tenant.Http, new { type = "shared", capability, pool = "platform", payload = new { n = 1 } }));
+        var assignment = await platform.LeaseOneAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(job, assignment["jobId"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NoContent, (await platform.CompleteAsync(job, assignment["epoch"]!.GetValue<long>(), "{}")).StatusCode);
+
+        Assert.Contains(platform.AgentId, await ListedAsync(tenant.Http));
+        var seen = (await MeshApi.EnsureAsync(await tenant.Http.GetAsync($"/v1/agents/{platform.AgentId}"), HttpStatusCode.OK))!;
+        Assert.Equal(("platform", "platform"), (seen["owner"]!.GetValue<string>(), seen["pool"]!.GetValue<string>()));
+        await JobCalls.AssertProblemAsync(await tenant.Http.PostAsJsonAsync($"/v1/agents/{platform.AgentId}/drain", new { reason = "mine?" }), HttpStatusCode.NotFound);
+        await JobCalls.AssertProblemAsync(await tenant.Http.DeleteAsync($"/v1/agents/{platform.AgentId}"), HttpStatusCode.NotFound);
+
+        // A tenant without the shared pool cannot submit there, so the agent is none of its business.
+        Assert.DoesNotContain(platform.AgentId, await ListedAsync(unlisted.Http));
+        await JobCalls.AssertProblemAsync(await unlisted.Http.GetAsync($"/v1/agents/{platform.AgentId}"), HttpStatusCode.NotFound);
+        var state = (await MeshApi.EnsureAsync(await Mesh.Api.Operator.GetAsync($"/v1/agents/{platform.AgentId}"), HttpStatusCode.OK))!["state"]!.GetValue<string>();
+        Assert.NotEqual("Draining", state);
+    }
+
     private static async Task<List<string>> ListedAsync(HttpClient http) =>
         [.. (await MeshApi.EnsureAsync(await http.GetAsync("/v1/agents?limit=1000"), HttpStatusCode.OK))!["agents"]!.AsArray()
             .Select(a => a!["agentId"]!.GetValue<string>())];

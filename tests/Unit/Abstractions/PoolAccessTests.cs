@@ -165,13 +165,16 @@ public sealed class PoolAccessTests
     [InlineData("acme", "platform", true)] // its own agent, wherever
     [InlineData("platform", "acme", true)] // a platform agent in its pool (granted): it can lease its jobs
     [InlineData("partner", "acme/gpu", true)]
-    [InlineData("platform", "platform", false)] // the shared fleet is the platform's
+    [InlineData("platform", "platform/gpu", true)] // a shared pool listed for it: these agents lease its jobs
+    [InlineData("partner", "partner/shared", true)]
+    [InlineData("platform", "platform", false)] // a shared pool not listed for it
     [InlineData("partner", "partner", false)]
     [InlineData("other", "other/acme", false)]
-    public void A_tenant_sees_its_agents_and_every_agent_in_its_own_pools(string agentOwner, string agentPool, bool expected)
+    public void A_tenant_sees_its_agents_and_every_agent_that_can_lease_its_jobs(string agentOwner, string agentPool, bool expected)
     {
-        Assert.Equal(expected, PoolAccess.IsVisibleTo("acme", agentOwner, agentPool));
-        Assert.Equal(expected, new AgentFilter(null, null, "acme").Matches(
+        string[] listed = ["platform/gpu", "partner/shared"];
+        Assert.Equal(expected, PoolAccess.IsVisibleTo("acme", listed, agentOwner, agentPool));
+        Assert.Equal(expected, new AgentFilter(null, null, "acme", listed).Matches(
             new AgentSummary("a-1", agentOwner, agentPool, ["echo"], AgentState.Healthy, T0)));
     }
 
