@@ -68,8 +68,9 @@ public sealed class TenantIsolationTests(EmbeddedKernelFixture fixture)
     [Fact]
     public async Task Another_tenant_cannot_see_or_drive_a_tenants_own_agents()
     {
-        var owner = await Mesh.CreateTenantAsync(pools: ["platform"]);
-        var intruder = await Mesh.CreateTenantAsync();
+        // Neither uses a shared pool, whose agents (other tests' platform agents) each would see read-only.
+        var owner = await Mesh.CreateTenantAsync(pools: []);
+        var intruder = await Mesh.CreateTenantAsync(pools: []);
 
         // A tenant's own agent serves the pool named after the tenant.
         await using var agent = new RestAgent(owner.Http, JobCalls.Unique("own-agent"));

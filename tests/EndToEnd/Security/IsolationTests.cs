@@ -389,15 +389,21 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
             },
             ["ListAgents"] = async () =>
             {
+                // Its own agents, and read-only the agents of the shared pool listed for it (the platform agent that
+                // holds the victim's job can lease the intruder's jobs too; other tests add platform agents of their own).
+                string[] everyone = [w.World.OtherAgentId, w.PlatformAgent.AgentId];
                 foreach (var (query, expected) in new (string Query, string[] Expected)[]
                 {
-                    (string.Empty, [w.World.OtherAgentId]), ("?limit=1000", [w.World.OtherAgentId]), ($"?owner={intruder.Id}", [w.World.OtherAgentId]),
-                    ($"?owner={w.Victim.Id}", []), ("?owner=platform", []),
+                    (string.Empty, everyone), ("?limit=1000", everyone), ($"?owner={intruder.Id}", [w.World.OtherAgentId]),
+                    ($"?owner={w.Victim.Id}", []), ("?owner=platform", [w.PlatformAgent.AgentId]),
                 })
                 {
                     var listed = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/agents" + query), HttpStatusCode.OK))!["agents"]!.AsArray()
-                        .Select(a => a!["agentId"]!.GetValue<string>()).ToList();
-                    Assert.Equal(expected, listed);
+                        .Select(a => (Id: a!["agentId"]!.GetValue<string>(), Owner: a["owner"]!.GetValue<string>(), Pool: a["pool"]!.GetValue<string>()))
+                        .ToList();
+                    Assert.Equal(expected.Order(StringComparer.Ordinal), listed.Select(a => a.Id).Where(expected.Contains));
+                    Assert.All(listed, a => Assert.True(a.Owner == intruder.Id || (a.Owner == "platform" && a.Pool == "platform"), $"{a} listed to {intruder.Id}"));
+                    Assert.DoesNotContain(w.World.AgentId, listed.Select(a => a.Id));
                 }
             },
             ["AgentRegister"] = async () =>
