@@ -25,7 +25,7 @@ public static class AgentsApi
     {
         var agents = app.MapGroup("/v1/agents").WithTags("Agents").RequireAuthorization(MeshRoles.OperatorOrTenantPolicy)
             .WithMetadata(new RequestSizeLimitAttribute(MaxManagementBodyBytes)).ProducesAuthenticatedProblems();
-        agents.MapGet("/", ListAsync).WithName("ListAgents").WithSummary("Agents in id order (a tenant sees its own, and read-only every agent that may serve its pools).")
+        agents.MapGet("/", ListAsync).WithName("ListAgents").WithSummary("Agents in id order (a tenant sees its own and, read-only, every agent that can lease its jobs: granted agents in its pools, agents of the shared pools listed for it).")
             .ProducesProblems(StatusCodes.Status400BadRequest);
         agents.MapGet("/{agentId}", GetAsync).WithName("GetAgent").WithSummary("One agent with its live figures.")
             .ProducesProblems(StatusCodes.Status404NotFound);
