@@ -27,9 +27,7 @@ public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader dir
     public async Task<AgentPage> ListAsync(MeshCaller caller, string? owner, string? cursor, int? limit)
     {
         var size = Inputs.Limit(limit, DefaultLimit, MaxLimit);
-        var filter = caller.IsOperator
-            ? new AgentFilter(owner, null, null)
-            : new AgentFilter(owner, null, caller.RequireTenant().TenantId, [.. caller.RequireTenant().Pools]);
+        var filter = caller.IsOperator ? new AgentFilter(owner, null, null) : VisibleTo(caller.RequireTenant(), owner);
         var page = await directory.ListAsync(filter, cursor, size);
         return new AgentPage(page, page.Count == size ? page[^1].AgentId : null);
     }
@@ -47,6 +45,8 @@ public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader dir
             ? info
             : throw MeshException.NotFound($"Agent '{agentId}'");
     }
+
+    private static AgentFilter VisibleTo(TenantPrincipal tenant, string? owner) => new(owner, null, tenant.TenantId, [.. tenant.Pools]);
 
     private static bool Sees(TenantPrincipal tenant, AgentInfo info) =>
         PoolAccess.IsVisibleTo(tenant.TenantId, tenant.Pools, info.Registration.Owner, info.Registration.Pool);
