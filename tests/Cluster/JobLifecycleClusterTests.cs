@@ -134,6 +134,33 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_lease_another_activation_wrote_and_never_ended_is_expired_by_the_queue_sweep_though_the_copy_here_is_older()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        var capability = "cap-" + Guid.NewGuid().ToString("N")[..8];
+        var jobId = Guid.CreateVersion7();
+        var job = fixture.Grains.GetGrain<IJobGrain>(jobId);
+        var submitted = (await job.SubmitAsync(tenant.TenantId, Spec(capability), 100, 100)).Job;
+
+        // While a killed silo's directory partition is rebuilt a second activation can lease the job and die with the
+        // grant undelivered: the store says Leased (epoch 1) and this activation still holds Pending (epoch 0).
+        var now = fixture.Clock.Now;
+        var ghost = submitted with
+        {
+            Status = JobStatus.Leased, Attempts = 1, AgentId = "agent-gone", Epoch = 1, LeaseExpiresAt = now + MeshClusterFixture.LeaseDuration,
+            LeasedAt = now, Version = submitted.Version + 1, UpdatedAt = now,
+        };
+        Assert.True(await MeshClusterFixture.JobStore.UpdateAsync(ghost, []));
+
+        var recovered = await fixture.Clock.UntilAsync(() => MeshClusterFixture.JobStore.GetAsync(jobId), j => j!.Status != JobStatus.Leased,
+            MeshClusterFixture.LeaseDuration + MeshClusterFixture.LeaseSweepInterval + MeshClusterFixture.RecoveryGrace + TimeSpan.FromSeconds(1),
+            "the lapsed lease expired by the queue's sweep");
+        Assert.Equal((JobStatus.Pending, 1, 1L, (string?)null), (recovered!.Status, recovered.Attempts, recovered.Epoch, recovered.AgentId));
+        Assert.Equal("lease expired: the agent stopped renewing it", recovered.Error);
+        Assert.Equal(recovered, await job.GetAsync(null));
+    }
+
+    [Fact]
     public async Task Concurrent_duplicate_submits_make_one_job()
     {
         var tenant = await fixture.CreateTenantAsync();

@@ -28,13 +28,15 @@ public sealed class MeshClusterFixture : IAsyncLifetime
 
     public static readonly TimeSpan PumpInterval = TimeSpan.FromMilliseconds(100);
 
+    public static readonly TimeSpan RecoveryGrace = TimeSpan.FromSeconds(1);
+
     /// <summary>Settings every silo of the test cluster gets: short leases and intervals so tests run in seconds.</summary>
     internal static readonly Dictionary<string, string?> Settings = new()
     {
         ["MeshOs:Agents:HeartbeatInterval"] = "00:00:00.500",
         ["MeshOs:Agents:MissedHeartbeats"] = "3",
         ["MeshOs:Jobs:LeaseDuration"] = Format(LeaseDuration),
-        ["MeshOs:Jobs:RecoveryGrace"] = "00:00:01",
+        ["MeshOs:Jobs:RecoveryGrace"] = Format(RecoveryGrace),
         ["MeshOs:Jobs:LingerAfterFinish"] = "00:00:01",
         ["MeshOs:Dispatch:ShardsPerQueue"] = "2",
         ["MeshOs:Dispatch:ReconcileInterval"] = Format(ReconcileInterval),

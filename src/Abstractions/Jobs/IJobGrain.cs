@@ -63,9 +63,14 @@ public interface IJobGrain : IGrainWithGuidKey
     [Alias("Revoke")]
     Task RevokeLeaseAsync(long epoch, string reason);
 
-    /// <summary>Checks timers after recovery: expires a lapsed lease, re-queues a Pending job that is not queued.</summary>
-    [Alias("Recover")]
-    Task RecoverAsync();
+    /// <summary>
+    /// Called by the queue for a job the store lists as leased under <paramref name="storedEpoch"/> (at a rebuild, or
+    /// when the stored lease has lapsed): makes sure the lease's deadline is armed. A copy in memory older than that
+    /// epoch (another activation leased the job while the cluster healed, then died) is dropped and the job re-read,
+    /// so its lease is judged rather than waiting for a lease attempt that never comes. A Pending job is queued again.
+    /// </summary>
+    [Alias("RecoverLease")]
+    Task RecoverLeaseAsync(long storedEpoch);
 }
 
 /// <summary>Read-only queries over the job store, callable from any silo. Stateless worker.</summary>

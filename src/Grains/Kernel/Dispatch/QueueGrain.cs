@@ -275,10 +275,7 @@ internal sealed partial class QueueGrain(
         }
 
         // Every leased job gets its grain activated: if it died with a silo, the new activation judges its lease.
-        foreach (var chunk in leased.Chunk(200))
-        {
-            await Task.WhenAll(chunk.Select(j => GrainFactory.GetJobGrain(j.JobId).RecoverAsync()));
-        }
+        await RecoverLeasesAsync(leased);
 
         LogRebuilt(logger, _key.ToString(), pending, leased.Count);
         ScheduleNextPromotion(now);
@@ -327,9 +324,28 @@ internal sealed partial class QueueGrain(
         var lapsed = (await LoadLeasedAsync(CancellationToken.None))
             .Where(j => j.LeaseExpiresAt is { } expiry && expiry < now)
             .ToList();
-        foreach (var chunk in lapsed.Chunk(200))
+        await RecoverLeasesAsync(lapsed);
+    }
+
+    /// <summary>
+    /// Has each job's grain check its lease, 200 at a time. One job whose grain cannot be reached (its silo just died)
+    /// is logged and met again at the next sweep; it does not keep the others, or the shard's activation, waiting.
+    /// </summary>
+    private async Task RecoverLeasesAsync(List<LeasedJobRef> jobs)
+    {
+        foreach (var chunk in jobs.Chunk(200))
         {
-            await Task.WhenAll(chunk.Select(j => GrainFactory.GetJobGrain(j.JobId).RecoverAsync()));
+            await Task.WhenAll(chunk.Select(async j =>
+            {
+                try
+                {
+                    await GrainFactory.GetJobGrain(j.JobId).RecoverLeaseAsync(j.Epoch);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    LogRecoverFailed(logger, _key.ToString(), j.JobId, ex.GetBaseException().Message);
+                }
+            }));
         }
     }
 
@@ -427,6 +443,9 @@ internal sealed partial class QueueGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Queue {Queue}: rebuilt from the store, {Pending} pending, {Leased} leased")]
     private static partial void LogRebuilt(ILogger logger, string queue, int pending, int leased);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue}: job {JobId} could not check its lease ({Reason}); trying again at the next sweep")]
+    private static partial void LogRecoverFailed(ILogger logger, string queue, Guid jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue}: reconciliation indexed {Count} pending job(s) that had not been queued")]
     private static partial void LogReconciled(ILogger logger, string queue, int count);

@@ -326,10 +326,24 @@ internal sealed partial class JobGrain(
         await EndAttemptAsync(job, AttemptOutcome.LeaseLost, retryable: true, $"lease revoked: {reason}", JobUsage.None);
     }
 
-    public async Task RecoverAsync()
+    public async Task RecoverLeaseAsync(long storedEpoch)
     {
         await EnsureLoadedAsync();
-        if (_job is { Status: JobStatus.Pending })
+        if (_job is not { } job || job.Epoch < storedEpoch)
+        {
+            // The store moved on without this activation (a duplicate leased the job while the cluster healed): the
+            // copy here would answer "Pending" or "leased to another agent" for good. Re-reading it arms the deadline.
+            LogStaleCopy(logger, JobId, _job?.Epoch ?? 0, storedEpoch);
+            Invalidate();
+            await EnsureLoadedAsync();
+            return;
+        }
+
+        if (job.Status.IsLeased())
+        {
+            ScheduleDeadline(); // renewals live in memory: the deadline here is the one that counts; make sure it is armed
+        }
+        else if (job.Status == JobStatus.Pending)
         {
             await EnqueueAsync(admitted: false);
         }
@@ -689,6 +703,9 @@ internal sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: its deadline could not be acted on ({Reason}); trying again shortly")]
     private static partial void LogDeadlineRetry(ILogger logger, Guid jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: the copy in memory (epoch {Epoch}) is older than the store's lease (epoch {StoredEpoch}); re-reading it")]
+    private static partial void LogStaleCopy(ILogger logger, Guid jobId, long epoch, long storedEpoch);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: {What} (epoch {Epoch})")]
     private static partial void LogDeadline(ILogger logger, Guid jobId, string what, long epoch);
