@@ -28,8 +28,7 @@ public static partial class ApiKeyFormat
     /// <summary>Makes a new key; returns the full key (shown once) and the hash to store.</summary>
     public static (string Key, string KeyId, byte[] Hash) Create(string tenantId)
     {
-        var keyId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
-        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var (keyId, secret) = NewIdAndSecret();
         return ($"{Prefix}.{tenantId}.{keyId}.{secret}", keyId, Hash(secret));
     }
 
@@ -53,6 +52,10 @@ public static partial class ApiKeyFormat
     }
 
     public static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+
+    /// <summary>A new key's random parts: 12 hex digits of id and 32 random bytes of secret (base64url).</summary>
+    internal static (string KeyId, string Secret) NewIdAndSecret() =>
+        (Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), Base64Url(RandomNumberGenerator.GetBytes(32)));
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Errors;
 using MeshOs.Gateway.Jobs;
@@ -24,6 +25,7 @@ public static class AgentsApi
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
         var agents = app.MapGroup("/v1/agents").WithTags("Agents").RequireAuthorization(MeshRoles.OperatorOrTenantPolicy)
+            .RequireOperatorScope(OperatorScope.IncidentResponder)
             .WithMetadata(new RequestSizeLimitAttribute(MaxManagementBodyBytes)).ProducesAuthenticatedProblems();
         agents.MapGet("/", ListAsync).WithName("ListAgents").WithSummary("Agents in id order (a tenant sees its own and, read-only, every agent that can lease its jobs: granted agents in its pools, agents of the shared pools listed for it).")
             .ProducesProblems(StatusCodes.Status400BadRequest);

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json;
 using MeshOs.Abstractions.Audit;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,7 +22,7 @@ public static class AuditApi
             .ProducesProblems(StatusCodes.Status400BadRequest);
         audit.MapGet("/export", ExportAsync).WithName("ExportAuditLog").WithSummary("Every matching audit entry as JSON lines (application/x-ndjson), newest first.")
             .Produces<AuditEntry>(StatusCodes.Status200OK, JsonLines).ProducesProblems(StatusCodes.Status400BadRequest);
-        audit.MapPost("/verify", VerifyAsync).WithName("VerifyAuditLog").WithSummary("Walks the hash chain and its signed checkpoints; names the first broken entry.")
+        audit.MapPost("/verify", VerifyAsync).RequireOperatorScope(OperatorScope.ReadOnly).WithName("VerifyAuditLog").WithSummary("Walks the hash chain and its signed checkpoints; names the first broken entry.")
             .RequireAuthorization(MeshRoles.OperatorPolicy).ProducesProblems(StatusCodes.Status400BadRequest);
         return app;
     }

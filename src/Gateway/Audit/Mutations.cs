@@ -149,6 +149,9 @@ public static class MeshActions
 
     public const string AuthFailure = "auth.failure";
     public const string AuthLockout = "auth.lockout";
+    public const string ScopeDenied = "auth.scope-denied";
+    public const string IssueOperatorKey = "operator-keys.issue";
+    public const string RevokeOperatorKey = "operator-keys.revoke";
     public const string ReadJobPayload = "jobs.read";
 }
 
@@ -167,6 +170,11 @@ public static class MeshTargets
     public static string Key(string tenantId, string keyId) => $"tenant/{tenantId}/key/{keyId}";
 
     public static string Incident(string incidentId) => "incident/" + incidentId;
+
+    public static string OperatorKey(string keyId) => "operator-key/" + keyId;
+
+    /// <summary>An endpoint a call was refused at before it reached a service: <c>endpoint/{METHOD} {path}</c>.</summary>
+    public static string Endpoint(string method, string path) => $"endpoint/{method} {path}";
 
     /// <summary>An incident named by its dedup key (an incident opened by hand has no id yet).</summary>
     public static string IncidentKey(string dedupKey) => "incident-key/" + dedupKey;

@@ -4,6 +4,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Gateway.Errors;
 using Microsoft.AspNetCore.Authentication;
@@ -62,7 +63,8 @@ public sealed class GatewaySecurityOptions
 }
 
 /// <summary>
-/// Authenticates every request from its key: the operator key, the agent enrollment token, or a tenant API key
+/// Authenticates every request from its key: the configured (bootstrap) operator key, an issued operator key
+/// (<c>mko.…</c>, with its scope), the agent enrollment token, or a tenant API key
 /// (checked against the tenant grain's stored hash, cached for <see cref="GatewaySecurityOptions.KeyCacheDuration"/>).
 /// A tenant key also lets a tenant run its own agents.
 /// </summary>
@@ -71,6 +73,7 @@ public sealed class MeshKeyAuthenticationHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     TenantKeyCache tenantKeys,
+    OperatorKeyCache operatorKeys,
     IOptions<GatewaySecurityOptions> security,
     AuthFailureGuard failures) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
@@ -103,7 +106,14 @@ public sealed class MeshKeyAuthenticationHandler(
 
         if (SecretEquals(key, security.Value.OperatorKey))
         {
-            return Success([new Claim(ClaimTypes.Role, MeshRoles.Operator), new Claim(MeshRoles.KeyIdClaim, "operator")]);
+            return Operator(OperatorKeyFormat.BootstrapKeyId, OperatorScope.Full);
+        }
+
+        if (key.StartsWith(OperatorKeyFormat.Prefix + ".", StringComparison.Ordinal))
+        {
+            return await operatorKeys.AuthenticateAsync(key, Context.RequestAborted) is { } holder
+                ? Operator(holder.KeyId, holder.Scope)
+                : AuthenticateResult.Fail("The operator key is not valid (unknown or revoked).");
         }
 
         var principal = await tenantKeys.AuthenticateAsync(key, Context.RequestAborted);
@@ -123,6 +133,13 @@ public sealed class MeshKeyAuthenticationHandler(
             new Claim(MeshRoles.KeyIdClaim, keyId ?? string.Empty),
         ]);
     }
+
+    private AuthenticateResult Operator(string keyId, OperatorScope scope) => Success(
+    [
+        new Claim(ClaimTypes.Role, MeshRoles.Operator),
+        new Claim(MeshRoles.KeyIdClaim, keyId),
+        new Claim(OperatorScopeGate.ScopeClaim, OperatorScopes.Name(scope)),
+    ]);
 
     private AuthenticateResult Success(Claim[] claims) =>
         AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, MeshRoles.Scheme)), MeshRoles.Scheme));

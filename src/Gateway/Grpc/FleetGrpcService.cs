@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Gateway.Agents;
 using MeshOs.Gateway.Auth;
 using MeshOs.Grpc.V1;
@@ -14,12 +15,14 @@ namespace MeshOs.Gateway.Grpc;
 /// release, drain and restart it (the same calls as REST /v1/agents). An empty reason means the default.
 /// </summary>
 [Authorize(Policy = MeshRoles.OperatorPolicy)]
+[OperatorScope(OperatorScope.IncidentResponder)]
 [BindServiceMethod(typeof(FleetGrpcService), nameof(BindService))]
 internal sealed class FleetGrpcService(AgentsService agents) : Fleet.FleetBase
 {
     /// <summary>Binds the RPCs with request messages that fail to parse refused as InvalidArgument (<see cref="StrictRequestBinder"/>).</summary>
     public static void BindService(ServiceBinderBase binder, Fleet.FleetBase service) => Fleet.BindService(StrictRequestBinder.For(binder), service);
 
+    [OperatorScope(OperatorScope.ReadOnly)]
     public override async Task<AgentStatus> GetAgent(AgentRef request, ServerCallContext context) =>
         ToProto(await agents.GetAsync(context.Caller(), request.AgentId));
 

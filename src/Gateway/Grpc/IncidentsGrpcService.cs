@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Incidents;
@@ -19,6 +20,7 @@ namespace MeshOs.Gateway.Grpc;
 /// proto3 cannot tell an unset string from an empty one: an empty actor, dedup key or resolution means the default.
 /// </summary>
 [Authorize(Policy = MeshRoles.OperatorPolicy)]
+[OperatorScope(OperatorScope.IncidentResponder)]
 [BindServiceMethod(typeof(IncidentsGrpcService), nameof(BindService))]
 internal sealed class IncidentsGrpcService(IncidentsService incidents) : MeshOs.Grpc.V1.Incidents.IncidentsBase
 {
@@ -26,6 +28,7 @@ internal sealed class IncidentsGrpcService(IncidentsService incidents) : MeshOs.
     public static void BindService(ServiceBinderBase binder, MeshOs.Grpc.V1.Incidents.IncidentsBase service) =>
         MeshOs.Grpc.V1.Incidents.BindService(StrictRequestBinder.For(binder), service);
 
+    [OperatorScope(OperatorScope.ReadOnly)]
     public override async Task<ListIncidentsResponse> List(ListIncidentsRequest request, ServerCallContext context)
     {
         var page = await incidents.ListDetailedAsync(context.Caller(), new IncidentListInput(
@@ -41,6 +44,7 @@ internal sealed class IncidentsGrpcService(IncidentsService incidents) : MeshOs.
         return response;
     }
 
+    [OperatorScope(OperatorScope.ReadOnly)]
     public override async Task<ProtoIncident> Get(IncidentRef request, ServerCallContext context) =>
         ToProto(await incidents.GetAsync(context.Caller(), request.IncidentId));
 
@@ -67,6 +71,7 @@ internal sealed class IncidentsGrpcService(IncidentsService incidents) : MeshOs.
         ToProto(await incidents.AttachPostMortemAsync(context.Caller(), request.IncidentId,
             new PostMortemInput(request.Summary, request.RootCause, [.. request.ActionItems], Unset(request.Author))));
 
+    [OperatorScope(OperatorScope.ReadOnly)]
     public override async Task<ProtoIncidentReport> Report(IncidentReportRequest request, ServerCallContext context)
     {
         var report = await incidents.ReportAsync(context.Caller(), request.From.ToDateTimeOffset("from"), request.To.ToDateTimeOffset("to"));

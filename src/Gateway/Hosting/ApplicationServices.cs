@@ -1,5 +1,6 @@
 using MeshOs.Gateway.Agents;
 using MeshOs.Gateway.Audit;
+using MeshOs.Gateway.Compliance;
 using MeshOs.Gateway.Healing;
 using MeshOs.Gateway.Incidents;
 using MeshOs.Gateway.Jobs;
@@ -28,6 +29,7 @@ public static class ApplicationServices
         services.AddSingleton<HealingService>();
         services.AddSingleton<PoolGrantCache>();
         services.AddSingleton<PoolGrantService>();
+        services.AddSingleton<OperatorKeysService>();
         return services;
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using MeshOs.Gateway.Agents;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
+using MeshOs.Gateway.Compliance;
 using MeshOs.Gateway.Dispatch;
 using MeshOs.Gateway.Errors;
 using MeshOs.Gateway.Grpc;
@@ -67,6 +68,8 @@ public static class GatewayHostingExtensions
         });
 
         services.AddSingleton<TenantKeyCache>();
+        services.AddSingleton<OperatorKeyCache>();
+        services.AddSingleton<OperatorKeyUse>();
         services.AddSingleton<AuthFailureGuard>();
         services.AddOptions<GatewayAgentOptions>().Bind(builder.Configuration.GetSection(GatewayAgentOptions.Section));
         services.AddSingleton<StartReports>();
@@ -94,6 +97,7 @@ public static class GatewayHostingExtensions
         app.UseMeshAuthFailureGuard();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseOperatorScopes();
         app.UseGrpcRequestFraming();
 
         app.MapOperationsApi(role, cluster.StorageMode);
@@ -109,6 +113,7 @@ public static class GatewayHostingExtensions
             app.MapIncidentsApi();
             app.MapHealingApi();
             app.MapAuditApi();
+            app.MapOperatorKeysApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
             app.MapGrpcService<RuntimeChannelGrpcService>();

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Errors;
@@ -19,6 +20,7 @@ public static class IncidentsApi
     public static IEndpointRouteBuilder MapIncidentsApi(this IEndpointRouteBuilder app)
     {
         var incidents = app.MapGroup("/v1/incidents").WithTags("Incidents").RequireAuthorization(MeshRoles.OperatorPolicy)
+            .RequireOperatorScope(OperatorScope.IncidentResponder)
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes)).ProducesAuthenticatedProblems();
         incidents.MapGet("/", ListAsync).WithName("ListIncidents").WithSummary("Incidents newest first, filtered by severity, state, open, detection time.")
             .ProducesProblems(StatusCodes.Status400BadRequest);

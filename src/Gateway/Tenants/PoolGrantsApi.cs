@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Errors;
@@ -16,7 +17,7 @@ public static class PoolGrantsApi
     public static IEndpointRouteBuilder MapPoolGrantsApi(this IEndpointRouteBuilder app)
     {
         var grants = app.MapGroup("/v1/tenants/{tenantId}/grants").WithTags("Pool grants")
-            .RequireAuthorization(MeshRoles.OperatorOrTenantPolicy)
+            .RequireAuthorization(MeshRoles.OperatorOrTenantPolicy).RequireOperatorScope(OperatorScope.TenantAdmin)
             .WithMetadata(new RequestSizeLimitAttribute(64 * 1024)).ProducesAuthenticatedProblems();
         grants.MapGet("/", ListAsync).WithName("ListPoolGrants")
             .WithSummary("The tenant's pool grants, active and recently revoked, with who granted or revoked each and when.")

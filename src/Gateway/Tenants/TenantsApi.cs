@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -15,6 +16,7 @@ public static class TenantsApi
     public static IEndpointRouteBuilder MapTenantsApi(this IEndpointRouteBuilder app)
     {
         var tenants = app.MapGroup("/v1/tenants").WithTags("Tenants").RequireAuthorization(MeshRoles.OperatorPolicy)
+            .RequireOperatorScope(OperatorScope.TenantAdmin)
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes)).ProducesAuthenticatedProblems();
         tenants.MapPost("/", CreateAsync).WithName("CreateTenant").WithSummary("Create a tenant (409 when the id is taken).")
             .ProducesBodyProblems().ProducesProblems(StatusCodes.Status409Conflict);

@@ -66,6 +66,16 @@ public static class RestCatalog
             ["IssueApiKey"] = new(Role.Operator, _ => new JsonObject { ["name"] = "fuzz" }, Values("name", "", "   ", Repeat(101), Repeat(100_000))),
             ["RevokeApiKey"] = new(Role.Operator, null, []),
 
+            // Operator keys (operator)
+            ["IssueOperatorKey"] = new(Role.Operator, _ => new JsonObject { ["name"] = "fuzz", ["owner"] = "fuzz", ["scope"] = "ReadOnly" },
+            [
+                .. Values("name", null, "", "   ", Repeat(101), Repeat(100_000), 5),
+                .. Values("owner", null, "", "   ", Repeat(201), Repeat(100_000), true),
+                .. Values("scope", null, "", "Root", 0, new JsonArray("Full")),
+            ]),
+            ["ReviewOperatorKeys"] = new(Role.Operator, null, []),
+            ["RevokeOperatorKey"] = new(Role.Operator, null, []),
+
             ["ListPoolGrants"] = new(Role.OperatorOrTenant, null, []),
             ["GrantPool"] = new(Role.OperatorOrTenant, _ => new JsonObject { ["grantee"] = "platform", ["pool"] = w.Tenant.Id + "/fuzz" }, GrantAttacks(w)),
             ["RevokePoolGrant"] = new(Role.OperatorOrTenant, _ => new JsonObject { ["grantee"] = "platform", ["pool"] = w.Tenant.Id + "/fuzz" }, GrantAttacks(w)),

@@ -1,0 +1,155 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using MeshOs.Abstractions;
+using MeshOs.Abstractions.Compliance;
+using MeshOs.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MeshOs.Grains.Compliance;
+
+/// <summary>
+/// The operator keys (hashes only) and their use. Read on each authentication cache miss of a gateway, written when a
+/// key is issued or revoked and when a gateway reports a use (at most once a minute per key and scope per gateway).
+/// </summary>
+internal sealed class OperatorKeysGrain(
+    [PersistentState("operator-keys", MeshStorage.GrainStore)] IPersistentState<OperatorKeysState> state,
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time) : Grain, IOperatorKeysGrain
+{
+    /// <summary>Active keys at most: enough for every operator and automation of a mesh, few enough to review.</summary>
+    public const int MaxActiveKeys = 200;
+
+    /// <summary>A use this close to the last one recorded is not written again (the review counts days).</summary>
+    private static readonly TimeSpan UseResolution = TimeSpan.FromMinutes(1);
+
+    public async Task<IssuedOperatorKey> IssueAsync(string name, string owner, OperatorScope scope)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 100)
+        {
+            throw MeshException.Invalid("name", "1–100 characters, not all blank.");
+        }
+
+        if (string.IsNullOrWhiteSpace(owner) || owner.Length > 200)
+        {
+            throw MeshException.Invalid("owner", "the person or team accountable for the key, 1–200 characters, not all blank.");
+        }
+
+        if (!Enum.IsDefined(scope))
+        {
+            throw MeshException.Invalid("scope", $"unknown scope {scope}.");
+        }
+
+        if (state.State.Keys.Count(k => k.RevokedAt is null) >= MaxActiveKeys)
+        {
+            throw MeshException.Exhausted($"At most {MaxActiveKeys} operator keys may be active; revoke one first.");
+        }
+
+        var (key, keyId, hash) = OperatorKeyFormat.Create();
+        var stored = new OperatorKeyState { KeyId = keyId, Name = name.Trim(), Owner = owner.Trim(), Scope = scope, Hash = hash, CreatedAt = time.GetUtcNow() };
+        state.State.Keys.Add(stored);
+        await state.WriteStateAsync();
+        return new IssuedOperatorKey(keyId, key, stored.ToInfo());
+    }
+
+    public async Task<OperatorKeyInfo> RevokeAsync(string keyId)
+    {
+        var key = state.State.Keys.FirstOrDefault(k => k.KeyId == keyId) ?? throw MeshException.NotFound($"Operator key '{keyId}'");
+        if (key.RevokedAt is null)
+        {
+            key.RevokedAt = time.GetUtcNow();
+            await state.WriteStateAsync();
+        }
+
+        return key.ToInfo();
+    }
+
+    public Task<OperatorKeyHolder?> AuthenticateAsync(string keyId, ImmutableArray<byte> secretHash)
+    {
+        var key = state.State.Keys.FirstOrDefault(k => k.KeyId == keyId && k.RevokedAt is null);
+        return Task.FromResult(key is not null && CryptographicOperations.FixedTimeEquals(key.Hash, secretHash.AsSpan())
+            ? new OperatorKeyHolder(key.KeyId, key.Scope, key.Owner)
+            : null);
+    }
+
+    public async Task RecordUseAsync(string keyId, OperatorScope scope, DateTimeOffset at)
+    {
+        var use = keyId == OperatorKeyFormat.BootstrapKeyId
+            ? state.State.Bootstrap ??= new OperatorKeyUse { FirstUsedAt = at }
+            : state.State.Keys.FirstOrDefault(k => k.KeyId == keyId)?.Use;
+        if (use is null)
+        {
+            return;
+        }
+
+        var newScope = !use.Scopes.Contains(scope);
+        var later = use.LastUsedAt is not { } last || at - last >= UseResolution;
+        if (!newScope && !later)
+        {
+            return;
+        }
+
+        if (newScope)
+        {
+            use.Scopes.Add(scope);
+        }
+
+        if (use.LastUsedAt is not { } previous || at > previous)
+        {
+            use.LastUsedAt = at;
+        }
+
+        await state.WriteStateAsync();
+    }
+
+    public Task<AccessReview> ReviewAsync()
+    {
+        var now = time.GetUtcNow();
+        var keys = state.State.Keys.Select(k => k.ToInfo()).ToList();
+        if (state.State.Bootstrap is { } bootstrap)
+        {
+            keys.Insert(0, new OperatorKeyInfo(OperatorKeyFormat.BootstrapKeyId, "bootstrap key (MeshOs:Gateway:OperatorKey)", "configuration",
+                OperatorScope.Full, bootstrap.FirstUsedAt, null, bootstrap.LastUsedAt, [.. bootstrap.Scopes.Order()]));
+        }
+
+        // The default key-hygiene policy until policies are stored (the compliance supervisor will hand in the configured one).
+        var policy = PolicyCatalog.Defaults.First(p => p.Rule == PolicyRules.KeyHygiene);
+        return Task.FromResult(new AccessReview(now, [.. keys.Select(k => new AccessReviewRow(k, k.RevokedAt is null ? HygieneOf(policy, k, now) : null))]));
+    }
+
+    private static string? HygieneOf(CompliancePolicy policy, OperatorKeyInfo key, DateTimeOffset now)
+    {
+        var result = ComplianceRules.KeyHygiene(policy, new OperatorKeyFacts(key.KeyId, key.Scope, key.CreatedAt, key.LastUsedAt, [.. key.UsedScopes]), now);
+        return result.Outcome == CheckOutcome.Pass ? null : result.Message;
+    }
+}
+
+[GenerateSerializer, Alias("meshos.OperatorKeysState")]
+public sealed class OperatorKeysState
+{
+    [Id(0)] public List<OperatorKeyState> Keys { get; set; } = [];
+
+    /// <summary>The use of the configured key, from its first use (the configuration does not say when it was set).</summary>
+    [Id(1)] public OperatorKeyUse? Bootstrap { get; set; }
+}
+
+[GenerateSerializer, Alias("meshos.OperatorKeyState")]
+public sealed class OperatorKeyState
+{
+    [Id(0)] public string KeyId { get; set; } = string.Empty;
+    [Id(1)] public string Name { get; set; } = string.Empty;
+    [Id(2)] public string Owner { get; set; } = string.Empty;
+    [Id(3)] public OperatorScope Scope { get; set; }
+    [Id(4)] public byte[] Hash { get; set; } = [];
+    [Id(5)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(6)] public DateTimeOffset? RevokedAt { get; set; }
+    [Id(7)] public OperatorKeyUse Use { get; set; } = new();
+
+    public OperatorKeyInfo ToInfo() => new(KeyId, Name, Owner, Scope, CreatedAt, RevokedAt, Use.LastUsedAt, [.. Use.Scopes.Order()]);
+}
+
+[GenerateSerializer, Alias("meshos.OperatorKeyUse")]
+public sealed class OperatorKeyUse
+{
+    [Id(0)] public DateTimeOffset FirstUsedAt { get; set; }
+    [Id(1)] public DateTimeOffset? LastUsedAt { get; set; }
+    [Id(2)] public List<OperatorScope> Scopes { get; set; } = [];
+}
