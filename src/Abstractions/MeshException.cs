@@ -24,6 +24,9 @@ public enum MeshErrorCode
     IdempotencyKeyReused = 8,
     /// <summary>The object reached a final state some other way; the call about it was refused (409 / FailedPrecondition).</summary>
     Finished = 9,
+
+    /// <summary>No credential, or one that is unknown or revoked (401 / Unauthenticated).</summary>
+    Unauthenticated = 10,
 }
 
 /// <summary>An expected failure with a code the caller can act on. Anything else is a server fault.</summary>

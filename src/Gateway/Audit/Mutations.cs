@@ -173,6 +173,9 @@ public static class MeshTargets
 
     public static string OperatorKey(string keyId) => "operator-key/" + keyId;
 
+    /// <summary>A client address (an authentication lockout's target).</summary>
+    public static string Address(string address) => "address/" + address;
+
     /// <summary>An endpoint a call was refused at before it reached a service: <c>endpoint/{METHOD} {path}</c>.</summary>
     public static string Endpoint(string method, string path) => $"endpoint/{method} {path}";
 

@@ -1,5 +1,10 @@
 using System.Globalization;
 using System.Net;
+using MeshOs.Abstractions;
+using MeshOs.Abstractions.Compliance;
+using MeshOs.Abstractions.Tenants;
+using MeshOs.Gateway.Audit;
+using MeshOs.Gateway.Errors;
 
 namespace MeshOs.Gateway.Auth;
 
@@ -9,8 +14,13 @@ namespace MeshOs.Gateway.Auth;
 /// cannot be guessed at speed. Every failure is logged (without the presented secret); past the limit only once per
 /// window per address, so an attack cannot flood the log either.
 /// </summary>
-public sealed partial class AuthFailureGuard(Microsoft.Extensions.Options.IOptions<GatewaySecurityOptions> options, TimeProvider time, ILogger<AuthFailureGuard> logger)
+public sealed partial class AuthFailureGuard(
+    Microsoft.Extensions.Options.IOptions<GatewaySecurityOptions> options,
+    TimeProvider time,
+    IEnumerable<IMutationRecorder> recorders,
+    ILogger<AuthFailureGuard> logger)
 {
+    private readonly IMutationRecorder[] _recorders = [.. recorders];
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private readonly Lock _gate = new();
     private readonly Dictionary<IPAddress, (DateTimeOffset Start, int Failures)> _windows = [];
@@ -37,8 +47,15 @@ public sealed partial class AuthFailureGuard(Microsoft.Extensions.Options.IOptio
         return false;
     }
 
-    public void RecordFailure(IPAddress? address, string path, string reason)
+    /// <summary>
+    /// Counts a failed authentication of <paramref name="context"/>'s request. Up to the limit each one is logged and
+    /// audited (<c>auth.failure</c>, the presented key's id but never its secret), and reaching the limit once more
+    /// (<c>auth.lockout</c>); the audit entries are appended without holding up the 401.
+    /// </summary>
+    public void RecordFailure(HttpContext context, string reason)
     {
+        var address = context.Connection.RemoteIpAddress;
+        var path = context.Request.Path.ToString();
         var now = time.GetUtcNow();
         int failures;
         lock (_gate)
@@ -57,14 +74,54 @@ public sealed partial class AuthFailureGuard(Microsoft.Extensions.Options.IOptio
         }
 
         var limit = options.Value.AuthFailuresPerMinute;
-        if (failures <= limit)
+        if (failures > limit)
         {
-            LogFailure(logger, address?.ToString() ?? "unknown", path, reason, failures, limit);
+            return;
         }
 
+        LogFailure(logger, address?.ToString() ?? "unknown", path, reason, failures, limit);
+        var caller = context.Caller() with { KeyId = PresentedKeyId(context.Request) };
+        Audit(new MutationRecord(now, caller, MeshActions.AuthFailure, MeshTargets.Endpoint(context.Request.Method, path),
+            MutationOutcome.Refused, MeshErrorCode.Unauthenticated));
         if (failures == limit)
         {
             LogBlocked(logger, address?.ToString() ?? "unknown", limit);
+            Audit(new MutationRecord(now, caller, MeshActions.AuthLockout, MeshTargets.Address(address?.ToString() ?? "unknown"),
+                MutationOutcome.Refused, MeshErrorCode.ResourceExhausted));
+        }
+    }
+
+    /// <summary>The id part of a presented key (tenant or operator key), <c>enrollment</c> for the enrollment token; empty otherwise.</summary>
+    internal static string PresentedKeyId(HttpRequest request)
+    {
+        if (request.Headers.ContainsKey(MeshRoles.EnrollmentTokenHeader))
+        {
+            return "enrollment";
+        }
+
+        var key = MeshKeyAuthenticationHandler.PresentedKey(request);
+        return ApiKeyFormat.TryParse(key, out _, out var tenantKeyId, out _) ? tenantKeyId
+            : OperatorKeyFormat.TryParse(key, out var operatorKeyId, out _) ? operatorKeyId
+            : string.Empty;
+    }
+
+    private void Audit(MutationRecord record)
+    {
+        foreach (var recorder in _recorders)
+        {
+            _ = AuditAsync(recorder, record);
+        }
+    }
+
+    private async Task AuditAsync(IMutationRecorder recorder, MutationRecord record)
+    {
+        try
+        {
+            await recorder.RecordAsync(record);
+        }
+        catch (Exception ex)
+        {
+            LogAuditFailed(logger, record.Action, record.Target, ex.GetBaseException().Message);
         }
     }
 
@@ -73,12 +130,9 @@ public sealed partial class AuthFailureGuard(Microsoft.Extensions.Options.IOptio
     {
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         context.Response.Headers.RetryAfter = seconds;
-        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true)
+        if (GrpcStatusAnswer.IsGrpc(context.Request))
         {
-            context.Response.StatusCode = StatusCodes.Status200OK;
-            context.Response.ContentType = "application/grpc";
-            context.Response.Headers["grpc-status"] = "8"; // RESOURCE_EXHAUSTED
-            context.Response.Headers["grpc-message"] = "Too many failed authentications from this address; retry after " + seconds + " s";
+            GrpcStatusAnswer.Write(context, global::Grpc.Core.StatusCode.ResourceExhausted, "Too many failed authentications from this address; retry after " + seconds + " s");
             return Task.CompletedTask;
         }
 
@@ -90,6 +144,9 @@ public sealed partial class AuthFailureGuard(Microsoft.Extensions.Options.IOptio
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Authentication failed from {Address} for {Path}: {Reason} ({Failures}/{Limit} this minute)")]
     private static partial void LogFailure(ILogger logger, string address, string path, string reason, int failures, int limit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit entry {Action} on {Target} could not be appended: {Reason}")]
+    private static partial void LogAuditFailed(ILogger logger, string action, string target, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Address {Address} reached {Limit} failed authentications this minute: turned away until the minute ends")]
     private static partial void LogBlocked(ILogger logger, string address, int limit);

@@ -82,7 +82,7 @@ public sealed class MeshKeyAuthenticationHandler(
         var result = await AuthenticateCoreAsync();
         if (result.Failure is { } failure)
         {
-            failures.RecordFailure(Context.Connection.RemoteIpAddress, Request.Path, failure.Message);
+            failures.RecordFailure(Context, failure.Message);
         }
 
         return result;

@@ -3,6 +3,7 @@ using Grpc.AspNetCore.Server;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Compliance;
 using MeshOs.Gateway.Audit;
+using MeshOs.Gateway.Errors;
 
 namespace MeshOs.Gateway.Auth;
 
@@ -72,13 +73,10 @@ public static class OperatorScopeGate
             await context.RequestServices.GetRequiredService<Mutations>().RunAsync(caller, MeshActions.ScopeDenied,
                 MeshTargets.Endpoint(context.Request.Method, context.Request.Path), () => Task.FromException(denied));
         }
-        catch (MeshException ex) when (ex == denied && caller.Transport == ApiTransport.Grpc)
+        catch (MeshException ex) when (ex == denied && GrpcStatusAnswer.IsGrpc(context.Request))
         {
-            // Trailers-only gRPC answer: what the gRPC error interceptor would have said had the call reached the service.
-            context.Response.StatusCode = StatusCodes.Status200OK;
-            context.Response.ContentType = "application/grpc";
-            context.Response.Headers["grpc-status"] = ((int)global::Grpc.Core.StatusCode.PermissionDenied).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            context.Response.Headers["grpc-message"] = Uri.EscapeDataString(denied.Message);
+            // What the gRPC error interceptor would have said had the call reached the service.
+            GrpcStatusAnswer.Write(context, global::Grpc.Core.StatusCode.PermissionDenied, denied.Message);
         }
     });
 }

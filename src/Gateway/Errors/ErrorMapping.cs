@@ -34,6 +34,7 @@ public static class ErrorMapping
             MeshErrorCode.StaleEpoch => new(409, StatusCode.Aborted, "Stale lease", mesh.Message),
             MeshErrorCode.IdempotencyKeyReused => new(422, StatusCode.AlreadyExists, "Idempotency key reused", mesh.Message),
             MeshErrorCode.Finished => new(409, StatusCode.FailedPrecondition, "Already ended", mesh.Message),
+            MeshErrorCode.Unauthenticated => new(401, StatusCode.Unauthenticated, "Unauthorized", mesh.Message),
             _ => new(500, StatusCode.Internal, "Internal error", "An unexpected error occurred."),
         },
         Jobs.RateLimitedException limited => new(429, StatusCode.ResourceExhausted, "Too many requests", limited.Message),

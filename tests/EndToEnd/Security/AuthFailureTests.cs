@@ -82,6 +82,31 @@ public sealed partial class AuthFailureTests(ITestOutputHelper output)
         {
             Assert.DoesNotContain(secret, log, StringComparison.Ordinal);
         }
+
+        // The audit log has the same: one auth.failure per logged failure (the presented key's id, never its secret, as
+        // actor), one auth.lockout for the address. The entries are appended without holding up the 401s.
+        var audited = await Eventually.WaitAsync(async () => await AuditAsync(other, "auth.failure"), e => e.Count >= expected.Count, TimeSpan.FromSeconds(30));
+        Assert.Equal(expected.GroupBy(e => e.Item1).Select(g => (g.Key, g.Count())).Order(),
+            audited.GroupBy(e => e!["draft"]!["actor"]!["address"]!.GetValue<string>()).Select(g => (g.Key, g.Count())).Order());
+        Assert.Equal(["", "", "", "000000000000", tenant.Key.Split('.')[2]],
+            audited.Where(e => e!["draft"]!["actor"]!["address"]!.GetValue<string>() == "127.0.0.1")
+                .Select(e => e!["draft"]!["actor"]!["keyId"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.All(audited, e => Assert.Equal(("endpoint/GET /v1/jobs", "Refused", "Unauthenticated"),
+            (e!["draft"]!["target"]!.GetValue<string>(), e["draft"]!["outcome"]!.GetValue<string>(), e["draft"]!["errorCode"]!.GetValue<string>())));
+        var lockouts = await AuditAsync(other, "auth.lockout");
+        Assert.Equal(["address/127.0.0.1"], lockouts.Select(e => e!["draft"]!["target"]!.GetValue<string>()));
+        var entries = string.Join("\n", audited.Concat(lockouts).Select(e => e!.ToJsonString()));
+        foreach (var secret in badKeys.Append("et_wrong_token").Append("wrong-bearer-key").Append(tenant.Key))
+        {
+            Assert.DoesNotContain(secret, entries, StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task<List<System.Text.Json.Nodes.JsonNode?>> AuditAsync(HttpClient http, string action)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/audit?action={action}&limit=1000");
+        request.Headers.TryAddWithoutValidation("x-api-key", MeshProcess.OperatorKey);
+        return [.. (await MeshApi.EnsureAsync(await http.SendAsync(request), HttpStatusCode.OK))!["entries"]!.AsArray()];
     }
 
     private static List<(string Address, int Count)> FailuresIn(string log) =>

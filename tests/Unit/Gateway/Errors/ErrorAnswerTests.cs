@@ -22,6 +22,7 @@ public sealed class ErrorAnswerTests
         { MeshErrorCode.StaleEpoch, 409, StatusCode.Aborted },
         { MeshErrorCode.IdempotencyKeyReused, 422, StatusCode.AlreadyExists },
         { MeshErrorCode.Finished, 409, StatusCode.FailedPrecondition },
+        { MeshErrorCode.Unauthenticated, 401, StatusCode.Unauthenticated },
     };
 
     [Theory]
