@@ -1,4 +1,6 @@
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Audit;
+using MeshOs.Abstractions.Healing;
 using MeshOs.Abstractions.Incidents;
 
 namespace MeshOs.Grains.Healing;
@@ -138,4 +140,17 @@ public static class HealingPolicy
     /// </summary>
     public static bool IsForgotten(AgentState state, DateTimeOffset since, DateTimeOffset now, HealingOptions options) =>
         state == AgentState.Offline && now - since > options.ForgetDeadAgentsAfter;
+}
+
+/// <summary>The audit entry of a healing action: actor system/healing, <c>healing.{step}</c> (kebab case) on <c>agent/{id}</c>.</summary>
+public static class HealingAudit
+{
+    public const string Component = "healing";
+
+    public static string Action(RemediationStep step) =>
+        "healing." + string.Concat(step.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
+    public static AuditDraft Draft(RemediationStep step, string agentId, string detail) => new(
+        AuditActor.System(Component), Action(step), "agent/" + agentId, null, AuditOutcome.Succeeded, null, null, null, "internal",
+        new AuditChange().Add("detail", detail).Digest());
 }

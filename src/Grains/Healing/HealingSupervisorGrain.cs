@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Healing;
 using MeshOs.Abstractions.Incidents;
+using MeshOs.Grains.Audit;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Kernel.Jobs;
@@ -28,6 +30,7 @@ internal sealed partial class HealingSupervisorGrain(
     IOptions<AgentOptions> agentOptions,
     IOptions<JobOptions> jobOptions,
     EventPublisher events,
+    IAuditLog audit,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     ILogger<HealingSupervisorGrain> logger) : Grain, IHealingSupervisorGrain, IRemindable,
     IMeshEventHandler<AgentStateChanged>, IMeshEventHandler<JobAttemptEnded>
@@ -245,11 +248,11 @@ internal sealed partial class HealingSupervisorGrain(
             view.LastDeathAt = now;
             view.Failures.Add(now);
             view.Failures.RemoveAll(f => now - f > _options.QuarantineWindow);
-            Record(now, RemediationStep.DeclaredDead, agentId, $"Unresponsive for {(now - view.Since).TotalSeconds:0.#} s (grace {_options.DeadAfter.TotalSeconds:0.#} s)", true);
+            Act(now, RemediationStep.DeclaredDead, agentId, $"Unresponsive for {(now - view.Since).TotalSeconds:0.#} s (grace {_options.DeadAfter.TotalSeconds:0.#} s)");
 
             var agent = GrainFactory.GetGrain<IAgentGrain>(agentId);
             var revoked = await agent.RevokeLeasesAsync("agent declared dead");
-            Record(now, RemediationStep.Reassign, agentId, $"{revoked} leased job(s) returned to their queues at once", true);
+            Act(now, RemediationStep.Reassign, agentId, $"{revoked} leased job(s) returned to their queues at once");
 
             if (HealingPolicy.ShouldQuarantine(view.Failures, now, _options))
             {
@@ -282,9 +285,9 @@ internal sealed partial class HealingSupervisorGrain(
             _options.Probation > TimeSpan.Zero ? _options.Probation : null);
         view.State = AgentState.Quarantined;
         view.LastQuarantinedAt = now;
-        Record(now, RemediationStep.Quarantine, agentId,
+        Act(now, RemediationStep.Quarantine, agentId,
             $"{failures} failures within {Format(_options.QuarantineWindow)}; " +
-            (_options.Probation > TimeSpan.Zero ? $"probation {Format(_options.Probation)}" : "until released by an operator"), true);
+            (_options.Probation > TimeSpan.Zero ? $"probation {Format(_options.Probation)}" : "until released by an operator"));
     }
 
     private static string Format(TimeSpan span) =>
@@ -313,8 +316,8 @@ internal sealed partial class HealingSupervisorGrain(
         view.Restarts++;
         var delay = HealingPolicy.RestartDelay(view.Restarts, _options);
         view.NextRestartAt = now + delay;
-        Record(now, RemediationStep.Restart, agentId,
-            $"restart {view.Restarts} through {(path == RestartPath.Runtime ? "its runtime" : "a command")}; next in {delay.TotalSeconds:0} s if still dead", true);
+        Act(now, RemediationStep.Restart, agentId,
+            $"restart {view.Restarts} through {(path == RestartPath.Runtime ? "its runtime" : "a command")}; next in {delay.TotalSeconds:0} s if still dead");
     }
 
     private async Task EvaluateDegradationAsync(DateTimeOffset now)
@@ -351,14 +354,14 @@ internal sealed partial class HealingSupervisorGrain(
                 await GrainFactory.GetGrain<IAgentGrain>(agentId).SetDegradedAsync(true, reason);
                 view.DegradedByHealing = true;
                 view.State = AgentState.Degraded;
-                Record(now, RemediationStep.Degrade, agentId, reason, true);
+                Act(now, RemediationStep.Degrade, agentId, reason);
             }
             else if (view.State == AgentState.Degraded && view.DegradedByHealing && HealingPolicy.HasRecovered(agent, pool, _options))
             {
                 await GrainFactory.GetGrain<IAgentGrain>(agentId).SetDegradedAsync(false, "back in line with its pool");
                 view.DegradedByHealing = false;
                 view.State = AgentState.Healthy;
-                Record(now, RemediationStep.Recover, agentId, $"error rate {agent.ErrorRate:P0}, median {agent.MedianRunTime.TotalMilliseconds:0} ms", true);
+                Act(now, RemediationStep.Recover, agentId, $"error rate {agent.ErrorRate:P0}, median {agent.MedianRunTime.TotalMilliseconds:0} ms");
             }
         }
     }
@@ -510,6 +513,32 @@ internal sealed partial class HealingSupervisorGrain(
         }
     }
 
+    /// <summary>
+    /// Records an action the supervisor took on an agent, and appends it to the audit log as the mesh's own
+    /// (<c>healing.{step}</c> on <c>agent/{id}</c>, actor system/healing). The append is not awaited: a tick may act on
+    /// hundreds of agents, and the group commit batches them; a failed append is logged.
+    /// </summary>
+    private void Act(DateTimeOffset at, RemediationStep step, string agentId, string detail)
+    {
+        Record(at, step, agentId, detail, automatic: true);
+        if (audit.Enabled)
+        {
+            _ = AuditAsync(HealingAudit.Draft(step, agentId, detail));
+        }
+    }
+
+    private async Task AuditAsync(AuditDraft draft)
+    {
+        try
+        {
+            await audit.AppendAsync(draft);
+        }
+        catch (Exception ex)
+        {
+            LogAuditFailed(logger, draft.Action, draft.Target, ex.GetBaseException().Message);
+        }
+    }
+
     private void Record(DateTimeOffset at, RemediationStep step, string subject, string detail, bool automatic)
     {
         var remediations = state.State.Remediations;
@@ -615,6 +644,9 @@ internal sealed partial class HealingSupervisorGrain(
             await state.WriteStateAsync();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit entry {Action} on {Target} could not be appended: {Reason}")]
+    private static partial void LogAuditFailed(ILogger logger, string action, string target, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Healing: {Step} {Subject}: {Detail}")]
     private static partial void LogRemediation(ILogger logger, RemediationStep step, string subject, string detail);

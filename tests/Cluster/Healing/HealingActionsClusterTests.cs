@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Healing;
 using MeshOs.Abstractions.Jobs;
@@ -184,6 +185,13 @@ public sealed class HealingActionsClusterTests(HealingClusterFixture fixture)
         var quarantine = (await Healing.RemediationsOfAsync(agent.Id)).Single(r => r.Step == RemediationStep.Quarantine);
         Assert.Equal("2 failures within 5 min; probation 1.5 s", quarantine.Detail);
         Assert.Equal(quarantine.At + HealingClusterFixture.Probation, quarantined.ProbationUntil);
+        // The mesh's own actions are in the audit log, as system/healing (appended without holding up the tick).
+        var audited = await Poll.UntilAsync(
+            async () => (await fixture.Grains.GetGrain<IAuditGrain>(0).QueryAsync(new AuditQuery(null, null, null, "agent/" + agent.Id, null, null, null, 100))).Entries,
+            entries => entries.Select(e => e.Draft.Action).Distinct().Count() >= 4, "the deaths, reassignments, restart and quarantine in the audit log");
+        Assert.All(audited, e => Assert.Equal((AuditActorKinds.System, "healing"), (e.Draft.Actor.Kind, e.Draft.Actor.KeyId)));
+        Assert.Equal(["healing.declared-dead", "healing.quarantine", "healing.reassign", "healing.restart"],
+            audited.Select(e => e.Draft.Action).Distinct().Order(StringComparer.Ordinal));
 
         // It heartbeats again but stays out of work until the probation passes, then is Healthy by itself.
         agent.StartHeartbeats();

@@ -159,6 +159,7 @@ public sealed class HealingClusterFixture : IAsyncLifetime
             siloBuilder.Services.AddSingleton<IStorageProbe, InMemoryStorageProbe>();
             siloBuilder.AddMeshKernel(configuration);
             siloBuilder.AddMeshHealing(configuration);
+            siloBuilder.AddMeshAudit(configuration);
             siloBuilder.AddMeshEventConsumer<IRecordingConsumerGrain>("healing-recorder", "healing");
         }
     }
