@@ -1,12 +1,12 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using MeshOs.Abstractions.Agents;
-using MeshOs.Abstractions.Compliance;
 using MeshOs.Gateway.Agents;
 using MeshOs.Gateway.Auth;
 using MeshOs.Grpc.V1;
 using Microsoft.AspNetCore.Authorization;
 using QuarantineRequest = MeshOs.Grpc.V1.QuarantineRequest;
+using OperatorScope = MeshOs.Abstractions.Compliance.OperatorScope;
 
 namespace MeshOs.Gateway.Grpc;
 

@@ -1,7 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using MeshOs.Abstractions;
-using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Incidents;
@@ -12,6 +11,7 @@ using PostMortemRequest = MeshOs.Grpc.V1.PostMortemRequest;
 using ProtoIncident = MeshOs.Grpc.V1.Incident;
 using ProtoIncidentFigures = MeshOs.Grpc.V1.IncidentFigures;
 using ProtoIncidentReport = MeshOs.Grpc.V1.IncidentReport;
+using OperatorScope = MeshOs.Abstractions.Compliance.OperatorScope;
 
 namespace MeshOs.Gateway.Grpc;
 

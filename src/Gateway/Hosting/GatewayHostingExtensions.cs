@@ -119,6 +119,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<RuntimeChannelGrpcService>();
             app.MapGrpcService<IncidentsGrpcService>();
             app.MapGrpcService<FleetGrpcService>();
+            app.MapGrpcService<OperatorKeysGrpcService>();
         }
 
         return app;

@@ -198,6 +198,17 @@ public static class GrpcCatalog
             AgentAction("Drain", w, agentIds),
             AgentAction("Restart", w, agentIds),
 
+            // Operator keys (operator)
+            Unary("OperatorKeys", "Issue", Role.Operator, () => new IssueOperatorKeyRequest { Name = "fuzz", Owner = "fuzz", Scope = OperatorScope.ReadOnly },
+            [
+                .. Field<IssueOperatorKeyRequest>.Values("name", new[] { "", "   ", new string('n', 101) }, (m, v) => m.Name = v),
+                .. Field<IssueOperatorKeyRequest>.Values("owner", new[] { "", "   ", new string('o', 201) }, (m, v) => m.Owner = v),
+                .. Field<IssueOperatorKeyRequest>.Values("scope", new[] { OperatorScope.Unspecified, (OperatorScope)99 }, (m, v) => m.Scope = v),
+            ]),
+            Unary("OperatorKeys", "Review", Role.Operator, () => new ReviewOperatorKeysRequest(), []),
+            Unary("OperatorKeys", "Revoke", Role.Operator, () => new OperatorKeyRef { KeyId = "000000000000" },
+                Field<OperatorKeyRef>.Values("key_id", new[] { "", "   ", "../x", new string('k', 10_000) }, (m, v) => m.KeyId = v)),
+
             // Agent and runtime streams (an agent credential: the enrollment token or a tenant key)
             new("meshos.v1.AgentChannel", "Connect", MethodType.DuplexStreaming, Role.Agent,
                 () => [new AgentMessage { Register = ValidRegister(w, "fz-never-registered") }, .. AgentFollowUps(w)], RegisterAttacks(w)),

@@ -150,6 +150,9 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.Fleet/Release"] = RpcIsolation.Operator,
         ["meshos.v1.Fleet/Drain"] = RpcIsolation.Operator,
         ["meshos.v1.Fleet/Restart"] = RpcIsolation.Operator,
+        ["meshos.v1.OperatorKeys/Issue"] = RpcIsolation.Operator,
+        ["meshos.v1.OperatorKeys/Review"] = RpcIsolation.Operator,
+        ["meshos.v1.OperatorKeys/Revoke"] = RpcIsolation.Operator,
     };
 
     private KernelMesh Mesh => fixture.Mesh;

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Grpc.Core;
 using MeshOs.Grpc.V1;
+using MeshOs.Testing;
 using MeshOs.Tests.EndToEnd.Kernel;
 
 namespace MeshOs.Tests.EndToEnd.Security;
@@ -56,6 +57,24 @@ public sealed class OperatorScopeTests(PostgresKernelFixture fixture)
         Assert.Equal($"Operator key '{readOnly.KeyId}' has scope ReadOnly; this call needs IncidentResponder (or Full).", denied.Status.Detail);
         var drained = await Assert.ThrowsAsync<RpcException>(() => fleet.DrainAsync(new AgentAction { AgentId = "no-such-agent" }, MeshApi.Key(responder.Key)).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, drained.StatusCode);
+
+        // Operator keys over gRPC: every scope reviews, only a full key issues; a key issued over gRPC works over REST.
+        var grpcKeys = new OperatorKeys.OperatorKeysClient(channel);
+        var review = await grpcKeys.ReviewAsync(new ReviewOperatorKeysRequest(), MeshApi.Key(readOnly.Key));
+        Assert.Equal(OperatorScope.ReadOnly, review.Keys.Single(r => r.Key.KeyId == readOnly.KeyId).Key.Scope);
+        var notFull = await Assert.ThrowsAsync<RpcException>(() => grpcKeys.IssueAsync(
+            new IssueOperatorKeyRequest { Name = "n", Owner = "o", Scope = OperatorScope.Full }, MeshApi.Key(admin.Key)).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, notFull.StatusCode);
+        var viaGrpc = await grpcKeys.IssueAsync(new IssueOperatorKeyRequest { Name = "grpc", Owner = "o", Scope = OperatorScope.TenantAdmin },
+            MeshApi.Key(MeshProcess.OperatorKey));
+        using (var grpcIssued = Api.Client(viaGrpc.Key))
+        {
+            await MeshApi.EnsureAsync(await grpcIssued.PostAsJsonAsync("/v1/tenants", new { id = tenantId + "-g" }), HttpStatusCode.Created);
+        }
+
+        var unspecified = await Assert.ThrowsAsync<RpcException>(() => grpcKeys.IssueAsync(new IssueOperatorKeyRequest { Name = "n", Owner = "o" },
+            MeshApi.Key(MeshProcess.OperatorKey)).ResponseAsync);
+        Assert.Equal((StatusCode.InvalidArgument, true), (unspecified.StatusCode, unspecified.Status.Detail.StartsWith("scope: ", StringComparison.Ordinal)));
 
         // Each refusal is in the audit log under the key that was refused.
         var refusals = await AuditAsync($"action=auth.scope-denied&actor={readOnly.KeyId}");

@@ -81,7 +81,10 @@ public sealed class OverloadTests(PostgresFixture postgres, ITestOutputHelper ou
         Assert.Empty(run.Refusals);
         Assert.True(quiet.Count >= 100 && flooded.Count >= 100, $"{quiet.Count} of B's submits while A was quiet, {flooded.Count} while it flooded");
         Assert.Empty(flood.Defects);
-        Assert.True(flood.Refused > 1_000, $"A was refused only {flood.Refused} times: not a flood.");
+        // A flood is A offering several times what its bucket lets through (how many times depends on how fast this
+        // machine runs the loops; at least 3× is enough for B's comparison to mean something).
+        var (refusedA, acceptedA) = (flood.Refused + flood.GrpcRefused, flood.Accepted + flood.GrpcAccepted);
+        Assert.True(refusedA >= 2 * acceptedA, $"A was refused {refusedA} times and accepted {acceptedA}: not a flood.");
         Assert.True(flood.GrpcRefused > 0, "A's gRPC submits were never refused.");
         var allowed = FloodBurst + (FloodRate * (seconds + 1)) + 1;
         Assert.True(flood.Accepted + flood.GrpcAccepted <= allowed, $"A got {flood.Accepted + flood.GrpcAccepted} submits through; its bucket allows {allowed:0}.");
