@@ -70,6 +70,13 @@ public sealed class Mutations(IEnumerable<IMutationRecorder> recorders, TimeProv
             return true;
         });
 
+    /// <summary>
+    /// Records a refusal made before any service ran (a failed authentication, the operator scope gate): nothing was
+    /// changed, only the record is made. Throws Unavailable when a recorder cannot keep it.
+    /// </summary>
+    public Task RecordRefusalAsync(MeshCaller caller, string action, string target, MeshErrorCode code) =>
+        RecordAsync(caller, action, target, null, (MutationOutcome.Refused, code));
+
     private async Task<T> RecordedAsync<T>(MeshCaller caller, string action, string target, AuditChange? summary, Func<Task<T>> change)
     {
         var digest = summary?.Digest();

@@ -17,10 +17,9 @@ namespace MeshOs.Gateway.Auth;
 public sealed partial class AuthFailureGuard(
     Microsoft.Extensions.Options.IOptions<GatewaySecurityOptions> options,
     TimeProvider time,
-    IEnumerable<IMutationRecorder> recorders,
+    Mutations mutations,
     ILogger<AuthFailureGuard> logger)
 {
-    private readonly IMutationRecorder[] _recorders = [.. recorders];
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private readonly Lock _gate = new();
     private readonly Dictionary<IPAddress, (DateTimeOffset Start, int Failures)> _windows = [];
@@ -81,13 +80,11 @@ public sealed partial class AuthFailureGuard(
 
         LogFailure(logger, address?.ToString() ?? "unknown", path, reason, failures, limit);
         var caller = context.Caller() with { KeyId = PresentedKeyId(context.Request) };
-        Audit(new MutationRecord(now, caller, MeshActions.AuthFailure, MeshTargets.Endpoint(context.Request.Method, path),
-            MutationOutcome.Refused, MeshErrorCode.Unauthenticated));
+        _ = AuditAsync(caller, MeshActions.AuthFailure, MeshTargets.Endpoint(context.Request.Method, path), MeshErrorCode.Unauthenticated);
         if (failures == limit)
         {
             LogBlocked(logger, address?.ToString() ?? "unknown", limit);
-            Audit(new MutationRecord(now, caller, MeshActions.AuthLockout, MeshTargets.Address(address?.ToString() ?? "unknown"),
-                MutationOutcome.Refused, MeshErrorCode.ResourceExhausted));
+            _ = AuditAsync(caller, MeshActions.AuthLockout, MeshTargets.Address(address?.ToString() ?? "unknown"), MeshErrorCode.ResourceExhausted);
         }
     }
 
@@ -105,23 +102,16 @@ public sealed partial class AuthFailureGuard(
             : string.Empty;
     }
 
-    private void Audit(MutationRecord record)
-    {
-        foreach (var recorder in _recorders)
-        {
-            _ = AuditAsync(recorder, record);
-        }
-    }
-
-    private async Task AuditAsync(IMutationRecorder recorder, MutationRecord record)
+    /// <summary>Appends the refusal without holding up the answer; a failed append is logged.</summary>
+    private async Task AuditAsync(MeshCaller caller, string action, string target, MeshErrorCode code)
     {
         try
         {
-            await recorder.RecordAsync(record);
+            await mutations.RecordRefusalAsync(caller, action, target, code);
         }
         catch (Exception ex)
         {
-            LogAuditFailed(logger, record.Action, record.Target, ex.GetBaseException().Message);
+            LogAuditFailed(logger, action, target, ex.GetBaseException().Message);
         }
     }
 

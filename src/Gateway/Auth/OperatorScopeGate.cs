@@ -68,15 +68,14 @@ public static class OperatorScopeGate
 
         var denied = new MeshException(MeshErrorCode.PermissionDenied,
             $"Operator key '{caller.KeyId}' has scope {held}; this call needs {needed} (or Full).");
-        try
+        await context.RequestServices.GetRequiredService<Mutations>().RecordRefusalAsync(caller, MeshActions.ScopeDenied,
+            MeshTargets.Endpoint(context.Request.Method, context.Request.Path), MeshErrorCode.PermissionDenied);
+        if (!GrpcStatusAnswer.IsGrpc(context.Request))
         {
-            await context.RequestServices.GetRequiredService<Mutations>().RunAsync(caller, MeshActions.ScopeDenied,
-                MeshTargets.Endpoint(context.Request.Method, context.Request.Path), () => Task.FromException(denied));
+            throw denied; // problem details from the exception handler
         }
-        catch (MeshException ex) when (ex == denied && GrpcStatusAnswer.IsGrpc(context.Request))
-        {
-            // What the gRPC error interceptor would have said had the call reached the service.
-            GrpcStatusAnswer.Write(context, global::Grpc.Core.StatusCode.PermissionDenied, denied.Message);
-        }
+
+        // What the gRPC error interceptor would have said had the call reached the service.
+        GrpcStatusAnswer.Write(context, global::Grpc.Core.StatusCode.PermissionDenied, denied.Message);
     });
 }
