@@ -318,13 +318,24 @@ internal sealed partial class QueueGrain(
         }
     }
 
+    /// <summary>
+    /// Every <see cref="DispatchOptions.LeaseSweepInterval"/>: has the grain of each job whose lease lapsed in the store
+    /// judge it (its silo may have died), and ends the in-flight marks of jobs the store no longer lists as leased
+    /// (see <see cref="QueueIndex.EndInFlightNotIn"/>), those taken at least <see cref="DispatchOptions.ReconcileMinAge"/>
+    /// before the read (a lease is written within seconds of its take).
+    /// </summary>
     private async Task SweepLeasesAsync()
     {
         var now = time.GetUtcNow();
-        var lapsed = (await LoadLeasedAsync(CancellationToken.None))
-            .Where(j => j.LeaseExpiresAt is { } expiry && expiry < now)
-            .ToList();
-        await RecoverLeasesAsync(lapsed);
+        var leased = await LoadLeasedAsync(CancellationToken.None);
+        var ended = _index.EndInFlightNotIn(leased.Select(j => j.JobId).ToHashSet(), now - _options.ReconcileMinAge);
+        if (ended > 0)
+        {
+            LogInFlightEnded(logger, _key.ToString(), ended);
+            OnJobsAvailable(time.GetUtcNow());
+        }
+
+        await RecoverLeasesAsync([.. leased.Where(j => j.LeaseExpiresAt is { } expiry && expiry < now)]);
     }
 
     /// <summary>
@@ -446,6 +457,9 @@ internal sealed partial class QueueGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue}: job {JobId} could not check its lease ({Reason}); trying again at the next sweep")]
     private static partial void LogRecoverFailed(ILogger logger, string queue, Guid jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue}: {Count} job(s) counted as held by agents were no longer leased in the store (the news of their end was lost); their tenants' slots are free again")]
+    private static partial void LogInFlightEnded(ILogger logger, string queue, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Queue {Queue}: reconciliation indexed {Count} pending job(s) that had not been queued")]
     private static partial void LogReconciled(ILogger logger, string queue, int count);

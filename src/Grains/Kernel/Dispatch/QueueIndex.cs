@@ -221,6 +221,20 @@ public sealed class QueueIndex
         }
     }
 
+    /// <summary>
+    /// Ends the marks of jobs taken before <paramref name="takenBefore"/> that the store no longer lists as leased
+    /// (<paramref name="leased"/>): their lease ended and the word of it (a one-way message) was lost, e.g. dropped
+    /// when it waited past its expiry in an overloaded silo. Left alone, each would hold one of its tenant's
+    /// concurrency slots on this shard for the shard's life, and enough of them stop its dispatch for that tenant.
+    /// Returns how many marks ended.
+    /// </summary>
+    public int EndInFlightNotIn(IReadOnlySet<Guid> leased, DateTimeOffset takenBefore)
+    {
+        var stale = _inFlight.Where(e => e.Value.TakenAt < takenBefore && !leased.Contains(e.Key)).Select(e => e.Key).ToList();
+        stale.ForEach(jobId => EndInFlight(jobId));
+        return stale.Count;
+    }
+
     /// <summary>A job no longer held by an agent. Idempotent.</summary>
     public bool EndInFlight(Guid jobId)
     {

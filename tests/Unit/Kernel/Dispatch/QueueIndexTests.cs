@@ -193,6 +193,25 @@ public sealed class QueueIndexTests
     }
 
     [Fact]
+    public void In_flight_marks_the_store_no_longer_backs_end_once_old_enough_and_free_the_tenants_slots()
+    {
+        AddMany("a", 3);
+        Func<string, int> cap = t => t == "a" ? 2 : int.MaxValue;
+        Assert.Equal(["a1", "a2"], Take(10, cap)); // taken at T0
+        _clock.Advance(TimeSpan.FromSeconds(20));
+        Assert.Empty(Take(10, cap)); // a is at its cap: a1's and a2's ends were never heard of
+
+        // The store lists a2 as leased still; a1 is not leased any more (its end was lost).
+        Assert.Equal(0, _index.EndInFlightNotIn(new HashSet<Guid> { Id("a2") }, T0)); // taken at T0: not before T0
+        Assert.Equal(1, _index.EndInFlightNotIn(new HashSet<Guid> { Id("a2") }, Now - TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(1, _index.InFlightOf("a"));
+        Assert.Equal(["a3"], Take(10, cap));
+        Assert.Equal(0, _index.EndInFlightNotIn(new HashSet<Guid> { Id("a2") }, Now - TimeSpan.FromSeconds(10))); // a3: taken just now
+        Assert.Equal(2, _index.InFlightOf("a"));
+    }
+
+    [Fact]
     public void A_capped_tenant_in_the_middle_of_the_rotation_is_skipped_every_round()
     {
         AddMany("a", 2);
