@@ -36,8 +36,12 @@ public sealed record QueuedJob(
     DateTimeOffset EnqueuedAt);
 
 /// <summary>A job handed to a dispatcher, which must now lease it to one of its agents (or give it back).</summary>
+/// <param name="HandedBack">
+/// A dispatcher gave the job back since it was queued (its lease could not be written: a store outage, a dispatcher
+/// gone): its wait since <paramref name="EnqueuedAt"/> then says nothing about arrivals outrunning dispatch.
+/// </param>
 [GenerateSerializer, Immutable, Alias("meshos.TakenJob")]
-public sealed record TakenJob(Guid JobId, string TenantId, int Priority, DateTimeOffset EnqueuedAt);
+public sealed record TakenJob(Guid JobId, string TenantId, int Priority, DateTimeOffset EnqueuedAt, bool HandedBack = false);
 
 /// <summary>A queue shard's figures.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.QueueStats")]

@@ -10,7 +10,7 @@ namespace MeshOs.Gateway.Dispatch;
 /// pool and capability takes jobs from that queue's shards on their behalf and leases each to a session with a free
 /// credit. One lock guards credits and session lists; it is held only for bookkeeping, never across a call.
 /// </summary>
-public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poolGrants, IHostApplicationLifetime lifetime, TimeProvider time,
+public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poolGrants, Jobs.AdmissionGate admission, IHostApplicationLifetime lifetime, TimeProvider time,
     ILogger<DispatchHub> logger) : IAsyncDisposable
 {
     private readonly Lock _gate = new();
@@ -30,6 +30,9 @@ public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poo
     internal TimeProvider Time => time;
 
     internal ILogger Logger => logger;
+
+    /// <summary>The gateway's admission, which steers submits by how long the jobs taken here had waited.</summary>
+    internal Jobs.AdmissionGate Admission => admission;
 
     internal CancellationToken Stopping => _stopping.Token;
 

@@ -237,6 +237,8 @@ internal sealed class QueuePoller : IDisposable
     /// </summary>
     private async Task AssignAsync(int shard, ImmutableArray<TakenJob> jobs)
     {
+        // A job handed back (a store outage failed its lease) waited for the store, not behind other jobs.
+        _hub.Admission.OnTaken(_name.Pool, _name.Capability, jobs.Where(j => !j.HandedBack).Select(j => j.EnqueuedAt));
         var queue = _queues[shard];
         List<TakenJob>? leftovers = null;
         foreach (var job in jobs)

@@ -76,6 +76,10 @@ public static class GatewayHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<StartReports>());
         services.AddOptions<AdmissionGateOptions>().Bind(builder.Configuration.GetSection(AdmissionGateOptions.Section))
             .Validate(o => o.GatewayHold >= TimeSpan.Zero, $"{AdmissionGateOptions.Section}:GatewayHold must not be negative.")
+            .Validate(o => o.MaxSubmitsInFlight >= 0 && o.MaxSubmitsWaiting >= 0, $"{AdmissionGateOptions.Section}:MaxSubmitsInFlight and MaxSubmitsWaiting must not be negative.")
+            .Validate(o => o.MaxSubmitWait >= TimeSpan.Zero, $"{AdmissionGateOptions.Section}:MaxSubmitWait must not be negative.")
+            .Validate(o => o.RetryAfter > TimeSpan.Zero, $"{AdmissionGateOptions.Section}:RetryAfter must be positive.")
+            .Validate(o => o.TargetQueueDelay > TimeSpan.Zero, $"{AdmissionGateOptions.Section}:TargetQueueDelay must be positive.")
             .ValidateOnStart();
         services.AddSingleton<AdmissionGate>();
         services.AddSingleton<DispatchHub>();

@@ -57,11 +57,6 @@ public sealed class JobSubmitter(IGrainFactory grains, AdmissionGate admission, 
     /// </summary>
     public async Task<SubmitOutcome> SubmitAsync(TenantPrincipal tenant, Guid jobId, JobSpec spec, CancellationToken cancellationToken)
     {
-        if (admission.Refusal(spec.Pool, spec.Capability) is { } held)
-        {
-            throw held; // shed before anything is written
-        }
-
         var grain = grains.GetJobGrain(jobId);
         try
         {

@@ -39,7 +39,7 @@ public sealed record BatchSubmitted(IReadOnlyList<(SubmitOutcome? Outcome, Excep
 /// tenants; a job of another tenant is NotFound, like one that does not exist. REST (<see cref="JobsApi"/>) and gRPC
 /// (<c>JobsGrpcService</c>) only read their requests and write these answers.
 /// </summary>
-public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limiter, IGrainFactory grains, Mutations mutations)
+public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limiter, AdmissionGate admission, IGrainFactory grains, Mutations mutations)
 {
     /// <summary>The most jobs one batch may carry.</summary>
     public const int MaxBatch = 500;
@@ -56,7 +56,7 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
             return new Submitted(null, refusal);
         }
 
-        return new Submitted(await SubmitValidAsync(caller, tenant, JobSubmitter.Validate(tenant, input), cancellationToken), null);
+        return await AdmitAndSubmitAsync(caller, tenant, JobSubmitter.Validate(tenant, input), cancellationToken);
     }
 
     /// <summary>
@@ -100,7 +100,7 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
             return new BatchSubmitted(null, null, refusal);
         }
 
-        var submits = new Task<SubmitOutcome>?[entries.Count];
+        var submits = new Task<Submitted>?[entries.Count];
         var admitted = 0;
         for (var i = 0; i < entries.Count; i++)
         {
@@ -111,7 +111,7 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
 
             if (admitted++ < granted)
             {
-                submits[i] = SubmitValidAsync(caller, tenant, spec, cancellationToken);
+                submits[i] = AdmitAndSubmitAsync(caller, tenant, spec, cancellationToken);
             }
             else
             {
@@ -124,7 +124,10 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
         {
             try
             {
-                outcomes[i] = submits[i] is { } submit ? (await submit, null) : (null, errors[i]);
+                var answer = submits[i] is { } submit ? await submit : default;
+                outcomes[i] = submits[i] is null ? (null, errors[i])
+                    : answer.Refusal is { } shed ? (null, shed.ToException())
+                    : (answer.Outcome, null);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -167,10 +170,24 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
         return JobWatch.ChangesAsync(grain, tenantId, first, cancellationToken);
     }
 
-    private Task<SubmitOutcome> SubmitValidAsync(MeshCaller caller, TenantPrincipal tenant, JobSpec spec, CancellationToken cancellationToken)
+    /// <summary>
+    /// A valid submit through the gateway's admission (<see cref="AdmissionGate"/>): refused there at no cost to the
+    /// cluster, or submitted holding its place until the job and its audit record are durable.
+    /// </summary>
+    private async Task<Submitted> AdmitAndSubmitAsync(MeshCaller caller, TenantPrincipal tenant, JobSpec spec, CancellationToken cancellationToken)
     {
-        var jobId = submitter.NewJobId(tenant.TenantId, spec);
-        return mutations.RunAsync(caller, MeshActions.SubmitJob, MeshTargets.Job(jobId), () => submitter.SubmitAsync(tenant, jobId, spec, cancellationToken));
+        var pass = await admission.EnterAsync(spec.Pool, spec.Capability, cancellationToken);
+        if (pass.Place is not { } place)
+        {
+            return new Submitted(null, pass.Refusal);
+        }
+
+        using (place)
+        {
+            var jobId = submitter.NewJobId(tenant.TenantId, spec);
+            return new Submitted(await mutations.RunAsync(caller, MeshActions.SubmitJob, MeshTargets.Job(jobId),
+                () => submitter.SubmitAsync(tenant, jobId, spec, cancellationToken)), null);
+        }
     }
 }
 

@@ -161,7 +161,7 @@ public sealed class QueueIndex
                 Forget(entry);
                 _inFlight[entry.JobId] = (entry.TenantId, now);
                 _inFlightByTenant[entry.TenantId] = InFlightOf(entry.TenantId) + 1;
-                taken.Add(new TakenJob(entry.JobId, entry.TenantId, entry.Priority, entry.EnqueuedAt));
+                taken.Add(new TakenJob(entry.JobId, entry.TenantId, entry.Priority, entry.EnqueuedAt, entry.HandedBack));
             }
         }
 
@@ -179,7 +179,7 @@ public sealed class QueueIndex
                 continue;
             }
 
-            var entry = new Entry(job.JobId, job.TenantId, Math.Clamp(job.Priority, 0, PriorityLevels - 1), now, job.EnqueuedAt);
+            var entry = new Entry(job.JobId, job.TenantId, Math.Clamp(job.Priority, 0, PriorityLevels - 1), now, job.EnqueuedAt) { HandedBack = true };
             _entries[job.JobId] = entry;
             _pendingByTenant[job.TenantId] = PendingOf(job.TenantId) + 1;
             MakeReady(entry, front: true);
@@ -310,6 +310,9 @@ public sealed class QueueIndex
         public DateTimeOffset AvailableAt { get; } = availableAt;
 
         public DateTimeOffset EnqueuedAt { get; } = enqueuedAt;
+
+        /// <summary>A dispatcher gave it back since it was queued.</summary>
+        public bool HandedBack { get; init; }
 
         public LinkedListNode<Entry>? Node { get; set; }
 

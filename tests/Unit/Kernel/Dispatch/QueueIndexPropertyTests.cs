@@ -126,7 +126,7 @@ public sealed class QueueIndexPropertyTests
             var n = Array.IndexOf(Ids, job.JobId);
             Assert.True(model.InFlight.Remove(n));
             Assert.False(model.Indexed.ContainsKey(n));
-            model.Indexed[n] = new Entry(job.Priority, now, Ready: true, job.EnqueuedAt);
+            model.Indexed[n] = new Entry(job.Priority, now, Ready: true, job.EnqueuedAt, HandedBack: true);
             model.Outstanding.Remove(job);
         }
     }
@@ -160,7 +160,7 @@ public sealed class QueueIndexPropertyTests
             Assert.True(model.Indexed.TryGetValue(n, out var entry), $"job {n} taken while not indexed (taken twice?)");
             Assert.True(entry.Ready, $"job {n} taken before it was available");
             Assert.DoesNotContain(n, model.InFlight);
-            Assert.Equal(new TakenJob(Ids[n], TenantOf(n), entry.Priority, entry.EnqueuedAt), job);
+            Assert.Equal(new TakenJob(Ids[n], TenantOf(n), entry.Priority, entry.EnqueuedAt, entry.HandedBack), job);
             model.Indexed.Remove(n);
             model.InFlight.Add(n);
             model.Outstanding.Add(job);
@@ -216,7 +216,7 @@ public sealed class QueueIndexPropertyTests
         Assert.Equal(oldest, index.OldestReadySince());
     }
 
-    private sealed record Entry(int Priority, DateTimeOffset AvailableAt, bool Ready, DateTimeOffset EnqueuedAt);
+    private sealed record Entry(int Priority, DateTimeOffset AvailableAt, bool Ready, DateTimeOffset EnqueuedAt, bool HandedBack = false);
 
     private sealed class Model
     {

@@ -427,6 +427,24 @@ public sealed class QueueIndexTests
     }
 
     [Fact]
+    public void A_job_handed_back_says_so_when_it_is_taken_again_and_keeps_when_it_was_queued()
+    {
+        var queuedAt = Now;
+        AddMany("a", 2);
+        var first = _index.Take(2, NoCap, Now);
+        Assert.All(first, t => Assert.False(t.HandedBack));
+        _clock.Advance(TimeSpan.FromSeconds(30));
+
+        _index.Return([first[0]], Now);
+        var again = _index.Take(2, NoCap, Now);
+
+        var taken = Assert.Single(again);
+        Assert.Equal(first[0].JobId, taken.JobId);
+        Assert.True(taken.HandedBack);
+        Assert.Equal(queuedAt, taken.EnqueuedAt);
+    }
+
+    [Fact]
     public void Returned_jobs_of_several_tenants_each_go_back_to_their_own_lane()
     {
         AddMany("a", 2);
@@ -456,7 +474,7 @@ public sealed class QueueIndexTests
 
         Assert.Equal(enqueued, _index.OldestReadySince());
         var again = _index.Take(1, NoCap, Now);
-        Assert.Equal(new TakenJob(Id("j"), "a", 8, enqueued), Assert.Single(again));
+        Assert.Equal(new TakenJob(Id("j"), "a", 8, enqueued, HandedBack: true), Assert.Single(again));
     }
 
     [Fact]
