@@ -49,6 +49,7 @@ internal sealed partial class PostgresAuditStore(
         NpgsqlConnection? conn = null;
         try
         {
+            conn = await WarmUpAsync(stoppingToken);
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
                 var count = 0;
@@ -99,6 +100,32 @@ internal sealed partial class PostgresAuditStore(
         foreach (var append in batch.Concat(Drain()))
         {
             append.Done.TrySetException(new OperationCanceledException("The audit store stopped."));
+        }
+    }
+
+    /// <summary>
+    /// Opens the writer's connection and makes this month's partition at start, so that the first mutation after a
+    /// silo starts does not wait for them (under load they took longer than an append's retry budget, and the first
+    /// audited call answered 503). A failure is only logged: the first batch tries again.
+    /// </summary>
+    private async Task<NpgsqlConnection?> WarmUpAsync(CancellationToken stoppingToken)
+    {
+        NpgsqlConnection? conn = null;
+        try
+        {
+            conn = await connection.DataSource.OpenConnectionAsync(stoppingToken);
+            await EnsurePartitionAsync(conn, AuditRetentionPolicy.MonthOf(time.GetUtcNow()), stoppingToken);
+            return conn;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogWarmUpFailed(logger, ex.GetBaseException().Message);
+            if (conn is not null)
+            {
+                await conn.DisposeAsync();
+            }
+
+            return null;
         }
     }
 
@@ -348,6 +375,9 @@ internal sealed partial class PostgresAuditStore(
 
         public TaskCompletionSource<IReadOnlyList<AuditEntry>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit store: could not prepare its connection and this month's partition at start ({Reason}); the first append will")]
+    private static partial void LogWarmUpFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} audit entries failed (none was acknowledged)")]
     private static partial void LogBatchFailed(ILogger logger, int count, Exception exception);
