@@ -68,8 +68,8 @@ public sealed class SdkFleet : IBenchFleet
                 EnrollmentToken = target.EnrollmentToken,
                 Version = "bench",
             },
-            Handle, channel: target.Channel))];
-        Description = $"{agents} SDK MeshAgents × concurrency {concurrency}, in the bench process, one shared GrpcChannel";
+            Handle, channel: target.AgentsChannel))];
+        Description = $"{agents} SDK MeshAgents × concurrency {concurrency}, in the bench process, sharing one GrpcChannel (not the producers')";
     }
 
     public long Completed => _agents.Sum(a => a.Completed);
@@ -133,10 +133,10 @@ public sealed class LeanFleet : IBenchFleet
     public LeanFleet(MeshTarget target, int agents, int concurrency, WindowClock window, string idPrefix, string capability)
     {
         _sinks = new LeanAgentSinks(window);
-        var client = new AgentChannel.AgentChannelClient(target.Channel);
+        var client = new AgentChannel.AgentChannelClient(target.AgentsChannel);
         _agents = [.. Enumerable.Range(0, agents).Select(i =>
             new LeanAgent(client, target.EnrollmentToken, $"{idPrefix}-{i:000}", capability, concurrency, AssignmentHandling.Complete, _sinks))];
-        Description = $"{agents} lean raw-protocol agents × concurrency {concurrency}, in the bench process, one shared GrpcChannel";
+        Description = $"{agents} lean raw-protocol agents × concurrency {concurrency}, in the bench process, sharing one GrpcChannel (not the producers')";
     }
 
     public long Completed => _agents.Sum(a => a.Completed);

@@ -34,6 +34,7 @@ public sealed class MeshTarget : IAsyncDisposable
         DatabaseConnectionString = databaseConnectionString;
         ExternalPid = externalPid;
         Channel = MeshGrpcChannel.Create(grpc);
+        AgentsChannel = MeshGrpcChannel.Create(grpc);
         Operator = new MeshOperator(http, operatorKey);
     }
 
@@ -75,8 +76,14 @@ public sealed class MeshTarget : IAsyncDisposable
 
     public int? PostmasterPid => PostmasterPidOf(Postgres);
 
-    /// <summary>The one gRPC channel of the bench process: producers and agents share it.</summary>
+    /// <summary>The producers' (and the watchers') gRPC channel.</summary>
     public GrpcChannel Channel { get; }
+
+    /// <summary>
+    /// The bench's agents' own channel (their own HTTP/2 connections): in a deployment agents run elsewhere, and sharing
+    /// the producers' connection would have a submit flood delay their assignments and reports in its frames.
+    /// </summary>
+    public GrpcChannel AgentsChannel { get; }
 
     public MeshOperator Operator { get; }
 
@@ -261,6 +268,7 @@ public sealed class MeshTarget : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Channel.Dispose();
+        AgentsChannel.Dispose();
         Operator.Dispose();
         foreach (var process in _silos.Append(_gateway).OfType<MeshProcess>())
         {
