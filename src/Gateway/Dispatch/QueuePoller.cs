@@ -32,6 +32,9 @@ internal sealed class QueuePoller : IDisposable
     private IQueueGrain[] _queues = [];
     private int _shards;
 
+    /// <summary>When this poller last found its agents without a free credit (UTC ticks; 0: never).</summary>
+    private long _noRoomAtTicks;
+
     public QueuePoller(DispatchHub hub, QueueName name)
     {
         _hub = hub;
@@ -73,10 +76,18 @@ internal sealed class QueuePoller : IDisposable
 
     private int Demand()
     {
+        int demand;
         lock (_hub.Gate)
         {
-            return _credited.Demand(MaxBatch);
+            demand = _credited.Demand(MaxBatch);
         }
+
+        if (demand == 0)
+        {
+            Volatile.Write(ref _noRoomAtTicks, _hub.Time.GetUtcNow().UtcTicks);
+        }
+
+        return demand;
     }
 
     private async Task RunAsync()
@@ -237,8 +248,12 @@ internal sealed class QueuePoller : IDisposable
     /// </summary>
     private async Task AssignAsync(int shard, ImmutableArray<TakenJob> jobs)
     {
+        // What admission steers by is the wait the mesh caused: since the job was queued, or since this poller's agents
+        // last had no room, whichever is later (a job waiting for busy agents is not a sign of an overloaded mesh).
         // A job handed back (a store outage failed its lease) waited for the store, not behind other jobs.
-        _hub.Admission.OnTaken(_name.Pool, _name.Capability, jobs.Where(j => !j.HandedBack).Select(j => j.EnqueuedAt));
+        var roomSince = new DateTimeOffset(Volatile.Read(ref _noRoomAtTicks), TimeSpan.Zero);
+        _hub.Admission.OnTaken(_name.Pool, _name.Capability,
+            jobs.Where(j => !j.HandedBack).Select(j => j.EnqueuedAt > roomSince ? j.EnqueuedAt : roomSince));
         var queue = _queues[shard];
         List<TakenJob>? leftovers = null;
         foreach (var job in jobs)

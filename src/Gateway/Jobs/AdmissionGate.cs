@@ -38,18 +38,22 @@ public sealed class AdmissionGateOptions
     public int MaxSubmitsWaiting { get; set; } = 1_024;
 
     /// <summary>
-    /// The longest a submit waits for a place in flight before it is refused. Default 500 ms: long enough to ride out
-    /// a commit stall or a garbage collection without refusing, short enough that the wait (part of the job's way to
-    /// an agent) does not become the backlog shedding is there to prevent.
+    /// The longest a submit waits for a place in flight before it is refused. Default 150 ms: long enough to ride out
+    /// a short commit stall without refusing, short enough that the wait (part of the job's way to an agent) does not
+    /// become the backlog shedding is there to prevent (500 ms had the accepted jobs' dispatch p99 past a second).
     /// </summary>
-    public TimeSpan MaxSubmitWait { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan MaxSubmitWait { get; set; } = TimeSpan.FromMilliseconds(150);
 
     /// <summary>
-    /// The wait in a queue that this gateway steers the submits it lets in towards (the queues' CoDel threshold too):
-    /// while the jobs its dispatcher takes from a queue had waited longer, it refuses a growing share of the submits
-    /// to that queue (see <see cref="QueueDelayController"/>). Default 200 ms.
+    /// The wait in a queue that this gateway steers the submits it lets in towards: while the jobs its dispatcher
+    /// takes from a queue had waited longer (counting only the time its agents had room for them: a job waiting for
+    /// busy agents is not a sign of overload), it refuses a growing share of the submits to that queue (see
+    /// <see cref="QueueDelayController"/>). Default 50 ms.
     /// </summary>
-    public TimeSpan TargetQueueDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan TargetQueueDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Whether this gateway (and the queues, by <c>ShardQueueDelay</c>) shed by how long jobs wait (the queues read the same switch). Default true.</summary>
+    public bool ShedByQueueWait { get; set; } = true;
 
     /// <summary>What a submit refused by this gateway is told to wait before trying again (the queues' setting too). Default 1 s.</summary>
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(1);
@@ -172,12 +176,12 @@ public sealed class AdmissionGate : IDisposable
     }
 
     /// <summary>
-    /// Jobs this gateway's dispatcher took from a queue, with when each was queued: the measure
-    /// <see cref="QueueDelayController"/> steers the queue's admissions by.
+    /// Jobs this gateway's dispatcher took from a queue, with when each began to wait for the mesh (queued, or later
+    /// when its agents had no room until then): the measure <see cref="QueueDelayController"/> steers admissions by.
     /// </summary>
-    public void OnTaken(string pool, string capability, IEnumerable<DateTimeOffset> enqueuedAt)
+    public void OnTaken(string pool, string capability, IEnumerable<DateTimeOffset> waitingSince)
     {
-        if (!_options.Enabled)
+        if (!_options.Enabled || !_options.ShedByQueueWait)
         {
             return;
         }
@@ -188,7 +192,7 @@ public sealed class AdmissionGate : IDisposable
         }
 
         _delays.GetOrAdd(new QueueName(pool, capability), _ => new QueueDelayController(_options.TargetQueueDelay))
-            .Observe(_time.GetUtcNow(), enqueuedAt);
+            .Observe(_time.GetUtcNow(), waitingSince);
     }
 
     /// <summary>The share of submits to the queue refused now for its wait (0 when none).</summary>

@@ -48,13 +48,13 @@ public sealed class QueueDelayController(TimeSpan target)
         }
     }
 
-    /// <summary>Records the jobs a dispatcher took at <paramref name="now"/>, by when each was queued.</summary>
-    public void Observe(DateTimeOffset now, IEnumerable<DateTimeOffset> enqueuedAt)
+    /// <summary>Records the jobs a dispatcher took at <paramref name="now"/>, by since when each had waited.</summary>
+    public void Observe(DateTimeOffset now, IEnumerable<DateTimeOffset> waitingSince)
     {
         lock (_lock)
         {
             Update(now);
-            foreach (var at in enqueuedAt)
+            foreach (var at in waitingSince)
             {
                 if (_waits.Count < MaxSamples)
                 {

@@ -65,7 +65,7 @@ internal sealed partial class JobGrain(
             case Admission.ShardFull:
                 throw MeshException.Exhausted($"Queue {spec.Pool}/{spec.Capability} is full (MeshOs:Dispatch:MaxPendingPerShard); retry later.");
             case Admission.Overloaded:
-                throw MeshException.Overloaded($"Queue {spec.Pool}/{spec.Capability} is at capacity (its jobs wait longer than MeshOs:Admission:TargetQueueDelay); nothing was written, retry later.",
+                throw MeshException.Overloaded($"Queue {spec.Pool}/{spec.Capability} is at capacity (its jobs wait longer than MeshOs:Admission:ShardQueueDelay); nothing was written, retry later.",
                     admissionOptions.Value.RetryAfter);
         }
 

@@ -68,7 +68,7 @@ public sealed class AdmissionControl(AdmissionOptions options)
     /// </summary>
     public bool ShouldRefuse(DateTimeOffset now, int readyBacklog)
     {
-        if (!options.Enabled)
+        if (!options.Enabled || !options.ShedByQueueWait)
         {
             return false;
         }
@@ -94,7 +94,7 @@ public sealed class AdmissionControl(AdmissionOptions options)
         var elapsed = (now - _intervalStart).Ticks / options.Interval.Ticks;
         if (_taken > 0)
         {
-            Overloaded = _minDelay > options.TargetQueueDelay;
+            Overloaded = _minDelay > options.ShardQueueDelay;
             _idleIntervals = 0;
         }
         else

@@ -17,10 +17,19 @@ public sealed class AdmissionOptions
     /// <summary>
     /// The queueing delay a shard tolerates: when every job its dispatchers took during a whole
     /// <see cref="Interval"/> had waited longer than this, the shard is overloaded and refuses new submits until an
-    /// interval's jobs waited less. Default 200 ms (the dispatch p99 of accepted jobs then stays well under a second).
+    /// interval's jobs waited less. Default 200 ms. It is the rule behind the gateways' own (which steer by
+    /// <c>TargetQueueDelay</c>, counting only the waits while their agents had room): a shard cannot tell a job
+    /// waiting for busy agents from one waiting for a slow mesh, so its threshold is the looser one.
     /// </summary>
     [PositiveTimeSpan]
-    public TimeSpan TargetQueueDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan ShardQueueDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Whether queues (and the gateways, for them) shed by how long jobs wait. Where jobs run long and tenants queue
+    /// deep backlogs on purpose, raise <see cref="ShardQueueDelay"/> or switch this off (the gateways' bound on
+    /// submits in flight still protects the mesh). Default true.
+    /// </summary>
+    public bool ShedByQueueWait { get; set; } = true;
 
     /// <summary>How long the delay must stay above the target before shedding starts (and below it before it stops). Default 500 ms.</summary>
     [PositiveTimeSpan]

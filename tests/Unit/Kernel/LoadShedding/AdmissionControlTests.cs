@@ -50,7 +50,7 @@ public sealed class AdmissionControlTests
         _control.ShouldRefuse(_now, 100);
         Take(900, 800);
         Advance(200);
-        Take(Options.TargetQueueDelay.TotalMilliseconds); // exactly the target is not over it
+        Take(Options.ShardQueueDelay.TotalMilliseconds); // exactly the target is not over it
         Advance(300);
 
         Assert.False(_control.ShouldRefuse(_now, 100));
@@ -113,11 +113,11 @@ public sealed class AdmissionControlTests
     [InlineData(-1)]
     public void Zero_or_negative_durations_are_refused_at_start(int ms)
     {
-        var options = new AdmissionOptions { TargetQueueDelay = TimeSpan.FromMilliseconds(ms), Interval = TimeSpan.FromMilliseconds(ms), RetryAfter = TimeSpan.FromMilliseconds(ms) };
+        var options = new AdmissionOptions { ShardQueueDelay = TimeSpan.FromMilliseconds(ms), Interval = TimeSpan.FromMilliseconds(ms), RetryAfter = TimeSpan.FromMilliseconds(ms) };
         var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
 
         Assert.False(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), results, validateAllProperties: true));
-        Assert.Equal(["Interval", "RetryAfter", "TargetQueueDelay"], results.SelectMany(r => r.MemberNames).Order());
+        Assert.Equal(["Interval", "RetryAfter", "ShardQueueDelay"], results.SelectMany(r => r.MemberNames).Order());
     }
 
     /// <summary>
