@@ -43,7 +43,7 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
         var taken = await TakeAllAsync(capability);
         Assert.Equal([jobId], taken.Jobs.Select(t => t.JobId));
 
-        var grant = await job.LeaseAsync("agent-1", TimeSpan.Zero);
+        var grant = await job.LeaseAsync("agent-1", "1.0.0", TimeSpan.Zero);
         Assert.NotNull(grant);
         Assert.Equal(1, grant.Epoch);
         Assert.Equal(1, grant.Attempt);
@@ -55,6 +55,7 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
 
         var stored = await MeshClusterFixture.JobStore.GetAsync(jobId);
         Assert.Equal(JobStatus.Succeeded, stored!.Status);
+        Assert.Equal(("agent-1", "1.0.0"), (stored.AgentId, stored.AgentVersion)); // the finished job keeps who ran it
         Assert.Equal(new JobUsage(10, 20, 0.5m), stored.Usage);
 
         // A repeated report of the same result is answered with the same record; a stale epoch is refused.
@@ -72,7 +73,7 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
         var job = fixture.Grains.GetGrain<IJobGrain>(Guid.CreateVersion7());
         await job.SubmitAsync(tenant.TenantId, Spec(capability), 100, 100);
         await TakeAllAsync(capability);
-        var grant = await job.LeaseAsync("agent-1", TimeSpan.Zero);
+        var grant = await job.LeaseAsync("agent-1", "1.0.0", TimeSpan.Zero);
         await job.StartAsync("agent-1", grant!.Epoch);
         var cancelled = await job.CancelAsync(tenant.TenantId, "no longer needed");
 
@@ -108,7 +109,7 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
         var job = fixture.Grains.GetGrain<IJobGrain>(jobId);
         await job.SubmitAsync(tenant.TenantId, Spec(capability), 100, 100);
         await TakeAllAsync(capability);
-        var first = await job.LeaseAsync("agent-a", TimeSpan.Zero);
+        var first = await job.LeaseAsync("agent-a", "1.0.0", TimeSpan.Zero);
         Assert.NotNull(first);
         var leasedAt = fixture.Clock.Now;
 
@@ -123,7 +124,7 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
         Assert.Equal(JobStatus.Pending, record!.Status);
         Assert.Equal(1, record.Attempts);
 
-        var second = await job.LeaseAsync("agent-b", TimeSpan.Zero);
+        var second = await job.LeaseAsync("agent-b", "1.0.0", TimeSpan.Zero);
         Assert.Equal(first.Epoch + 1, second!.Epoch);
 
         var refused = await Assert.ThrowsAsync<MeshException>(() => job.CompleteAsync("agent-a", first.Epoch, new JobResult(true, "{}", null, false, JobUsage.None)));
@@ -176,7 +177,7 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Events_reach_registered_consumers_with_the_attempts()
+    public async Task Events_reach_registered_consumers_with_the_attempts_and_the_version_of_their_agent()
     {
         var tenant = await fixture.CreateTenantAsync();
         var capability = "cap-" + Guid.NewGuid().ToString("N")[..8];
@@ -184,7 +185,7 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
         var job = fixture.Grains.GetGrain<IJobGrain>(jobId);
         await job.SubmitAsync(tenant.TenantId, Spec(capability), 100, 100);
         await TakeAllAsync(capability);
-        var grant = await job.LeaseAsync("agent-e", TimeSpan.Zero);
+        var grant = await job.LeaseAsync("agent-e", "2.4.0-rc.1", TimeSpan.Zero);
         await job.CompleteAsync("agent-e", grant!.Epoch, new JobResult(false, null, "boom", true, new JobUsage(1, 2, 0.25m)));
 
         var recorder = fixture.Grains.GetGrain<IRecordingConsumerGrain>("all");
@@ -198,7 +199,9 @@ public sealed class JobLifecycleClusterTests(MeshClusterFixture fixture)
         Assert.Equal(JobStatus.Pending, attempt.Status);
         Assert.False(attempt.Terminal);
         Assert.Equal("agent-e", attempt.AgentId);
+        Assert.Equal("2.4.0-rc.1", attempt.AgentVersion);
         Assert.Equal(new JobUsage(1, 2, 0.25m), attempt.Usage);
+        Assert.Null((await MeshClusterFixture.JobStore.GetAsync(jobId))!.AgentVersion); // Pending again: no agent holds it
     }
 
     private sealed record ImmutableTakeResult(List<TakenJob> Jobs);

@@ -122,6 +122,7 @@ public sealed record AgentStateChanged(
 /// <param name="Outcome">What happened to the attempt: succeeded, failed, timed-out, lease-lost, cancelled, released.</param>
 /// <param name="QueueWait">From the job becoming available to this attempt's lease.</param>
 /// <param name="RunTime">From the attempt's start (or lease when never started) to its end.</param>
+/// <param name="AgentVersion">The software version the attempt's agent registered with; null without an agent (and on events written before it was recorded).</param>
 [GenerateSerializer, Immutable, Alias("meshos.JobAttemptEnded")]
 public sealed record JobAttemptEnded(
     Guid JobId,
@@ -136,7 +137,8 @@ public sealed record JobAttemptEnded(
     bool Terminal,
     TimeSpan QueueWait,
     TimeSpan RunTime,
-    JobUsage Usage) : IMeshEventPayload;
+    JobUsage Usage,
+    string? AgentVersion = null) : IMeshEventPayload;
 
 /// <summary>Implemented by every grain that consumes the event log (one grain per consumer name).</summary>
 [Alias("meshos.IMeshEventConsumer")]

@@ -35,10 +35,11 @@ public interface IJobGrain : IGrainWithGuidKey
 
     /// <summary>
     /// Leases a Pending job to an agent with a new epoch. Returns null when the job is no longer Pending
-    /// (cancelled meanwhile, or leased by another dispatcher).
+    /// (cancelled meanwhile, or leased by another dispatcher). <paramref name="agentVersion"/> is the software version
+    /// the agent registered with: kept with the lease and carried by the attempt's <c>JobAttemptEnded</c> event.
     /// </summary>
     [Alias("Lease")]
-    Task<LeaseGrant?> LeaseAsync(string agentId, TimeSpan leaseDuration);
+    Task<LeaseGrant?> LeaseAsync(string agentId, string? agentVersion, TimeSpan leaseDuration);
 
     /// <summary>Extends the lease; false when the epoch is stale (the agent must drop the job).</summary>
     [Alias("Renew")]

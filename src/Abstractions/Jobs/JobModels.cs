@@ -106,7 +106,8 @@ public sealed record JobRecord(
     string? ResultJson,
     string? Error,
     JobUsage Usage,
-    DateTimeOffset? LeasedAt);
+    DateTimeOffset? LeasedAt,
+    string? AgentVersion = null);
 
 /// <summary>What a submit returns: the job and whether this call created it (false: idempotent duplicate).</summary>
 [GenerateSerializer, Immutable, Alias("meshos.SubmitOutcome")]

@@ -286,7 +286,7 @@ internal sealed class QueuePoller : IDisposable
                 return;
             }
 
-            var call = _hub.Job(job.JobId).LeaseAsync(session.AgentId, TimeSpan.Zero);
+            var call = _hub.Job(job.JobId).LeaseAsync(session.AgentId, session.Registration.Version, TimeSpan.Zero);
             try
             {
                 grant = await call.WaitAsync(CallTimeout, _hub.Time);

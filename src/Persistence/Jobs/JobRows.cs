@@ -9,7 +9,7 @@ internal static class JobRows
     public const string Columns =
         "id, tenant_id, type, capability, pool, shard, priority, status, attempts, max_attempts, initial_backoff_ms, max_backoff_ms, " +
         "backoff_multiplier, timeout_ms, idempotency_key, payload, result, error, agent_id, epoch, lease_expires_at, leased_at, " +
-        "started_at, completed_at, created_at, updated_at, available_at, version, tokens_in, tokens_out, cost";
+        "started_at, completed_at, created_at, updated_at, available_at, version, tokens_in, tokens_out, cost, agent_version";
 
     public static JobRecord Read(NpgsqlDataReader r)
     {
@@ -41,7 +41,8 @@ internal static class JobRows
             ResultJson: r.IsDBNull(16) ? null : r.GetString(16),
             Error: r.IsDBNull(17) ? null : r.GetString(17),
             Usage: new JobUsage(r.GetInt64(28), r.GetInt64(29), r.GetDecimal(30)),
-            LeasedAt: Time(r, 21));
+            LeasedAt: Time(r, 21),
+            AgentVersion: r.IsDBNull(31) ? null : r.GetString(31));
     }
 
     public static DateTime Utc(DateTimeOffset value) => value.UtcDateTime;

@@ -319,7 +319,7 @@ internal sealed partial class JobWriter(
                 $10::int[], $11::bigint[], $12::bigint[], $13::float8[], $14::bigint[], $15::text[], $16::text[], $17::text[],
                 $18::text[], $19::text[], $20::bigint[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[],
                 $24::timestamptz[], $25::timestamptz[], $26::timestamptz[], $27::timestamptz[], $28::bigint[], $29::bigint[],
-                $30::bigint[], $31::numeric[])
+                $30::bigint[], $31::numeric[], $32::text[])
             ON CONFLICT DO NOTHING
             RETURNING id
             """);
@@ -355,6 +355,7 @@ internal sealed partial class JobWriter(
         p.Add(Array(jobs.Select(j => j.Usage.TokensIn)));
         p.Add(Array(jobs.Select(j => j.Usage.TokensOut)));
         p.Add(Array(jobs.Select(j => j.Usage.Cost)));
+        p.Add(Array(jobs.Select(j => j.AgentVersion)));
         return command;
     }
 
@@ -375,20 +376,20 @@ internal sealed partial class JobWriter(
                 SELECT * FROM unnest(
                     $1::uuid[], $2::smallint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::timestamptz[],
                     $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::bigint[],
-                    $15::bigint[], $16::bigint[], $17::numeric[])
+                    $15::bigint[], $16::bigint[], $17::numeric[], $18::text[])
                 AS u(id, status, attempts, result, error, agent_id, epoch, lease_expires_at, leased_at, started_at, completed_at,
-                     updated_at, available_at, version, tokens_in, tokens_out, cost)
+                     updated_at, available_at, version, tokens_in, tokens_out, cost, agent_version)
             ), changed AS (
                 UPDATE meshos_jobs j
                 SET status = u.status, attempts = u.attempts, result = u.result, error = u.error, agent_id = u.agent_id,
                     epoch = u.epoch, lease_expires_at = u.lease_expires_at, leased_at = u.leased_at, started_at = u.started_at,
                     completed_at = u.completed_at, updated_at = u.updated_at, available_at = u.available_at, version = u.version,
-                    tokens_in = u.tokens_in, tokens_out = u.tokens_out, cost = u.cost
+                    tokens_in = u.tokens_in, tokens_out = u.tokens_out, cost = u.cost, agent_version = u.agent_version
                 FROM u
                 WHERE j.id = u.id AND j.version < u.version
                 RETURNING j.id
             ), appended AS (
-            {EventRows.AppendSql(18, "uuid", "SELECT id FROM changed")}
+            {EventRows.AppendSql(19, "uuid", "SELECT id FROM changed")}
             )
             SELECT id FROM changed
             """);
@@ -410,6 +411,7 @@ internal sealed partial class JobWriter(
         p.Add(Array(jobs.Select(j => j.Usage.TokensIn)));
         p.Add(Array(jobs.Select(j => j.Usage.TokensOut)));
         p.Add(Array(jobs.Select(j => j.Usage.Cost)));
+        p.Add(Array(jobs.Select(j => j.AgentVersion)));
         EventRows.AddParameters(p, events.Select(e => (e.JobId, e.Ordinal, e.Event)));
         return command;
     }

@@ -65,7 +65,7 @@ public sealed class HealingActionsClusterTests(HealingClusterFixture fixture)
         Assert.Equal(AgentState.Unresponsive, (await dying.InfoAsync()).State);
 
         // The job runs elsewhere; the dead agent, back with its stale lease, is told to drop it and cannot report a result.
-        var second = await job.LeaseAsync(survivor.Id, TimeSpan.Zero);
+        var second = await job.LeaseAsync(survivor.Id, "1.0.0", TimeSpan.Zero);
         Assert.Equal(first.Epoch + 1, second!.Epoch);
         var ack = await dying.BeatAsync();
         Assert.Equal(new LeaseRef(first.JobId, first.Epoch), Assert.Single(ack.RevokedLeases));
@@ -279,7 +279,7 @@ public sealed class HealingActionsClusterTests(HealingClusterFixture fixture)
         {
             var job = await TestJobs.SubmitAsync(Grains, TestJobs.Spec(pool, "heal"));
             await Grains.GetGrain<IQueueGrain>(new QueueKey(pool, "heal", 0).ToString()).TakeAsync("healing-test", 1_000, 0, TimeSpan.Zero);
-            var grant = await job.LeaseAsync(agent.Id, shortLease);
+            var grant = await job.LeaseAsync(agent.Id, "1.0.0", shortLease);
             Assert.NotNull(grant);
             await job.StartAsync(agent.Id, grant.Epoch);
             jobs.Add(job);
@@ -326,7 +326,7 @@ public sealed class HealingActionsClusterTests(HealingClusterFixture fixture)
             "the cancel command at the agent's channel");
         Assert.Equal(new AgentCommand(AgentCommandKind.CancelJob, first.JobId, "timed out", first.Epoch), commands.Single(c => c.Kind == AgentCommandKind.CancelJob));
 
-        await Clock.UntilAsync(() => job.LeaseAsync(agent.Id, TimeSpan.Zero), g => g is not null, Within, "second lease after the retry backoff");
+        await Clock.UntilAsync(() => job.LeaseAsync(agent.Id, "1.0.0", TimeSpan.Zero), g => g is not null, Within, "second lease after the retry backoff");
         var record = (await job.GetAsync(null))!;
         await job.StartAsync(agent.Id, record.Epoch);
         agent.Leases = [new LeaseRef(first.JobId, record.Epoch)];

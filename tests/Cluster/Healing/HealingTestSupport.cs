@@ -186,7 +186,7 @@ public static class TestJobs
         var record = (await job.GetAsync(null))!;
         await grains.GetGrain<IQueueGrain>(new QueueKey(record.Spec.Pool, record.Spec.Capability, 0).ToString())
             .TakeAsync("healing-test", 1_000, 0, TimeSpan.Zero);
-        var grant = await job.LeaseAsync(agent.Id, TimeSpan.Zero);
+        var grant = await job.LeaseAsync(agent.Id, "1.0.0", TimeSpan.Zero);
         Assert.NotNull(grant);
         await job.StartAsync(agent.Id, grant.Epoch);
         return grant;
@@ -199,7 +199,7 @@ public static class TestJobs
     public static async Task RunAsync(IGrainFactory grains, TestAgent agent, bool succeed)
     {
         var job = await SubmitAsync(grains, Spec(agent.Pool, agent.Capability, maxAttempts: 1));
-        var grant = await job.LeaseAsync(agent.Id, TimeSpan.Zero);
+        var grant = await job.LeaseAsync(agent.Id, "1.0.0", TimeSpan.Zero);
         Assert.NotNull(grant);
         await job.StartAsync(agent.Id, grant.Epoch);
         await job.CompleteAsync(agent.Id, grant.Epoch, succeed

@@ -75,7 +75,7 @@ public abstract class JobStoreContract : StoreContract
         var initial = target with
         {
             Status = JobStatus.Pending, Attempts = 0, Version = 1, AgentId = null, Epoch = 0, LeaseExpiresAt = null, StartedAt = null,
-            CompletedAt = null, ResultJson = null, Error = null, Usage = JobUsage.None, LeasedAt = null, UpdatedAt = target.CreatedAt,
+            CompletedAt = null, ResultJson = null, Error = null, Usage = JobUsage.None, LeasedAt = null, AgentVersion = null, UpdatedAt = target.CreatedAt,
             Spec = target.Spec with { IdempotencyKey = "another-key" },
         };
         var updated = target with { Spec = initial.Spec };

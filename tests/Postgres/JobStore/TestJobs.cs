@@ -68,7 +68,8 @@ internal static class TestJobs
             ResultJson: """{"partial":"résumé ✓"}""",
             Error: "boom: ошибка\nline 2\ttabbed",
             Usage: new JobUsage(long.MaxValue / 3, 1_234_567_890_123, 12_345_678.123456m),
-            LeasedAt: At(3.000001));
+            LeasedAt: At(3.000001),
+            AgentVersion: "2.3.4-β+build.7");
 
     /// <summary>The next version of a job in <paramref name="status"/>.</summary>
     public static JobRecord Next(JobRecord job, JobStatus status, double atSeconds = 10) =>
@@ -105,7 +106,7 @@ internal static class TestJobs
         new(0, at ?? At(20 + tag), new JobAttemptEnded(
             job.JobId, job.TenantId, job.Spec.Type, job.Spec.Pool, job.Spec.Capability, job.AgentId, Attempt: tag,
             Outcome: "succeeded", job.Status, job.Status.IsTerminal(), QueueWait: TimeSpan.FromMilliseconds(1_500),
-            RunTime: TimeSpan.FromMilliseconds(12.345), new JobUsage(tag, tag * 2L, 0.000123m * tag)),
+            RunTime: TimeSpan.FromMilliseconds(12.345), new JobUsage(tag, tag * 2L, 0.000123m * tag), job.AgentVersion),
             TenantId: job.TenantId, CorrelationId: job.JobId.ToString());
 
     /// <summary>An agent state change; <paramref name="tag"/> tells events apart.</summary>

@@ -163,7 +163,7 @@ internal sealed partial class JobGrain(
         return cancelled;
     }
 
-    public async Task<LeaseGrant?> LeaseAsync(string agentId, TimeSpan leaseDuration)
+    public async Task<LeaseGrant?> LeaseAsync(string agentId, string? agentVersion, TimeSpan leaseDuration)
     {
         await EnsureLoadedAsync();
         var now = time.GetUtcNow();
@@ -178,6 +178,7 @@ internal sealed partial class JobGrain(
             Status = JobStatus.Leased,
             Attempts = job.Attempts + 1,
             AgentId = agentId,
+            AgentVersion = agentVersion,
             Epoch = job.Epoch + 1,
             LeaseExpiresAt = now + duration,
             LeasedAt = now,
@@ -302,6 +303,7 @@ internal sealed partial class JobGrain(
             Attempts = Math.Max(0, job.Attempts - 1),
             AvailableAt = now,
             AgentId = null,
+            AgentVersion = null,
             LeaseExpiresAt = null,
             StartedAt = null,
         };
@@ -362,6 +364,7 @@ internal sealed partial class JobGrain(
             CompletedAt = decision.Status.IsTerminal() ? now : null,
             LeaseExpiresAt = decision.Status.IsTerminal() ? job.LeaseExpiresAt : null,
             AgentId = decision.Status.IsTerminal() ? job.AgentId : null,
+            AgentVersion = decision.Status.IsTerminal() ? job.AgentVersion : null,
             StartedAt = decision.Status.IsTerminal() ? job.StartedAt : null,
         };
         next = await WriteAsync(next, AttemptEvent(job, next, outcome, now, true, usage));
@@ -686,7 +689,8 @@ internal sealed partial class JobGrain(
             new MeshEvent(0, now, new JobAttemptEnded(
                 before.JobId, before.TenantId, before.Spec.Type, before.Spec.Pool, before.Spec.Capability,
                 hadLease ? before.AgentId : null, before.Attempts, outcome, after.Status, after.Status.IsTerminal(),
-                queueWait < TimeSpan.Zero ? TimeSpan.Zero : queueWait, runTime < TimeSpan.Zero ? TimeSpan.Zero : runTime, usage ?? JobUsage.None),
+                queueWait < TimeSpan.Zero ? TimeSpan.Zero : queueWait, runTime < TimeSpan.Zero ? TimeSpan.Zero : runTime, usage ?? JobUsage.None,
+                hadLease ? before.AgentVersion : null),
                 TenantId: before.TenantId, CorrelationId: before.JobId.ToString()),
         ];
     }
