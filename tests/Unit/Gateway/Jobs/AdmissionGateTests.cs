@@ -68,6 +68,9 @@ public sealed class AdmissionGateTests
         RetryAfter = TimeSpan.FromSeconds(3),
     }));
 
+    /// <summary>A submit to p/c, still waiting in line or answered.</summary>
+    private static Task<GatePass> Try(AdmissionGate gate) => gate.EnterAsync("p", "c", CancellationToken.None).AsTask();
+
     private static async Task<IDisposable> Enter(AdmissionGate gate) =>
         (await gate.EnterAsync("p", "c", CancellationToken.None)).Place ?? throw new InvalidOperationException("refused");
 
@@ -78,7 +81,7 @@ public sealed class AdmissionGateTests
         using var first = await Enter(gate);
         using var second = await Enter(gate);
 
-        var refused = (await gate.EnterAsync("p", "c", CancellationToken.None)).Refusal!;
+        var refused = (await Try(gate)).Refusal!;
 
         Assert.Equal(TimeSpan.FromSeconds(3), refused.RetryAfter);
         Assert.Contains("MeshOs:Admission:MaxSubmitsInFlight", refused.Message);
@@ -91,7 +94,7 @@ public sealed class AdmissionGateTests
         using var gate = Limited(inFlight: 1, waiting: 4);
         var first = await Enter(gate);
 
-        var waiting = gate.EnterAsync("p", "c", CancellationToken.None).AsTask();
+        var waiting = Try(gate);
         Assert.False(waiting.IsCompleted);
         first.Dispose();
 
@@ -105,7 +108,7 @@ public sealed class AdmissionGateTests
         using var gate = Limited(inFlight: 1, waiting: 4);
         using var first = await Enter(gate);
 
-        var waiting = gate.EnterAsync("p", "c", CancellationToken.None).AsTask();
+        var waiting = Try(gate);
         _time.Advance(TimeSpan.FromMilliseconds(999));
         Assert.False(waiting.IsCompleted);
         _time.Advance(TimeSpan.FromMilliseconds(1));
@@ -119,9 +122,9 @@ public sealed class AdmissionGateTests
     {
         using var gate = Limited(inFlight: 1, waiting: 1);
         var first = await Enter(gate);
-        var oldest = gate.EnterAsync("p", "c", CancellationToken.None).AsTask();
+        var oldest = Try(gate);
 
-        var newest = gate.EnterAsync("p", "c", CancellationToken.None).AsTask();
+        var newest = Try(gate);
 
         Assert.NotNull((await oldest).Refusal); // no time passed: pushed out, not timed out
         Assert.False(newest.IsCompleted);
@@ -134,8 +137,8 @@ public sealed class AdmissionGateTests
     {
         using var gate = Limited(inFlight: 1, waiting: 4);
         var first = await Enter(gate);
-        var older = gate.EnterAsync("p", "c", CancellationToken.None).AsTask();
-        var newer = gate.EnterAsync("p", "c", CancellationToken.None).AsTask();
+        var older = Try(gate);
+        var newer = Try(gate);
 
         first.Dispose();
 
