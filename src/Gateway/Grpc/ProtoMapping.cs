@@ -28,6 +28,7 @@ internal static class ProtoMapping
             CreatedAt = Timestamp.FromDateTimeOffset(job.CreatedAt),
             UpdatedAt = Timestamp.FromDateTimeOffset(job.UpdatedAt),
             AgentId = job.AgentId ?? string.Empty,
+            AgentVersion = job.AgentVersion ?? string.Empty,
             Version = job.Version,
             IdempotencyKey = job.Spec.IdempotencyKey ?? string.Empty,
             Usage = new Usage { TokensIn = job.Usage.TokensIn, TokensOut = job.Usage.TokensOut, Cost = (double)job.Usage.Cost },

@@ -89,6 +89,7 @@ public sealed record SubmitJobBatchRequest
 /// <param name="Result">The result of a successful attempt.</param>
 /// <param name="Error">Why the last attempt failed, or the job was cancelled.</param>
 /// <param name="Version">Grows by one at every change.</param>
+/// <param name="AgentVersion">The software version the agent in <paramref name="AgentId"/> registered with.</param>
 public sealed record JobDto(
     Guid Id,
     string Type,
@@ -108,13 +109,14 @@ public sealed record JobDto(
     string? AgentId,
     long Version,
     string? IdempotencyKey,
-    UsageDto Usage)
+    UsageDto Usage,
+    string? AgentVersion)
 {
     public static JobDto From(JobRecord job) => new(
         job.JobId, job.Spec.Type, job.Spec.Capability, job.Spec.Pool, job.Status, job.Spec.Priority, job.Attempts,
         job.Spec.Retry.MaxAttempts, new RawJson(job.Spec.PayloadJson), job.ResultJson is null ? null : new RawJson(job.ResultJson),
         job.Error, job.CreatedAt, job.UpdatedAt, job.StartedAt, job.CompletedAt, job.AgentId, job.Version,
-        job.Spec.IdempotencyKey, new UsageDto(job.Usage.TokensIn, job.Usage.TokensOut, job.Usage.Cost));
+        job.Spec.IdempotencyKey, new UsageDto(job.Usage.TokensIn, job.Usage.TokensOut, job.Usage.Cost), job.AgentVersion);
 }
 
 public sealed record UsageDto(long TokensIn, long TokensOut, decimal Cost);

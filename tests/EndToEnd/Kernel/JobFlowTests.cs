@@ -97,6 +97,7 @@ public abstract class JobFlowTests(KernelMesh mesh)
         Assert.Equal(string.Empty, final.Error);
         Assert.Equal(1, final.Attempts);
         Assert.Equal(agentId, final.AgentId);
+        Assert.Equal("sdk-test", final.AgentVersion); // what TestAgents' SDK agents register with
         Assert.Equal(120, final.Usage.TokensIn);
         Assert.Equal(34, final.Usage.TokensOut);
         Assert.Equal(0.0042, final.Usage.Cost, 9);
@@ -109,6 +110,7 @@ public abstract class JobFlowTests(KernelMesh mesh)
         Assert.Equal("Succeeded", JobCalls.Status(rest));
         JobCalls.AssertJsonEqual("""{"summary":"a fox","words":2}""", rest["result"]);
         Assert.Equal(final.Version, rest["version"]!.GetValue<long>());
+        Assert.Equal("sdk-test", rest["agentVersion"]!.GetValue<string>());
 
         Assert.Equal(succeededBefore + 1, await mesh.SucceededCountAsync());
         await AssertStoredAsync(jobId, 1, """{"summary":"a fox","words":2}""", 120, 34, 0.0042m);
