@@ -102,7 +102,6 @@ internal sealed partial class QueueGrain(
     public Task RemoveAsync(Guid jobId)
     {
         _index.Remove(jobId);
-        _admission.Forget(jobId);
         return Task.CompletedTask;
     }
 
@@ -153,7 +152,6 @@ internal sealed partial class QueueGrain(
     public Task ReturnAsync(ImmutableArray<TakenJob> jobs)
     {
         var now = time.GetUtcNow();
-        _admission.OnReturned(jobs.Select(j => j.JobId));
         _index.Return(jobs, now);
         OnJobsAvailable(now);
         return Task.CompletedTask;
@@ -201,8 +199,7 @@ internal sealed partial class QueueGrain(
 
             if (!waiter.Result.TrySetResult([.. taken]))
             {
-                _admission.OnReturned(taken.Select(t => t.JobId)); // measured already
-                _index.Return(taken, now);
+                _index.Return(taken, now); // measured already; marked handed back, so not measured again
             }
         }
 

@@ -26,28 +26,12 @@ public sealed class AdmissionControl(AdmissionOptions options)
     /// <summary>Whether the shard refuses new submits now.</summary>
     public bool Overloaded { get; private set; }
 
-    /// <summary>More handed-back jobs than this are not remembered (the oldest marks are dropped all at once).</summary>
-    public const int MaxReturnedTracked = 100_000;
-
-    private readonly HashSet<Guid> _returned = [];
-
-    /// <summary>Jobs a dispatcher handed back to the shard: their next take is not a measure of queueing delay.</summary>
-    public void OnReturned(IEnumerable<Guid> jobIds)
-    {
-        if (_returned.Count > MaxReturnedTracked)
-        {
-            _returned.Clear();
-        }
-
-        _returned.UnionWith(jobIds);
-    }
-
-    /// <summary>A job left the shard other than by a take (cancelled, removed).</summary>
-    public void Forget(Guid jobId) => _returned.Remove(jobId);
-
-    /// <summary>Records jobs taken by a dispatcher at <paramref name="now"/>: each measured by its wait since it was queued, unless it was handed back.</summary>
+    /// <summary>
+    /// Records jobs taken by a dispatcher at <paramref name="now"/>: each measured by its wait since it was queued,
+    /// unless it was handed back (<see cref="TakenJob.HandedBack"/>, which the shard's index marks).
+    /// </summary>
     public void OnTaken(DateTimeOffset now, IEnumerable<TakenJob> jobs) =>
-        OnTaken(now, jobs.Where(j => !_returned.Remove(j.JobId)).Select(j => now - j.EnqueuedAt).ToList());
+        OnTaken(now, jobs.Where(j => !j.HandedBack).Select(j => now - j.EnqueuedAt).ToList());
 
     /// <summary>Records jobs taken by a dispatcher at <paramref name="now"/>, each with how long it waited.</summary>
     public void OnTaken(DateTimeOffset now, IEnumerable<TimeSpan> delays)

@@ -134,7 +134,7 @@ public sealed class AdmissionControlTests
         {
             Advance(Options.Interval.TotalMilliseconds / 5);
             _control.OnTaken(_now, jobs);
-            _control.OnReturned(jobs.Select(j => j.JobId));
+            jobs = [.. jobs.Select(j => j with { HandedBack = true })]; // handed back: the index marks them so
         }
 
         Assert.False(_control.ShouldRefuse(_now, readyBacklog: 5));
