@@ -33,6 +33,16 @@ public static class ApplicationServices
         return services;
     }
 
+    /// <summary>The compliance policies as this gateway reads them (short cache) and the reporter of the checks it makes.</summary>
+    public static IServiceCollection AddMeshComplianceChecks(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<GatewayComplianceOptions>().Bind(configuration.GetSection(GatewayComplianceOptions.Section));
+        services.AddSingleton<CompliancePolicies>();
+        services.AddSingleton<ComplianceReports>();
+        services.AddHostedService(sp => sp.GetRequiredService<ComplianceReports>());
+        return services;
+    }
+
     /// <summary>The audit log's recorder of every mutation (unless <c>MeshOs:Audit:Enabled</c> is false) and the audit query service.</summary>
     public static IServiceCollection AddMeshAuditRecording(this IServiceCollection services, IConfiguration configuration)
     {

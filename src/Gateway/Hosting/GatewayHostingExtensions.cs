@@ -85,6 +85,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<DispatchHub>();
         services.AddMeshApplication();
         services.AddMeshAuditRecording(builder.Configuration);
+        services.AddMeshComplianceChecks(builder.Configuration);
         return builder;
     }
 
