@@ -1,8 +1,7 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions;
-using MeshOs.Abstractions.Compliance;
 
-namespace MeshOs.Grains.Compliance;
+namespace MeshOs.Abstractions.Compliance;
 
 /// <summary>What the policies in force say about one action: the checks made, and the enforcing policy that refuses it.</summary>
 public sealed record EnforcementDecision(ImmutableArray<CheckResult> Checks, CheckResult? RefusedBy)

@@ -1,8 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
-using MeshOs.Abstractions.Compliance;
 
-namespace MeshOs.Grains.Compliance;
+namespace MeshOs.Abstractions.Compliance;
 
 /// <summary>The patch windows of the security procedures, by CVSS base score.</summary>
 public static class VulnerabilityWindows
@@ -145,6 +144,30 @@ public static class ComplianceRules
         return missing.Count == 0
             ? Result(policy, subject, tenantId, CheckOutcome.Pass, $"Agent {agent.AgentId} is certified for {string.Join(", ", jobClasses)}.", now)
             : Result(policy, subject, tenantId, CheckOutcome.Fail, $"Agent {agent.AgentId} is not certified for {string.Join(", ", missing)}.", now);
+    }
+
+    /// <summary>
+    /// The classification rule at submit: every data class of the job is one its tenant allows. Skip when the job
+    /// carries none or the tenant allows any (no allowed data classes set).
+    /// </summary>
+    public static CheckResult SubmittedClasses(CompliancePolicy policy, string subject, string tenantId, ImmutableArray<string> jobClasses,
+        ImmutableArray<string> allowedClasses, DateTimeOffset now)
+    {
+        if (jobClasses.IsDefaultOrEmpty)
+        {
+            return Result(policy, subject, tenantId, CheckOutcome.Skip, "The job carries no data class.", now);
+        }
+
+        if (allowedClasses.IsDefaultOrEmpty)
+        {
+            return Result(policy, subject, tenantId, CheckOutcome.Skip, $"Tenant {tenantId} restricts no data class.", now);
+        }
+
+        var outside = jobClasses.Where(c => !allowedClasses.Contains(c, StringComparer.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        return outside.Count == 0
+            ? Result(policy, subject, tenantId, CheckOutcome.Pass, $"Tenant {tenantId} allows data classes {string.Join(", ", jobClasses)}.", now)
+            : Result(policy, subject, tenantId, CheckOutcome.Fail,
+                $"The job carries data class(es) {string.Join(", ", outside)}; tenant {tenantId} allows only {string.Join(", ", allowedClasses)}.", now);
     }
 
     /// <summary>
