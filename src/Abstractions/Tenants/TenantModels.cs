@@ -35,12 +35,20 @@ public sealed record TenantQuotas(
 
 /// <summary>What an operator sets when creating or updating a tenant.</summary>
 /// <param name="Pools">Pools whose agents may run this tenant's jobs (its own, <c>platform</c>, partner pools).</param>
+/// <param name="AllowedRegions">
+/// Regions whose agents may run this tenant's jobs (the data-residency policy checks it at lease); empty: any region.
+/// </param>
+/// <param name="AllowedDataClasses">
+/// Data classes this tenant's jobs may carry (the data-classification policy checks it at submit); empty: any.
+/// </param>
 [GenerateSerializer, Immutable, Alias("meshos.TenantSpec")]
 public sealed record TenantSpec(
     string Name,
     TenantKind Kind,
     TenantQuotas Quotas,
-    ImmutableArray<string> Pools);
+    ImmutableArray<string> Pools,
+    ImmutableArray<string> AllowedRegions = default,
+    ImmutableArray<string> AllowedDataClasses = default);
 
 /// <summary>An API key as listed: never the secret.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.ApiKeyInfo")]
@@ -68,7 +76,13 @@ public sealed record TenantInfo(
     bool Disabled,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    ImmutableArray<ApiKeyInfo> Keys);
+    ImmutableArray<ApiKeyInfo> Keys,
+    ImmutableArray<string> AllowedRegions = default,
+    ImmutableArray<string> AllowedDataClasses = default)
+{
+    /// <summary>What the residency and classification policies read of the tenant.</summary>
+    public Compliance.TenantDataRules DataRules => new(AllowedRegions.IsDefault ? [] : AllowedRegions, AllowedDataClasses.IsDefault ? [] : AllowedDataClasses);
+}
 
 /// <summary>The result of a successful API-key check: who the caller is and what it may do.</summary>
 /// <param name="Revision">Increases on every change of the tenant; gateways use it to invalidate caches.</param>

@@ -18,7 +18,19 @@ public record UpdateTenantRequest
     /// <summary>The pools the tenant may submit to (at most 100 names of 1–100 of <c>a-z 0-9 - _ / .</c>). Default (new tenant): ["platform"].</summary>
     public IReadOnlyList<string>? Pools { get; init; }
 
-    public TenantChanges ToChanges() => new(Name, Kind, Quotas, Pools);
+    /// <summary>
+    /// Regions whose agents may run the tenant's jobs (the data-residency policy, checked when a job is leased): at
+    /// most 8 names of 1–32 of <c>a-z 0-9 -</c>. Empty: any region. Default (new tenant): empty.
+    /// </summary>
+    public IReadOnlyList<string>? AllowedRegions { get; init; }
+
+    /// <summary>
+    /// Data classes the tenant's jobs may carry (the data-classification policy, checked at submit): at most 8 names
+    /// of 1–32 of <c>a-z 0-9 -</c>. Empty: any. Default (new tenant): empty.
+    /// </summary>
+    public IReadOnlyList<string>? AllowedDataClasses { get; init; }
+
+    public TenantChanges ToChanges() => new(Name, Kind, Quotas, Pools, AllowedRegions, AllowedDataClasses);
 }
 
 /// <summary>Creates a tenant. Unset quotas take the defaults; unset pools mean the shared <c>platform</c> pool.</summary>
@@ -39,9 +51,12 @@ public sealed record TenantDto(
     bool Disabled,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    IReadOnlyList<ApiKeyInfo> Keys)
+    IReadOnlyList<ApiKeyInfo> Keys,
+    IReadOnlyList<string> AllowedRegions,
+    IReadOnlyList<string> AllowedDataClasses)
 {
-    public static TenantDto From(TenantInfo t) => new(t.TenantId, t.Name, t.Kind, t.Quotas, t.Pools, t.Disabled, t.CreatedAt, t.UpdatedAt, t.Keys);
+    public static TenantDto From(TenantInfo t) => new(t.TenantId, t.Name, t.Kind, t.Quotas, t.Pools, t.Disabled, t.CreatedAt, t.UpdatedAt, t.Keys,
+        t.DataRules.AllowedRegions, t.DataRules.AllowedDataClasses);
 }
 
 /// <summary>A page of tenants in id order; pass <see cref="NextCursor"/> as <c>cursor</c> for the next (null at the end).</summary>

@@ -24,7 +24,7 @@ public static class TenantsApi
             .ProducesProblems(StatusCodes.Status400BadRequest);
         tenants.MapGet("/{tenantId}", GetAsync).WithName("GetTenant").WithSummary("A tenant with its quotas, pools and keys (never their secrets).")
             .ProducesProblems(StatusCodes.Status404NotFound);
-        tenants.MapPut("/{tenantId}", UpdateAsync).WithName("UpdateTenant").WithSummary("Change name, kind, quotas or pools.")
+        tenants.MapPut("/{tenantId}", UpdateAsync).WithName("UpdateTenant").WithSummary("Change name, kind, quotas, pools, allowed regions or allowed data classes.")
             .ProducesBodyProblems().ProducesProblems(StatusCodes.Status404NotFound);
         tenants.MapPost("/{tenantId}/disable", DisableAsync).WithName("DisableTenant").WithSummary("Disable: every key of the tenant stops working.")
             .ProducesProblems(StatusCodes.Status404NotFound);

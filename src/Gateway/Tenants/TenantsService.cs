@@ -1,4 +1,5 @@
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
@@ -18,7 +19,8 @@ public sealed record QuotaChanges(int? MaxConcurrentJobs, double? SubmitsPerSeco
 }
 
 /// <summary>A tenant's settings as given: each unset one keeps its value (its default, for a new tenant).</summary>
-public sealed record TenantChanges(string? Name, TenantKind? Kind, QuotaChanges? Quotas, IReadOnlyList<string>? Pools);
+public sealed record TenantChanges(string? Name, TenantKind? Kind, QuotaChanges? Quotas, IReadOnlyList<string>? Pools,
+    IReadOnlyList<string>? AllowedRegions = null, IReadOnlyList<string>? AllowedDataClasses = null);
 
 /// <summary>A page of tenants in id order, with the id to continue after (null at the end).</summary>
 public sealed record TenantPage(IReadOnlyList<TenantInfo> Tenants, string? NextCursor);
@@ -28,7 +30,7 @@ public sealed record TenantPage(IReadOnlyList<TenantInfo> Tenants, string? NextC
 /// API keys. A change that touches keys or the tenant's standing takes effect on this gateway at once (its key cache
 /// forgets the tenant) and on the others within <c>MeshOs:Gateway:KeyCacheDuration</c>.
 /// </summary>
-public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Mutations mutations)
+public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, TenantDataRulesCache dataRules, Mutations mutations)
 {
     public const int DefaultLimit = 100;
     public const int MaxLimit = 1_000;
@@ -46,8 +48,15 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Mu
             settings.Name ?? tenantId,
             settings.Kind ?? TenantKind.Customer,
             (settings.Quotas ?? new QuotaChanges(null, null, null, null, null)).ApplyTo(TenantQuotas.Default),
-            settings.Pools is null ? ["platform"] : [.. settings.Pools]);
-        return mutations.RunAsync(caller, MeshActions.CreateTenant, MeshTargets.Tenant(tenantId), () => Tenant(tenantId).CreateAsync(spec));
+            settings.Pools is null ? ["platform"] : [.. settings.Pools],
+            ComplianceTags.Normalize("allowedRegions", settings.AllowedRegions),
+            ComplianceTags.Normalize("allowedDataClasses", settings.AllowedDataClasses));
+        return mutations.RunAsync(caller, MeshActions.CreateTenant, MeshTargets.Tenant(tenantId), async () =>
+        {
+            var created = await Tenant(tenantId).CreateAsync(spec);
+            dataRules.Invalidate(tenantId);
+            return created;
+        });
     }
 
     public async Task<TenantPage> ListAsync(MeshCaller caller, string? cursor, int? limit)
@@ -65,13 +74,15 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Mu
         return await ExistingAsync(tenantId);
     }
 
-    /// <summary>Changes name, kind, quotas or pools; unset ones keep their value.</summary>
+    /// <summary>Changes name, kind, quotas, pools, allowed regions or allowed data classes; unset ones keep their value.</summary>
     public Task<TenantInfo> UpdateAsync(MeshCaller caller, string tenantId, TenantChanges changes) =>
         ChangeAsync(caller, MeshActions.UpdateTenant, tenantId, MeshTargets.Tenant(tenantId), (tenant, current) => tenant.UpdateAsync(new TenantSpec(
             changes.Name ?? current.Name,
             changes.Kind ?? current.Kind,
             changes.Quotas?.ApplyTo(current.Quotas) ?? current.Quotas,
-            changes.Pools is null ? current.Pools : [.. changes.Pools])));
+            changes.Pools is null ? current.Pools : [.. changes.Pools],
+            changes.AllowedRegions is null ? current.DataRules.AllowedRegions : ComplianceTags.Normalize("allowedRegions", changes.AllowedRegions),
+            changes.AllowedDataClasses is null ? current.DataRules.AllowedDataClasses : ComplianceTags.Normalize("allowedDataClasses", changes.AllowedDataClasses))));
 
     /// <summary>Disables (every key stops working) or enables the tenant.</summary>
     public Task<TenantInfo> SetDisabledAsync(MeshCaller caller, string tenantId, bool disabled) =>
@@ -104,6 +115,7 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Mu
             var current = await ExistingAsync(tenantId);
             var changed = await change(Tenant(tenantId), current);
             keys.Invalidate(tenantId);
+            dataRules.Invalidate(tenantId);
             return changed;
         });
     }

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Security.Cryptography;
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Storage;
@@ -158,6 +159,8 @@ internal sealed class TenantGrain(
         s.Kind = spec.Kind;
         s.Quotas = spec.Quotas;
         s.Pools = [.. spec.Pools.Distinct(StringComparer.Ordinal)];
+        s.AllowedRegions = [.. ComplianceTags.Normalize("allowedRegions", spec.AllowedRegions)];
+        s.AllowedDataClasses = [.. ComplianceTags.Normalize("allowedDataClasses", spec.AllowedDataClasses)];
         s.UpdatedAt = now;
         s.Revision++;
     }
@@ -181,7 +184,7 @@ internal sealed class TenantGrain(
         var s = state.State;
         return new TenantInfo(
             TenantId, s.Name, s.Kind, s.Quotas, [.. s.Pools], s.Disabled, s.CreatedAt, s.UpdatedAt,
-            [.. s.Keys.Select(k => new ApiKeyInfo(k.KeyId, k.Name, k.CreatedAt, k.RevokedAt))]);
+            [.. s.Keys.Select(k => new ApiKeyInfo(k.KeyId, k.Name, k.CreatedAt, k.RevokedAt))], [.. s.AllowedRegions], [.. s.AllowedDataClasses]);
     }
 }
 
@@ -201,6 +204,12 @@ public sealed class TenantState
 
     /// <summary>Pool grants to other owners' agents, active and recently revoked (see <see cref="PoolAccess"/>).</summary>
     [Id(10)] public List<PoolGrant> Grants { get; set; } = [];
+
+    /// <summary>Regions whose agents may run the tenant's jobs; empty: any (see <see cref="TenantSpec.AllowedRegions"/>).</summary>
+    [Id(11)] public List<string> AllowedRegions { get; set; } = [];
+
+    /// <summary>Data classes the tenant's jobs may carry; empty: any (see <see cref="TenantSpec.AllowedDataClasses"/>).</summary>
+    [Id(12)] public List<string> AllowedDataClasses { get; set; } = [];
 }
 
 [GenerateSerializer, Alias("meshos.ApiKeyState")]

@@ -1,5 +1,6 @@
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Tenants;
 
 namespace MeshOs.Grains.Kernel.Tenants;
@@ -44,6 +45,9 @@ public static class TenantPolicy
         {
             Require(IsValidPoolName(pool), $"pools: '{pool}' is not a pool name (1–100 of a-z 0-9 - _ / .).");
         }
+
+        ComplianceTags.Normalize("allowedRegions", spec.AllowedRegions);
+        ComplianceTags.Normalize("allowedDataClasses", spec.AllowedDataClasses);
     }
 
     /// <summary>Pool names: lowercase letters, digits and - _ / . ; 1–100 characters.</summary>
