@@ -98,6 +98,7 @@ public sealed partial class MeshAgent : IAsyncDisposable
             RuntimeId = options.RuntimeId ?? string.Empty,
         };
         register.Capabilities.AddRange(options.Capabilities);
+        register.Certifications.AddRange(options.Certifications);
         _register = new AgentMessage { Register = register };
 
         if (channel is null)

@@ -31,8 +31,18 @@ public sealed class MeshAgentOptions
     /// <summary>The agent's software version, reported to operators (at most 64 characters). Default empty.</summary>
     public string Version { get; set; } = string.Empty;
 
-    /// <summary>Where the agent runs, reported to operators and the cost optimizer (at most 64 characters). Default empty.</summary>
+    /// <summary>
+    /// Where the agent runs (at most 64 characters), reported to operators and the cost optimizer; a tenant that allows
+    /// only some regions gets its jobs run only by agents in one of them (the data-residency policy). Default empty.
+    /// </summary>
     public string Region { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The data classes the agent is certified to handle (e.g. <c>pii</c>, <c>phi</c>; at most 8 names of 1–32 of
+    /// a-z 0-9 <c>-</c>): a job tagged with a data class goes only to agents certified for it (the data-classification
+    /// policy). Default none.
+    /// </summary>
+    public IList<string> Certifications { get; set; } = [];
 
     /// <summary>What an hour of this agent costs (0–1,000,000). Default 0.</summary>
     public double CostPerHour { get; set; }

@@ -1,4 +1,5 @@
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Tenants;
 using Microsoft.Extensions.Options;
 
@@ -50,6 +51,11 @@ public sealed class MeshAgentOptionsValidator : IValidateOptions<MeshAgentOption
         if (options.Region is null || options.Region.Length > 64)
         {
             failures.Add("Region: at most 64 characters.");
+        }
+
+        if (options.Certifications is null || options.Certifications.Count > ComplianceTags.MaxCount || !options.Certifications.All(ComplianceTags.IsValid))
+        {
+            failures.Add($"Certifications: at most {ComplianceTags.MaxCount} names of 1–{ComplianceTags.MaxLength} of a-z 0-9 -.");
         }
 
         if (options.CostPerHour is not (>= 0 and <= 1_000_000))

@@ -157,6 +157,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
         MaxConcurrency = options.Concurrency,
         Version = options.Version,
         Region = options.Region,
+        Certifications = [.. options.CertificationList],
         CostPerHour = options.CostPerHour,
         RuntimeId = RuntimeIdOf(options),
         EnrollmentToken = options.EnrollmentToken,

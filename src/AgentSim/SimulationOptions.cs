@@ -67,6 +67,12 @@ public sealed class SimulationOptions
     /// <summary>The region the agents report. Default <c>local</c>.</summary>
     public string Region { get; set; } = "local";
 
+    /// <summary>
+    /// Comma-separated data classes every agent is certified for (e.g. <c>pii,phi</c>): jobs tagged with a class go
+    /// only to agents certified for it. Default none.
+    /// </summary>
+    public string Certifications { get; set; } = string.Empty;
+
     /// <summary>What an hour of one agent costs. Default 0.1.</summary>
     public double CostPerHour { get; set; } = 0.1;
 
@@ -88,4 +94,8 @@ public sealed class SimulationOptions
     /// <summary>The capabilities as a list.</summary>
     public IReadOnlyList<string> CapabilityList =>
         Capabilities.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>The certifications as a list.</summary>
+    public IReadOnlyList<string> CertificationList =>
+        Certifications.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

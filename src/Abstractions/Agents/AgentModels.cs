@@ -23,6 +23,10 @@ public enum AgentState
 /// <param name="Pool">The pool it serves; jobs name the pool they want.</param>
 /// <param name="CostPerHour">What an hour of this agent costs, in the operator's currency.</param>
 /// <param name="Runtime">The runtime that started the agent and can restart it (see IRuntimeGrain), if any.</param>
+/// <param name="Certifications">
+/// The data classes the agent is certified to handle (e.g. <c>pii</c>, <c>phi</c>): the data-classification policy
+/// gives it only jobs whose every data class is among them. Default or empty: none.
+/// </param>
 [GenerateSerializer, Immutable, Alias("meshos.AgentRegistration")]
 public sealed record AgentRegistration(
     string AgentId,
@@ -33,7 +37,8 @@ public sealed record AgentRegistration(
     string Version,
     string Region,
     decimal CostPerHour,
-    string? Runtime = null);
+    string? Runtime = null,
+    ImmutableArray<string> Certifications = default);
 
 /// <summary>A lease an agent holds: the job and the fencing epoch it was granted with.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.LeaseRef")]

@@ -26,14 +26,16 @@ public sealed record AgentDto(
     int? InFlight = null,
     bool? Connected = null,
     bool? Quarantined = null,
-    DateTimeOffset? ProbationUntil = null)
+    DateTimeOffset? ProbationUntil = null,
+    IReadOnlyList<string>? Certifications = null)
 {
     public static AgentDto From(AgentSummary s) => new(s.AgentId, s.Owner, s.Pool, s.Capabilities, s.State, s.StateChangedAt);
 
     public static AgentDto From(AgentInfo a) => new(
         a.Registration.AgentId, a.Registration.Owner, a.Registration.Pool, a.Registration.Capabilities, a.State, a.StateChangedAt,
         a.Registration.MaxConcurrency, a.Registration.Version, a.Registration.Region, a.Registration.CostPerHour, a.StateReason,
-        a.RegisteredAt, a.LastHeartbeatAt, a.Load, a.InFlight, a.Connected, a.Quarantined, a.ProbationUntil);
+        a.RegisteredAt, a.LastHeartbeatAt, a.Load, a.InFlight, a.Connected, a.Quarantined, a.ProbationUntil,
+        a.Registration.Certifications.IsDefault ? [] : a.Registration.Certifications);
 }
 
 /// <summary>A page of agents in id order; pass <see cref="NextCursor"/> as <c>cursor</c> for the next (null at the end).</summary>
@@ -95,7 +97,13 @@ public sealed record RegisterAgentRequest
     [StringLength(128)]
     public string? RuntimeId { get; init; }
 
-    public RegisterInput ToInput() => new(AgentId, Pool, Capabilities, MaxConcurrency ?? 0, Version, Region, CostPerHour ?? 0, RuntimeId);
+    /// <summary>
+    /// The data classes the agent is certified to handle (e.g. <c>pii</c>, <c>phi</c>): at most 8 names of 1–32 of
+    /// <c>a-z 0-9 -</c>. A job tagged with a data class goes only to agents certified for it. Default: none.
+    /// </summary>
+    public IReadOnlyList<string>? Certifications { get; init; }
+
+    public RegisterInput ToInput() => new(AgentId, Pool, Capabilities, MaxConcurrency ?? 0, Version, Region, CostPerHour ?? 0, RuntimeId, Certifications);
 }
 
 public sealed record RegisterAgentResponse(string AgentId, string Owner, AgentState State, double HeartbeatIntervalSeconds, double LeaseDurationSeconds);

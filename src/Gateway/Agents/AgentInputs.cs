@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Jobs;
 
 namespace MeshOs.Gateway.Agents;
@@ -14,7 +15,8 @@ public sealed record RegisterInput(
     string? Version,
     string? Region,
     double CostPerHour,
-    string? RuntimeId);
+    string? RuntimeId,
+    IEnumerable<string>? Certifications = null);
 
 /// <summary>Builds domain records from what agents send, with the caller's identity deciding the owner.</summary>
 internal static class AgentInputs
@@ -50,7 +52,8 @@ internal static class AgentInputs
             input.Version ?? string.Empty,
             input.Region ?? string.Empty,
             (decimal)input.CostPerHour,
-            string.IsNullOrEmpty(runtime) ? null : runtime);
+            string.IsNullOrEmpty(runtime) ? null : runtime,
+            ComplianceTags.Normalize("certifications", input.Certifications));
     }
 
     /// <summary>Leases named on the wire by job id text and epoch.</summary>

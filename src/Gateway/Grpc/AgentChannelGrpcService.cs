@@ -44,7 +44,7 @@ internal sealed partial class AgentChannelGrpcService(
 
         var r = requestStream.Current.Register;
         var registration = AgentProtocolService.Registration(caller,
-            new RegisterInput(r.AgentId, r.Pool, r.Capabilities, r.MaxConcurrency, r.Version, r.Region, r.CostPerHour, r.RuntimeId));
+            new RegisterInput(r.AgentId, r.Pool, r.Capabilities, r.MaxConcurrency, r.Version, r.Region, r.CostPerHour, r.RuntimeId, r.Certifications));
         var owner = registration.Owner;
         var agent = grains.GetGrain<IAgentGrain>(registration.AgentId);
         var session = new StreamAgentSession(registration, AgentState.Registering, hub);

@@ -13,7 +13,7 @@ internal static class AgentRows
 {
     public const string Columns =
         "agent_id, directory_shard, owner, pool, capabilities, max_concurrency, agent_version, region, cost_per_hour, runtime, " +
-        "state, state_reason, registered_at, state_changed_at, quarantine_hold, drain_hold, probation_until, version";
+        "state, state_reason, registered_at, state_changed_at, quarantine_hold, drain_hold, probation_until, version, certifications";
 
     /// <summary>The columns of a directory entry, in <see cref="ReadSummary"/>'s order.</summary>
     public const string SummaryColumns = "agent_id, owner, pool, capabilities, state, state_changed_at";
@@ -29,7 +29,8 @@ internal static class AgentRows
             Version: r.GetString(6),
             Region: r.GetString(7),
             CostPerHour: r.GetDecimal(8),
-            Runtime: r.IsDBNull(9) ? null : r.GetString(9));
+            Runtime: r.IsDBNull(9) ? null : r.GetString(9),
+            Certifications: [.. r.GetFieldValue<string[]>(18)]);
         return new AgentRecord(
             registration,
             DirectoryShard: r.GetInt32(1),
@@ -69,14 +70,15 @@ internal static class AgentRows
                 SELECT * FROM unnest(
                     $1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::numeric[],
                     $10::text[], $11::smallint[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::bool[], $16::bool[],
-                    $17::timestamptz[], $18::bigint[])
+                    $17::timestamptz[], $18::bigint[], $19::text[])
                 AS a(agent_id, directory_shard, owner, pool, capabilities, max_concurrency, agent_version, region, cost_per_hour,
-                     runtime, state, state_reason, registered_at, state_changed_at, quarantine_hold, drain_hold, probation_until, version)
+                     runtime, state, state_reason, registered_at, state_changed_at, quarantine_hold, drain_hold, probation_until, version,
+                     certifications)
             ), written AS (
                 INSERT INTO meshos_agents ({Columns})
                 SELECT agent_id, directory_shard, owner, pool, string_to_array(capabilities, E'\n'), max_concurrency, agent_version,
                        region, cost_per_hour, runtime, state, state_reason, registered_at, state_changed_at, quarantine_hold,
-                       drain_hold, probation_until, version
+                       drain_hold, probation_until, version, string_to_array(certifications, E'\n')
                 FROM a
                 ON CONFLICT (agent_id) DO UPDATE SET
                     directory_shard = EXCLUDED.directory_shard, owner = EXCLUDED.owner, pool = EXCLUDED.pool,
@@ -85,11 +87,12 @@ internal static class AgentRows
                     runtime = EXCLUDED.runtime, state = EXCLUDED.state, state_reason = EXCLUDED.state_reason,
                     registered_at = EXCLUDED.registered_at, state_changed_at = EXCLUDED.state_changed_at,
                     quarantine_hold = EXCLUDED.quarantine_hold, drain_hold = EXCLUDED.drain_hold,
-                    probation_until = EXCLUDED.probation_until, version = EXCLUDED.version
+                    probation_until = EXCLUDED.probation_until, version = EXCLUDED.version,
+                    certifications = EXCLUDED.certifications
                 WHERE meshos_agents.version < EXCLUDED.version
                 RETURNING agent_id
             ), appended AS (
-            {EventRows.AppendSql(19, "text", "SELECT agent_id FROM written")}
+            {EventRows.AppendSql(20, "text", "SELECT agent_id FROM written")}
             )
             SELECT agent_id FROM written
             """);
@@ -112,6 +115,7 @@ internal static class AgentRows
         p.Add(Array(agents.Select(a => a.DrainHold)));
         p.Add(Array(agents.Select(a => JobRows.Utc(a.ProbationUntil))));
         p.Add(Array(agents.Select(a => a.Version)));
+        p.Add(Array(agents.Select(a => a.Registration.Certifications.IsDefaultOrEmpty ? string.Empty : string.Join('\n', a.Registration.Certifications))));
         EventRows.AddParameters(p, events);
         return command;
     }

@@ -1,5 +1,6 @@
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Grains.Kernel.Tenants;
 
 namespace MeshOs.Grains.Kernel.Agents;
@@ -24,6 +25,7 @@ public static class AgentPolicy
         Require(r.Version is { Length: <= 64 } && !r.Version.Any(char.IsControl), "version", "at most 64 characters, no control characters.");
         Require(r.Region is { Length: <= 64 } && !r.Region.Any(char.IsControl), "region", "at most 64 characters, no control characters.");
         Require(r.CostPerHour is >= 0 and <= 1_000_000, "costPerHour", "0–1,000,000.");
+        ComplianceTags.Normalize("certifications", r.Certifications);
     }
 
     public static bool IsValidCapability(string? capability) =>

@@ -28,6 +28,7 @@ internal sealed class SharedValues(int maxValues)
         Region = Share(registration.Region),
         Runtime = registration.Runtime is null ? null : Share(registration.Runtime),
         Capabilities = Share(registration.Capabilities),
+        Certifications = Share(registration.Certifications),
     };
 
     public string Share(string value)
