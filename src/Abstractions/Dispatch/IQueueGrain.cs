@@ -47,6 +47,15 @@ public interface IQueueGrain : IGrainWithStringKey
     Task ReturnAsync(ImmutableArray<TakenJob> jobs);
 
     /// <summary>
+    /// Puts taken jobs back, ready again only after <paramref name="holdFor"/> (at most
+    /// <c>MeshOs:Dispatch:MaxHoldBack</c>): jobs no agent of the dispatcher may take now (the compliance policies
+    /// refuse every one with room). They wait for a compliant agent without being handed out again and again
+    /// meanwhile, and the jobs behind them go on.
+    /// </summary>
+    [Alias("HoldBack")]
+    Task HoldBackAsync(ImmutableArray<TakenJob> jobs, TimeSpan holdFor);
+
+    /// <summary>
     /// A job taken from this shard is no longer held by an agent (finished, re-queued, or never leased): frees its
     /// tenant's concurrency slot. Idempotent per job id.
     /// </summary>

@@ -27,21 +27,25 @@ public readonly record struct QueueKey(string Pool, string Capability, int Shard
 }
 
 /// <summary>The queue's index entry for a Pending job.</summary>
+/// <param name="DataClasses">The job's data classes (see <see cref="Jobs.JobSpec.DataClasses"/>): the dispatcher checks them before a lease.</param>
 [GenerateSerializer, Immutable, Alias("meshos.QueuedJob")]
 public sealed record QueuedJob(
     Guid JobId,
     string TenantId,
     int Priority,
     DateTimeOffset AvailableAt,
-    DateTimeOffset EnqueuedAt);
+    DateTimeOffset EnqueuedAt,
+    ImmutableArray<string> DataClasses = default);
 
 /// <summary>A job handed to a dispatcher, which must now lease it to one of its agents (or give it back).</summary>
 /// <param name="HandedBack">
 /// A dispatcher gave the job back since it was queued (its lease could not be written: a store outage, a dispatcher
 /// gone): its wait since <paramref name="EnqueuedAt"/> then says nothing about arrivals outrunning dispatch.
 /// </param>
+/// <param name="DataClasses">The job's data classes: the dispatcher gives it only to an agent the compliance policies allow.</param>
 [GenerateSerializer, Immutable, Alias("meshos.TakenJob")]
-public sealed record TakenJob(Guid JobId, string TenantId, int Priority, DateTimeOffset EnqueuedAt, bool HandedBack = false);
+public sealed record TakenJob(Guid JobId, string TenantId, int Priority, DateTimeOffset EnqueuedAt, bool HandedBack = false,
+    ImmutableArray<string> DataClasses = default);
 
 /// <summary>A queue shard's figures.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.QueueStats")]

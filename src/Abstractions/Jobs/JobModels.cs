@@ -48,6 +48,10 @@ public sealed record RetryPolicy(
 /// <param name="Priority">0 (lowest) to 9 (highest); higher priorities are always leased first.</param>
 /// <param name="Timeout">How long one attempt may run once started.</param>
 /// <param name="IdempotencyKey">A duplicate submit with the same key returns the first job.</param>
+/// <param name="DataClasses">
+/// What the payload holds (e.g. <c>pii</c>), distinct and in ordinal order: the data-classification policy gives the job
+/// only to agents certified for each. Default or empty: none.
+/// </param>
 [GenerateSerializer, Immutable, Alias("meshos.JobSpec")]
 public sealed record JobSpec(
     string Type,
@@ -57,7 +61,25 @@ public sealed record JobSpec(
     int Priority,
     TimeSpan Timeout,
     RetryPolicy Retry,
-    string? IdempotencyKey);
+    string? IdempotencyKey,
+    ImmutableArray<string> DataClasses = default)
+{
+    /// <summary>The data classes, empty when none.</summary>
+    public ImmutableArray<string> Classes => DataClasses.IsDefault ? [] : DataClasses;
+
+    /// <summary>
+    /// Field by field, the data classes by content (a spec is the fingerprint an idempotent submit is compared by, and
+    /// an array compares by reference).
+    /// </summary>
+    public bool Equals(JobSpec? other) =>
+        other is not null
+        && Type == other.Type && Capability == other.Capability && Pool == other.Pool && PayloadJson == other.PayloadJson
+        && Priority == other.Priority && Timeout == other.Timeout && Retry == other.Retry && IdempotencyKey == other.IdempotencyKey
+        && Classes.SequenceEqual(other.Classes, StringComparer.Ordinal);
+
+    public override int GetHashCode() =>
+        HashCode.Combine(Type, Capability, Pool, PayloadJson, Priority, Timeout, Retry, HashCode.Combine(IdempotencyKey, Classes.Length));
+}
 
 /// <summary>What an agent reported about its use of resources while running a job.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.JobUsage")]

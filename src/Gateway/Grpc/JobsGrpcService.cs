@@ -74,7 +74,8 @@ internal sealed class JobsGrpcService(JobsService jobs) : MeshOs.Grpc.V1.Jobs.Jo
             retry?.InitialBackoff.ToTimeSpan("initialBackoffSeconds"),
             retry?.MaxBackoff.ToTimeSpan("maxBackoffSeconds"),
             retry is null || retry.Multiplier == 0 ? null : retry.Multiplier,
-            request.IdempotencyKey);
+            request.IdempotencyKey,
+            request.DataClasses);
     }
 
     public override async Task<ProtoJob> Get(GetJobRequest request, ServerCallContext context) =>

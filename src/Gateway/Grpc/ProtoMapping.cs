@@ -33,6 +33,7 @@ internal static class ProtoMapping
             IdempotencyKey = job.Spec.IdempotencyKey ?? string.Empty,
             Usage = new Usage { TokensIn = job.Usage.TokensIn, TokensOut = job.Usage.TokensOut, Cost = (double)job.Usage.Cost },
         };
+        proto.DataClasses.AddRange(job.Spec.Classes);
         if (job.StartedAt is { } started)
         {
             proto.StartedAt = Timestamp.FromDateTimeOffset(started);

@@ -56,6 +56,13 @@ public sealed record SubmitJobRequest
     [StringLength(200)]
     public string? IdempotencyKey { get; init; }
 
+    /// <summary>
+    /// What the payload holds (e.g. <c>pii</c>): at most 8 names of 1–32 of <c>a-z 0-9 -</c>. The job goes only to
+    /// agents certified for each (the data-classification policy); a class the tenant does not allow is refused (409,
+    /// naming the policy) while that policy enforces. Default: none.
+    /// </summary>
+    public IReadOnlyList<string>? DataClasses { get; init; }
+
     /// <summary>The submission for the service; a duration that cannot be one is refused here, naming its field.</summary>
     public SubmitInput ToInput(string? idempotencyHeader) => new(
         Type, Capability, Pool,
@@ -66,7 +73,8 @@ public sealed record SubmitJobRequest
         Seconds(InitialBackoffSeconds, "initialBackoffSeconds"),
         Seconds(MaxBackoffSeconds, "maxBackoffSeconds"),
         BackoffMultiplier,
-        IdempotencyKey ?? idempotencyHeader);
+        IdempotencyKey ?? idempotencyHeader,
+        DataClasses);
 
     private static TimeSpan? Seconds(double? value, string name) => value switch
     {
@@ -90,6 +98,7 @@ public sealed record SubmitJobBatchRequest
 /// <param name="Error">Why the last attempt failed, or the job was cancelled.</param>
 /// <param name="Version">Grows by one at every change.</param>
 /// <param name="AgentVersion">The software version the agent in <paramref name="AgentId"/> registered with.</param>
+/// <param name="DataClasses">The data classes the job was submitted with (empty: none).</param>
 public sealed record JobDto(
     Guid Id,
     string Type,
@@ -110,13 +119,15 @@ public sealed record JobDto(
     long Version,
     string? IdempotencyKey,
     UsageDto Usage,
-    string? AgentVersion)
+    string? AgentVersion,
+    IReadOnlyList<string> DataClasses)
 {
     public static JobDto From(JobRecord job) => new(
         job.JobId, job.Spec.Type, job.Spec.Capability, job.Spec.Pool, job.Status, job.Spec.Priority, job.Attempts,
         job.Spec.Retry.MaxAttempts, new RawJson(job.Spec.PayloadJson), job.ResultJson is null ? null : new RawJson(job.ResultJson),
         job.Error, job.CreatedAt, job.UpdatedAt, job.StartedAt, job.CompletedAt, job.AgentId, job.Version,
-        job.Spec.IdempotencyKey, new UsageDto(job.Usage.TokensIn, job.Usage.TokensOut, job.Usage.Cost), job.AgentVersion);
+        job.Spec.IdempotencyKey, new UsageDto(job.Usage.TokensIn, job.Usage.TokensOut, job.Usage.Cost), job.AgentVersion,
+        job.Spec.Classes);
 }
 
 public sealed record UsageDto(long TokensIn, long TokensOut, decimal Cost);

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Abstractions.Tenants;
 
@@ -19,7 +20,8 @@ public sealed record SubmitInput(
     TimeSpan? InitialBackoff,
     TimeSpan? MaxBackoff,
     double? BackoffMultiplier,
-    string? IdempotencyKey);
+    string? IdempotencyKey,
+    IEnumerable<string>? DataClasses = null);
 
 /// <summary>
 /// The rules of a submission and its way to the job's grain: <see cref="Validate"/> checks a submission against the
@@ -126,8 +128,10 @@ public sealed class JobSubmitter(IGrainFactory grains, AdmissionGate admission, 
         var key = string.IsNullOrEmpty(input.IdempotencyKey) ? null : input.IdempotencyKey;
         Require(key is null || (key.Length <= 200 && key.All(ch => ch is >= ' ' and <= '~')), "idempotencyKey", "1–200 printable ASCII characters.");
 
+        var dataClasses = ComplianceTags.Normalize("dataClasses", input.DataClasses);
         return new JobSpec(input.Type!, input.Capability!, pool, input.PayloadJson, priority, WholeMilliseconds(timeout),
-            new RetryPolicy(maxAttempts, WholeMilliseconds(initial), WholeMilliseconds(max), multiplier), key);
+            new RetryPolicy(maxAttempts, WholeMilliseconds(initial), WholeMilliseconds(max), multiplier), key,
+            dataClasses.IsEmpty ? default : dataClasses);
     }
 
     /// <summary>The job id a tenant's idempotency key maps to: the same on every gateway, distinct between tenants.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using MeshOs.Abstractions.Jobs;
 using Npgsql;
 
@@ -6,10 +7,26 @@ namespace MeshOs.Persistence.Jobs;
 /// <summary>The mapping between <see cref="JobRecord"/> and a <c>meshos_jobs</c> row.</summary>
 internal static class JobRows
 {
-    public const string Columns =
+    /// <summary>Every column but <c>data_classes</c> (an array, which unnest cannot carry per row as such).</summary>
+    public const string ScalarColumns =
         "id, tenant_id, type, capability, pool, shard, priority, status, attempts, max_attempts, initial_backoff_ms, max_backoff_ms, " +
         "backoff_multiplier, timeout_ms, idempotency_key, payload, result, error, agent_id, epoch, lease_expires_at, leased_at, " +
         "started_at, completed_at, created_at, updated_at, available_at, version, tokens_in, tokens_out, cost, agent_version";
+
+    public const string Columns = ScalarColumns + ", data_classes";
+
+    /// <summary>
+    /// A job's data classes as one text through unnest (names hold no line break: ComplianceTags); the statement turns
+    /// it back into an array with <c>string_to_array(…, E'\n')</c>.
+    /// </summary>
+    public static string JoinClasses(ImmutableArray<string> classes) => classes.IsDefaultOrEmpty ? string.Empty : string.Join('\n', classes);
+
+    /// <summary>Data classes as read: default (none) for an empty array.</summary>
+    public static ImmutableArray<string> Classes(NpgsqlDataReader r, int ordinal)
+    {
+        var classes = r.GetFieldValue<string[]>(ordinal);
+        return classes.Length == 0 ? default : [.. classes];
+    }
 
     public static JobRecord Read(NpgsqlDataReader r)
     {
@@ -21,7 +38,8 @@ internal static class JobRows
             Priority: r.GetInt16(6),
             Timeout: TimeSpan.FromMilliseconds(r.GetInt64(13)),
             Retry: new RetryPolicy(r.GetInt32(9), TimeSpan.FromMilliseconds(r.GetInt64(10)), TimeSpan.FromMilliseconds(r.GetInt64(11)), r.GetDouble(12)),
-            IdempotencyKey: r.IsDBNull(14) ? null : r.GetString(14));
+            IdempotencyKey: r.IsDBNull(14) ? null : r.GetString(14),
+            DataClasses: Classes(r, 32));
         return new JobRecord(
             JobId: r.GetGuid(0),
             TenantId: r.GetString(1),

@@ -314,12 +314,13 @@ internal sealed partial class JobWriter(
         var jobs = inserts.Select(i => i.Job).ToList();
         var command = new NpgsqlBatchCommand($"""
             INSERT INTO meshos_jobs ({JobRows.Columns})
-            SELECT * FROM unnest(
+            SELECT {JobRows.ScalarColumns}, string_to_array(data_classes, E'\n') FROM unnest(
                 $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::smallint[], $8::smallint[], $9::int[],
                 $10::int[], $11::bigint[], $12::bigint[], $13::float8[], $14::bigint[], $15::text[], $16::text[], $17::text[],
                 $18::text[], $19::text[], $20::bigint[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[],
                 $24::timestamptz[], $25::timestamptz[], $26::timestamptz[], $27::timestamptz[], $28::bigint[], $29::bigint[],
-                $30::bigint[], $31::numeric[], $32::text[])
+                $30::bigint[], $31::numeric[], $32::text[], $33::text[])
+                AS u({JobRows.ScalarColumns}, data_classes)
             ON CONFLICT DO NOTHING
             RETURNING id
             """);
@@ -356,6 +357,7 @@ internal sealed partial class JobWriter(
         p.Add(Array(jobs.Select(j => j.Usage.TokensOut)));
         p.Add(Array(jobs.Select(j => j.Usage.Cost)));
         p.Add(Array(jobs.Select(j => j.AgentVersion)));
+        p.Add(Array(jobs.Select(j => JobRows.JoinClasses(j.Spec.DataClasses))));
         return command;
     }
 

@@ -96,7 +96,7 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
     public async Task<ImmutableArray<PendingJobRef>> ListPendingAsync(QueueKey queue, Guid? afterJobId, int limit, CancellationToken cancellationToken = default)
     {
         await using var command = connection.DataSource.CreateCommand("""
-            SELECT id, tenant_id, priority, available_at, created_at, updated_at FROM meshos_jobs
+            SELECT id, tenant_id, priority, available_at, created_at, updated_at, data_classes FROM meshos_jobs
             WHERE pool = $1 AND capability = $2 AND shard = $3 AND status = 0 AND id > $4
             ORDER BY id LIMIT $5
             """);
@@ -105,7 +105,8 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            result.Add(new PendingJobRef(reader.GetGuid(0), reader.GetString(1), reader.GetInt16(2), Utc(reader, 3), Utc(reader, 4), Utc(reader, 5)));
+            result.Add(new PendingJobRef(reader.GetGuid(0), reader.GetString(1), reader.GetInt16(2), Utc(reader, 3), Utc(reader, 4), Utc(reader, 5),
+                JobRows.Classes(reader, 6)));
         }
 
         return result.ToImmutable();

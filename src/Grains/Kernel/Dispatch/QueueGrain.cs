@@ -157,6 +157,14 @@ internal sealed partial class QueueGrain(
         return Task.CompletedTask;
     }
 
+    public Task HoldBackAsync(ImmutableArray<TakenJob> jobs, TimeSpan holdFor)
+    {
+        var now = time.GetUtcNow();
+        _index.Return(jobs, now, holdFor < _options.MaxHoldBack ? holdFor : _options.MaxHoldBack);
+        OnJobsAvailable(now); // the tenants' other jobs may have room again; schedules the held jobs' return
+        return Task.CompletedTask;
+    }
+
     public Task LeaseEndedAsync(Guid jobId, string tenantId)
     {
         if (_index.EndInFlight(jobId))
@@ -253,7 +261,7 @@ internal sealed partial class QueueGrain(
             var page = await store.ListPendingAsync(_key, after, PageSize, cancellationToken);
             foreach (var job in page)
             {
-                _index.Add(new QueuedJob(job.JobId, job.TenantId, job.Priority, job.AvailableAt, job.CreatedAt), now);
+                _index.Add(new QueuedJob(job.JobId, job.TenantId, job.Priority, job.AvailableAt, job.CreatedAt, job.DataClasses), now);
                 pending++;
             }
 
@@ -294,7 +302,7 @@ internal sealed partial class QueueGrain(
                     continue;
                 }
 
-                if (_index.Add(new QueuedJob(job.JobId, job.TenantId, job.Priority, job.AvailableAt, job.CreatedAt), now))
+                if (_index.Add(new QueuedJob(job.JobId, job.TenantId, job.Priority, job.AvailableAt, job.CreatedAt, job.DataClasses), now))
                 {
                     added++;
                 }

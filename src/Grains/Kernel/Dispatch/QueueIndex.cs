@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using MeshOs.Abstractions.Dispatch;
 
 namespace MeshOs.Grains.Kernel.Dispatch;
@@ -55,7 +56,7 @@ public sealed class QueueIndex
             return false;
         }
 
-        var entry = new Entry(job.JobId, job.TenantId, Math.Clamp(job.Priority, 0, PriorityLevels - 1), job.AvailableAt, job.EnqueuedAt);
+        var entry = new Entry(job.JobId, job.TenantId, Math.Clamp(job.Priority, 0, PriorityLevels - 1), job.AvailableAt, job.EnqueuedAt) { DataClasses = job.DataClasses };
         _entries[job.JobId] = entry;
         _pendingByTenant[job.TenantId] = PendingOf(job.TenantId) + 1;
         if (job.AvailableAt <= now)
@@ -161,15 +162,19 @@ public sealed class QueueIndex
                 Forget(entry);
                 _inFlight[entry.JobId] = (entry.TenantId, now);
                 _inFlightByTenant[entry.TenantId] = InFlightOf(entry.TenantId) + 1;
-                taken.Add(new TakenJob(entry.JobId, entry.TenantId, entry.Priority, entry.EnqueuedAt, entry.HandedBack));
+                taken.Add(new TakenJob(entry.JobId, entry.TenantId, entry.Priority, entry.EnqueuedAt, entry.HandedBack, entry.DataClasses));
             }
         }
 
         return taken;
     }
 
-    /// <summary>Puts taken jobs back at the head of their lanes (their dispatcher could not lease them).</summary>
-    public void Return(IEnumerable<TakenJob> jobs, DateTimeOffset now)
+    /// <summary>
+    /// Puts taken jobs back (their dispatcher could not lease them): at the head of their lanes, or, held back for
+    /// <paramref name="holdFor"/>, among the delayed jobs until then (then at the back of their lanes). Their tenants'
+    /// in-flight counts drop at once either way.
+    /// </summary>
+    public void Return(IEnumerable<TakenJob> jobs, DateTimeOffset now, TimeSpan holdFor = default)
     {
         foreach (var job in jobs.Reverse())
         {
@@ -179,10 +184,22 @@ public sealed class QueueIndex
                 continue;
             }
 
-            var entry = new Entry(job.JobId, job.TenantId, Math.Clamp(job.Priority, 0, PriorityLevels - 1), now, job.EnqueuedAt) { HandedBack = true };
+            var availableAt = holdFor > TimeSpan.Zero ? now + holdFor : now;
+            var entry = new Entry(job.JobId, job.TenantId, Math.Clamp(job.Priority, 0, PriorityLevels - 1), availableAt, job.EnqueuedAt)
+            {
+                HandedBack = true,
+                DataClasses = job.DataClasses,
+            };
             _entries[job.JobId] = entry;
             _pendingByTenant[job.TenantId] = PendingOf(job.TenantId) + 1;
-            MakeReady(entry, front: true);
+            if (availableAt > now)
+            {
+                _delayed.Enqueue(entry, availableAt);
+            }
+            else
+            {
+                MakeReady(entry, front: true);
+            }
         }
     }
 
@@ -313,6 +330,9 @@ public sealed class QueueIndex
 
         /// <summary>A dispatcher gave it back since it was queued.</summary>
         public bool HandedBack { get; init; }
+
+        /// <summary>The job's data classes, handed to the dispatcher with it.</summary>
+        public ImmutableArray<string> DataClasses { get; init; }
 
         public LinkedListNode<Entry>? Node { get; set; }
 

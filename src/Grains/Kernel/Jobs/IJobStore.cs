@@ -47,7 +47,9 @@ public interface IJobStore
 }
 
 /// <summary>What a queue needs to index a Pending job.</summary>
-public readonly record struct PendingJobRef(Guid JobId, string TenantId, int Priority, DateTimeOffset AvailableAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+/// <param name="DataClasses">The job's data classes (default: none).</param>
+public readonly record struct PendingJobRef(Guid JobId, string TenantId, int Priority, DateTimeOffset AvailableAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
+    ImmutableArray<string> DataClasses = default);
 
 /// <summary>What a queue needs to account for, and sweep, a leased job.</summary>
 public readonly record struct LeasedJobRef(Guid JobId, string TenantId, string? AgentId, long Epoch, DateTimeOffset? LeaseExpiresAt);

@@ -129,7 +129,7 @@ public sealed class InMemoryJobStore(IEventLog eventLog) : IJobStore
 
     public Task<ImmutableArray<PendingJobRef>> ListPendingAsync(QueueKey queue, Guid? afterJobId, int limit, CancellationToken cancellationToken = default) =>
         Task.FromResult(ListLive(queue, afterJobId, limit, j => j.Status == JobStatus.Pending,
-            j => new PendingJobRef(j.JobId, j.TenantId, j.Spec.Priority, j.AvailableAt, j.CreatedAt, j.UpdatedAt)));
+            j => new PendingJobRef(j.JobId, j.TenantId, j.Spec.Priority, j.AvailableAt, j.CreatedAt, j.UpdatedAt, j.Spec.DataClasses)));
 
     public Task<ImmutableArray<LeasedJobRef>> ListLeasedAsync(QueueKey queue, Guid? afterJobId, int limit, CancellationToken cancellationToken = default) =>
         Task.FromResult(ListLive(queue, afterJobId, limit, j => j.Status.IsLeased(),

@@ -499,7 +499,7 @@ internal sealed partial class JobGrain(
         var job = _job!;
         try
         {
-            await Queue.EnqueueAsync(new QueuedJob(JobId, job.TenantId, job.Spec.Priority, job.AvailableAt, job.UpdatedAt), admitted);
+            await Queue.EnqueueAsync(new QueuedJob(JobId, job.TenantId, job.Spec.Priority, job.AvailableAt, job.UpdatedAt, job.Spec.DataClasses), admitted);
             _enqueuePending = false;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -73,4 +73,11 @@ public sealed class DispatchOptions
     /// </summary>
     [Range(1, 100_000_000)]
     public int MaxPendingPerShard { get; set; } = 250_000;
+
+    /// <summary>
+    /// The longest a dispatcher may hold a job back (no agent it serves may take it under the compliance policies)
+    /// before the shard hands it out again. Default 30 s.
+    /// </summary>
+    [PositiveTimeSpan]
+    public TimeSpan MaxHoldBack { get; set; } = TimeSpan.FromSeconds(30);
 }
