@@ -22,6 +22,20 @@ public sealed class GatewayComplianceOptions
 
     /// <summary>Checks waiting to be reported at most; past it the oldest are dropped (the periodic scan makes them again). Default 10,000.</summary>
     public int MaxPendingReports { get; set; } = 10_000;
+
+    /// <summary>
+    /// How long the dispatcher holds back a job that none of its agents with room may lease under the residency and
+    /// classification policies before the job's queue offers it again (to this or another gateway). Longer: less work
+    /// for such a job; shorter: a compliant agent that connects or frees a slot gets it sooner. At most
+    /// <c>MeshOs:Dispatch:MaxHoldBack</c>. Default 1 s.
+    /// </summary>
+    public TimeSpan LeaseHoldBack { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The same outcome of the same lease check (policy, tenant, agent) is reported at most once in this time; a
+    /// changed outcome is reported at once. Default 1 min.
+    /// </summary>
+    public TimeSpan ReportInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>

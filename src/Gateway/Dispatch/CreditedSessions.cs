@@ -53,8 +53,11 @@ internal sealed class CreditedSessions
         return Math.Min(demand, max);
     }
 
-    /// <summary>Takes a credit from the next session that may use one now (round-robin), or returns null.</summary>
-    public AgentSession? Reserve()
+    /// <summary>
+    /// Takes a credit from the next session that may use one now (round-robin) and that <paramref name="accept"/> (if
+    /// given) accepts, or returns null.
+    /// </summary>
+    public AgentSession? Reserve(Func<AgentSession, bool>? accept = null)
     {
         var tried = 0;
         while (tried < _order.Count)
@@ -71,7 +74,7 @@ internal sealed class CreditedSessions
                 continue;
             }
 
-            if (session.Eligible)
+            if (session.Eligible && (accept is null || accept(session)))
             {
                 session.Credits--;
                 session.Leasing++;

@@ -10,8 +10,8 @@ namespace MeshOs.Gateway.Dispatch;
 /// pool and capability takes jobs from that queue's shards on their behalf and leases each to a session with a free
 /// credit. One lock guards credits and session lists; it is held only for bookkeeping, never across a call.
 /// </summary>
-public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poolGrants, Jobs.AdmissionGate admission, IHostApplicationLifetime lifetime, TimeProvider time,
-    ILogger<DispatchHub> logger) : IAsyncDisposable
+public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poolGrants, Jobs.AdmissionGate admission,
+    Compliance.DataPlacementChecks placement, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<DispatchHub> logger) : IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<QueueName, QueuePoller> _pollers = new();
@@ -35,6 +35,9 @@ public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poo
     internal Jobs.AdmissionGate Admission => admission;
 
     internal CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>The residency and classification policies, which decide which agents may lease a job.</summary>
+    internal Compliance.DataPlacementChecks Placement => placement;
 
     /// <summary>Makes a session's credits visible to the pollers of its pool and capabilities.</summary>
     public void Attach(AgentSession session)
@@ -175,6 +178,12 @@ public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poo
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch: agent {AgentId} no longer has access to pool {Pool}; its session gets no more leases")]
     private static partial void LogAccessRevoked(ILogger logger, string agentId, string pool);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dispatch {Queue}: job {JobId} held back for {Seconds} s: policy {PolicyId} refuses every agent here with room ({Reason})")]
+    internal static partial void LogHeldBack(ILogger logger, string queue, Guid jobId, double seconds, string policyId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch {Queue}: job {JobId} held back: its compliance could not be checked")]
+    internal static partial void LogPlacementUnchecked(ILogger logger, string queue, Guid jobId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatch {Queue}: {Operation} failed: {Reason}")]
     internal static partial void LogDispatchFailed(ILogger logger, string queue, string operation, string reason);

@@ -8,7 +8,10 @@ namespace MeshOs.Gateway.Dispatch;
 /// Takes jobs from one pool/capability queue for this gateway's agents. While agents have credits it sweeps the
 /// shards without waiting, in priority order across shards; when every shard is empty it parks one long-poll per
 /// shard, so a job landing on any shard is dispatched at once. Jobs that arrive when no credit is left go back to
-/// the queue.
+/// the queue. A job goes only to a session the residency and classification policies allow
+/// (<see cref="Compliance.DataPlacementChecks"/>); one that none of the sessions with room may take is held back by
+/// its shard for a moment (<see cref="IQueueGrain.HoldBackAsync"/>), so it neither spins through this poller nor
+/// holds up the jobs behind it.
 /// </summary>
 internal sealed class QueuePoller : IDisposable
 {
@@ -256,16 +259,41 @@ internal sealed class QueuePoller : IDisposable
             jobs.Where(j => !j.HandedBack).Select(j => j.EnqueuedAt > roomSince ? j.EnqueuedAt : roomSince));
         var queue = _queues[shard];
         List<TakenJob>? leftovers = null;
+        List<TakenJob>? heldBack = null;
         foreach (var job in jobs)
         {
-            if (Reserve() is { } session)
+            Compliance.DataPlacementChecks.LeaseRule? rule;
+            try
             {
+                rule = await _hub.Placement.ForLeaseAsync(job.TenantId, _name.Pool, job.DataClasses);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                DispatchHub.LogPlacementUnchecked(_hub.Logger, _name.ToString(), job.JobId, ex);
+                (heldBack ??= []).Add(job);
+                continue;
+            }
+
+            if (Reserve(rule) is { } session)
+            {
+                rule?.Leased(session.Registration);
                 _ = LeaseAsync(queue, job, session);
+            }
+            else if (rule?.Refusal is { } refusal)
+            {
+                rule.HeldBack();
+                DispatchHub.LogHeldBack(_hub.Logger, _name.ToString(), job.JobId, _hub.Placement.HoldBack.TotalSeconds, refusal.PolicyId, refusal.Message);
+                (heldBack ??= []).Add(job);
             }
             else
             {
                 (leftovers ??= []).Add(job);
             }
+        }
+
+        if (heldBack is not null)
+        {
+            await queue.HoldBackAsync([.. heldBack], _hub.Placement.HoldBack);
         }
 
         if (leftovers is not null)
@@ -329,12 +357,12 @@ internal sealed class QueuePoller : IDisposable
         }
     }
 
-    /// <summary>Picks the next session with a free credit (round-robin) and takes the credit.</summary>
-    private AgentSession? Reserve()
+    /// <summary>Picks the next session with a free credit (round-robin) that <paramref name="rule"/> (if any) allows, and takes the credit.</summary>
+    private AgentSession? Reserve(Compliance.DataPlacementChecks.LeaseRule? rule)
     {
         lock (_hub.Gate)
         {
-            return _credited.Reserve();
+            return rule is null ? _credited.Reserve() : _credited.Reserve(session => rule.Allows(session.Registration));
         }
     }
 }

@@ -28,6 +28,7 @@ public static class ApplicationServices
         services.AddSingleton<IncidentsService>();
         services.AddSingleton<HealingService>();
         services.AddSingleton<PoolGrantCache>();
+        services.AddSingleton<TenantDataRulesCache>();
         services.AddSingleton<PoolGrantService>();
         services.AddSingleton<OperatorKeysService>();
         return services;
@@ -38,6 +39,7 @@ public static class ApplicationServices
     {
         services.AddOptions<GatewayComplianceOptions>().Bind(configuration.GetSection(GatewayComplianceOptions.Section));
         services.AddSingleton<CompliancePolicies>();
+        services.AddSingleton<DataPlacementChecks>();
         services.AddSingleton<ComplianceReports>();
         services.AddHostedService(sp => sp.GetRequiredService<ComplianceReports>());
         return services;

@@ -4,6 +4,7 @@ using MeshOs.Abstractions.Jobs;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
+using MeshOs.Gateway.Compliance;
 using MeshOs.Gateway.Errors;
 
 namespace MeshOs.Gateway.Jobs;
@@ -39,7 +40,8 @@ public sealed record BatchSubmitted(IReadOnlyList<(SubmitOutcome? Outcome, Excep
 /// tenants; a job of another tenant is NotFound, like one that does not exist. REST (<see cref="JobsApi"/>) and gRPC
 /// (<c>JobsGrpcService</c>) only read their requests and write these answers.
 /// </summary>
-public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limiter, AdmissionGate admission, IGrainFactory grains, Mutations mutations)
+public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limiter, AdmissionGate admission, IGrainFactory grains, Mutations mutations,
+    DataPlacementChecks placement)
 {
     /// <summary>The most jobs one batch may carry.</summary>
     public const int MaxBatch = 500;
@@ -185,8 +187,12 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
         using (place)
         {
             var jobId = submitter.NewJobId(tenant.TenantId, spec);
-            return new Submitted(await mutations.RunAsync(caller, MeshActions.SubmitJob, MeshTargets.Job(jobId),
-                () => submitter.SubmitAsync(tenant, jobId, spec, cancellationToken)), null);
+            return new Submitted(await mutations.RunAsync(caller, MeshActions.SubmitJob, MeshTargets.Job(jobId), async () =>
+            {
+                // Inside the mutation: a submit the classification policy refuses is in the audit log, naming the policy.
+                await placement.CheckSubmitAsync(tenant.TenantId, jobId, spec);
+                return await submitter.SubmitAsync(tenant, jobId, spec, cancellationToken);
+            }), null);
         }
     }
 }
