@@ -27,9 +27,10 @@ public static class JobsApi
         jobs.MapPost("/", SubmitAsync).WithName("SubmitJob")
             .WithSummary("Submit a job; acknowledged once durable.")
             .WithDescription("201 with the new job. The same Idempotency-Key (header or body) with the same request returns the first job (200); "
-                + "with another request 422. 403: a pool the tenant may not use. 429: the tenant's submit rate (Retry-After) or a queue quota.")
+                + "with another request 422. 403: a pool the tenant may not use. 409: a data class the tenant does not allow, refused by an "
+                + "enforcing data-classification policy (the detail names it). 429: the tenant's submit rate (Retry-After) or a queue quota.")
             .WithMetadata(new RequestSizeLimitAttribute(MaxSubmitBodyBytes))
-            .ProducesBodyProblems().ProducesProblems(StatusCodes.Status422UnprocessableEntity);
+            .ProducesBodyProblems().ProducesProblems(StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity);
         jobs.MapPost("/batch", SubmitBatchAsync).WithName("SubmitJobBatch")
             .WithSummary("Submit up to 500 jobs at once; each is judged and acknowledged on its own (results in order).")
             .WithDescription("The submit rate takes one token per valid job, in order, as far as the tenant's bucket holds: those jobs are submitted "

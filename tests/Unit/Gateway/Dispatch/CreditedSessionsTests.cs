@@ -38,6 +38,21 @@ public sealed class CreditedSessionsTests
     }
 
     [Fact]
+    public void Reserve_passes_over_sessions_the_caller_refuses_and_leaves_their_credits()
+    {
+        var credited = new CreditedSessions();
+        var us = Session("us", credits: 2);
+        var eu = Session("eu", credits: 1);
+        credited.Update(us);
+        credited.Update(eu);
+
+        Assert.Same(eu, credited.Reserve(s => s.Registration.AgentId == "eu"));
+        Assert.Null(credited.Reserve(s => s.Registration.AgentId == "eu")); // eu has no credit left; us is refused
+        Assert.Equal((2, 0), (us.Credits, us.Leasing));
+        Assert.Same(us, credited.Reserve());
+    }
+
+    [Fact]
     public void Reserve_takes_credits_round_robin_and_drops_a_session_once_it_has_none()
     {
         var credited = new CreditedSessions();

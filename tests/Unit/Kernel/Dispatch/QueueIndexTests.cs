@@ -478,6 +478,29 @@ public sealed class QueueIndexTests
     }
 
     [Fact]
+    public void A_job_held_back_waits_out_its_hold_frees_its_tenants_slot_at_once_and_lets_the_jobs_behind_it_go()
+    {
+        _index.Add(new QueuedJob(Id("pii"), "a", 9, Now, Now, ["pii"]), Now);
+        Add("a", "plain", priority: 9);
+        Add("b", "other", priority: 1);
+        var taken = _index.Take(1, _ => 1, Now);
+        Assert.Equal(new TakenJob(Id("pii"), "a", 9, Now, DataClasses: ["pii"]).JobId, Assert.Single(taken).JobId);
+        Assert.Equal(new[] { "pii" }, taken[0].DataClasses);
+
+        _index.Return(taken, Now, holdFor: TimeSpan.FromSeconds(1));
+
+        Assert.Equal(0, _index.InFlightOf("a"));
+        Assert.Equal(1, _index.DelayedCount);
+        Assert.Equal(Now + TimeSpan.FromSeconds(1), _index.NextDueAt());
+        Assert.Equal(["plain", "other"], Take(10)); // not handed out again meanwhile, and nothing waits behind it
+
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, _index.PromoteDue(Now));
+        var again = Assert.Single(_index.Take(10, NoCap, Now));
+        Assert.Equal((Id("pii"), true, "pii"), (again.JobId, again.HandedBack, again.DataClasses.Single()));
+    }
+
+    [Fact]
     public void Returning_a_job_that_was_re_added_meanwhile_does_not_index_it_twice()
     {
         Add("a", "j");
