@@ -31,6 +31,7 @@ public static class ApplicationServices
         services.AddSingleton<TenantDataRulesCache>();
         services.AddSingleton<PoolGrantService>();
         services.AddSingleton<OperatorKeysService>();
+        services.AddSingleton<ComplianceService>();
         return services;
     }
 
