@@ -36,7 +36,8 @@ public sealed class RestAgent : IAsyncDisposable
         return client;
     }
 
-    public Task<HttpResponseMessage> RegisterAsync(string capability, string pool = "platform", int maxConcurrency = 1) =>
+    public Task<HttpResponseMessage> RegisterAsync(string capability, string pool = "platform", int maxConcurrency = 1, string region = "local",
+        string[]? certifications = null) =>
         _client.PostAsync("/v1/agent/register", JobCalls.Json(new
         {
             agentId = AgentId,
@@ -44,13 +45,15 @@ public sealed class RestAgent : IAsyncDisposable
             capabilities = new[] { capability },
             maxConcurrency,
             version = "rest-test",
-            region = "local",
+            region,
             costPerHour = 0.5,
+            certifications = certifications ?? [],
         }));
 
     /// <summary>Registers and expects 200; returns the answer.</summary>
-    public async Task<JsonNode> RegisterOkAsync(string capability, string pool = "platform", int maxConcurrency = 1) =>
-        (await MeshApi.EnsureAsync(await RegisterAsync(capability, pool, maxConcurrency), HttpStatusCode.OK))!;
+    public async Task<JsonNode> RegisterOkAsync(string capability, string pool = "platform", int maxConcurrency = 1, string region = "local",
+        string[]? certifications = null) =>
+        (await MeshApi.EnsureAsync(await RegisterAsync(capability, pool, maxConcurrency, region, certifications), HttpStatusCode.OK))!;
 
     /// <summary>Long-polls for up to <paramref name="slots"/> jobs; returns the assignments (none when the wait ran out).</summary>
     public async Task<List<JsonNode>> LeaseAsync(int slots = 1, double waitSeconds = 15)
