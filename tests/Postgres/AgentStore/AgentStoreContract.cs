@@ -34,6 +34,7 @@ public abstract class AgentStoreContract : StoreContract
                 Region = "eu-west-1",
                 CostPerHour = 1_234.567891m,
                 Runtime = "runtime-7",
+                Certifications = ["phi", "pii"],
             },
             State = AgentState.Quarantined,
             StateReason = "3 failures within 10 min ✓",
@@ -171,13 +172,17 @@ internal static class TestAgents
     public static AgentRecord Next(AgentRecord agent, AgentState state, double atSeconds) =>
         agent with { State = state, StateReason = $"{state} at {atSeconds}", StateChangedAt = At(atSeconds), Version = agent.Version + 1 };
 
-    /// <summary>Records hold capability arrays, which compare (and Assert.Equal them) by reference: compare them by content.</summary>
+    /// <summary>Records hold capability and certification arrays, which compare (and Assert.Equal them) by reference: compare them by content.</summary>
     public static void AssertSame(AgentRecord expected, AgentRecord? actual)
     {
         Assert.NotNull(actual);
         Assert.Equal(expected.Registration.Capabilities.ToArray(), actual.Registration.Capabilities.ToArray());
+        Assert.Equal(Certifications(expected), Certifications(actual));
         Assert.Equal(WithoutCapabilities(expected), WithoutCapabilities(actual));
     }
+
+    private static string[] Certifications(AgentRecord agent) =>
+        agent.Registration.Certifications.IsDefault ? [] : agent.Registration.Certifications.ToArray();
 
     public static void AssertSame(AgentSummary expected, AgentSummary actual)
     {
@@ -186,5 +191,5 @@ internal static class TestAgents
     }
 
     private static AgentRecord WithoutCapabilities(AgentRecord agent) =>
-        agent with { Registration = agent.Registration with { Capabilities = ImmutableArray<string>.Empty } };
+        agent with { Registration = agent.Registration with { Capabilities = ImmutableArray<string>.Empty, Certifications = default } };
 }

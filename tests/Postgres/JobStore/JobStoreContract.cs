@@ -402,6 +402,20 @@ public abstract class JobStoreContract : StoreContract
     }
 
     [Fact]
+    public async Task A_pending_jobs_data_classes_are_listed_with_it_for_its_queue()
+    {
+        var classified = Pending() with { Spec = Spec() with { DataClasses = ["phi", "pii"] } };
+        var plain = Pending();
+        await InsertAllAsync(classified, plain);
+
+        var listed = (await Store.ListPendingAsync(Queue, null, 100)).ToDictionary(r => r.JobId);
+
+        Assert.Equal(new[] { "phi", "pii" }, listed[classified.JobId].DataClasses);
+        Assert.True(listed[plain.JobId].DataClasses.IsDefaultOrEmpty);
+        Assert.Equal(new[] { "phi", "pii" }, (await Store.GetAsync(classified.JobId))!.Spec.DataClasses);
+    }
+
+    [Fact]
     public async Task Status_changes_move_jobs_between_the_pending_and_leased_lists_and_terminal_jobs_are_in_neither()
     {
         var jobs = Enumerable.Range(0, 6).Select(i => Pending(id: SpreadId(i * 4), createdAt: At(i))).ToList();
