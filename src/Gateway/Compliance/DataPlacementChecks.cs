@@ -18,8 +18,8 @@ namespace MeshOs.Gateway.Compliance;
 /// (<see cref="ComplianceReports"/>) and counts the refusals (<c>meshos_compliance_denied_total{policy,stage}</c>).
 /// A job whose tenant restricts no region and which carries no data class costs one cached look-up and no policy read.
 /// Refusals of enforcing policies are not reported as findings (nothing was violated): they are counted, and a
-/// refused submit is in the audit log; what audit-mode policies let through is reported as a failed check, and passes
-/// are reported too, so findings resolve.
+/// refused submit is in the audit log (as refused); what audit-mode policies let through is reported as a failed check,
+/// and passes are reported too, so findings resolve.
 /// </summary>
 public sealed class DataPlacementChecks
 {

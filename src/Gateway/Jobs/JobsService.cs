@@ -189,7 +189,7 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
             var jobId = submitter.NewJobId(tenant.TenantId, spec);
             return new Submitted(await mutations.RunAsync(caller, MeshActions.SubmitJob, MeshTargets.Job(jobId), async () =>
             {
-                // Inside the mutation: a submit the classification policy refuses is in the audit log, naming the policy.
+                // Inside the mutation: a submit the classification policy refuses is in the audit log as refused.
                 await placement.CheckSubmitAsync(tenant.TenantId, jobId, spec);
                 return await submitter.SubmitAsync(tenant, jobId, spec, cancellationToken);
             }), null);
