@@ -181,7 +181,12 @@ public sealed partial class DataPlacementEndToEndTests(DataPlacementFixture fixt
     private static partial Regex DeniedLine();
 }
 
-/// <summary>A private PostgreSQL server and one silo on it, for the data-placement tests alone (they change mesh-wide policies).</summary>
+/// <summary>
+/// A private PostgreSQL server and one silo on it, for the data-placement tests alone (they change mesh-wide policies).
+/// Load shedding is off: these tests submit jobs before any agent polls for them (a REST agent is a session only while
+/// it long-polls), and admission reads such a wait as the mesh falling behind and refuses a share of later submits,
+/// which is not what is tested here. (A job held back for compliance is marked handed back and never counted.)
+/// </summary>
 public sealed class DataPlacementFixture : IAsyncLifetime
 {
     public PostgresServer Server { get; private set; } = null!;
@@ -191,7 +196,8 @@ public sealed class DataPlacementFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Server = await PostgresServer.CreateAsync();
-        Mesh = await KernelMesh.StartAsync(await Server.CreateDatabaseAsync(), clusterId: "placement");
+        Mesh = await KernelMesh.StartAsync(await Server.CreateDatabaseAsync(), new Dictionary<string, string> { ["MeshOs:Admission:Enabled"] = "false" },
+            clusterId: "placement");
     }
 
     public async Task DisposeAsync()
