@@ -144,6 +144,7 @@ public static class AuditCanonical
 public sealed class AuditChange
 {
     private readonly Dictionary<string, string?> _fields = new(StringComparer.Ordinal);
+    private List<(string Name, string Content)>? _contents;
 
     public AuditChange Add(string name, string? value)
     {
@@ -155,7 +156,11 @@ public sealed class AuditChange
 
     public AuditChange Add(string name, double? value) => Add(name, value?.ToString("R", CultureInfo.InvariantCulture));
 
-    /// <summary>Adds a content's size and SHA-256 (not the content itself).</summary>
+    /// <summary>
+    /// Adds a content's size and SHA-256 (not the content itself) as <c>{name}.bytes</c> and <c>{name}.sha256</c>; a
+    /// null content is the one field <c>{name}</c>, null. Hashed only when <see cref="Fields"/> or <see cref="Digest"/>
+    /// is read: with auditing off a payload is never hashed.
+    /// </summary>
     public AuditChange AddContent(string name, string? content)
     {
         if (content is null)
@@ -163,12 +168,51 @@ public sealed class AuditChange
             return Add(name, (string?)null);
         }
 
-        var bytes = Encoding.UTF8.GetBytes(content);
-        return Add(name + ".bytes", bytes.Length).Add(name + ".sha256", Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        (_contents ??= []).Add((name, content));
+        return this;
     }
 
-    public IReadOnlyDictionary<string, string?> Fields => _fields;
+    public IReadOnlyDictionary<string, string?> Fields
+    {
+        get
+        {
+            HashContents();
+            return _fields;
+        }
+    }
 
     /// <summary>SHA-256 of the canonical change bytes, lowercase hex.</summary>
-    public string Digest() => Convert.ToHexStringLower(SHA256.HashData(AuditCanonical.Change(_fields)));
+    public string Digest()
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(AuditCanonical.Change(Fields), hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    private void HashContents()
+    {
+        if (_contents is null)
+        {
+            return;
+        }
+
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        foreach (var (name, content) in _contents)
+        {
+            // A payload may be megabytes: hashed through a pooled buffer, not a fresh array per call (the submit path).
+            var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(content.Length));
+            try
+            {
+                var length = Encoding.UTF8.GetBytes(content, buffer);
+                SHA256.HashData(buffer.AsSpan(0, length), hash);
+                Add(name + ".bytes", length).Add(name + ".sha256", Convert.ToHexStringLower(hash));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        _contents = null;
+    }
 }

@@ -153,7 +153,7 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
     public Task<JobRecord> CancelAsync(MeshCaller caller, string? jobId, string? reason)
     {
         var tenantId = caller.RequireTenant().TenantId;
-        return mutations.RunAsync(caller, MeshActions.CancelJob, MeshTargets.Job(jobId), () =>
+        return mutations.RunAsync(caller, MeshActions.CancelJob, MeshTargets.Job(jobId), ChangeSummaries.Cancel(reason), () =>
             grains.GetJobGrain(JobSubmitter.ParseJobId(jobId)).CancelAsync(tenantId, Inputs.Reason(reason, "cancelled by the tenant")));
     }
 
@@ -185,7 +185,7 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
         using (place)
         {
             var jobId = submitter.NewJobId(tenant.TenantId, spec);
-            return new Submitted(await mutations.RunAsync(caller, MeshActions.SubmitJob, MeshTargets.Job(jobId),
+            return new Submitted(await mutations.RunAsync(caller, MeshActions.SubmitJob, MeshTargets.Job(jobId), ChangeSummaries.Submit(spec),
                 () => submitter.SubmitAsync(tenant, jobId, spec, cancellationToken)), null);
         }
     }
