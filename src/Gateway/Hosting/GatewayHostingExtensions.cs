@@ -124,6 +124,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<IncidentsGrpcService>();
             app.MapGrpcService<FleetGrpcService>();
             app.MapGrpcService<OperatorKeysGrpcService>();
+            app.MapGrpcService<AuditGrpcService>();
         }
 
         return app;
