@@ -70,8 +70,11 @@ internal sealed class AuditGrpcService(AuditService audit) : MeshOs.Grpc.V1.Audi
         };
     }
 
+    /// <summary>The filter as REST gives it: proto3 cannot tell an unset string from an empty one, so empty means any.</summary>
     private static AuditFilter Filter(string actor, string tenant, string action, string target, Timestamp? from, Timestamp? to) =>
-        new(actor, tenant, action, target, from.ToDateTimeOffset("from"), to.ToDateTimeOffset("to"), null, null);
+        new(Unset(actor), Unset(tenant), Unset(action), Unset(target), from.ToDateTimeOffset("from"), to.ToDateTimeOffset("to"), null, null);
+
+    private static string? Unset(string value) => value.Length == 0 ? null : value;
 
     private static AuditEntry ToProto(Domain.AuditEntry entry)
     {

@@ -153,6 +153,9 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.OperatorKeys/Issue"] = RpcIsolation.Operator,
         ["meshos.v1.OperatorKeys/Review"] = RpcIsolation.Operator,
         ["meshos.v1.OperatorKeys/Revoke"] = RpcIsolation.Operator,
+        ["meshos.v1.Audit/Query"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Audit/Export"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Audit/Verify"] = RpcIsolation.Operator,
     };
 
     private KernelMesh Mesh => fixture.Mesh;
@@ -177,7 +180,7 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
             var consistent = RestClasses[op.OperationId] switch
             {
                 Isolation.Operator => catalog[op.OperationId].Role == Role.Operator,
-                Isolation.TenantJob => parameters.SequenceEqual(["jobId"]) && catalog[op.OperationId].Role == Role.Tenant,
+                Isolation.TenantJob => parameters.SequenceEqual(["jobId"]) && catalog[op.OperationId].Role is Role.Tenant or Role.OperatorOrTenant,
                 Isolation.TenantAgent => parameters.SequenceEqual(["agentId"]) && catalog[op.OperationId].Role is Role.OperatorOrTenant or Role.Agent,
                 Isolation.AgentJob => parameters.SequenceEqual(["agentId", "jobId"]) && catalog[op.OperationId].Role == Role.Agent,
                 Isolation.CallerScope => !parameters.Contains("jobId") && !parameters.Contains("agentId") && catalog[op.OperationId].Role != Role.Operator,
