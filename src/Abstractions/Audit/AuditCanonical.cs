@@ -117,20 +117,20 @@ public static class AuditCanonical
     {
         private readonly System.Buffers.ArrayBufferWriter<byte> _bytes = new(256);
 
+        /// <summary>Encodes in place (no array per field: an entry is encoded on every append, a summary on every mutation).</summary>
         public void Field(string? value)
         {
-            Span<byte> length = stackalloc byte[4];
             if (value is null)
             {
-                BinaryPrimitives.WriteUInt32BigEndian(length, uint.MaxValue);
-                _bytes.Write((ReadOnlySpan<byte>)length);
+                BinaryPrimitives.WriteUInt32BigEndian(_bytes.GetSpan(4), uint.MaxValue);
+                _bytes.Advance(4);
                 return;
             }
 
-            var utf8 = Encoding.UTF8.GetBytes(value);
-            BinaryPrimitives.WriteUInt32BigEndian(length, (uint)utf8.Length);
-            _bytes.Write((ReadOnlySpan<byte>)length);
-            _bytes.Write((ReadOnlySpan<byte>)utf8);
+            var span = _bytes.GetSpan(4 + Encoding.UTF8.GetMaxByteCount(value.Length));
+            var length = Encoding.UTF8.GetBytes(value, span[4..]);
+            BinaryPrimitives.WriteUInt32BigEndian(span, (uint)length);
+            _bytes.Advance(4 + length);
         }
 
         public byte[] ToArray() => _bytes.WrittenSpan.ToArray();

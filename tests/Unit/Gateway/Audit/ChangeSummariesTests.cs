@@ -168,5 +168,27 @@ public sealed class ChangeSummariesTests
         Assert.Equal(ImmutableSortedSet.Create("jobId", "fields"), ChangeSummaries.ReadJob("j").Fields.Keys.ToImmutableSortedSet());
     }
 
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("é€🙂")]
+    [InlineData("lone \uD800 surrogate")]
+    [InlineData("")]
+    public void The_canonical_bytes_are_length_prefixed_utf8_as_the_text_says(string value)
+    {
+        var expected = new List<byte>();
+        foreach (var field in new[] { AuditCanonical.ChangeTag, "a", value, "b", null, "long", new string('x', 3000) })
+        {
+            var utf8 = field is null ? null : Encoding.UTF8.GetBytes(field);
+            var length = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(length, utf8 is null ? uint.MaxValue : (uint)utf8.Length);
+            expected.AddRange(length);
+            expected.AddRange(utf8 ?? []);
+        }
+
+        var fields = new Dictionary<string, string?> { ["long"] = new string('x', 3000), ["b"] = null, ["a"] = value };
+
+        Assert.Equal(expected, AuditCanonical.Change(fields));
+    }
+
     private static string Sha256(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 }
