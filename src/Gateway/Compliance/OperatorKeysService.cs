@@ -1,4 +1,3 @@
-using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Compliance;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
@@ -18,8 +17,7 @@ public sealed class OperatorKeysService(IGrainFactory grains, OperatorKeyCache c
     public Task<IssuedOperatorKey> IssueAsync(MeshCaller caller, string? name, string? owner, OperatorScope scope)
     {
         caller.RequireOperator();
-        var change = new AuditChange().Add("name", name).Add("owner", owner).Add("scope", scope.ToString());
-        return mutations.RunAsync(caller, MeshActions.IssueOperatorKey, MeshTargets.OperatorKey("new"), change, async () =>
+        return mutations.RunAsync(caller, MeshActions.IssueOperatorKey, MeshTargets.OperatorKey("new"), ChangeSummaries.IssueOperatorKey(name, owner, scope.ToString()), async () =>
         {
             var issued = await Keys.IssueAsync(name ?? string.Empty, owner ?? string.Empty, scope);
             cache.Invalidate();
@@ -30,7 +28,7 @@ public sealed class OperatorKeysService(IGrainFactory grains, OperatorKeyCache c
     public Task<OperatorKeyInfo> RevokeAsync(MeshCaller caller, string keyId)
     {
         caller.RequireOperator();
-        return mutations.RunAsync(caller, MeshActions.RevokeOperatorKey, MeshTargets.OperatorKey(keyId), async () =>
+        return mutations.RunAsync(caller, MeshActions.RevokeOperatorKey, MeshTargets.OperatorKey(keyId), ChangeSummaries.RevokeKey(keyId), async () =>
         {
             var revoked = await Keys.RevokeAsync(keyId);
             cache.Invalidate();

@@ -127,6 +127,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<FleetGrpcService>();
             app.MapGrpcService<OperatorKeysGrpcService>();
             app.MapGrpcService<ComplianceGrpcService>();
+            app.MapGrpcService<AuditGrpcService>();
         }
 
         return app;

@@ -1,4 +1,5 @@
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
@@ -47,7 +48,7 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Mu
             settings.Kind ?? TenantKind.Customer,
             (settings.Quotas ?? new QuotaChanges(null, null, null, null, null)).ApplyTo(TenantQuotas.Default),
             settings.Pools is null ? ["platform"] : [.. settings.Pools]);
-        return mutations.RunAsync(caller, MeshActions.CreateTenant, MeshTargets.Tenant(tenantId), () => Tenant(tenantId).CreateAsync(spec));
+        return mutations.RunAsync(caller, MeshActions.CreateTenant, MeshTargets.Tenant(tenantId), ChangeSummaries.CreateTenant(spec), () => Tenant(tenantId).CreateAsync(spec));
     }
 
     public async Task<TenantPage> ListAsync(MeshCaller caller, string? cursor, int? limit)
@@ -67,7 +68,7 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Mu
 
     /// <summary>Changes name, kind, quotas or pools; unset ones keep their value.</summary>
     public Task<TenantInfo> UpdateAsync(MeshCaller caller, string tenantId, TenantChanges changes) =>
-        ChangeAsync(caller, MeshActions.UpdateTenant, tenantId, MeshTargets.Tenant(tenantId), (tenant, current) => tenant.UpdateAsync(new TenantSpec(
+        ChangeAsync(caller, MeshActions.UpdateTenant, tenantId, MeshTargets.Tenant(tenantId), ChangeSummaries.UpdateTenant(changes), (tenant, current) => tenant.UpdateAsync(new TenantSpec(
             changes.Name ?? current.Name,
             changes.Kind ?? current.Kind,
             changes.Quotas?.ApplyTo(current.Quotas) ?? current.Quotas,
@@ -75,14 +76,14 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Mu
 
     /// <summary>Disables (every key stops working) or enables the tenant.</summary>
     public Task<TenantInfo> SetDisabledAsync(MeshCaller caller, string tenantId, bool disabled) =>
-        ChangeAsync(caller, disabled ? MeshActions.DisableTenant : MeshActions.EnableTenant, tenantId, MeshTargets.Tenant(tenantId),
+        ChangeAsync(caller, disabled ? MeshActions.DisableTenant : MeshActions.EnableTenant, tenantId, MeshTargets.Tenant(tenantId), ChangeSummaries.SetDisabled(disabled),
             (tenant, _) => tenant.SetDisabledAsync(disabled));
 
     /// <summary>Issues an API key; its secret is in the answer only.</summary>
     public Task<IssuedApiKey> IssueKeyAsync(MeshCaller caller, string tenantId, string? name)
     {
         caller.RequireOperator();
-        return mutations.RunAsync(caller, MeshActions.IssueKey, MeshTargets.Tenant(tenantId), async () =>
+        return mutations.RunAsync(caller, MeshActions.IssueKey, MeshTargets.Tenant(tenantId), ChangeSummaries.IssueKey(name), async () =>
         {
             await ExistingAsync(tenantId);
             return await Tenant(tenantId).IssueKeyAsync(name ?? "default");
@@ -91,15 +92,16 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Mu
 
     /// <summary>Revokes a key at once on this gateway.</summary>
     public Task<TenantInfo> RevokeKeyAsync(MeshCaller caller, string tenantId, string keyId) =>
-        ChangeAsync(caller, MeshActions.RevokeKey, tenantId, MeshTargets.Key(tenantId, keyId), (tenant, _) => tenant.RevokeKeyAsync(keyId));
+        ChangeAsync(caller, MeshActions.RevokeKey, tenantId, MeshTargets.Key(tenantId, keyId), ChangeSummaries.RevokeKey(keyId), (tenant, _) => tenant.RevokeKeyAsync(keyId));
 
     private ITenantGrain Tenant(string tenantId) => grains.GetGrain<ITenantGrain>(tenantId);
 
     /// <summary>A change to an existing tenant; its keys cached on this gateway are forgotten, so the change holds here at once.</summary>
-    private Task<TenantInfo> ChangeAsync(MeshCaller caller, string action, string tenantId, string target, Func<ITenantGrain, TenantInfo, Task<TenantInfo>> change)
+    private Task<TenantInfo> ChangeAsync(MeshCaller caller, string action, string tenantId, string target, AuditChange summary,
+        Func<ITenantGrain, TenantInfo, Task<TenantInfo>> change)
     {
         caller.RequireOperator();
-        return mutations.RunAsync(caller, action, target, async () =>
+        return mutations.RunAsync(caller, action, target, summary, async () =>
         {
             var current = await ExistingAsync(tenantId);
             var changed = await change(Tenant(tenantId), current);

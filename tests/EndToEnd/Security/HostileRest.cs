@@ -350,7 +350,7 @@ public sealed class HostileRest
                 break;
             case Role.OperatorOrTenant:
                 yield return (Caller.Enrollment, 403);
-                if (op.PathParameters.Contains("agentId"))
+                if (op.PathParameters.Contains("agentId") || op.PathParameters.Contains("jobId"))
                 {
                     yield return (Caller.OtherTenant, 404);
                 }

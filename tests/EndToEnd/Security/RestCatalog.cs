@@ -136,7 +136,7 @@ public static class RestCatalog
                 .. submit.Select(a => a with { Field = "jobs.0." + a.Field }),
             ]),
             ["ListJobs"] = new(Role.Tenant, null, []),
-            ["GetJob"] = new(Role.Tenant, null, []),
+            ["GetJob"] = new(Role.OperatorOrTenant, null, []),
             ["CancelJob"] = new(Role.Tenant, _ => new JsonObject { ["reason"] = "fuzz" }, Values("reason", Repeat(501), Repeat(100_000))),
             ["JobEvents"] = new(Role.Tenant, null, []),
 
