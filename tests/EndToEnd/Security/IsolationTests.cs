@@ -59,6 +59,9 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["IssueOperatorKey"] = Isolation.Operator,
         ["ReviewOperatorKeys"] = Isolation.Operator,
         ["RevokeOperatorKey"] = Isolation.Operator,
+        ["EnrolOperatorKeyMfa"] = Isolation.Operator,
+        ["ConfirmOperatorKeyMfa"] = Isolation.Operator,
+        ["RemoveOperatorKeyMfa"] = Isolation.Operator,
         ["ListPoolGrants"] = Isolation.CallerScope,
         ["QueryAuditLog"] = Isolation.CallerScope,
         ["ExportAuditLog"] = Isolation.CallerScope,
@@ -153,6 +156,9 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.OperatorKeys/Issue"] = RpcIsolation.Operator,
         ["meshos.v1.OperatorKeys/Review"] = RpcIsolation.Operator,
         ["meshos.v1.OperatorKeys/Revoke"] = RpcIsolation.Operator,
+        ["meshos.v1.OperatorKeys/EnrolMfa"] = RpcIsolation.Operator,
+        ["meshos.v1.OperatorKeys/ConfirmMfa"] = RpcIsolation.Operator,
+        ["meshos.v1.OperatorKeys/RemoveMfa"] = RpcIsolation.Operator,
     };
 
     private KernelMesh Mesh => fixture.Mesh;
