@@ -61,8 +61,11 @@ public sealed class SimulationOptions
     /// </summary>
     public string RuntimeId { get; set; } = "sim-{host}";
 
-    /// <summary>The version the agents report. Default <c>sim-1</c>.</summary>
-    public string Version { get; set; } = "sim-1";
+    /// <summary>
+    /// The version the agents report: dot-separated numbers, so the agent-version policy can order it against
+    /// advisories (a version it cannot order is a finding). Default <c>1.0.0</c>.
+    /// </summary>
+    public string Version { get; set; } = "1.0.0";
 
     /// <summary>The region the agents report. Default <c>local</c>.</summary>
     public string Region { get; set; } = "local";

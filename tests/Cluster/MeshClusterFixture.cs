@@ -43,6 +43,7 @@ public sealed class MeshClusterFixture : IAsyncLifetime
         ["MeshOs:Dispatch:ReconcileMinAge"] = "00:00:01",
         ["MeshOs:Dispatch:LeaseSweepInterval"] = Format(LeaseSweepInterval),
         ["MeshOs:Events:PumpInterval"] = Format(PumpInterval),
+        ["MeshOs:Compliance:Enabled"] = "false", // no periodic scans: tests scan when they mean to
     };
 
     /// <summary>Steps of the shortest interval configured (the pump's).</summary>
@@ -95,6 +96,7 @@ public sealed class MeshClusterFixture : IAsyncLifetime
             siloBuilder.Services.AddSingleton<IAgentStore>(AgentStore);
             siloBuilder.Services.AddSingleton<IStorageProbe, InMemoryStorageProbe>();
             siloBuilder.AddMeshKernel(configuration);
+            siloBuilder.AddMeshCompliance(configuration);
             siloBuilder.AddMeshEventConsumer<IRecordingConsumerGrain>("test-recorder", "all");
         }
     }

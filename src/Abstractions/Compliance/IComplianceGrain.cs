@@ -13,7 +13,7 @@ namespace MeshOs.Abstractions.Compliance;
 public interface IComplianceGrain : IGrainWithIntegerKey
 {
     /// <summary>The policies and advisories in force, with a version that grows on every change (caches compare it).</summary>
-    [Alias("GetPolicies")]
+    [Alias("GetPolicies"), AlwaysInterleave]
     Task<PolicySet> GetPoliciesAsync();
 
     /// <summary>Adds or replaces a policy (by id). Invalid naming the field for a bad policy.</summary>
@@ -39,8 +39,8 @@ public interface IComplianceGrain : IGrainWithIntegerKey
     [Alias("Report"), OneWay]
     Task ReportAsync(ImmutableArray<CheckResult> checks);
 
-    /// <summary>Findings matching <paramref name="query"/>, newest change first, a page at a time.</summary>
-    [Alias("Findings")]
+    /// <summary>Findings matching <paramref name="query"/> in (policy, subject) order, a page at a time. Invalid for a bad limit.</summary>
+    [Alias("Findings"), AlwaysInterleave]
     Task<FindingPage> GetFindingsAsync(FindingQuery query);
 
     /// <summary>Accepts an open finding until a time, with a reason. NotFound, Invalid or FailedPrecondition (not open).</summary>
@@ -48,7 +48,7 @@ public interface IComplianceGrain : IGrainWithIntegerKey
     Task<ComplianceFinding> WaiveAsync(string policyId, string subject, string reason, DateTimeOffset until, string by);
 
     /// <summary>The score of one tenant (null: the whole mesh) now, and its history.</summary>
-    [Alias("Score")]
+    [Alias("Score"), AlwaysInterleave]
     Task<ComplianceReport> GetScoreAsync(string? tenantId);
 
     /// <summary>Runs the periodic full scan now (agents' versions, operator keys, residency of fleets) and answers the mesh's report.</summary>
@@ -103,3 +103,10 @@ public sealed record ComplianceReport(
     [property: Id(3)] ImmutableDictionary<PolicySeverity, int> OpenFindings,
     [property: Id(4)] ImmutableArray<ScorePoint> History,
     [property: Id(5)] DateTimeOffset? LastScanAt);
+
+/// <summary>
+/// Feeds the auditor from the event log (consumer <c>compliance</c>): agents are checked as they register and change
+/// state, between the auditor's periodic scans. Key: <c>default</c>.
+/// </summary>
+[Alias("meshos.IComplianceWatcherGrain")]
+public interface IComplianceWatcherGrain : Events.IMeshEventConsumer;

@@ -169,6 +169,13 @@ public static class MeshActions
     /// <summary>A production action refused by an enforcing <c>production-mfa</c> policy: the code was wrong, used before, or the key has no TOTP.</summary>
     public const string MfaInvalid = "auth.mfa-invalid";
     public const string ReadJobPayload = "jobs.read";
+
+    public const string PutPolicy = "compliance.policies.put";
+    public const string DeletePolicy = "compliance.policies.delete";
+    public const string PutAdvisory = "compliance.advisories.put";
+    public const string DeleteAdvisory = "compliance.advisories.delete";
+    public const string WaiveFinding = "compliance.findings.waive";
+    public const string ScanCompliance = "compliance.scan";
 }
 
 /// <summary>How mutation targets are named.</summary>
@@ -188,6 +195,12 @@ public static class MeshTargets
     public static string Incident(string incidentId) => "incident/" + incidentId;
 
     public static string OperatorKey(string keyId) => "operator-key/" + keyId;
+
+    public static string Policy(string policyId) => "policy/" + policyId;
+
+    public static string Advisory(string advisoryId) => "advisory/" + advisoryId;
+
+    public static string Finding(string policyId, string subject) => $"finding/{policyId}/{subject}";
 
     /// <summary>A client address (an authentication lockout's target).</summary>
     public static string Address(string address) => "address/" + address;

@@ -30,6 +30,7 @@ public static class ApplicationServices
         services.AddSingleton<PoolGrantCache>();
         services.AddSingleton<PoolGrantService>();
         services.AddSingleton<OperatorKeysService>();
+        services.AddSingleton<ComplianceService>();
         return services;
     }
 

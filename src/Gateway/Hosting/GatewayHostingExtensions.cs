@@ -124,6 +124,7 @@ public static class GatewayHostingExtensions
             app.MapHealingApi();
             app.MapAuditApi();
             app.MapOperatorKeysApi();
+            app.MapComplianceApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
             app.MapGrpcService<RuntimeChannelGrpcService>();

@@ -1,4 +1,6 @@
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Healing;
+using MeshOs.Grains.Compliance;
 using MeshOs.Grains.Healing;
 using MeshOs.Grains.Incidents;
 using Microsoft.Extensions.Configuration;
@@ -19,6 +21,17 @@ public static class SupervisorHostingExtensions
         services.AddSingleton<IncidentNotifier>();
         services.AddHostedService(sp => sp.GetRequiredService<IncidentNotifier>());
         silo.AddMeshEventConsumer<IHealingSupervisorGrain>("healing", "default");
+        return silo;
+    }
+
+    /// <summary>
+    /// The compliance auditor: its options, and the watcher that reads the event log (consumer <c>compliance</c>) so
+    /// agents are checked as they register. Policies are enforced by the gateways whether or not this is added.
+    /// </summary>
+    public static ISiloBuilder AddMeshCompliance(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.AddOptions<ComplianceOptions>().Bind(configuration.GetSection(ComplianceOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        silo.AddMeshEventConsumer<IComplianceWatcherGrain>("compliance", "default");
         return silo;
     }
 }

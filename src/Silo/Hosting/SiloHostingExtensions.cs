@@ -97,6 +97,7 @@ public static class SiloHostingExtensions
             silo.AddMeshKernel(builder.Configuration);
             silo.AddMeshHealing(builder.Configuration);
             silo.AddMeshAudit(builder.Configuration);
+            silo.AddMeshCompliance(builder.Configuration);
             silo.AddDashboard();
             silo.Services.Configure<GrainProfilerOptions>(o =>
                 o.DeactivationTime = builder.Configuration.GetValue("MeshOs:Dashboard:ProfilerIdleTimeout", TimeSpan.FromSeconds(10)));
