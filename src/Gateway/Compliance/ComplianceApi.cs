@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using MeshOs.Abstractions.Compliance;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Errors;
@@ -12,12 +13,15 @@ namespace MeshOs.Gateway.Compliance;
 public sealed record PutPolicyRequest
 {
     /// <summary>The built-in rule: data-residency, data-classification, agent-version, key-hygiene or production-mfa.</summary>
+    [Required]
     public string? Rule { get; init; }
 
     /// <summary>Audit (record a finding, let the action through) or Enforce (refuse it, naming the policy).</summary>
+    [Required]
     public PolicyMode? Mode { get; init; }
 
     /// <summary>Low, Medium, High or Critical: its weight in the score (1, 2, 4, 8).</summary>
+    [Required]
     public PolicySeverity? Severity { get; init; }
 
     /// <summary>Where it applies: kind mesh (no name), tenant or pool with a name. Default the whole mesh.</summary>
@@ -34,12 +38,15 @@ public sealed record PutPolicyRequest
 public sealed record PutAdvisoryRequest
 {
     /// <summary>The CVSS base score, 0.0–10.0: it sets the patch window (critical ≥ 9: 24 h; high ≥ 7: 7 days; medium ≥ 4: 30 days; low: next release).</summary>
+    [Required]
+    [Range(typeof(decimal), "0", "10")]
     public decimal? Cvss { get; init; }
 
     /// <summary>The first affected version; absent: every version before fixedIn.</summary>
     public string? IntroducedIn { get; init; }
 
     /// <summary>The first fixed version.</summary>
+    [Required]
     public string? FixedIn { get; init; }
 
     /// <summary>When the advisory was published (the window starts then); default now.</summary>
@@ -52,15 +59,19 @@ public sealed record PutAdvisoryRequest
 /// <summary>Accepts an open finding for a while.</summary>
 public sealed record WaiveFindingRequest
 {
+    [Required]
     public string? PolicyId { get; init; }
 
     /// <summary>The finding's subject, e.g. agent/a-1 or operator-key/0123456789ab.</summary>
+    [Required]
     public string? Subject { get; init; }
 
     /// <summary>Why the risk is accepted (kept in the finding's history and the audit log).</summary>
+    [Required]
     public string? Reason { get; init; }
 
     /// <summary>When the waiver ends, at most 365 days away; the finding opens again then if it still fails.</summary>
+    [Required]
     public DateTimeOffset? Until { get; init; }
 }
 

@@ -131,6 +131,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<IncidentsGrpcService>();
             app.MapGrpcService<FleetGrpcService>();
             app.MapGrpcService<OperatorKeysGrpcService>();
+            app.MapGrpcService<ComplianceGrpcService>();
         }
 
         return app;

@@ -122,6 +122,7 @@ public sealed class ComplianceLedger(ComplianceState state)
     /// <summary>An operator accepts an open finding until <paramref name="until"/>.</summary>
     public ComplianceFinding Waive(string policyId, string subject, string reason, DateTimeOffset until, string by, DateTimeOffset now)
     {
+        FindingLifecycle.ValidateWaiver(reason, until, now);
         var key = Key(policyId ?? string.Empty, subject ?? string.Empty);
         var current = state.Findings.GetValueOrDefault(key) ?? throw MeshException.NotFound($"The finding of policy '{policyId}' on '{subject}'");
         var waived = FindingLifecycle.Waive(current, reason, until, by, now);

@@ -51,6 +51,19 @@ public static class FindingLifecycle
     /// <summary>An operator accepts an open finding until <paramref name="until"/> (at most <see cref="MaxWaiver"/> away), with a reason.</summary>
     public static ComplianceFinding Waive(ComplianceFinding current, string reason, DateTimeOffset until, string by, DateTimeOffset now)
     {
+        ValidateWaiver(reason, until, now);
+        current = ExpireWaiver(current, now);
+        if (current.State != FindingState.Open)
+        {
+            throw MeshException.Precondition($"Only an open finding can be waived; this one is {current.State}.");
+        }
+
+        return Change(current, FindingState.Waived, reason.Trim(), by, now) with { WaivedUntil = until };
+    }
+
+    /// <summary>Invalid naming the field unless a waiver has a reason and ends after now, at most <see cref="MaxWaiver"/> away.</summary>
+    public static void ValidateWaiver(string? reason, DateTimeOffset until, DateTimeOffset now)
+    {
         if (string.IsNullOrWhiteSpace(reason))
         {
             throw MeshException.Invalid("reason", "required: why the finding is accepted.");
@@ -60,14 +73,6 @@ public static class FindingLifecycle
         {
             throw MeshException.Invalid("until", "a time after now and at most 365 days away.");
         }
-
-        current = ExpireWaiver(current, now);
-        if (current.State != FindingState.Open)
-        {
-            throw MeshException.Precondition($"Only an open finding can be waived; this one is {current.State}.");
-        }
-
-        return Change(current, FindingState.Waived, reason.Trim(), by, now) with { WaivedUntil = until };
     }
 
     /// <summary>A waiver whose time has come ends: the finding is open again (the next check resolves it if it passes).</summary>

@@ -61,6 +61,15 @@ public sealed class FuzzWorld : IAsyncDisposable
     /// <summary>An open P3 incident opened by hand (P3 does not escalate, so it does not change by itself).</summary>
     public string IncidentId { get; }
 
+    /// <summary>The policy hostile compliance requests aim at: data residency in audit mode, on a pool nothing runs in.</summary>
+    public const string CompliancePolicyId = "fz-policy";
+
+    /// <summary>The pool of <see cref="CompliancePolicyId"/> (and of every policy a fuzz request creates).</summary>
+    public const string CompliancePool = "fz-nowhere";
+
+    /// <summary>The advisory hostile compliance requests aim at: fixed in 0.0.1, so it affects no agent.</summary>
+    public const string AdvisoryId = "fz-advisory";
+
     /// <summary>Where a job a hostile submit slipped through would land: no agent serves it.</summary>
     public const string IdleCapability = "fz-idle";
 
@@ -86,6 +95,10 @@ public sealed class FuzzWorld : IAsyncDisposable
             new { severity = "P3", title = "fuzz target", detail = "hostile requests aim here", dedupKey = JobCalls.Unique("fuzz"), actor = "fuzzer" }),
             HttpStatusCode.Created))!;
         var incidentId = incident["incident"]!["incidentId"]!.GetValue<string>();
+        await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/compliance/policies/{CompliancePolicyId}",
+            new { rule = "data-residency", mode = "Audit", severity = "Low", scope = new { kind = "pool", name = CompliancePool } }), HttpStatusCode.OK);
+        await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/compliance/advisories/{AdvisoryId}",
+            new { cvss = 1.0, fixedIn = "0.0.1", summary = "fuzz target" }), HttpStatusCode.OK);
         return new FuzzWorld(mesh, tenant, other, keyId, jobId, otherJobId, agent, capability, otherAgent, incidentId);
     }
 

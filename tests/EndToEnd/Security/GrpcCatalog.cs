@@ -218,6 +218,59 @@ public static class GrpcCatalog
             Unary("OperatorKeys", "RemoveMfa", Role.Operator, () => new OperatorKeyRef { KeyId = "000000000000" },
                 Field<OperatorKeyRef>.Values("key_id", new[] { "", "   ", "../x", "operator", new string('k', 10_000) }, (m, v) => m.KeyId = v)),
 
+            // Compliance (tenants read their own; operators change)
+            Unary("Compliance", "ListPolicies", Role.OperatorOrTenant, () => new ListPoliciesRequest(), []),
+            Unary("Compliance", "PutPolicy", Role.Operator, () => new CompliancePolicy
+            {
+                Id = FuzzWorld.CompliancePolicyId, Rule = "data-residency", Mode = PolicyMode.Audit, Severity = PolicySeverity.Low,
+                ScopeKind = "pool", ScopeName = FuzzWorld.CompliancePool,
+            },
+            [
+                .. Field<CompliancePolicy>.Values("id", new[] { "", "UPPER", "a b", new string('p', 65) }, (m, v) => m.Id = v),
+                .. Field<CompliancePolicy>.Values("rule", new[] { "", "nope" }, (m, v) => m.Rule = v),
+                .. Field<CompliancePolicy>.Values("mode", new[] { PolicyMode.Unspecified, (PolicyMode)9 }, (m, v) => m.Mode = v),
+                .. Field<CompliancePolicy>.Values("severity", new[] { PolicySeverity.Unspecified, (PolicySeverity)9 }, (m, v) => m.Severity = v),
+                .. Field<CompliancePolicy>.Values("scope_kind", new[] { "galaxy", "tenant " }, (m, v) => m.ScopeKind = v),
+                .. Field<CompliancePolicy>.Values("scope_name", new[] { new string('n', 101) }, (m, v) => m.ScopeName = v),
+                Field<CompliancePolicy>.On("settings", "{\"x\": \"1\"}", m => m.Settings["x"] = "1"),
+            ]),
+            Unary("Compliance", "DeletePolicy", Role.Operator, () => new PolicyRef { PolicyId = "fz-never-set" },
+                Field<PolicyRef>.Values("policy_id", new[] { "", "../x", new string('p', 10_000) }, (m, v) => m.PolicyId = v)),
+            Unary("Compliance", "PutAdvisory", Role.Operator, () => new VulnerabilityAdvisory { Id = FuzzWorld.AdvisoryId, Cvss = "1.0", FixedIn = "0.0.1", Summary = "fuzz" },
+            [
+                .. Field<VulnerabilityAdvisory>.Values("id", new[] { "", "a b", new string('a', 65) }, (m, v) => m.Id = v),
+                .. Field<VulnerabilityAdvisory>.Values("cvss", new[] { "", "high", "10.1", "-1", "1e3" }, (m, v) => m.Cvss = v),
+                .. Field<VulnerabilityAdvisory>.Values("fixed_in", new[] { "", "latest" }, (m, v) => m.FixedIn = v),
+                .. Field<VulnerabilityAdvisory>.Values("introduced_in", new[] { "9.9.9", "x" }, (m, v) => m.IntroducedIn = v),
+                .. Field<VulnerabilityAdvisory>.Values("published_at", BadTimestamps(), (m, v) => m.PublishedAt = v),
+                .. Field<VulnerabilityAdvisory>.Values("summary", new[] { new string('s', 501) }, (m, v) => m.Summary = v),
+            ]),
+            Unary("Compliance", "DeleteAdvisory", Role.Operator, () => new AdvisoryRef { AdvisoryId = "fz-never-set" },
+                Field<AdvisoryRef>.Values("advisory_id", new[] { "", "../x", new string('a', 10_000) }, (m, v) => m.AdvisoryId = v)),
+            Unary("Compliance", "ListFindings", Role.OperatorOrTenant, () => new ListFindingsRequest { Limit = 10 },
+            [
+                .. Field<ListFindingsRequest>.Values("limit", [-1, 1_001, int.MinValue, int.MaxValue], (m, v) => m.Limit = v),
+                .. Field<ListFindingsRequest>.Values("state", [4, 99, -1], (m, v) => m.State = (FindingState)v),
+                .. Field<ListFindingsRequest>.Values("cursor", new[] { "%%%", new string('c', 257) }, (m, v) => m.Cursor = v),
+                .. Field<ListFindingsRequest>.Values("policy_id", new[] { new string('p', 257) }, (m, v) => m.PolicyId = v),
+            ]),
+            Unary("Compliance", "WaiveFinding", Role.Operator, () => new WaiveFindingRequest
+            {
+                PolicyId = FuzzWorld.CompliancePolicyId, Subject = "agent/fz-nobody", Reason = "fuzz",
+                Until = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(1)),
+            },
+            [
+                .. Field<WaiveFindingRequest>.Values("policy_id", new[] { "", new string('p', 257) }, (m, v) => m.PolicyId = v),
+                .. Field<WaiveFindingRequest>.Values("subject", new[] { "", new string('s', 257) }, (m, v) => m.Subject = v),
+                .. Field<WaiveFindingRequest>.Values("reason", new[] { "", "   " }, (m, v) => m.Reason = v),
+                .. Field<WaiveFindingRequest>.Values("until", BadTimestamps(), (m, v) => m.Until = v),
+                Field<WaiveFindingRequest>.On("until", "in the past", m => m.Until = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-1))),
+                Field<WaiveFindingRequest>.On("until", "400 days away", m => m.Until = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(400))),
+            ]),
+            Unary("Compliance", "GetScore", Role.OperatorOrTenant, () => new GetScoreRequest(),
+                Field<GetScoreRequest>.Values("tenant", new[] { new string('t', 257) }, (m, v) => m.Tenant = v)),
+            Unary("Compliance", "Scan", Role.Operator, () => new ScanRequest(), []),
+
             // Agent and runtime streams (an agent credential: the enrollment token or a tenant key)
             new("meshos.v1.AgentChannel", "Connect", MethodType.DuplexStreaming, Role.Agent,
                 () => [new AgentMessage { Register = ValidRegister(w, "fz-never-registered") }, .. AgentFollowUps(w)], RegisterAttacks(w)),
@@ -426,6 +479,7 @@ public static class GrpcCatalog
         var services = new[]
         {
             JobsReflection.Descriptor, AgentChannelReflection.Descriptor, OperationsReflection.Descriptor, RuntimeChannelReflection.Descriptor,
+            ComplianceReflection.Descriptor,
         }.SelectMany(file => file.Services);
         var missing = services.SelectMany(s => s.Methods.Select(m => $"{s.FullName}/{m.Name}"))
             .Except(catalog.Select(m => m.ToString()), StringComparer.Ordinal)

@@ -305,8 +305,16 @@ public sealed class HostileRest
         return Gen.Elements(choices.ToArray()).Select(c => Build(op, "odd path segment", $"{{{c.Parameter}}} = {c.Value}", Correct(op),
             endpoint.Template is null ? null : Bytes(endpoint.Template("p")),
             path: Path(op, c.Parameter, c.Raw ? c.Value : Uri.EscapeDataString(c.Value)),
-            mayBeAccepted: (c.Dot && op.Method == "GET") || IdempotentRelease(op, c.Parameter, c.Value)));
+            mayBeAccepted: (c.Dot && op.Method == "GET") || IdempotentRelease(op, c.Parameter, c.Value) || UpsertById(op, c.Value)));
     }
+
+    /// <summary>
+    /// A PUT of a policy or an advisory names the object it creates: an odd path value that is a well-formed id
+    /// ("null", "-1", a GUID) is a new policy or advisory, not an attack (it is created in a pool nothing runs in).
+    /// </summary>
+    private static bool UpsertById(ApiOperation op, string value) =>
+        op.OperationId is "PutCompliancePolicy" or "PutAdvisory" && value.Length is >= 1 and <= 64
+        && value.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.') && value is not ("." or "..");
 
     /// <summary>
     /// An agent releasing a lease it does not hold on a job its owner could serve is a no-op answered 204: the release
@@ -388,6 +396,8 @@ public sealed class HostileRest
         "tenantId" => _world.Tenant.Id,
         "keyId" => _world.KeyId,
         "incidentId" => _world.IncidentId,
+        "policyId" => FuzzWorld.CompliancePolicyId,
+        "advisoryId" => FuzzWorld.AdvisoryId,
         _ => throw new InvalidOperationException($"No object of the fuzz world for path parameter '{parameter}'."),
     };
 

@@ -104,6 +104,17 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["AttachPostMortem"] = Isolation.Operator,
         ["HealingReport"] = Isolation.Operator,
         ["ListRemediations"] = Isolation.Operator,
+
+        ["ListCompliancePolicies"] = Isolation.CallerScope,
+        ["PutCompliancePolicy"] = Isolation.Operator,
+        ["DeleteCompliancePolicy"] = Isolation.Operator,
+        ["ListAdvisories"] = Isolation.Operator,
+        ["PutAdvisory"] = Isolation.Operator,
+        ["DeleteAdvisory"] = Isolation.Operator,
+        ["ListFindings"] = Isolation.CallerScope,
+        ["WaiveFinding"] = Isolation.Operator,
+        ["GetComplianceScore"] = Isolation.CallerScope,
+        ["ScanCompliance"] = Isolation.Operator,
     };
 
     /// <summary>How a gRPC method relates to tenants' objects.</summary>
@@ -159,6 +170,15 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.OperatorKeys/EnrolMfa"] = RpcIsolation.Operator,
         ["meshos.v1.OperatorKeys/ConfirmMfa"] = RpcIsolation.Operator,
         ["meshos.v1.OperatorKeys/RemoveMfa"] = RpcIsolation.Operator,
+        ["meshos.v1.Compliance/ListPolicies"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Compliance/PutPolicy"] = RpcIsolation.Operator,
+        ["meshos.v1.Compliance/DeletePolicy"] = RpcIsolation.Operator,
+        ["meshos.v1.Compliance/PutAdvisory"] = RpcIsolation.Operator,
+        ["meshos.v1.Compliance/DeleteAdvisory"] = RpcIsolation.Operator,
+        ["meshos.v1.Compliance/ListFindings"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Compliance/WaiveFinding"] = RpcIsolation.Operator,
+        ["meshos.v1.Compliance/GetScore"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Compliance/Scan"] = RpcIsolation.Operator,
     };
 
     private KernelMesh Mesh => fixture.Mesh;
@@ -464,6 +484,35 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
             },
             ["RevokePoolGrant"] = async () => await JobCalls.AssertProblemAsync(await intruder.Http.PostAsJsonAsync($"/v1/tenants/{w.Victim.Id}/grants/revoke",
                 new { grantee = "platform", pool = w.Victim.Id }), HttpStatusCode.NotFound),
+            ["ListCompliancePolicies"] = async () =>
+            {
+                // A policy scoped to the victim is the victim's business: the intruder sees mesh-wide policies only, and no advisories.
+                var policyId = JobCalls.Unique("iso");
+                await MeshApi.EnsureAsync(await Mesh.Api.Operator.PutAsJsonAsync($"/v1/compliance/policies/{policyId}",
+                    new { rule = "data-residency", mode = "Audit", severity = "Low", scope = new { kind = "tenant", name = w.Victim.Id } }), HttpStatusCode.OK);
+                try
+                {
+                    var set = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/compliance/policies"), HttpStatusCode.OK))!;
+                    Assert.All(set["policies"]!.AsArray(), p => Assert.Equal("mesh", p!["scope"]!["kind"]!.GetValue<string>()));
+                    Assert.Empty(set["advisories"]!.AsArray());
+                }
+                finally
+                {
+                    await MeshApi.EnsureAsync(await Mesh.Api.Operator.DeleteAsync($"/v1/compliance/policies/{policyId}"), HttpStatusCode.NoContent);
+                }
+            },
+            ["ListFindings"] = async () =>
+            {
+                var page = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/compliance/findings?limit=1000"), HttpStatusCode.OK))!["findings"]!.AsArray();
+                Assert.All(page, f => Assert.Equal(intruder.Id, f!["tenantId"]?.GetValue<string>()));
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/compliance/findings?tenant={w.Victim.Id}"), HttpStatusCode.BadRequest);
+            },
+            ["GetComplianceScore"] = async () =>
+            {
+                var report = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/compliance/score"), HttpStatusCode.OK))!;
+                Assert.Equal(intruder.Id, report["tenantId"]!.GetValue<string>());
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/compliance/score?tenant={w.Victim.Id}"), HttpStatusCode.BadRequest);
+            },
         };
 
         var scoped = surface.Operations.Where(o => RestClasses[o.OperationId] == Isolation.CallerScope).Select(o => o.OperationId).ToList();
@@ -786,6 +835,8 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
             "tenantId" => world.Tenant.Id,
             "keyId" => world.KeyId,
             "incidentId" => world.IncidentId,
+            "policyId" => FuzzWorld.CompliancePolicyId,
+            "advisoryId" => FuzzWorld.AdvisoryId,
             _ => throw new InvalidOperationException($"{op}: no object of the world for path parameter '{p}'."),
         }))]);
 }

@@ -193,6 +193,8 @@ public sealed class OpenApiContractTests(EmbeddedKernelFixture fixture, ITestOut
                 "tenantId" => world.Tenant.Id,
                 "keyId" => world.KeyId,
                 "incidentId" => world.IncidentId,
+                "policyId" => FuzzWorld.CompliancePolicyId,
+                "advisoryId" => FuzzWorld.AdvisoryId,
                 _ => throw new InvalidOperationException(parameter),
             }), StringComparison.Ordinal);
         }

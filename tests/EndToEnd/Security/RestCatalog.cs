@@ -79,6 +79,51 @@ public static class RestCatalog
             ["ConfirmOperatorKeyMfa"] = new(Role.Operator, _ => new JsonObject { ["code"] = "123456" }, Values("code", null, "", Repeat(17), Repeat(100_000), 123456)),
             ["RemoveOperatorKeyMfa"] = new(Role.Operator, null, []),
 
+            // Compliance (tenants read their own; operators change)
+            ["ListCompliancePolicies"] = new(Role.OperatorOrTenant, null, []),
+            ["PutCompliancePolicy"] = new(Role.Operator, _ => new JsonObject
+            {
+                ["rule"] = "data-residency",
+                ["mode"] = "Audit",
+                ["severity"] = "Low",
+                ["scope"] = new JsonObject { ["kind"] = "pool", ["name"] = FuzzWorld.CompliancePool },
+            },
+            [
+                .. Values("rule", null, "", "nope", 5),
+                .. Values("mode", null, "Block", 1),
+                .. Values("severity", null, "Extreme", 2),
+                .. Values("scope", new JsonObject { ["kind"] = "galaxy" }, new JsonObject { ["kind"] = "mesh", ["name"] = "x" },
+                    new JsonObject { ["kind"] = "tenant" }, new JsonObject { ["kind"] = "pool", ["name"] = Repeat(101) }),
+                .. Values("settings", new JsonObject { ["maxUnusedDays"] = "30" }, new JsonObject { ["x"] = "1" }),
+                .. Values("enabled", "yes"),
+            ]),
+            ["DeleteCompliancePolicy"] = new(Role.Operator, null, []),
+            ["ListAdvisories"] = new(Role.Operator, null, []),
+            ["PutAdvisory"] = new(Role.Operator, _ => new JsonObject { ["cvss"] = 1.0, ["fixedIn"] = "0.0.1", ["summary"] = "fuzz" },
+            [
+                .. Values("cvss", null, -0.1, 10.1, "high"),
+                .. Values("fixedIn", null, "", "latest", Repeat(3_000)),
+                .. Values("introducedIn", "9.9.9", "x"),
+                .. Values("publishedAt", "yesterday", 5),
+                .. Values("summary", Repeat(501)),
+            ]),
+            ["DeleteAdvisory"] = new(Role.Operator, null, []),
+            ["ListFindings"] = new(Role.OperatorOrTenant, null, []),
+            ["WaiveFinding"] = new(Role.Operator, _ => new JsonObject
+            {
+                ["policyId"] = FuzzWorld.CompliancePolicyId,
+                ["subject"] = "agent/fz-nobody",
+                ["reason"] = "fuzz",
+                ["until"] = DateTimeOffset.UtcNow.AddDays(1).ToString("O"),
+            },
+            [
+                .. Values("policyId", null, "", Repeat(257)),
+                .. Values("subject", null, "", Repeat(257)),
+                .. Values("until", null, "soon", DateTimeOffset.UtcNow.AddDays(-1).ToString("O"), DateTimeOffset.UtcNow.AddDays(400).ToString("O")),
+            ]),
+            ["GetComplianceScore"] = new(Role.OperatorOrTenant, null, []),
+            ["ScanCompliance"] = new(Role.Operator, null, []),
+
             ["ListPoolGrants"] = new(Role.OperatorOrTenant, null, []),
             ["GrantPool"] = new(Role.OperatorOrTenant, _ => new JsonObject { ["grantee"] = "platform", ["pool"] = w.Tenant.Id + "/fuzz" }, GrantAttacks(w)),
             ["RevokePoolGrant"] = new(Role.OperatorOrTenant, _ => new JsonObject { ["grantee"] = "platform", ["pool"] = w.Tenant.Id + "/fuzz" }, GrantAttacks(w)),
@@ -238,6 +283,9 @@ public static class RestCatalog
             ("QueryAuditLog" or "ExportAuditLog", "actor" or "tenant" or "action" or "target") => ([Repeat(257)], false),
             ("VerifyAuditLog", "from" or "to") => (["0", "-1", "x"], false),
             ("QueryAuditLog" or "ExportAuditLog", "from") => (dates, false),
+            ("ListFindings", "limit") => ([.. numbers, "1001"], false),
+            ("ListFindings", "state") => (["Exploded", "99", "-1", "Open,Resolved"], false),
+            ("ListFindings" or "GetComplianceScore", "tenant") or ("ListFindings", "policy") => ([Repeat(257)], false),
             ("HealingReport", "recent") => (["-1", "-2147483648", "2147483648", "x"], false),
             ("ListJobs", "status") => (["Exploded", "99", "3", "-1", "Leased,Running", ""], false),
             ("ListJobs", "cursor") => (["not-a-cursor!", "AAAA", Repeat(101, 'c')], false),
