@@ -69,8 +69,13 @@ public sealed class OperatorKeysService(IGrainFactory grains, OperatorKeyCache c
         caller.RequireOperator();
         return mutations.RunAsync(caller, MeshActions.ConfirmOperatorKeyMfa, MeshTargets.OperatorKey(keyId), new AuditChange().Add("keyId", keyId), () =>
         {
+            if (string.IsNullOrEmpty(code) || code.Length > ProductionMfa.MaxCodeLength)
+            {
+                throw MeshException.Invalid("code", "required: the authenticator's current 6-digit code.");
+            }
+
             RequireSelfOrFull(caller, keyId);
-            return Keys.ConfirmMfaAsync(keyId, code ?? string.Empty);
+            return Keys.ConfirmMfaAsync(keyId, code);
         });
     }
 
