@@ -156,6 +156,15 @@ public static class MeshActions
     public const string ScopeDenied = "auth.scope-denied";
     public const string IssueOperatorKey = "operator-keys.issue";
     public const string RevokeOperatorKey = "operator-keys.revoke";
+    public const string EnrolOperatorKeyMfa = "operator-keys.mfa.enrol";
+    public const string ConfirmOperatorKeyMfa = "operator-keys.mfa.confirm";
+    public const string RemoveOperatorKeyMfa = "operator-keys.mfa.remove";
+
+    /// <summary>A production action refused by an enforcing <c>production-mfa</c> policy: no TOTP code was given.</summary>
+    public const string MfaRequired = "auth.mfa-required";
+
+    /// <summary>A production action refused by an enforcing <c>production-mfa</c> policy: the code was wrong, used before, or the key has no TOTP.</summary>
+    public const string MfaInvalid = "auth.mfa-invalid";
     public const string ReadJobPayload = "jobs.read";
 
     public const string PutPolicy = "compliance.policies.put";

@@ -209,6 +209,15 @@ public static class GrpcCatalog
             Unary("OperatorKeys", "Review", Role.Operator, () => new ReviewOperatorKeysRequest(), []),
             Unary("OperatorKeys", "Revoke", Role.Operator, () => new OperatorKeyRef { KeyId = "000000000000" },
                 Field<OperatorKeyRef>.Values("key_id", new[] { "", "   ", "../x", new string('k', 10_000) }, (m, v) => m.KeyId = v)),
+            Unary("OperatorKeys", "EnrolMfa", Role.Operator, () => new OperatorKeyRef { KeyId = "000000000000" },
+                Field<OperatorKeyRef>.Values("key_id", new[] { "", "   ", "../x", "operator", new string('k', 10_000) }, (m, v) => m.KeyId = v)),
+            Unary("OperatorKeys", "ConfirmMfa", Role.Operator, () => new ConfirmMfaRequest { KeyId = "000000000000", Code = "123456" },
+            [
+                .. Field<ConfirmMfaRequest>.Values("key_id", new[] { "", "   ", "../x", "operator", new string('k', 10_000) }, (m, v) => m.KeyId = v),
+                .. Field<ConfirmMfaRequest>.Values("code", new[] { "", "12345", "abcdef", new string('1', 10_000) }, (m, v) => m.Code = v),
+            ]),
+            Unary("OperatorKeys", "RemoveMfa", Role.Operator, () => new OperatorKeyRef { KeyId = "000000000000" },
+                Field<OperatorKeyRef>.Values("key_id", new[] { "", "   ", "../x", "operator", new string('k', 10_000) }, (m, v) => m.KeyId = v)),
 
             // Compliance (tenants read their own; operators change)
             Unary("Compliance", "ListPolicies", Role.OperatorOrTenant, () => new ListPoliciesRequest(), []),
