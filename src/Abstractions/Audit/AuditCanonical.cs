@@ -117,20 +117,20 @@ public static class AuditCanonical
     {
         private readonly System.Buffers.ArrayBufferWriter<byte> _bytes = new(256);
 
+        /// <summary>Encodes in place (no array per field: an entry is encoded on every append, a summary on every mutation).</summary>
         public void Field(string? value)
         {
-            Span<byte> length = stackalloc byte[4];
             if (value is null)
             {
-                BinaryPrimitives.WriteUInt32BigEndian(length, uint.MaxValue);
-                _bytes.Write((ReadOnlySpan<byte>)length);
+                BinaryPrimitives.WriteUInt32BigEndian(_bytes.GetSpan(4), uint.MaxValue);
+                _bytes.Advance(4);
                 return;
             }
 
-            var utf8 = Encoding.UTF8.GetBytes(value);
-            BinaryPrimitives.WriteUInt32BigEndian(length, (uint)utf8.Length);
-            _bytes.Write((ReadOnlySpan<byte>)length);
-            _bytes.Write((ReadOnlySpan<byte>)utf8);
+            var span = _bytes.GetSpan(4 + Encoding.UTF8.GetMaxByteCount(value.Length));
+            var length = Encoding.UTF8.GetBytes(value, span[4..]);
+            BinaryPrimitives.WriteUInt32BigEndian(span, (uint)length);
+            _bytes.Advance(4 + length);
         }
 
         public byte[] ToArray() => _bytes.WrittenSpan.ToArray();
@@ -144,6 +144,7 @@ public static class AuditCanonical
 public sealed class AuditChange
 {
     private readonly Dictionary<string, string?> _fields = new(StringComparer.Ordinal);
+    private List<(string Name, string Content)>? _contents;
 
     public AuditChange Add(string name, string? value)
     {
@@ -155,7 +156,11 @@ public sealed class AuditChange
 
     public AuditChange Add(string name, double? value) => Add(name, value?.ToString("R", CultureInfo.InvariantCulture));
 
-    /// <summary>Adds a content's size and SHA-256 (not the content itself).</summary>
+    /// <summary>
+    /// Adds a content's size and SHA-256 (not the content itself) as <c>{name}.bytes</c> and <c>{name}.sha256</c>; a
+    /// null content is the one field <c>{name}</c>, null. Hashed only when <see cref="Fields"/> or <see cref="Digest"/>
+    /// is read: with auditing off a payload is never hashed.
+    /// </summary>
     public AuditChange AddContent(string name, string? content)
     {
         if (content is null)
@@ -163,12 +168,51 @@ public sealed class AuditChange
             return Add(name, (string?)null);
         }
 
-        var bytes = Encoding.UTF8.GetBytes(content);
-        return Add(name + ".bytes", bytes.Length).Add(name + ".sha256", Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        (_contents ??= []).Add((name, content));
+        return this;
     }
 
-    public IReadOnlyDictionary<string, string?> Fields => _fields;
+    public IReadOnlyDictionary<string, string?> Fields
+    {
+        get
+        {
+            HashContents();
+            return _fields;
+        }
+    }
 
     /// <summary>SHA-256 of the canonical change bytes, lowercase hex.</summary>
-    public string Digest() => Convert.ToHexStringLower(SHA256.HashData(AuditCanonical.Change(_fields)));
+    public string Digest()
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(AuditCanonical.Change(Fields), hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    private void HashContents()
+    {
+        if (_contents is null)
+        {
+            return;
+        }
+
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        foreach (var (name, content) in _contents)
+        {
+            // A payload may be megabytes: hashed through a pooled buffer, not a fresh array per call (the submit path).
+            var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(content.Length));
+            try
+            {
+                var length = Encoding.UTF8.GetBytes(content, buffer);
+                SHA256.HashData(buffer.AsSpan(0, length), hash);
+                Add(name + ".bytes", length).Add(name + ".sha256", Convert.ToHexStringLower(hash));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        _contents = null;
+    }
 }

@@ -33,7 +33,47 @@ public interface IOperatorKeysGrain : IGrainWithIntegerKey
     /// </summary>
     [Alias("Review")]
     Task<AccessReview> ReviewAsync();
+
+    /// <summary>
+    /// Starts (or restarts) TOTP enrolment of an active key: a new secret, pending until a code from it is confirmed. The
+    /// secret is in this answer only; afterwards it never leaves the grain. NotFound for an unknown key,
+    /// FailedPrecondition for a revoked key or one whose TOTP is already enabled (remove it first).
+    /// </summary>
+    [Alias("BeginMfa")]
+    Task<MfaEnrolment> BeginMfaAsync(string keyId);
+
+    /// <summary>
+    /// Enables the pending secret when <paramref name="code"/> is its current code (the code's step then counts as used).
+    /// Invalid (field <c>code</c>) for a wrong or used code, FailedPrecondition when nothing is pending, NotFound for an unknown key.
+    /// </summary>
+    [Alias("ConfirmMfa")]
+    Task<OperatorKeyInfo> ConfirmMfaAsync(string keyId, string code);
+
+    /// <summary>Removes the key's TOTP secret, enabled or pending (idempotent); NotFound for an unknown key.</summary>
+    [Alias("RemoveMfa")]
+    Task<OperatorKeyInfo> RemoveMfaAsync(string keyId);
+
+    /// <summary>
+    /// Checks a code against the key's enabled secret (<see cref="TotpCodes.Verify"/>); an accepted code's step is stored
+    /// before the answer, so no gateway accepts that code (or an older one) again. NotEnrolled for an unknown or revoked key.
+    /// </summary>
+    [Alias("VerifyMfa")]
+    Task<TotpCheck> VerifyMfaAsync(string keyId, string? code);
+
+    /// <summary>
+    /// For the bootstrap key, whose secret is in the gateways' configuration: true when <paramref name="step"/> is later
+    /// than the last step accepted for it (and now is the last), false for a replay.
+    /// </summary>
+    [Alias("ClaimBootstrapMfaStep")]
+    Task<bool> ClaimBootstrapMfaStepAsync(long step);
 }
+
+/// <summary>A TOTP secret handed out for enrolment, shown once: <see cref="Secret"/> in base32 and as an <c>otpauth://</c> URI.</summary>
+[GenerateSerializer, Immutable, Alias("meshos.MfaEnrolment")]
+public sealed record MfaEnrolment(
+    [property: Id(0)] string KeyId,
+    [property: Id(1)] string Secret,
+    [property: Id(2)] string Uri);
 
 /// <summary>One row of the access review.</summary>
 /// <param name="Hygiene">What the key-hygiene policy finds wrong with an active key (unused, past rotation, broader than its use); null when nothing.</param>
@@ -57,6 +97,7 @@ public sealed record OperatorKeyHolder(
 
 /// <summary>One operator key as the access review shows it.</summary>
 /// <param name="UsedScopes">The scopes the calls made with it needed (what it was used for, against what it may do).</param>
+/// <param name="Mfa">Whether the key has a second factor (never the secret itself).</param>
 [GenerateSerializer, Immutable, Alias("meshos.OperatorKeyInfo")]
 public sealed record OperatorKeyInfo(
     [property: Id(0)] string KeyId,
@@ -66,7 +107,8 @@ public sealed record OperatorKeyInfo(
     [property: Id(4)] DateTimeOffset CreatedAt,
     [property: Id(5)] DateTimeOffset? RevokedAt,
     [property: Id(6)] DateTimeOffset? LastUsedAt,
-    [property: Id(7)] ImmutableArray<OperatorScope> UsedScopes);
+    [property: Id(7)] ImmutableArray<OperatorScope> UsedScopes,
+    [property: Id(8)] MfaStatus Mfa = MfaStatus.None);
 
 /// <summary>A freshly issued operator key. <see cref="Key"/> is shown once and never stored.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.IssuedOperatorKey")]

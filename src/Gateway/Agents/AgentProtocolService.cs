@@ -46,7 +46,7 @@ public sealed class AgentProtocolService(IGrainFactory grains, AgentReporter rep
     /// </summary>
     public async Task<(AgentHandle Agent, AgentRegistered Registered)> RegisterAsync(MeshCaller caller, AgentRegistration registration, IAgentChannelObserver? channel)
     {
-        var registered = await mutations.RunAsync(caller, MeshActions.RegisterAgent, MeshTargets.Agent(registration.AgentId),
+        var registered = await mutations.RunAsync(caller, MeshActions.RegisterAgent, MeshTargets.Agent(registration.AgentId), ChangeSummaries.Register(registration),
             () => grains.GetGrain<IAgentGrain>(registration.AgentId).RegisterAsync(registration, channel));
         return (new AgentHandle(caller, registration, registered.Agent.State), registered);
     }
@@ -70,7 +70,7 @@ public sealed class AgentProtocolService(IGrainFactory grains, AgentReporter rep
     public Task<HeartbeatAck> HeartbeatAsync(AgentHandle agent, HeartbeatInput input)
     {
         var heartbeat = new AgentHeartbeat(Load(input.Load), InFlight(input.InFlight), Metrics(input.Metrics));
-        return mutations.RunAsync(agent.Caller, MeshActions.Heartbeat, MeshTargets.Agent(agent.AgentId),
+        return mutations.RunAsync(agent.Caller, MeshActions.Heartbeat, MeshTargets.Agent(agent.AgentId), ChangeSummaries.Heartbeat(heartbeat.Load, heartbeat.InFlight.Length),
             () => grains.GetGrain<IAgentGrain>(agent.AgentId).HeartbeatAsync(heartbeat));
     }
 
@@ -97,7 +97,7 @@ public sealed class AgentProtocolService(IGrainFactory grains, AgentReporter rep
             throw MeshException.Precondition($"The agent is {agent.State}; it gets no new leases.");
         }
 
-        return await mutations.RunAsync(agent.Caller, MeshActions.Lease, MeshTargets.Agent(agent.AgentId), async () =>
+        return await mutations.RunAsync(agent.Caller, MeshActions.Lease, MeshTargets.Agent(agent.AgentId), ChangeSummaries.Lease(slots, wait), async () =>
         {
             var session = new PollAgentSession(agent.Registration, agent.State, time);
             hub.Attach(session);
@@ -129,7 +129,7 @@ public sealed class AgentProtocolService(IGrainFactory grains, AgentReporter rep
     public Task StartAsync(AgentHandle agent, Guid jobId, long epoch)
     {
         Epoch(epoch);
-        return mutations.RunAsync(agent.Caller, MeshActions.StartJob, MeshTargets.Job(jobId),
+        return mutations.RunAsync(agent.Caller, MeshActions.StartJob, MeshTargets.Job(jobId), ChangeSummaries.Start(epoch),
             () => reporter.StartAsync(agent.Owner, agent.AgentId, jobId, epoch));
     }
 
@@ -140,7 +140,7 @@ public sealed class AgentProtocolService(IGrainFactory grains, AgentReporter rep
     public Task CompleteAsync(AgentHandle agent, Guid jobId, long epoch, JobResult result)
     {
         Epoch(epoch);
-        return mutations.RunAsync(agent.Caller, result.Succeeded ? MeshActions.CompleteJob : MeshActions.FailJob, MeshTargets.Job(jobId),
+        return mutations.RunAsync(agent.Caller, result.Succeeded ? MeshActions.CompleteJob : MeshActions.FailJob, MeshTargets.Job(jobId), ChangeSummaries.Complete(epoch, result),
             () => reporter.CompleteAsync(agent.Owner, agent.AgentId, jobId, epoch, result));
     }
 
@@ -149,7 +149,7 @@ public sealed class AgentProtocolService(IGrainFactory grains, AgentReporter rep
     {
         Epoch(epoch);
         var why = Inputs.Reason(reason, "released by the agent");
-        return mutations.RunAsync(agent.Caller, MeshActions.ReleaseJob, MeshTargets.Job(jobId),
+        return mutations.RunAsync(agent.Caller, MeshActions.ReleaseJob, MeshTargets.Job(jobId), ChangeSummaries.Release(epoch, why),
             () => reporter.ReleaseAsync(agent.Owner, agent.AgentId, jobId, epoch, why));
     }
 

@@ -1,4 +1,5 @@
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Gateway.Audit;
@@ -53,12 +54,12 @@ public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader dir
 
     /// <summary>Stops new leases; the agent finishes its jobs and goes Offline.</summary>
     public Task<AgentInfo> DrainAsync(MeshCaller caller, string agentId, string? reason) =>
-        ChangeAsync(caller, MeshActions.DrainAgent, agentId, agent =>
+        ChangeAsync(caller, MeshActions.DrainAgent, agentId, ChangeSummaries.AgentAction(reason), agent =>
             agent.DrainAsync(Inputs.Reason(reason, caller.IsOperator ? "drained by an operator" : "drained by its owner")));
 
     /// <summary>Takes the agent Offline; its leases go back to their queues.</summary>
     public Task DeregisterAsync(MeshCaller caller, string agentId) =>
-        ChangeAsync(caller, MeshActions.DeregisterAgent, agentId, async agent =>
+        ChangeAsync(caller, MeshActions.DeregisterAgent, agentId, ChangeSummaries.AgentAction(null), async agent =>
         {
             await agent.DeregisterAsync(caller.IsOperator ? "deregistered by an operator" : "deregistered by its owner");
             return true;
@@ -73,7 +74,7 @@ public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader dir
             throw MeshException.Invalid("probationMinutes", "0 to 30 days (43,200 minutes).");
         }
 
-        return ChangeAsync(caller, MeshActions.QuarantineAgent, agentId, agent =>
+        return ChangeAsync(caller, MeshActions.QuarantineAgent, agentId, ChangeSummaries.Quarantine(reason, probation), agent =>
             agent.QuarantineAsync(Inputs.Reason(reason, "quarantined by an operator"), probation > TimeSpan.Zero ? probation : null));
     }
 
@@ -81,14 +82,14 @@ public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader dir
     public Task<AgentInfo> ReleaseAsync(MeshCaller caller, string agentId, string? reason)
     {
         caller.RequireOperator();
-        return ChangeAsync(caller, MeshActions.ReleaseAgent, agentId, agent => agent.ReleaseAsync(Inputs.Reason(reason, "released by an operator")));
+        return ChangeAsync(caller, MeshActions.ReleaseAgent, agentId, ChangeSummaries.AgentAction(reason), agent => agent.ReleaseAsync(Inputs.Reason(reason, "released by an operator")));
     }
 
     /// <summary>Restarts the agent through the runtime that started it, or with a command down its channel.</summary>
     public Task<RestartPath> RestartAsync(MeshCaller caller, string agentId, string? reason)
     {
         caller.RequireOperator();
-        return ChangeAsync(caller, MeshActions.RestartAgent, agentId, agent => agent.RestartAsync(Inputs.Reason(reason, "restarted by an operator")));
+        return ChangeAsync(caller, MeshActions.RestartAgent, agentId, ChangeSummaries.AgentAction(reason), agent => agent.RestartAsync(Inputs.Reason(reason, "restarted by an operator")));
     }
 
     private IAgentGrain Agent(string agentId) => grains.GetGrain<IAgentGrain>(agentId);
@@ -97,8 +98,8 @@ public sealed class AgentsService(IGrainFactory grains, AgentDirectoryReader dir
     /// A change to an agent the caller may see, as one mutation: a refusal because it is another's (NotFound) is
     /// recorded with the rest.
     /// </summary>
-    private Task<T> ChangeAsync<T>(MeshCaller caller, string action, string agentId, Func<IAgentGrain, Task<T>> change) =>
-        mutations.RunAsync(caller, action, MeshTargets.Agent(agentId), async () =>
+    private Task<T> ChangeAsync<T>(MeshCaller caller, string action, string agentId, AuditChange summary, Func<IAgentGrain, Task<T>> change) =>
+        mutations.RunAsync(caller, action, MeshTargets.Agent(agentId), summary, async () =>
         {
             await VisibleAsync(caller, agentId);
             return await change(Agent(agentId));

@@ -21,7 +21,7 @@ public enum MutationOutcome
 /// <param name="Action">What was done, one of <see cref="MeshActions"/>.</param>
 /// <param name="Target">What it was done to: <c>job/{id}</c>, <c>agent/{id}</c>, <c>tenant/{id}</c>, <c>tenant/{id}/key/{keyId}</c>, <c>incident/{id}</c> (see <see cref="MeshTargets"/>).</param>
 /// <param name="Code">For a refusal, its code.</param>
-/// <param name="ChangeDigest">SHA-256 of the change's canonical summary (<see cref="AuditChange"/>), when the service gave one.</param>
+/// <param name="ChangeDigest">SHA-256 of the change's canonical summary (<see cref="AuditChange"/>); null only for a refusal made before any service ran.</param>
 public sealed record MutationRecord(
     DateTimeOffset At,
     MeshCaller Caller,
@@ -53,17 +53,14 @@ public sealed class Mutations(IEnumerable<IMutationRecorder> recorders, TimeProv
 {
     private readonly IMutationRecorder[] _recorders = [.. recorders];
 
-    public Task<T> RunAsync<T>(MeshCaller caller, string action, string target, Func<Task<T>> change) =>
-        RunAsync(caller, action, target, null, change);
-
-    public Task RunAsync(MeshCaller caller, string action, string target, Func<Task> change) =>
-        RunAsync(caller, action, target, null, change);
-
-    /// <summary>Runs the change; <paramref name="summary"/> says what was asked (its digest goes into the record).</summary>
-    public Task<T> RunAsync<T>(MeshCaller caller, string action, string target, AuditChange? summary, Func<Task<T>> change) =>
+    /// <summary>
+    /// Runs the change; <paramref name="summary"/> says what was asked (<see cref="ChangeSummaries"/>): its digest goes
+    /// into the record, so every mutation's entry has one.
+    /// </summary>
+    public Task<T> RunAsync<T>(MeshCaller caller, string action, string target, AuditChange summary, Func<Task<T>> change) =>
         _recorders.Length == 0 ? change() : RecordedAsync(caller, action, target, summary, change);
 
-    public Task RunAsync(MeshCaller caller, string action, string target, AuditChange? summary, Func<Task> change) =>
+    public Task RunAsync(MeshCaller caller, string action, string target, AuditChange summary, Func<Task> change) =>
         _recorders.Length == 0 ? change() : RecordedAsync(caller, action, target, summary, async () =>
         {
             await change();
@@ -77,9 +74,9 @@ public sealed class Mutations(IEnumerable<IMutationRecorder> recorders, TimeProv
     public Task RecordRefusalAsync(MeshCaller caller, string action, string target, MeshErrorCode code) =>
         RecordAsync(caller, action, target, null, (MutationOutcome.Refused, code));
 
-    private async Task<T> RecordedAsync<T>(MeshCaller caller, string action, string target, AuditChange? summary, Func<Task<T>> change)
+    private async Task<T> RecordedAsync<T>(MeshCaller caller, string action, string target, AuditChange summary, Func<Task<T>> change)
     {
-        var digest = summary?.Digest();
+        var digest = summary.Digest();
         T result;
         try
         {
@@ -159,6 +156,15 @@ public static class MeshActions
     public const string ScopeDenied = "auth.scope-denied";
     public const string IssueOperatorKey = "operator-keys.issue";
     public const string RevokeOperatorKey = "operator-keys.revoke";
+    public const string EnrolOperatorKeyMfa = "operator-keys.mfa.enrol";
+    public const string ConfirmOperatorKeyMfa = "operator-keys.mfa.confirm";
+    public const string RemoveOperatorKeyMfa = "operator-keys.mfa.remove";
+
+    /// <summary>A production action refused by an enforcing <c>production-mfa</c> policy: no TOTP code was given.</summary>
+    public const string MfaRequired = "auth.mfa-required";
+
+    /// <summary>A production action refused by an enforcing <c>production-mfa</c> policy: the code was wrong, used before, or the key has no TOTP.</summary>
+    public const string MfaInvalid = "auth.mfa-invalid";
     public const string ReadJobPayload = "jobs.read";
 
     public const string PutPolicy = "compliance.policies.put";

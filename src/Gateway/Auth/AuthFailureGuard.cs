@@ -51,7 +51,16 @@ public sealed partial class AuthFailureGuard(
     /// audited (<c>auth.failure</c>, the presented key's id but never its secret), and reaching the limit once more
     /// (<c>auth.lockout</c>); the audit entries are appended without holding up the 401.
     /// </summary>
-    public void RecordFailure(HttpContext context, string reason)
+    public void RecordFailure(HttpContext context, string reason) => Count(context, reason, MeshActions.AuthFailure);
+
+    /// <summary>
+    /// Counts a wrong second factor (a TOTP code that is not valid or was used before) like a failed authentication, so
+    /// codes cannot be guessed at speed either: logged, and reaching the limit audited (<c>auth.lockout</c>); the
+    /// failure itself is audited by the MFA gate when it refuses the call.
+    /// </summary>
+    public void RecordSecondFactorFailure(HttpContext context, string reason) => Count(context, reason, auditAs: null);
+
+    private void Count(HttpContext context, string reason, string? auditAs)
     {
         var address = context.Connection.RemoteIpAddress;
         var path = context.Request.Path.ToString();
@@ -79,8 +88,12 @@ public sealed partial class AuthFailureGuard(
         }
 
         LogFailure(logger, address?.ToString() ?? "unknown", path, reason, failures, limit);
-        var caller = context.Caller() with { KeyId = PresentedKeyId(context.Request) };
-        _ = AuditAsync(caller, MeshActions.AuthFailure, MeshTargets.Endpoint(context.Request.Method, path), MeshErrorCode.Unauthenticated);
+        var caller = context.Caller() is { KeyId.Length: > 0 } known ? known : context.Caller() with { KeyId = PresentedKeyId(context.Request) };
+        if (auditAs is not null)
+        {
+            _ = AuditAsync(caller, auditAs, MeshTargets.Endpoint(context.Request.Method, path), MeshErrorCode.Unauthenticated);
+        }
+
         if (failures == limit)
         {
             LogBlocked(logger, address?.ToString() ?? "unknown", limit);

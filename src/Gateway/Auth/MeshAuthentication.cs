@@ -43,6 +43,12 @@ public sealed class GatewaySecurityOptions
     /// <summary>The key operators present (x-api-key or Bearer). Empty: generated at start and printed once.</summary>
     public string OperatorKey { get; set; } = string.Empty;
 
+    /// <summary>
+    /// The bootstrap key's TOTP secret (base32, at least 128 bits), its second factor for production actions where
+    /// <c>production-mfa</c> is enforced. Empty (the default): the bootstrap key has none and is refused those actions.
+    /// </summary>
+    public string OperatorKeyTotpSecret { get; set; } = string.Empty;
+
     /// <summary>The token platform agents present (x-enrollment-token). Empty: generated at start and printed once.</summary>
     public string EnrollmentToken { get; set; } = string.Empty;
 

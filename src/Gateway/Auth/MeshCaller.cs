@@ -4,6 +4,7 @@ using System.Security.Claims;
 using Grpc.Core;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Tenants;
 
 namespace MeshOs.Gateway.Auth;
@@ -56,6 +57,9 @@ public sealed record MeshCaller(
     public const string CorrelationHeader = "x-correlation-id";
 
     public string? TenantId => Tenant?.TenantId;
+
+    /// <summary>An operator key's scope (the least, read-only, when it cannot be read); null for every other caller.</summary>
+    public OperatorScope? OperatorScope { get; init; }
 
     public bool IsOperator => Kind == CallerKind.Operator;
 
@@ -124,6 +128,8 @@ public static class MeshCallers
             : tenant is not null && user.IsInRole(MeshRoles.Tenant) ? CallerKind.Tenant
             : user.IsInRole(MeshRoles.Agent) ? CallerKind.PlatformAgent
             : CallerKind.Anonymous;
+        var scope = kind != CallerKind.Operator ? (OperatorScope?)null
+            : OperatorScopes.TryParse(user.FindFirstValue(OperatorScopeGate.ScopeClaim), out var held) ? held : Abstractions.Compliance.OperatorScope.ReadOnly;
         return new MeshCaller(
             kind,
             user.FindFirstValue(MeshRoles.KeyIdClaim) ?? string.Empty,
@@ -131,7 +137,10 @@ public static class MeshCallers
             context.Connection.RemoteIpAddress,
             context.TraceIdentifier,
             CorrelationId(context),
-            context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true ? ApiTransport.Grpc : ApiTransport.Rest);
+            context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true ? ApiTransport.Grpc : ApiTransport.Rest)
+        {
+            OperatorScope = scope,
+        };
     }
 
     /// <summary>The caller's correlation id when it is 1–128 printable ASCII characters; otherwise the trace id.</summary>

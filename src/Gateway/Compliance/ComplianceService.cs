@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions;
-using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Compliance;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
@@ -57,10 +56,7 @@ public sealed class ComplianceService(IGrainFactory grains, CompliancePolicies p
             spec.Scope ?? PolicyScope.Mesh,
             spec.Settings?.ToImmutableDictionary(StringComparer.Ordinal) ?? ImmutableDictionary<string, string>.Empty,
             spec.Enabled ?? true);
-        var change = new AuditChange().Add("rule", policy.Rule).Add("mode", policy.Mode.ToString()).Add("severity", policy.Severity.ToString())
-            .Add("scope", policy.Scope.Kind + ":" + policy.Scope.Name).Add("enabled", policy.Enabled ? "true" : "false")
-            .Add("settings", string.Join(",", policy.Settings.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => s.Key + "=" + s.Value)));
-        return mutations.RunAsync(caller, MeshActions.PutPolicy, MeshTargets.Policy(policyId), change, async () =>
+        return mutations.RunAsync(caller, MeshActions.PutPolicy, MeshTargets.Policy(policyId), ChangeSummaries.PutPolicy(policy), async () =>
         {
             var stored = await Auditor.PutPolicyAsync(policy);
             policies.Invalidate();
@@ -71,7 +67,7 @@ public sealed class ComplianceService(IGrainFactory grains, CompliancePolicies p
     public Task DeletePolicyAsync(MeshCaller caller, string policyId)
     {
         caller.RequireOperator();
-        return mutations.RunAsync(caller, MeshActions.DeletePolicy, MeshTargets.Policy(policyId), async () =>
+        return mutations.RunAsync(caller, MeshActions.DeletePolicy, MeshTargets.Policy(policyId), ChangeSummaries.Remove(policyId), async () =>
         {
             await Auditor.DeletePolicyAsync(policyId);
             policies.Invalidate();
@@ -93,9 +89,7 @@ public sealed class ComplianceService(IGrainFactory grains, CompliancePolicies p
             spec.FixedIn?.Trim() ?? throw MeshException.Invalid("fixedIn", "required: the first fixed version."),
             spec.PublishedAt ?? time.GetUtcNow(),
             spec.Summary);
-        var change = new AuditChange().Add("cvss", (double)advisory.Cvss).Add("introducedIn", advisory.IntroducedIn).Add("fixedIn", advisory.FixedIn)
-            .Add("publishedAt", advisory.PublishedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-        return mutations.RunAsync(caller, MeshActions.PutAdvisory, MeshTargets.Advisory(advisoryId), change, async () =>
+        return mutations.RunAsync(caller, MeshActions.PutAdvisory, MeshTargets.Advisory(advisoryId), ChangeSummaries.PutAdvisory(advisory), async () =>
         {
             var stored = await Auditor.PutAdvisoryAsync(advisory);
             policies.Invalidate();
@@ -106,7 +100,7 @@ public sealed class ComplianceService(IGrainFactory grains, CompliancePolicies p
     public Task DeleteAdvisoryAsync(MeshCaller caller, string advisoryId)
     {
         caller.RequireOperator();
-        return mutations.RunAsync(caller, MeshActions.DeleteAdvisory, MeshTargets.Advisory(advisoryId), async () =>
+        return mutations.RunAsync(caller, MeshActions.DeleteAdvisory, MeshTargets.Advisory(advisoryId), ChangeSummaries.Remove(advisoryId), async () =>
         {
             await Auditor.DeleteAdvisoryAsync(advisoryId);
             policies.Invalidate();
@@ -130,8 +124,7 @@ public sealed class ComplianceService(IGrainFactory grains, CompliancePolicies p
         var policy = Text(policyId, "policyId") ?? throw MeshException.Invalid("policyId", "required.");
         var on = Text(subject, "subject") ?? throw MeshException.Invalid("subject", "required.");
         var end = until ?? throw MeshException.Invalid("until", "required: when the waiver ends (at most 365 days away).");
-        var change = new AuditChange().Add("reason", reason).Add("until", end.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-        return mutations.RunAsync(caller, MeshActions.WaiveFinding, MeshTargets.Finding(policy, on), change,
+        return mutations.RunAsync(caller, MeshActions.WaiveFinding, MeshTargets.Finding(policy, on), ChangeSummaries.Waive(reason, end),
             () => Auditor.WaiveAsync(policy, on, reason ?? string.Empty, end, caller.KeyId));
     }
 
@@ -140,7 +133,7 @@ public sealed class ComplianceService(IGrainFactory grains, CompliancePolicies p
     public Task<ComplianceReport> ScanAsync(MeshCaller caller)
     {
         caller.RequireOperator();
-        return mutations.RunAsync(caller, MeshActions.ScanCompliance, "compliance", () => Auditor.ScanAsync());
+        return mutations.RunAsync(caller, MeshActions.ScanCompliance, "compliance", ChangeSummaries.Scan(), () => Auditor.ScanAsync());
     }
 
     /// <summary>The tenant a read is about: a tenant key reads its own only; an operator any (null: the mesh).</summary>

@@ -15,8 +15,11 @@ using SubmitJobRequest = MeshOs.Grpc.V1.SubmitJobRequest;
 
 namespace MeshOs.Gateway.Grpc;
 
-/// <summary>meshos.v1.Jobs: the gRPC adapter of <see cref="JobsService"/> (the same rules and answers as REST /v1/jobs).</summary>
-[Authorize(Policy = MeshRoles.TenantPolicy)]
+/// <summary>
+/// meshos.v1.Jobs: the gRPC adapter of <see cref="JobsService"/> (the same rules and answers as REST /v1/jobs). Tenant
+/// key only, but for Get, which an operator key (any scope) may call too: each such read is audited as <c>jobs.read</c>.
+/// </summary>
+[Authorize(Policy = MeshRoles.OperatorOrTenantPolicy)]
 [BindServiceMethod(typeof(JobsGrpcService), nameof(BindService))]
 internal sealed class JobsGrpcService(JobsService jobs) : MeshOs.Grpc.V1.Jobs.JobsBase
 {
@@ -24,6 +27,7 @@ internal sealed class JobsGrpcService(JobsService jobs) : MeshOs.Grpc.V1.Jobs.Jo
     public static void BindService(ServiceBinderBase binder, MeshOs.Grpc.V1.Jobs.JobsBase service) =>
         MeshOs.Grpc.V1.Jobs.BindService(StrictRequestBinder.For(binder), service);
 
+    [Authorize(Policy = MeshRoles.TenantPolicy)]
     public override async Task<SubmitJobResponse> Submit(SubmitJobRequest request, ServerCallContext context)
     {
         var submitted = await jobs.SubmitAsync(context.Caller(), ToInput(request), context.CancellationToken);
@@ -32,6 +36,7 @@ internal sealed class JobsGrpcService(JobsService jobs) : MeshOs.Grpc.V1.Jobs.Jo
             : new SubmitJobResponse { Job = submitted.Outcome!.Job.ToProto(), Created = submitted.Outcome.Created };
     }
 
+    [Authorize(Policy = MeshRoles.TenantPolicy)]
     public override async Task<SubmitJobBatchResponse> SubmitBatch(SubmitJobBatchRequest request, ServerCallContext context)
     {
         var submitted = await jobs.SubmitBatchAsync(context.Caller(), [.. request.Jobs.Select(job => BatchEntry.Read(job, ToInput))], context.CancellationToken);
@@ -78,9 +83,11 @@ internal sealed class JobsGrpcService(JobsService jobs) : MeshOs.Grpc.V1.Jobs.Jo
             request.DataClasses);
     }
 
+    [OperatorScope(Abstractions.Compliance.OperatorScope.ReadOnly)]
     public override async Task<ProtoJob> Get(GetJobRequest request, ServerCallContext context) =>
         (await jobs.GetAsync(context.Caller(), request.JobId)).ToProto();
 
+    [Authorize(Policy = MeshRoles.TenantPolicy)]
     public override async Task<ListJobsResponse> List(ListJobsRequest request, ServerCallContext context)
     {
         var filter = new JobFilter(
@@ -96,9 +103,11 @@ internal sealed class JobsGrpcService(JobsService jobs) : MeshOs.Grpc.V1.Jobs.Jo
         return response;
     }
 
+    [Authorize(Policy = MeshRoles.TenantPolicy)]
     public override async Task<ProtoJob> Cancel(CancelJobRequest request, ServerCallContext context) =>
         (await jobs.CancelAsync(context.Caller(), request.JobId, request.Reason)).ToProto();
 
+    [Authorize(Policy = MeshRoles.TenantPolicy)]
     public override async Task Watch(WatchJobRequest request, IServerStreamWriter<ProtoJob> responseStream, ServerCallContext context)
     {
         var changes = await jobs.WatchAsync(context.Caller(), request.JobId, context.CancellationToken);

@@ -37,6 +37,20 @@ internal sealed class OperatorKeysGrpcService(OperatorKeysService keys) : Operat
     public override async Task<OperatorKey> Revoke(OperatorKeyRef request, ServerCallContext context) =>
         ToProto(await keys.RevokeAsync(context.Caller(), request.KeyId));
 
+    [OperatorScope(DomainScope.ReadOnly)] // a key enrols its own (the service checks); see OperatorKeysApi
+    public override async Task<MfaEnrolment> EnrolMfa(OperatorKeyRef request, ServerCallContext context)
+    {
+        var enrolment = await keys.EnrolMfaAsync(context.Caller(), request.KeyId);
+        return new MfaEnrolment { KeyId = enrolment.KeyId, Secret = enrolment.Secret, Uri = enrolment.Uri };
+    }
+
+    [OperatorScope(DomainScope.ReadOnly)]
+    public override async Task<OperatorKey> ConfirmMfa(ConfirmMfaRequest request, ServerCallContext context) =>
+        ToProto(await keys.ConfirmMfaAsync(context.Caller(), request.KeyId, request.Code));
+
+    public override async Task<OperatorKey> RemoveMfa(OperatorKeyRef request, ServerCallContext context) =>
+        ToProto(await keys.RemoveMfaAsync(context.Caller(), request.KeyId));
+
     private static DomainScope ToDomain(ProtoScope scope) => scope switch
     {
         ProtoScope.ReadOnly => DomainScope.ReadOnly,
@@ -64,6 +78,12 @@ internal sealed class OperatorKeysGrpcService(OperatorKeysService keys) : Operat
             KeyId = k.KeyId, Name = k.Name, Owner = k.Owner, Scope = ToProto(k.Scope), CreatedAt = Timestamp.FromDateTimeOffset(k.CreatedAt),
             RevokedAt = k.RevokedAt is { } revoked ? Timestamp.FromDateTimeOffset(revoked) : null,
             LastUsedAt = k.LastUsedAt is { } used ? Timestamp.FromDateTimeOffset(used) : null,
+            Mfa = k.Mfa switch
+            {
+                Abstractions.Compliance.MfaStatus.Enabled => MfaStatus.Enabled,
+                Abstractions.Compliance.MfaStatus.Pending => MfaStatus.Pending,
+                _ => MfaStatus.None,
+            },
         };
         proto.UsedScopes.AddRange(k.UsedScopes.Select(ToProto));
         return proto;

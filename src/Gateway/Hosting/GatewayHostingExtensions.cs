@@ -30,6 +30,8 @@ public static class GatewayHostingExtensions
         services.AddOptions<GatewaySecurityOptions>().Bind(builder.Configuration.GetSection(GatewaySecurityOptions.Section))
             .Validate(o => o.KeyCacheDuration >= TimeSpan.Zero && o.KeyStaleGrace >= TimeSpan.Zero && o.KeyCheckTimeout > TimeSpan.Zero,
                 $"{GatewaySecurityOptions.Section}: KeyCacheDuration and KeyStaleGrace must not be negative, KeyCheckTimeout must be positive.")
+            .Validate(o => o.OperatorKeyTotpSecret.Length == 0 || Abstractions.Compliance.TotpCodes.TryParseBase32(o.OperatorKeyTotpSecret, out _),
+                $"{GatewaySecurityOptions.Section}:OperatorKeyTotpSecret must be empty or base32 of at least 128 bits (16 bytes, 26 characters).")
             .ValidateOnStart();
         services.AddSingleton<GatewaySecrets>();
         services.AddSingleton<Microsoft.Extensions.Options.IPostConfigureOptions<GatewaySecurityOptions>>(sp => sp.GetRequiredService<GatewaySecrets>());
@@ -71,6 +73,8 @@ public static class GatewayHostingExtensions
         services.AddSingleton<OperatorKeyCache>();
         services.AddSingleton<OperatorKeyUse>();
         services.AddSingleton<AuthFailureGuard>();
+        services.AddSingleton<SecondFactors>();
+        services.AddSingleton<ProductionMfaGate>();
         services.AddOptions<GatewayAgentOptions>().Bind(builder.Configuration.GetSection(GatewayAgentOptions.Section));
         services.AddSingleton<StartReports>();
         services.AddHostedService(sp => sp.GetRequiredService<StartReports>());
@@ -103,6 +107,7 @@ public static class GatewayHostingExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseOperatorScopes();
+        app.UseProductionMfa();
         app.UseGrpcRequestFraming();
 
         app.MapOperationsApi(role, cluster.StorageMode);
@@ -127,6 +132,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<FleetGrpcService>();
             app.MapGrpcService<OperatorKeysGrpcService>();
             app.MapGrpcService<ComplianceGrpcService>();
+            app.MapGrpcService<AuditGrpcService>();
         }
 
         return app;

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
@@ -73,23 +74,23 @@ public sealed class IncidentsService(IGrainFactory grains, Mutations mutations, 
         var severity = input.Severity ?? throw MeshException.Invalid("severity", "P0, P1, P2 or P3.");
         var title = input.Title ?? throw MeshException.Invalid("title", "required, 1–500 characters.");
         var alert = new Alert(input.DedupKey ?? "manual:" + Guid.NewGuid().ToString("N"), severity, title, Actor(input.Actor), input.Detail ?? string.Empty);
-        return mutations.RunAsync(caller, MeshActions.OpenIncident, MeshTargets.IncidentKey(alert.DedupKey), () => Directory.RaiseAsync(alert));
+        return mutations.RunAsync(caller, MeshActions.OpenIncident, MeshTargets.IncidentKey(alert.DedupKey), ChangeSummaries.OpenIncident(input), () => Directory.RaiseAsync(alert));
     }
 
     public Task<IncidentInfo> AcknowledgeAsync(MeshCaller caller, string incidentId, string? actor) =>
-        ChangeAsync(caller, MeshActions.AcknowledgeIncident, incidentId, incident => incident.AcknowledgeAsync(Actor(actor)));
+        ChangeAsync(caller, MeshActions.AcknowledgeIncident, incidentId, ChangeSummaries.AcknowledgeIncident(actor), incident => incident.AcknowledgeAsync(Actor(actor)));
 
     public Task<IncidentInfo> AssignAsync(MeshCaller caller, string incidentId, string? commander, string? actor) =>
-        ChangeAsync(caller, MeshActions.AssignIncident, incidentId, incident => incident.AssignAsync(commander ?? string.Empty, Actor(actor)));
+        ChangeAsync(caller, MeshActions.AssignIncident, incidentId, ChangeSummaries.AssignIncident(commander, actor), incident => incident.AssignAsync(commander ?? string.Empty, Actor(actor)));
 
     public Task<IncidentInfo> AnnotateAsync(MeshCaller caller, string incidentId, string? message, string? actor) =>
-        ChangeAsync(caller, MeshActions.AnnotateIncident, incidentId, incident => incident.AnnotateAsync(Actor(actor), message ?? string.Empty));
+        ChangeAsync(caller, MeshActions.AnnotateIncident, incidentId, ChangeSummaries.AnnotateIncident(message, actor), incident => incident.AnnotateAsync(Actor(actor), message ?? string.Empty));
 
     /// <summary>Investigating or Mitigated (resolving and the post-mortem have their own calls).</summary>
     public Task<IncidentInfo> AdvanceAsync(MeshCaller caller, string incidentId, IncidentState? state, string? note, string? actor)
     {
         var next = state ?? throw MeshException.Invalid("state", "Investigating or Mitigated.");
-        return ChangeAsync(caller, MeshActions.AdvanceIncident, incidentId, incident => incident.AdvanceAsync(next, Actor(actor), note));
+        return ChangeAsync(caller, MeshActions.AdvanceIncident, incidentId, ChangeSummaries.AdvanceIncident(state, note, actor), incident => incident.AdvanceAsync(next, Actor(actor), note));
     }
 
     /// <summary>Resolves by hand; an unset resolution is "resolved by an operator", a given one 1–4,000 characters.</summary>
@@ -101,7 +102,7 @@ public sealed class IncidentsService(IGrainFactory grains, Mutations mutations, 
             { Length: > 0 and <= MaxResolutionLength } given => given,
             _ => throw MeshException.Invalid("resolution", $"1–{MaxResolutionLength:N0} characters."),
         };
-        return ChangeAsync(caller, MeshActions.ResolveIncident, incidentId, incident => incident.ResolveAsync(Actor(actor), text, automatic: false));
+        return ChangeAsync(caller, MeshActions.ResolveIncident, incidentId, ChangeSummaries.ResolveIncident(resolution, actor), incident => incident.ResolveAsync(Actor(actor), text, automatic: false));
     }
 
     public Task<IncidentInfo> AttachPostMortemAsync(MeshCaller caller, string incidentId, PostMortemInput input)
@@ -113,7 +114,7 @@ public sealed class IncidentsService(IGrainFactory grains, Mutations mutations, 
         }
 
         var postMortem = new PostMortem(input.Summary ?? string.Empty, input.RootCause ?? string.Empty, items, Actor(input.Author), time.GetUtcNow());
-        return ChangeAsync(caller, MeshActions.AttachPostMortem, incidentId, incident => incident.AttachPostMortemAsync(postMortem));
+        return ChangeAsync(caller, MeshActions.AttachPostMortem, incidentId, ChangeSummaries.AttachPostMortem(input), incident => incident.AttachPostMortemAsync(postMortem));
     }
 
     /// <summary>MTTA, MTTR and the automation rate over a period (default: the 30 days to now), overall and per severity.</summary>
@@ -128,10 +129,10 @@ public sealed class IncidentsService(IGrainFactory grains, Mutations mutations, 
 
     private IIncidentGrain Incident(string incidentId) => grains.GetGrain<IIncidentGrain>(incidentId);
 
-    private Task<IncidentInfo> ChangeAsync(MeshCaller caller, string action, string incidentId, Func<IIncidentGrain, Task<IncidentInfo>> change)
+    private Task<IncidentInfo> ChangeAsync(MeshCaller caller, string action, string incidentId, AuditChange summary, Func<IIncidentGrain, Task<IncidentInfo>> change)
     {
         caller.RequireOperator();
-        return mutations.RunAsync(caller, action, MeshTargets.Incident(incidentId), async () =>
+        return mutations.RunAsync(caller, action, MeshTargets.Incident(incidentId), summary, async () =>
         {
             await ExistingAsync(incidentId);
             return await change(Incident(incidentId));

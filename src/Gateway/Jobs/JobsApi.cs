@@ -13,7 +13,8 @@ namespace MeshOs.Gateway.Jobs;
 
 /// <summary>
 /// /v1/jobs, the REST adapter of <see cref="JobsService"/>: submit (one or a batch), get, list, cancel, and a job's
-/// changes as server-sent events. Tenant key only.
+/// changes as server-sent events. Tenant key only, but for getting one job, which an operator key may do too (each
+/// such read is audited as <c>jobs.read</c>).
 /// </summary>
 public static class JobsApi
 {
@@ -22,7 +23,8 @@ public static class JobsApi
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        var jobs = app.MapGroup("/v1/jobs").WithTags("Jobs").RequireAuthorization(MeshRoles.TenantPolicy).ProducesAuthenticatedProblems();
+        var group = app.MapGroup("/v1/jobs").WithTags("Jobs").ProducesAuthenticatedProblems();
+        var jobs = group.MapGroup("").RequireAuthorization(MeshRoles.TenantPolicy);
 
         jobs.MapPost("/", SubmitAsync).WithName("SubmitJob")
             .WithSummary("Submit a job; acknowledged once durable.")
@@ -40,7 +42,8 @@ public static class JobsApi
             .ProducesBodyProblems();
         jobs.MapGet("/", ListAsync).WithName("ListJobs").WithSummary("The tenant's jobs, newest first, filtered, with cursor paging.")
             .ProducesProblems(StatusCodes.Status400BadRequest);
-        jobs.MapGet("/{jobId}", GetAsync).WithName("GetJob").WithSummary("A job with its status and result; another tenant's job is 404.")
+        group.MapGet("/{jobId}", GetAsync).RequireAuthorization(MeshRoles.OperatorOrTenantPolicy).WithName("GetJob")
+            .WithSummary("A job with its status, payload and result; another tenant's job is 404. An operator key reads any job, each read audited as jobs.read.")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         jobs.MapPost("/{jobId}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a job that has not finished (409 once it has).")
             .ProducesBodyProblems().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);

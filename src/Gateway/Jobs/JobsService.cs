@@ -37,7 +37,7 @@ public sealed record BatchSubmitted(IReadOnlyList<(SubmitOutcome? Outcome, Excep
 
 /// <summary>
 /// The tenant job API, once for every transport: submit (one or a batch), get, list, cancel and watch. Callers are
-/// tenants; a job of another tenant is NotFound, like one that does not exist. REST (<see cref="JobsApi"/>) and gRPC
+/// tenants; a job of another tenant is NotFound, like one that does not exist. Operators may get any job (audited). REST (<see cref="JobsApi"/>) and gRPC
 /// (<c>JobsGrpcService</c>) only read their requests and write these answers.
 /// </summary>
 public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limiter, AdmissionGate admission, IGrainFactory grains, Mutations mutations,
@@ -140,11 +140,26 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
         return new BatchSubmitted(outcomes, granted < valid ? refusal!.RetryAfter : null, null);
     }
 
-    /// <summary>The caller's job; NotFound for an unknown one or another tenant's.</summary>
+    /// <summary>
+    /// The caller's job with its payload and result; NotFound for an unknown one or another tenant's. An operator reads
+    /// any job, and each such read (refused ones too) is recorded in the audit log as <c>jobs.read</c> before the answer:
+    /// payloads are the tenant's data. A tenant reading its own job is not recorded.
+    /// </summary>
     public async Task<JobRecord> GetAsync(MeshCaller caller, string? jobId)
     {
+        if (caller.IsOperator)
+        {
+            return await mutations.RunAsync(caller, MeshActions.ReadJobPayload, MeshTargets.Job(jobId), ChangeSummaries.ReadJob(jobId), () => FindAsync(jobId, null));
+        }
+
+        return await FindAsync(jobId, caller.RequireTenant().TenantId);
+    }
+
+    /// <summary>The job when it exists and, unless <paramref name="tenantId"/> is null, is that tenant's; otherwise NotFound.</summary>
+    private async Task<JobRecord> FindAsync(string? jobId, string? tenantId)
+    {
         var id = JobSubmitter.ParseJobId(jobId);
-        return await grains.GetJobGrain(id).GetAsync(caller.RequireTenant().TenantId) ?? throw MeshException.NotFound($"Job '{id}'");
+        return await grains.GetJobGrain(id).GetAsync(tenantId) ?? throw MeshException.NotFound($"Job '{id}'");
     }
 
     /// <summary>One page of the caller's jobs, newest first.</summary>
@@ -155,7 +170,7 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
     public Task<JobRecord> CancelAsync(MeshCaller caller, string? jobId, string? reason)
     {
         var tenantId = caller.RequireTenant().TenantId;
-        return mutations.RunAsync(caller, MeshActions.CancelJob, MeshTargets.Job(jobId), () =>
+        return mutations.RunAsync(caller, MeshActions.CancelJob, MeshTargets.Job(jobId), ChangeSummaries.Cancel(reason), () =>
             grains.GetJobGrain(JobSubmitter.ParseJobId(jobId)).CancelAsync(tenantId, Inputs.Reason(reason, "cancelled by the tenant")));
     }
 
@@ -187,7 +202,7 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
         using (place)
         {
             var jobId = submitter.NewJobId(tenant.TenantId, spec);
-            return new Submitted(await mutations.RunAsync(caller, MeshActions.SubmitJob, MeshTargets.Job(jobId), async () =>
+            return new Submitted(await mutations.RunAsync(caller, MeshActions.SubmitJob, MeshTargets.Job(jobId), ChangeSummaries.Submit(spec), async () =>
             {
                 // Inside the mutation: a submit the classification policy refuses is in the audit log as refused.
                 await placement.CheckSubmitAsync(tenant.TenantId, jobId, spec);

@@ -47,6 +47,13 @@ public static class MeshOpenApi
                         new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(scheme, context.Document)] = [] })];
                 }
 
+                if ((policies.Contains(MeshRoles.OperatorPolicy) || policies.Contains(MeshRoles.OperatorOrTenantPolicy))
+                    && IsProductionAction(context.Description.ActionDescriptor.EndpointMetadata, context.Description.HttpMethod))
+                {
+                    operation.Parameters ??= [];
+                    operation.Parameters.Add(OtpHeader());
+                }
+
                 return Task.CompletedTask;
             });
             options.AddSchemaTransformer((schema, context, _) =>
@@ -97,6 +104,21 @@ public static class MeshOpenApi
             }
         }
     }
+
+    /// <summary>Whether an operator key calling this operation makes a production action (the same rule as the MFA gate).</summary>
+    private static bool IsProductionAction(IList<object> metadata, string? method) =>
+        ProductionMfa.IsProductionAction(OperatorScopeGate.Needed(new Endpoint(null, new EndpointMetadataCollection(metadata), null), method ?? HttpMethods.Get));
+
+    private static OpenApiParameter OtpHeader() => new()
+    {
+        Name = ProductionMfa.OtpHeader,
+        In = ParameterLocation.Header,
+        Required = false,
+        Schema = new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^[0-9]{6}$" },
+        Description = "The operator key's current TOTP code (RFC 6238: SHA-1, 6 digits, 30 s; one code per call). A production "
+            + "action by an operator key: where the production-mfa policy is enforced, refused with 403 without a valid one; in "
+            + "audit mode recorded as a finding. Tenant keys ignore it.",
+    };
 
     private static IEnumerable<string> Schemes(bool agents) => agents ? [ApiKeyScheme, BearerScheme, EnrollmentScheme] : [ApiKeyScheme, BearerScheme];
 

@@ -13,7 +13,7 @@ public static class OperationsApi
 
     /// <summary>The names grpc.health.v1 answers for: the server as a whole and every MeshOs gRPC service.</summary>
     public static readonly string[] GrpcHealthServices =
-        ["", "meshos.v1.Jobs", "meshos.v1.AgentChannel", "meshos.v1.RuntimeChannel", "meshos.v1.Incidents", "meshos.v1.Fleet", "meshos.v1.OperatorKeys"];
+        ["", "meshos.v1.Jobs", "meshos.v1.AgentChannel", "meshos.v1.RuntimeChannel", "meshos.v1.Incidents", "meshos.v1.Fleet", "meshos.v1.OperatorKeys", "meshos.v1.Audit"];
 
     /// <summary>Registers the readiness checks behind /health/ready and grpc.health.v1, and gRPC server reflection.</summary>
     public static IServiceCollection AddMeshHealthChecks(this IServiceCollection services)

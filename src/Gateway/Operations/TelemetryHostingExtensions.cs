@@ -20,6 +20,7 @@ public static class TelemetryHostingExtensions
         "MeshOs.Gateway",
         "MeshOs.Storage",
         "MeshOs.Healing",
+        "MeshOs.Events",
     ];
 
     /// <summary>Activity sources traced: Orleans calls, ASP.NET Core requests (instrumented), Npgsql and MeshOs.</summary>

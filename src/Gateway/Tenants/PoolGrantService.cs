@@ -20,7 +20,7 @@ public sealed class PoolGrantService(IGrainFactory grains, PoolGrantCache cache,
     }
 
     public Task<PoolGrant> GrantAsync(MeshCaller caller, string tenantId, string? grantee, string? pool) =>
-        mutations.RunAsync(caller, MeshActions.GrantPool, MeshTargets.Tenant(tenantId), async () =>
+        mutations.RunAsync(caller, MeshActions.GrantPool, MeshTargets.Tenant(tenantId), ChangeSummaries.PoolGrant(grantee, pool), async () =>
         {
             var tenant = await TenantAsync(caller, tenantId);
             var grant = await tenant.GrantPoolAsync(grantee ?? string.Empty, pool ?? string.Empty, Actor(caller));
@@ -29,7 +29,7 @@ public sealed class PoolGrantService(IGrainFactory grains, PoolGrantCache cache,
         });
 
     public Task<PoolGrant> RevokeAsync(MeshCaller caller, string tenantId, string? grantee, string? pool) =>
-        mutations.RunAsync(caller, MeshActions.RevokePoolGrant, MeshTargets.Tenant(tenantId), async () =>
+        mutations.RunAsync(caller, MeshActions.RevokePoolGrant, MeshTargets.Tenant(tenantId), ChangeSummaries.PoolGrant(grantee, pool), async () =>
         {
             var tenant = await TenantAsync(caller, tenantId);
             cache.Invalidate(tenantId); // before the drains: this gateway's dispatchers stop leasing at once

@@ -1,4 +1,5 @@
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Tenants;
 using MeshOs.Gateway.Audit;
@@ -51,7 +52,7 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Te
             settings.Pools is null ? ["platform"] : [.. settings.Pools],
             ComplianceTags.Normalize("allowedRegions", settings.AllowedRegions),
             ComplianceTags.Normalize("allowedDataClasses", settings.AllowedDataClasses));
-        return mutations.RunAsync(caller, MeshActions.CreateTenant, MeshTargets.Tenant(tenantId), async () =>
+        return mutations.RunAsync(caller, MeshActions.CreateTenant, MeshTargets.Tenant(tenantId), ChangeSummaries.CreateTenant(spec), async () =>
         {
             var created = await Tenant(tenantId).CreateAsync(spec);
             dataRules.Invalidate(tenantId);
@@ -76,7 +77,7 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Te
 
     /// <summary>Changes name, kind, quotas, pools, allowed regions or allowed data classes; unset ones keep their value.</summary>
     public Task<TenantInfo> UpdateAsync(MeshCaller caller, string tenantId, TenantChanges changes) =>
-        ChangeAsync(caller, MeshActions.UpdateTenant, tenantId, MeshTargets.Tenant(tenantId), (tenant, current) => tenant.UpdateAsync(new TenantSpec(
+        ChangeAsync(caller, MeshActions.UpdateTenant, tenantId, MeshTargets.Tenant(tenantId), ChangeSummaries.UpdateTenant(changes), (tenant, current) => tenant.UpdateAsync(new TenantSpec(
             changes.Name ?? current.Name,
             changes.Kind ?? current.Kind,
             changes.Quotas?.ApplyTo(current.Quotas) ?? current.Quotas,
@@ -86,14 +87,14 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Te
 
     /// <summary>Disables (every key stops working) or enables the tenant.</summary>
     public Task<TenantInfo> SetDisabledAsync(MeshCaller caller, string tenantId, bool disabled) =>
-        ChangeAsync(caller, disabled ? MeshActions.DisableTenant : MeshActions.EnableTenant, tenantId, MeshTargets.Tenant(tenantId),
+        ChangeAsync(caller, disabled ? MeshActions.DisableTenant : MeshActions.EnableTenant, tenantId, MeshTargets.Tenant(tenantId), ChangeSummaries.SetDisabled(disabled),
             (tenant, _) => tenant.SetDisabledAsync(disabled));
 
     /// <summary>Issues an API key; its secret is in the answer only.</summary>
     public Task<IssuedApiKey> IssueKeyAsync(MeshCaller caller, string tenantId, string? name)
     {
         caller.RequireOperator();
-        return mutations.RunAsync(caller, MeshActions.IssueKey, MeshTargets.Tenant(tenantId), async () =>
+        return mutations.RunAsync(caller, MeshActions.IssueKey, MeshTargets.Tenant(tenantId), ChangeSummaries.IssueKey(name), async () =>
         {
             await ExistingAsync(tenantId);
             return await Tenant(tenantId).IssueKeyAsync(name ?? "default");
@@ -102,15 +103,16 @@ public sealed class TenantsService(IGrainFactory grains, TenantKeyCache keys, Te
 
     /// <summary>Revokes a key at once on this gateway.</summary>
     public Task<TenantInfo> RevokeKeyAsync(MeshCaller caller, string tenantId, string keyId) =>
-        ChangeAsync(caller, MeshActions.RevokeKey, tenantId, MeshTargets.Key(tenantId, keyId), (tenant, _) => tenant.RevokeKeyAsync(keyId));
+        ChangeAsync(caller, MeshActions.RevokeKey, tenantId, MeshTargets.Key(tenantId, keyId), ChangeSummaries.RevokeKey(keyId), (tenant, _) => tenant.RevokeKeyAsync(keyId));
 
     private ITenantGrain Tenant(string tenantId) => grains.GetGrain<ITenantGrain>(tenantId);
 
     /// <summary>A change to an existing tenant; its keys cached on this gateway are forgotten, so the change holds here at once.</summary>
-    private Task<TenantInfo> ChangeAsync(MeshCaller caller, string action, string tenantId, string target, Func<ITenantGrain, TenantInfo, Task<TenantInfo>> change)
+    private Task<TenantInfo> ChangeAsync(MeshCaller caller, string action, string tenantId, string target, AuditChange summary,
+        Func<ITenantGrain, TenantInfo, Task<TenantInfo>> change)
     {
         caller.RequireOperator();
-        return mutations.RunAsync(caller, action, target, async () =>
+        return mutations.RunAsync(caller, action, target, summary, async () =>
         {
             var current = await ExistingAsync(tenantId);
             var changed = await change(Tenant(tenantId), current);

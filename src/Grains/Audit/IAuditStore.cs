@@ -1,4 +1,5 @@
 using MeshOs.Abstractions.Audit;
+using MeshOs.Grains.Storage;
 
 namespace MeshOs.Grains.Audit;
 
@@ -42,16 +43,19 @@ public interface IAuditStore
 /// <summary>Which months of entries retention drops (pure): a month goes once all of it is older than the retention.</summary>
 public static class AuditRetentionPolicy
 {
+    /// <summary>The audit log's monthly partitions (<c>meshos_audit_yyyyMM</c>).</summary>
+    public static readonly TimePartitioning Months = new("meshos_audit_", PartitionPeriod.Month);
+
     /// <summary>The first day (UTC) of the month holding <paramref name="at"/>.</summary>
-    public static DateOnly MonthOf(DateTimeOffset at) => new(at.UtcDateTime.Year, at.UtcDateTime.Month, 1);
+    public static DateOnly MonthOf(DateTimeOffset at) => Months.PeriodOf(at);
 
-    public static DateTimeOffset Start(DateOnly month) => new(month.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+    public static DateTimeOffset Start(DateOnly month) => Months.Start(month);
 
-    public static DateTimeOffset End(DateOnly month) => Start(month.AddMonths(1));
+    public static DateTimeOffset End(DateOnly month) => Months.End(month);
 
     /// <summary>Entries older than this may go: now minus the retention.</summary>
     public static DateTimeOffset Cutoff(DateTimeOffset now, TimeSpan retention) => now - retention;
 
     /// <summary>A month is dropped when it ended at or before the cutoff.</summary>
-    public static bool IsDroppable(DateOnly month, DateTimeOffset cutoff) => End(month) <= cutoff;
+    public static bool IsDroppable(DateOnly month, DateTimeOffset cutoff) => Months.IsDroppable(month, cutoff);
 }

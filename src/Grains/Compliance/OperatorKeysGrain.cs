@@ -8,8 +8,10 @@ using Microsoft.Extensions.DependencyInjection;
 namespace MeshOs.Grains.Compliance;
 
 /// <summary>
-/// The operator keys (hashes only) and their use. Read on each authentication cache miss of a gateway, written when a
-/// key is issued or revoked and when a gateway reports a use (at most once a minute per key and scope per gateway).
+/// The operator keys (hashes only), their TOTP secrets and their use. Read on each authentication cache miss of a
+/// gateway and on each production action with a second factor (one grain serialises the checks, so a code is accepted
+/// once mesh-wide), written when a key is issued or revoked, enrols or uses a second factor, and when a gateway reports
+/// a use (at most once a minute per key and scope per gateway).
 /// </summary>
 internal sealed class OperatorKeysGrain(
     [PersistentState("operator-keys", MeshStorage.GrainStore)] IPersistentState<OperatorKeysState> state,
@@ -52,7 +54,7 @@ internal sealed class OperatorKeysGrain(
 
     public async Task<OperatorKeyInfo> RevokeAsync(string keyId)
     {
-        var key = state.State.Keys.FirstOrDefault(k => k.KeyId == keyId) ?? throw MeshException.NotFound($"Operator key '{keyId}'");
+        var key = Find(keyId);
         if (key.RevokedAt is null)
         {
             key.RevokedAt = time.GetUtcNow();
@@ -115,6 +117,90 @@ internal sealed class OperatorKeysGrain(
         return Task.FromResult(new AccessReview(now, [.. keys.Select(k => new AccessReviewRow(k, k.RevokedAt is null ? HygieneOf(policy, k, now) : null))]));
     }
 
+    public async Task<MfaEnrolment> BeginMfaAsync(string keyId)
+    {
+        var key = Find(keyId);
+        if (key.RevokedAt is not null)
+        {
+            throw MeshException.Precondition($"Operator key '{keyId}' is revoked.");
+        }
+
+        if (key.TotpSecret is not null)
+        {
+            throw MeshException.Precondition($"Operator key '{keyId}' already has TOTP enabled; remove it first (DELETE /v1/operator-keys/{keyId}/mfa).");
+        }
+
+        key.PendingTotpSecret = TotpCodes.NewSecret();
+        await state.WriteStateAsync();
+        return new MfaEnrolment(keyId, TotpCodes.ToBase32(key.PendingTotpSecret), TotpCodes.Uri(key.PendingTotpSecret, $"operator-key {keyId}"));
+    }
+
+    public async Task<OperatorKeyInfo> ConfirmMfaAsync(string keyId, string code)
+    {
+        var key = Find(keyId);
+        if (key.PendingTotpSecret is null || key.RevokedAt is not null)
+        {
+            throw MeshException.Precondition(key.TotpSecret is null
+                ? $"Operator key '{keyId}' has no TOTP enrolment pending; start one with POST /v1/operator-keys/{keyId}/mfa."
+                : $"Operator key '{keyId}' already has TOTP enabled.");
+        }
+
+        var check = TotpCodes.Verify(key.PendingTotpSecret, code, time.GetUtcNow(), key.LastTotpStep);
+        if (!check.Accepted)
+        {
+            throw MeshException.Invalid("code", check.Outcome switch
+            {
+                TotpOutcome.Missing => "required: the authenticator's current 6-digit code.",
+                TotpOutcome.Replayed => "this code was already used; enter the next one.",
+                _ => "not the current 6-digit code of the pending secret.",
+            });
+        }
+
+        (key.TotpSecret, key.PendingTotpSecret, key.LastTotpStep) = (key.PendingTotpSecret, null, check.Step);
+        await state.WriteStateAsync();
+        return key.ToInfo();
+    }
+
+    public async Task<OperatorKeyInfo> RemoveMfaAsync(string keyId)
+    {
+        var key = Find(keyId);
+        if (key.TotpSecret is not null || key.PendingTotpSecret is not null)
+        {
+            (key.TotpSecret, key.PendingTotpSecret) = (null, null);
+            await state.WriteStateAsync();
+        }
+
+        return key.ToInfo();
+    }
+
+    public async Task<TotpCheck> VerifyMfaAsync(string keyId, string? code)
+    {
+        var key = state.State.Keys.FirstOrDefault(k => k.KeyId == keyId && k.RevokedAt is null);
+        var check = TotpCodes.Verify(key?.TotpSecret, code, time.GetUtcNow(), key?.LastTotpStep ?? 0);
+        if (check.Accepted)
+        {
+            key!.LastTotpStep = check.Step;
+            await state.WriteStateAsync();
+        }
+
+        return check;
+    }
+
+    public async Task<bool> ClaimBootstrapMfaStepAsync(long step)
+    {
+        if (step <= state.State.BootstrapLastTotpStep)
+        {
+            return false;
+        }
+
+        state.State.BootstrapLastTotpStep = step;
+        await state.WriteStateAsync();
+        return true;
+    }
+
+    private OperatorKeyState Find(string keyId) =>
+        state.State.Keys.FirstOrDefault(k => k.KeyId == keyId) ?? throw MeshException.NotFound($"Operator key '{keyId}'");
+
     private static string? HygieneOf(CompliancePolicy policy, OperatorKeyInfo key, DateTimeOffset now)
     {
         var result = ComplianceRules.KeyHygiene(policy, new OperatorKeyFacts(key.KeyId, key.Scope, key.CreatedAt, key.LastUsedAt, [.. key.UsedScopes]), now);
@@ -129,6 +215,9 @@ public sealed class OperatorKeysState
 
     /// <summary>The use of the configured key, from its first use (the configuration does not say when it was set).</summary>
     [Id(1)] public OperatorKeyUse? Bootstrap { get; set; }
+
+    /// <summary>The last TOTP step accepted for the bootstrap key (its secret is in the gateways' configuration, never here).</summary>
+    [Id(2)] public long BootstrapLastTotpStep { get; set; }
 }
 
 [GenerateSerializer, Alias("meshos.OperatorKeyState")]
@@ -143,7 +232,18 @@ public sealed class OperatorKeyState
     [Id(6)] public DateTimeOffset? RevokedAt { get; set; }
     [Id(7)] public OperatorKeyUse Use { get; set; } = new();
 
-    public OperatorKeyInfo ToInfo() => new(KeyId, Name, Owner, Scope, CreatedAt, RevokedAt, Use.LastUsedAt, [.. Use.Scopes.Order()]);
+    /// <summary>The confirmed TOTP secret (a secret: never in an answer, a log or the audit log); null without one.</summary>
+    [Id(8)] public byte[]? TotpSecret { get; set; }
+
+    /// <summary>A secret handed out for enrolment and not confirmed yet.</summary>
+    [Id(9)] public byte[]? PendingTotpSecret { get; set; }
+
+    /// <summary>The last TOTP step accepted for this key: no code of it or an earlier step is accepted again.</summary>
+    [Id(10)] public long LastTotpStep { get; set; }
+
+    public MfaStatus Mfa => TotpSecret is not null ? MfaStatus.Enabled : PendingTotpSecret is not null ? MfaStatus.Pending : MfaStatus.None;
+
+    public OperatorKeyInfo ToInfo() => new(KeyId, Name, Owner, Scope, CreatedAt, RevokedAt, Use.LastUsedAt, [.. Use.Scopes.Order()], Mfa);
 }
 
 [GenerateSerializer, Alias("meshos.OperatorKeyUse")]

@@ -9,13 +9,13 @@ namespace MeshOs.Grains.Events;
 
 /// <summary>
 /// Keeps the supervisors' pumps running (a pump re-activates on a surviving silo within a minute of a failure even
-/// before its reminder fires) and applies retention: finished jobs past <see cref="JobOptions.Retention"/>, and
-/// events every consumer has seen that are older than <see cref="EventOptions.Retention"/>.
+/// before its reminder fires) and applies retention: finished jobs past <see cref="JobOptions.Retention"/> (row deletes),
+/// and whole days of events past <see cref="EventOptions.Retention"/> that every consumer has read (<see cref="EventRetention"/>).
 /// </summary>
 internal sealed partial class EventMaintenanceService(
     IGrainFactory grains,
     IJobStore jobs,
-    IEventLog events,
+    EventRetention eventRetention,
     IOptions<EventOptions> eventOptions,
     IOptions<JobOptions> jobOptions,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
@@ -41,7 +41,7 @@ internal sealed partial class EventMaintenanceService(
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                LogMaintenanceFailed(logger, ex.GetBaseException().Message);
+                LogMaintenanceFailed(logger, ex);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
@@ -59,22 +59,17 @@ internal sealed partial class EventMaintenanceService(
         }
         while (deleted == 5_000 && !cancellationToken.IsCancellationRequested);
 
+        LogJobRetention(logger, total);
+
         var consumers = eventOptions.Value.Consumers;
-        if (consumers.Count > 0)
-        {
-            var cursors = await Task.WhenAll(consumers.Select(c => grains.GetGrain<IEventPumpGrain>(c.Name).GetCursorAsync()));
-            var trimmed = await events.TrimAsync(cursors.Min(), now - eventOptions.Value.Retention, cancellationToken);
-            LogRetention(logger, total, trimmed);
-        }
-        else
-        {
-            LogRetention(logger, total, 0);
-        }
+        var cursors = await Task.WhenAll(consumers.Select(c => grains.GetGrain<IEventPumpGrain>(c.Name).GetCursorAsync()));
+        var byConsumer = consumers.Select((c, i) => (c.Name, Cursor: cursors[i])).GroupBy(c => c.Name).ToDictionary(g => g.Key, g => g.Min(c => c.Cursor));
+        await eventRetention.ApplyAsync(byConsumer, cancellationToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Maintenance pass failed: {Reason}")]
-    private static partial void LogMaintenanceFailed(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Maintenance pass failed; retrying on the next pass")]
+    private static partial void LogMaintenanceFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Retention: deleted {Jobs} finished job(s) and {Events} event(s)")]
-    private static partial void LogRetention(ILogger logger, int jobs, int events);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Retention: deleted {Jobs} finished job(s)")]
+    private static partial void LogJobRetention(ILogger logger, int jobs);
 }

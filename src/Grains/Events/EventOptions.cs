@@ -17,9 +17,21 @@ public sealed class EventOptions
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 500;
 
-    /// <summary>Events are kept this long after every consumer has them. Default 7 days.</summary>
+    /// <summary>
+    /// How long events are kept, by their time. Default 30 days. Retention drops whole UTC days (PostgreSQL: daily
+    /// partitions) once all of a day is older than this, so an event stays between this and one day more (plus the
+    /// maintenance interval, 10 minutes); never a day holding an event a consumer has not read.
+    /// </summary>
     [PositiveTimeSpan]
-    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Days of events made room for ahead of today (PostgreSQL: daily partitions made ahead), so that writes never
+    /// wait on a partition being made. Default 7. An event stamped past them is still written (PostgreSQL's default
+    /// partition) and moved to its day's partition by the next maintenance pass.
+    /// </summary>
+    [Range(1, 90)]
+    public int DaysAhead { get; set; } = 7;
 
     /// <summary>The consumers, each a grain implementing <see cref="IMeshEventConsumer"/>.</summary>
     public List<EventConsumerRegistration> Consumers { get; } = [];

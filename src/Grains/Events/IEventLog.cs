@@ -15,6 +15,18 @@ public interface IEventLog
     /// <summary>Up to <paramref name="max"/> events after <paramref name="afterPosition"/>, in order.</summary>
     Task<ImmutableArray<MeshEvent>> ReadAsync(long afterPosition, int max, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes events at or below <paramref name="position"/> that are older than <paramref name="olderThan"/>.</summary>
-    Task<int> TrimAsync(long position, DateTimeOffset olderThan, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Makes room, ahead of their writes, for events stamped on the UTC <paramref name="days"/>, and for events already
+    /// written with a day that had none (PostgreSQL: a daily partition each, the events that landed in the default
+    /// partition moved into their day's; see sql/0009_events_partitioned.sql). Returns the days it made room for; the
+    /// in-memory log needs none.
+    /// </summary>
+    Task<IReadOnlyList<DateOnly>> PrepareDaysAsync(IReadOnlyList<DateOnly> days, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Drops every whole UTC day of events that ended at or before <paramref name="cutoff"/>, never one holding an event
+    /// above <paramref name="readUpTo"/> (an event some consumer has not read): such a day is kept and reported as held.
+    /// Events are never deleted one by one. See <see cref="EventRetentionPolicy"/>.
+    /// </summary>
+    Task<EventPruneResult> PruneAsync(DateTimeOffset cutoff, long readUpTo, CancellationToken cancellationToken = default);
 }

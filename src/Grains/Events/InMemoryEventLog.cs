@@ -4,7 +4,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace MeshOs.Grains.Events;
 
-/// <summary>The embedded mode's event log: one list per silo process, positions 1, 2, 3, …</summary>
+/// <summary>
+/// The embedded mode's event log: one list per silo process, positions 1, 2, 3, …; retention drops whole UTC days
+/// of events as the PostgreSQL log drops its daily partitions (<see cref="EventRetentionPolicy"/>).
+/// </summary>
 public sealed class InMemoryEventLog([FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time) : IEventLog
 {
     private readonly Lock _gate = new();
@@ -34,11 +37,27 @@ public sealed class InMemoryEventLog([FromKeyedServices(TimeProviderNames.Grains
         }
     }
 
-    public Task<int> TrimAsync(long position, DateTimeOffset olderThan, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<DateOnly>> PrepareDaysAsync(IReadOnlyList<DateOnly> days, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<DateOnly>>([]);
+
+    public Task<EventPruneResult> PruneAsync(DateTimeOffset cutoff, long readUpTo, CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
-            return Task.FromResult(_events.RemoveAll(e => e.Position <= position && e.At < olderThan));
+            var verdicts = _events
+                .GroupBy(e => EventRetentionPolicy.Days.PeriodOf(e.At))
+                .Select(day => (Day: day.Key, Verdict: EventRetentionPolicy.Judge(day.Key, day.Max(e => e.Position), cutoff, readUpTo)))
+                .OrderBy(d => d.Day)
+                .ToList();
+            var dropped = verdicts.Where(d => d.Verdict == EventDayVerdict.Drop).Select(d => d.Day).ToList();
+            var held = verdicts.Where(d => d.Verdict == EventDayVerdict.Held).Select(d => d.Day).ToList();
+            if (dropped.Count > 0)
+            {
+                var gone = dropped.ToHashSet();
+                _events.RemoveAll(e => gone.Contains(EventRetentionPolicy.Days.PeriodOf(e.At)));
+            }
+
+            return Task.FromResult(new EventPruneResult(dropped, held));
         }
     }
 

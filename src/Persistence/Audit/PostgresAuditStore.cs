@@ -315,26 +315,14 @@ internal sealed partial class PostgresAuditStore(
     public async Task<IReadOnlyList<DateOnly>> PruneAsync(DateTimeOffset cutoff, Func<long, string, AuditCheckpoint> boundary, CancellationToken cancellationToken = default)
     {
         await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
-        var months = new List<DateOnly>();
-        await using (var list = new NpgsqlCommand(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'meshos_audit'::regclass", conn))
-        await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                if (PartitionMonth(reader.GetString(0)) is { } month && AuditRetentionPolicy.IsDroppable(month, cutoff))
-                {
-                    months.Add(month);
-                }
-            }
-        }
-
+        var months = (await PostgresPartitions.ListAsync(conn, "meshos_audit", AuditRetentionPolicy.Months, cancellationToken))
+            .Where(month => AuditRetentionPolicy.IsDroppable(month, cutoff))
+            .ToList();
         if (months.Count == 0)
         {
             return [];
         }
 
-        months.Sort();
         await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
         await using (var last = new NpgsqlCommand("SELECT seq, hash FROM meshos_audit WHERE at < $1 ORDER BY seq DESC LIMIT 1", conn, transaction))
         {
@@ -361,13 +349,7 @@ internal sealed partial class PostgresAuditStore(
         return months;
     }
 
-    public static string PartitionName(DateOnly month) => $"meshos_audit_{month.Year:D4}{month.Month:D2}";
-
-    private static DateOnly? PartitionMonth(string name) =>
-        name.Length == "meshos_audit_".Length + 6 && name.StartsWith("meshos_audit_", StringComparison.Ordinal)
-        && int.TryParse(name.AsSpan(13, 4), out var year) && int.TryParse(name.AsSpan(17, 2), out var month) && month is >= 1 and <= 12
-            ? new DateOnly(year, month, 1)
-            : null;
+    public static string PartitionName(DateOnly month) => AuditRetentionPolicy.Months.Name(month);
 
     private sealed class Append(IReadOnlyList<AuditDraft> drafts)
     {

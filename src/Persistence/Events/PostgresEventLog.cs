@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions.Events;
 using MeshOs.Grains.Events;
+using MeshOs.Grains.Storage;
 using MeshOs.Persistence.Jobs;
 using Npgsql;
 
@@ -9,7 +10,8 @@ namespace MeshOs.Persistence.Events;
 /// <summary>
 /// The event log in <c>meshos_events</c>. Appends share the job store's group commit; reads stop below the oldest
 /// open <em>event writer</em>, so a reader never skips an event that commits later, and an unrelated long transaction
-/// (an analyst's session, a report) does not hold readers back (see sql/0005_events.sql).
+/// (an analyst's session, a report) does not hold readers back (see sql/0005_events.sql). The log is kept in daily
+/// partitions that retention drops whole (sql/0009_events_partitioned.sql).
 /// </summary>
 internal sealed class PostgresEventLog(PostgresConnection connection, JobWriter writer) : IEventLog
 {
@@ -79,11 +81,123 @@ internal sealed class PostgresEventLog(PostgresConnection connection, JobWriter 
         return events.ToImmutable();
     }
 
-    public async Task<int> TrimAsync(long position, DateTimeOffset olderThan, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Longest a retention pass waits for the locks to attach or drop a partition. Dropping one locks the whole log for
+    /// a moment, and writers queue behind a waiting drop, so it does not wait long behind a long reader: it gives up, and
+    /// the next pass tries again.
+    /// </summary>
+    private const string PartitionLockTimeout = "2s";
+
+    /// <summary>
+    /// The transaction-level advisory lock that makes one partition change at a time across silos (the ASCII bytes of
+    /// "MeshEvtP"; <c>meshos_events_ensure_partition</c> in sql/0009_events_partitioned.sql takes it too).
+    /// </summary>
+    private const long PartitionLockKey = 0x4D65_7368_4576_7450;
+
+    private static TimePartitioning Days => EventRetentionPolicy.Days;
+
+    public async Task<IReadOnlyList<DateOnly>> PrepareDaysAsync(IReadOnlyList<DateOnly> days, CancellationToken cancellationToken = default)
     {
-        await using var command = connection.DataSource.CreateCommand("DELETE FROM meshos_events WHERE position <= $1 AND at < $2");
-        command.Parameters.Add(new NpgsqlParameter { Value = position });
-        command.Parameters.Add(new NpgsqlParameter { Value = olderThan.UtcDateTime });
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
+        var wanted = new SortedSet<DateOnly>(days);
+        await using (var stray = new NpgsqlCommand("SELECT DISTINCT (at AT TIME ZONE 'UTC')::date FROM meshos_events_default", conn))
+        await using (var reader = await stray.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                wanted.Add(reader.GetFieldValue<DateOnly>(0));
+            }
+        }
+
+        wanted.ExceptWith(await PostgresPartitions.ListAsync(conn, "meshos_events", Days, cancellationToken));
+        var made = new List<DateOnly>();
+        foreach (var day in wanted)
+        {
+            await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
+            await SetLockTimeoutAsync(conn, transaction, cancellationToken);
+            await using var ensure = new NpgsqlCommand("SELECT meshos_events_ensure_partition($1)", conn, transaction);
+            ensure.Parameters.Add(new NpgsqlParameter { Value = day });
+            if ((bool)(await ensure.ExecuteScalarAsync(cancellationToken))!)
+            {
+                made.Add(day);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return made;
+    }
+
+    /// <summary>
+    /// One transaction: takes the partition lock, judges each daily partition past the cutoff by its highest position
+    /// (an index probe), and drops those every consumer has read. Before dropping it locks the log and those partitions
+    /// (the log first, as writers do) and judges them again, so an event written meanwhile into a day past the cutoff
+    /// (a writer's clock far behind) holds its day back instead of being dropped unread.
+    /// </summary>
+    public async Task<EventPruneResult> PruneAsync(DateTimeOffset cutoff, long readUpTo, CancellationToken cancellationToken = default)
+    {
+        await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
+        await using (var serialize = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({PartitionLockKey})", conn, transaction))
+        {
+            await serialize.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await SetLockTimeoutAsync(conn, transaction, cancellationToken);
+        var past = (await PostgresPartitions.ListAsync(conn, "meshos_events", Days, cancellationToken, transaction))
+            .Where(day => Days.IsDroppable(day, cutoff))
+            .ToList();
+        var judged = await JudgeAsync(conn, transaction, past, cutoff, readUpTo, cancellationToken);
+        var held = judged.Where(d => d.Verdict == EventDayVerdict.Held).Select(d => d.Day).ToList();
+        var drop = judged.Where(d => d.Verdict == EventDayVerdict.Drop).Select(d => d.Day).ToList();
+        if (drop.Count > 0)
+        {
+            await using (var lockTables = new NpgsqlCommand(
+                $"LOCK TABLE meshos_events, {string.Join(", ", drop.Select(Days.Name))} IN ACCESS EXCLUSIVE MODE", conn, transaction))
+            {
+                await lockTables.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            var again = await JudgeAsync(conn, transaction, drop, cutoff, readUpTo, cancellationToken);
+            held.AddRange(again.Where(d => d.Verdict != EventDayVerdict.Drop).Select(d => d.Day));
+            held.Sort();
+            drop = [.. again.Where(d => d.Verdict == EventDayVerdict.Drop).Select(d => d.Day)];
+            if (drop.Count > 0)
+            {
+                await using var dropTables = new NpgsqlCommand($"DROP TABLE {string.Join(", ", drop.Select(Days.Name))}", conn, transaction);
+                await dropTables.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new EventPruneResult(drop, held);
+    }
+
+    private static async Task<List<(DateOnly Day, EventDayVerdict Verdict)>> JudgeAsync(
+        NpgsqlConnection conn, NpgsqlTransaction transaction, List<DateOnly> days, DateTimeOffset cutoff, long readUpTo, CancellationToken cancellationToken)
+    {
+        var judged = new List<(DateOnly, EventDayVerdict)>();
+        if (days.Count == 0)
+        {
+            return judged;
+        }
+
+        await using var highest = new NpgsqlCommand(
+            string.Join(" UNION ALL ", days.Select((day, i) => $"SELECT {i}, max(position) FROM {Days.Name(day)}")), conn, transaction);
+        await using var reader = await highest.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var day = days[reader.GetInt32(0)];
+            judged.Add((day, EventRetentionPolicy.Judge(day, reader.IsDBNull(1) ? null : reader.GetInt64(1), cutoff, readUpTo)));
+        }
+
+        judged.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        return judged;
+    }
+
+    private static async Task SetLockTimeoutAsync(NpgsqlConnection conn, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var timeout = new NpgsqlCommand($"SET LOCAL lock_timeout = '{PartitionLockTimeout}'", conn, transaction);
+        await timeout.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -192,6 +192,9 @@ public sealed class HealingActionsClusterTests(HealingClusterFixture fixture)
         Assert.All(audited, e => Assert.Equal((AuditActorKinds.System, "healing"), (e.Draft.Actor.Kind, e.Draft.Actor.KeyId)));
         Assert.Equal(["healing.declared-dead", "healing.quarantine", "healing.reassign", "healing.restart"],
             audited.Select(e => e.Draft.Action).Distinct().Order(StringComparer.Ordinal));
+        // Each with the digest of the supervisor's reason; the quarantine's is that of the detail its remediation shows.
+        Assert.All(audited, e => Assert.Matches("^[0-9a-f]{64}$", e.Draft.ChangeDigest));
+        Assert.Equal(new AuditChange().Add("detail", quarantine.Detail).Digest(), audited.Single(e => e.Draft.Action == "healing.quarantine").Draft.ChangeDigest);
 
         // It heartbeats again but stays out of work until the probation passes, then is Healthy by itself.
         agent.StartHeartbeats();

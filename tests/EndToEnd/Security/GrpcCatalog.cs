@@ -62,7 +62,8 @@ public static class GrpcCatalog
                     }
                 })),
             ]),
-            Unary("Jobs", "Get", Role.Tenant, () => new GetJobRequest { JobId = w.JobId }, Field<GetJobRequest>.Values("job_id", jobIds, (m, v) => m.JobId = v)),
+            // Get: the operator reads any job too (audited as jobs.read).
+            Unary("Jobs", "Get", Role.OperatorOrTenant, () => new GetJobRequest { JobId = w.JobId }, Field<GetJobRequest>.Values("job_id", jobIds, (m, v) => m.JobId = v)),
             Unary("Jobs", "List", Role.Tenant, () => new ListJobsRequest { Limit = 10 },
             [
                 .. Field<ListJobsRequest>.Values("status", [8, 42, -1, int.MaxValue, int.MinValue], (m, v) => m.Status = (MeshOs.Grpc.V1.JobStatus)v),
@@ -208,6 +209,15 @@ public static class GrpcCatalog
             Unary("OperatorKeys", "Review", Role.Operator, () => new ReviewOperatorKeysRequest(), []),
             Unary("OperatorKeys", "Revoke", Role.Operator, () => new OperatorKeyRef { KeyId = "000000000000" },
                 Field<OperatorKeyRef>.Values("key_id", new[] { "", "   ", "../x", new string('k', 10_000) }, (m, v) => m.KeyId = v)),
+            Unary("OperatorKeys", "EnrolMfa", Role.Operator, () => new OperatorKeyRef { KeyId = "000000000000" },
+                Field<OperatorKeyRef>.Values("key_id", new[] { "", "   ", "../x", "operator", new string('k', 10_000) }, (m, v) => m.KeyId = v)),
+            Unary("OperatorKeys", "ConfirmMfa", Role.Operator, () => new ConfirmMfaRequest { KeyId = "000000000000", Code = "123456" },
+            [
+                .. Field<ConfirmMfaRequest>.Values("key_id", new[] { "", "   ", "../x", "operator", new string('k', 10_000) }, (m, v) => m.KeyId = v),
+                .. Field<ConfirmMfaRequest>.Values("code", new[] { "", "12345", "abcdef", new string('1', 10_000) }, (m, v) => m.Code = v),
+            ]),
+            Unary("OperatorKeys", "RemoveMfa", Role.Operator, () => new OperatorKeyRef { KeyId = "000000000000" },
+                Field<OperatorKeyRef>.Values("key_id", new[] { "", "   ", "../x", "operator", new string('k', 10_000) }, (m, v) => m.KeyId = v)),
 
             // Compliance (tenants read their own; operators change)
             Unary("Compliance", "ListPolicies", Role.OperatorOrTenant, () => new ListPoliciesRequest(), []),
@@ -261,6 +271,36 @@ public static class GrpcCatalog
             Unary("Compliance", "GetScore", Role.OperatorOrTenant, () => new GetScoreRequest(),
                 Field<GetScoreRequest>.Values("tenant", new[] { new string('t', 257) }, (m, v) => m.Tenant = v)),
             Unary("Compliance", "Scan", Role.Operator, () => new ScanRequest(), []),
+            // Audit log (operators, and tenants for their own entries; Verify: operators)
+            Unary("Audit", "Query", Role.OperatorOrTenant, () => new AuditQueryRequest { Limit = 10 },
+            [
+                .. Field<AuditQueryRequest>.Values("actor", [new string('a', 257), new string('a', 100_000)], (m, v) => m.Actor = v),
+                .. Field<AuditQueryRequest>.Values("tenant", [w.Other.Id, new string('t', 257)], (m, v) => m.Tenant = v),
+                .. Field<AuditQueryRequest>.Values("action", [new string('a', 257)], (m, v) => m.Action = v),
+                .. Field<AuditQueryRequest>.Values("target", [new string('t', 257)], (m, v) => m.Target = v),
+                .. Field<AuditQueryRequest>.Values("from", BadTimestamps(), (m, v) => m.From = v),
+                .. Field<AuditQueryRequest>.Values("to", BadTimestamps(), (m, v) => m.To = v),
+                Field<AuditQueryRequest>.On("from", "after to", m =>
+                {
+                    m.From = Timestamp.FromDateTimeOffset(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+                    m.To = Timestamp.FromDateTimeOffset(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero));
+                }, alone: true),
+                .. Field<AuditQueryRequest>.Values("cursor", ["not-a-cursor!", "-5", "0", "🙂"], (m, v) => m.Cursor = v),
+                .. Field<AuditQueryRequest>.Values("limit", [-1, 1001, int.MinValue, int.MaxValue], (m, v) => m.Limit = v),
+            ]),
+            new("meshos.v1.Audit", "Export", MethodType.ServerStreaming, Role.OperatorOrTenant, () => [new AuditExportRequest { Action = "fz-none" }],
+            [
+                .. Field<AuditExportRequest>.Values("actor", [new string('a', 257)], (m, v) => m.Actor = v),
+                .. Field<AuditExportRequest>.Values("tenant", [w.Other.Id, new string('t', 257)], (m, v) => m.Tenant = v),
+                .. Field<AuditExportRequest>.Values("target", [new string('t', 257)], (m, v) => m.Target = v),
+                .. Field<AuditExportRequest>.Values("from", BadTimestamps(), (m, v) => m.From = v),
+                .. Field<AuditExportRequest>.Values("to", BadTimestamps(), (m, v) => m.To = v),
+            ]),
+            Unary("Audit", "Verify", Role.Operator, () => new AuditVerifyRequest(),
+            [
+                .. Field<AuditVerifyRequest>.Values("from", [0L, -1L, long.MinValue], (m, v) => m.From = v),
+                .. Field<AuditVerifyRequest>.Values("to", [0L, -1L, long.MinValue], (m, v) => m.To = v),
+            ]),
 
             // Agent and runtime streams (an agent credential: the enrollment token or a tenant key)
             new("meshos.v1.AgentChannel", "Connect", MethodType.DuplexStreaming, Role.Agent,
@@ -471,6 +511,7 @@ public static class GrpcCatalog
         {
             JobsReflection.Descriptor, AgentChannelReflection.Descriptor, OperationsReflection.Descriptor, RuntimeChannelReflection.Descriptor,
             ComplianceReflection.Descriptor,
+            AuditReflection.Descriptor,
         }.SelectMany(file => file.Services);
         var missing = services.SelectMany(s => s.Methods.Select(m => $"{s.FullName}/{m.Name}"))
             .Except(catalog.Select(m => m.ToString()), StringComparer.Ordinal)

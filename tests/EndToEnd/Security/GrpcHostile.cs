@@ -277,6 +277,14 @@ public sealed class GrpcHostile(FuzzWorld world)
                 }
 
                 break;
+            case Role.OperatorOrTenant:
+                yield return (Caller.Enrollment, StatusCode.PermissionDenied, "an agent", null);
+                if (method.Name is "Get")
+                {
+                    yield return (Caller.OtherTenant, StatusCode.NotFound, "another tenant, on the tenant's job", null);
+                }
+
+                break;
             case Role.Agent:
                 yield return (Caller.Operator, StatusCode.PermissionDenied, "the operator", null);
                 if (method.Service == "meshos.v1.AgentChannel")

@@ -59,6 +59,9 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["IssueOperatorKey"] = Isolation.Operator,
         ["ReviewOperatorKeys"] = Isolation.Operator,
         ["RevokeOperatorKey"] = Isolation.Operator,
+        ["EnrolOperatorKeyMfa"] = Isolation.Operator,
+        ["ConfirmOperatorKeyMfa"] = Isolation.Operator,
+        ["RemoveOperatorKeyMfa"] = Isolation.Operator,
         ["ListPoolGrants"] = Isolation.CallerScope,
         ["QueryAuditLog"] = Isolation.CallerScope,
         ["ExportAuditLog"] = Isolation.CallerScope,
@@ -164,6 +167,9 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.OperatorKeys/Issue"] = RpcIsolation.Operator,
         ["meshos.v1.OperatorKeys/Review"] = RpcIsolation.Operator,
         ["meshos.v1.OperatorKeys/Revoke"] = RpcIsolation.Operator,
+        ["meshos.v1.OperatorKeys/EnrolMfa"] = RpcIsolation.Operator,
+        ["meshos.v1.OperatorKeys/ConfirmMfa"] = RpcIsolation.Operator,
+        ["meshos.v1.OperatorKeys/RemoveMfa"] = RpcIsolation.Operator,
         ["meshos.v1.Compliance/ListPolicies"] = RpcIsolation.CallerScope,
         ["meshos.v1.Compliance/PutPolicy"] = RpcIsolation.Operator,
         ["meshos.v1.Compliance/DeletePolicy"] = RpcIsolation.Operator,
@@ -173,6 +179,9 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.Compliance/WaiveFinding"] = RpcIsolation.Operator,
         ["meshos.v1.Compliance/GetScore"] = RpcIsolation.CallerScope,
         ["meshos.v1.Compliance/Scan"] = RpcIsolation.Operator,
+        ["meshos.v1.Audit/Query"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Audit/Export"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Audit/Verify"] = RpcIsolation.Operator,
     };
 
     private KernelMesh Mesh => fixture.Mesh;
@@ -197,7 +206,7 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
             var consistent = RestClasses[op.OperationId] switch
             {
                 Isolation.Operator => catalog[op.OperationId].Role == Role.Operator,
-                Isolation.TenantJob => parameters.SequenceEqual(["jobId"]) && catalog[op.OperationId].Role == Role.Tenant,
+                Isolation.TenantJob => parameters.SequenceEqual(["jobId"]) && catalog[op.OperationId].Role is Role.Tenant or Role.OperatorOrTenant,
                 Isolation.TenantAgent => parameters.SequenceEqual(["agentId"]) && catalog[op.OperationId].Role is Role.OperatorOrTenant or Role.Agent,
                 Isolation.AgentJob => parameters.SequenceEqual(["agentId", "jobId"]) && catalog[op.OperationId].Role == Role.Agent,
                 Isolation.CallerScope => !parameters.Contains("jobId") && !parameters.Contains("agentId") && catalog[op.OperationId].Role != Role.Operator,

@@ -75,6 +75,9 @@ public static class RestCatalog
             ]),
             ["ReviewOperatorKeys"] = new(Role.Operator, null, []),
             ["RevokeOperatorKey"] = new(Role.Operator, null, []),
+            ["EnrolOperatorKeyMfa"] = new(Role.Operator, null, []),
+            ["ConfirmOperatorKeyMfa"] = new(Role.Operator, _ => new JsonObject { ["code"] = "123456" }, Values("code", null, "", Repeat(17), Repeat(100_000), 123456)),
+            ["RemoveOperatorKeyMfa"] = new(Role.Operator, null, []),
 
             // Compliance (tenants read their own; operators change)
             ["ListCompliancePolicies"] = new(Role.OperatorOrTenant, null, []),
@@ -136,7 +139,7 @@ public static class RestCatalog
                 .. submit.Select(a => a with { Field = "jobs.0." + a.Field }),
             ]),
             ["ListJobs"] = new(Role.Tenant, null, []),
-            ["GetJob"] = new(Role.Tenant, null, []),
+            ["GetJob"] = new(Role.OperatorOrTenant, null, []),
             ["CancelJob"] = new(Role.Tenant, _ => new JsonObject { ["reason"] = "fuzz" }, Values("reason", Repeat(501), Repeat(100_000))),
             ["JobEvents"] = new(Role.Tenant, null, []),
 

@@ -124,47 +124,83 @@ public abstract class EventLogContract : StoreContract
         }
     }
 
-    [Fact]
-    public async Task Trim_deletes_events_at_or_below_the_position_that_are_older_than_the_cutoff()
+    /// <summary>Four days of events, two a day either side of its midnight (the last microsecond of a day, the first of the next).</summary>
+    private static readonly DateOnly Day0 = new(2025, 6, 1);
+
+    private static DateTimeOffset OnDay(int day, TimeSpan timeOfDay) => EventRetentionPolicy.Days.Start(Day0.AddDays(day)) + timeOfDay;
+
+    private static readonly TimeSpan JustBeforeMidnight = TimeSpan.FromDays(1) - TimeSpan.FromTicks(10);
+
+    private async Task<ImmutableArray<MeshEvent>> AppendDaysAsync(int days)
     {
-        foreach (var seconds in new[] { 10, 20, 30, 40, 50 })
+        for (var d = 0; d < days; d++)
         {
-            await Log.AppendAsync([AgentChanged(seconds, At(seconds))]);
+            await Log.AppendAsync([AgentChanged(d * 10, OnDay(d, TimeSpan.Zero))]);
+            await Log.AppendAsync([AgentChanged((d * 10) + 1, OnDay(d, JustBeforeMidnight))]);
         }
 
+        await Log.PrepareDaysAsync([.. Enumerable.Range(0, days).Select(d => Day0.AddDays(d))]);
         var all = await Log.ReadAsync(0, 100);
-        Assert.Equal(5, all.Length);
+        Assert.Equal(days * 2, all.Length);
+        return all;
+    }
 
-        Assert.Equal(0, await Log.TrimAsync(all[0].Position - 1, At(1000)));
-        Assert.Equal(2, await Log.TrimAsync(all[2].Position, At(30)));
+    [Fact]
+    public async Task Prune_drops_whole_days_that_ended_by_the_cutoff_and_only_once_every_consumer_has_read_them()
+    {
+        var all = await AppendDaysAsync(4);
+        var day2Starts = OnDay(2, TimeSpan.Zero);
+
+        // Days 0 and 1 ended by the cutoff; day 1's events are not all read yet, so it stays and is reported as held.
+        var pruned = await Log.PruneAsync(day2Starts, readUpTo: all[2].Position);
+
+        Assert.Equal([Day0], pruned.Dropped);
+        Assert.Equal([Day0.AddDays(1)], pruned.Held);
         Assert.Equal(all.Skip(2), await Log.ReadAsync(0, 100));
-        Assert.Equal(1, await Log.TrimAsync(all[2].Position, At(1000)));
-        Assert.Equal(0, await Log.TrimAsync(all[4].Position, At(40)));
-        Assert.Equal(1, await Log.TrimAsync(all[4].Position, At(40.000001)));
-        Assert.Equal(new[] { all[4] }, await Log.ReadAsync(0, 100));
-        Assert.Equal(1, await Log.TrimAsync(long.MaxValue, At(1000)));
-        Assert.Empty(await Log.ReadAsync(0, 100));
-        Assert.Equal(0, await Log.TrimAsync(long.MaxValue, At(1000)));
 
-        // Positions are not reused after a trim.
+        // Read up to the last event but one of day 1: still held.
+        AssertPruned(await Log.PruneAsync(day2Starts, all[2].Position), [], [Day0.AddDays(1)]);
+        Assert.Equal(all.Skip(2), await Log.ReadAsync(0, 100));
+
+        // Read: it goes. A day ending a microsecond after the cutoff stays.
+        AssertPruned(await Log.PruneAsync(day2Starts.AddTicks(10), all[3].Position), [Day0.AddDays(1)], []);
+        AssertPruned(await Log.PruneAsync(OnDay(3, TimeSpan.Zero).AddTicks(-10), long.MaxValue), [], []);
+        Assert.Equal(all.Skip(4), await Log.ReadAsync(0, 100));
+
+        AssertPruned(await Log.PruneAsync(OnDay(10, TimeSpan.Zero), long.MaxValue), [Day0.AddDays(2), Day0.AddDays(3)], []);
+        Assert.Empty(await Log.ReadAsync(0, 100));
+
+        // Positions are not reused after a prune.
         await Log.AppendAsync([AgentChanged(60)]);
         var next = Assert.Single(await Log.ReadAsync(0, 100));
-        Assert.True(next.Position > all[4].Position);
+        Assert.True(next.Position > all[^1].Position);
         Assert.Equal(AgentChanged(60), next.Unpositioned());
     }
 
     [Fact]
-    public async Task Trim_deletes_every_qualifying_event_even_when_event_times_are_not_in_position_order()
+    public async Task A_day_is_held_by_its_highest_position_even_when_event_times_are_not_in_position_order()
     {
-        // Writers stamp events with their own clocks, so an older event may sit above a newer one.
-        foreach (var seconds in new[] { 50, 10, 20, 60 })
-        {
-            await Log.AppendAsync([AgentChanged(seconds, At(seconds))]);
-        }
-
+        // Writers stamp events with their own clocks, so an event of an older day may sit above a newer day's.
+        await Log.AppendAsync([AgentChanged(1, OnDay(1, TimeSpan.FromHours(1)))]);
+        await Log.AppendAsync([AgentChanged(2, OnDay(0, TimeSpan.FromHours(1)))]);
+        await Log.PrepareDaysAsync([Day0, Day0.AddDays(1)]);
         var all = await Log.ReadAsync(0, 100);
 
-        Assert.Equal(2, await Log.TrimAsync(all[2].Position, At(30)));
-        Assert.Equal(new[] { all[0], all[3] }, await Log.ReadAsync(0, 100));
+        var pruned = await Log.PruneAsync(OnDay(2, TimeSpan.Zero), readUpTo: all[0].Position);
+
+        AssertPruned(pruned, [Day0.AddDays(1)], [Day0]);
+        Assert.Equal(new[] { all[1] }, await Log.ReadAsync(0, 100));
+    }
+
+    [Fact]
+    public async Task Pruning_an_empty_log_drops_nothing()
+    {
+        AssertPruned(await Log.PruneAsync(OnDay(100, TimeSpan.Zero), long.MaxValue), [], []);
+    }
+
+    private static void AssertPruned(EventPruneResult pruned, DateOnly[] dropped, DateOnly[] held)
+    {
+        Assert.Equal(dropped, pruned.Dropped);
+        Assert.Equal(held, pruned.Held);
     }
 }

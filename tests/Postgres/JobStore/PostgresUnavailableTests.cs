@@ -86,7 +86,8 @@ public sealed class PostgresUnavailableTests
             ("DeleteTerminalAsync", () => backend.Jobs.DeleteTerminalAsync(At(0), 10)),
             ("AppendAsync", () => backend.Events.AppendAsync([AgentChanged(1)])),
             ("ReadAsync", () => backend.Events.ReadAsync(0, 10)),
-            ("TrimAsync", () => backend.Events.TrimAsync(long.MaxValue, At(0))),
+            ("PrepareDaysAsync", () => backend.Events.PrepareDaysAsync([DateOnly.FromDateTime(At(0).UtcDateTime)])),
+            ("PruneAsync", () => backend.Events.PruneAsync(At(0), long.MaxValue)),
         };
 
         var outcomes = await Task.WhenAll(calls.Select(async c =>

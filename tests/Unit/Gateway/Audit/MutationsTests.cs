@@ -1,5 +1,6 @@
 using System.Net;
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Audit;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
 using Microsoft.Extensions.Time.Testing;
@@ -14,6 +15,11 @@ public sealed class MutationsTests
     private static readonly MeshCaller Operator =
         new(CallerKind.Operator, "operator", null, IPAddress.Loopback, "req-1", "corr-1", ApiTransport.Rest);
 
+    /// <summary>A summary for the tests that are not about it.</summary>
+    private static readonly AuditChange Reason = ChangeSummaries.AgentAction("test");
+
+    private static readonly string ReasonDigest = Reason.Digest();
+
     private readonly FakeTimeProvider _clock = new(T0);
     private readonly Recorder _recorder = new();
 
@@ -22,10 +28,10 @@ public sealed class MutationsTests
     [Fact]
     public async Task A_mutation_that_succeeds_is_recorded_with_its_actor_action_target_and_time()
     {
-        var answer = await Mutations.RunAsync(Operator, MeshActions.DrainAgent, MeshTargets.Agent("a-1"), () => Task.FromResult(42));
+        var answer = await Mutations.RunAsync(Operator, MeshActions.DrainAgent, MeshTargets.Agent("a-1"), Reason, () => Task.FromResult(42));
 
         Assert.Equal(42, answer);
-        Assert.Equal(new MutationRecord(T0, Operator, "agents.drain", "agent/a-1", MutationOutcome.Succeeded, null), Assert.Single(_recorder.Records));
+        Assert.Equal(new MutationRecord(T0, Operator, "agents.drain", "agent/a-1", MutationOutcome.Succeeded, null, ReasonDigest), Assert.Single(_recorder.Records));
     }
 
     [Fact]
@@ -33,19 +39,19 @@ public sealed class MutationsTests
     {
         var refusal = MeshException.NotFound("Agent 'a-2'");
 
-        var thrown = await Assert.ThrowsAsync<MeshException>(() => Mutations.RunAsync(Operator, MeshActions.ReleaseAgent, MeshTargets.Agent("a-2"), () => throw refusal));
+        var thrown = await Assert.ThrowsAsync<MeshException>(() => Mutations.RunAsync(Operator, MeshActions.ReleaseAgent, MeshTargets.Agent("a-2"), Reason, () => throw refusal));
 
         Assert.Same(refusal, thrown);
-        Assert.Equal(new MutationRecord(T0, Operator, "agents.release", "agent/a-2", MutationOutcome.Refused, MeshErrorCode.NotFound), Assert.Single(_recorder.Records));
+        Assert.Equal(new MutationRecord(T0, Operator, "agents.release", "agent/a-2", MutationOutcome.Refused, MeshErrorCode.NotFound, ReasonDigest), Assert.Single(_recorder.Records));
     }
 
     [Fact]
     public async Task An_unavailable_store_or_a_fault_is_a_failure_not_a_refusal()
     {
         var jobId = Guid.Parse("01a24e82-2308-7e61-8194-c76930877723");
-        await Assert.ThrowsAsync<MeshException>(() => Mutations.RunAsync(Operator, MeshActions.CancelJob, MeshTargets.Job(jobId),
+        await Assert.ThrowsAsync<MeshException>(() => Mutations.RunAsync(Operator, MeshActions.CancelJob, MeshTargets.Job(jobId), Reason,
             () => Task.FromException<int>(MeshException.Unavailable("store down"))));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => Mutations.RunAsync(Operator, MeshActions.CancelJob, MeshTargets.Job(jobId),
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Mutations.RunAsync(Operator, MeshActions.CancelJob, MeshTargets.Job(jobId), Reason,
             () => Task.FromException(new InvalidOperationException("bug"))));
 
         Assert.Equal([MutationOutcome.Failed, MutationOutcome.Failed], _recorder.Records.Select(r => r.Outcome));
@@ -56,7 +62,7 @@ public sealed class MutationsTests
     public async Task Without_recorders_the_change_is_only_run()
     {
         var runs = 0;
-        await new Mutations([], _clock).RunAsync(Operator, MeshActions.RestartAgent, "agent/a", () =>
+        await new Mutations([], _clock).RunAsync(Operator, MeshActions.RestartAgent, "agent/a", Reason, () =>
         {
             runs++;
             return Task.CompletedTask;
@@ -70,7 +76,7 @@ public sealed class MutationsTests
     {
         var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var recorder = new Recorder { Durable = durable.Task };
-        var answer = new Mutations([recorder], _clock).RunAsync(Operator, MeshActions.DrainAgent, MeshTargets.Agent("a-1"), () => Task.FromResult(7));
+        var answer = new Mutations([recorder], _clock).RunAsync(Operator, MeshActions.DrainAgent, MeshTargets.Agent("a-1"), Reason, () => Task.FromResult(7));
 
         await recorder.Called.Task;
         Assert.False(answer.IsCompleted);
@@ -84,8 +90,8 @@ public sealed class MutationsTests
         var recorder = new Recorder { Durable = Task.FromException(new InvalidOperationException("audit store down")) };
         var mutations = new Mutations([recorder], _clock);
 
-        var afterSuccess = await Assert.ThrowsAsync<MeshException>(() => mutations.RunAsync(Operator, MeshActions.DrainAgent, "agent/a", () => Task.FromResult(1)));
-        var afterRefusal = await Assert.ThrowsAsync<MeshException>(() => mutations.RunAsync(Operator, MeshActions.DrainAgent, "agent/a",
+        var afterSuccess = await Assert.ThrowsAsync<MeshException>(() => mutations.RunAsync(Operator, MeshActions.DrainAgent, "agent/a", Reason, () => Task.FromResult(1)));
+        var afterRefusal = await Assert.ThrowsAsync<MeshException>(() => mutations.RunAsync(Operator, MeshActions.DrainAgent, "agent/a", Reason,
             () => Task.FromException<int>(MeshException.NotFound("Agent 'a'"))));
 
         Assert.Equal((MeshErrorCode.Unavailable, MeshErrorCode.Unavailable), (afterSuccess.Code, afterRefusal.Code));
@@ -95,7 +101,7 @@ public sealed class MutationsTests
     [Fact]
     public async Task A_change_summary_reaches_the_record_as_its_digest()
     {
-        var summary = new MeshOs.Abstractions.Audit.AuditChange().Add("type", "build").Add("pool", (string?)null).Add("name", "ci");
+        var summary = new AuditChange().Add("type", "build").Add("pool", (string?)null).Add("name", "ci");
 
         await Mutations.RunAsync(Operator, MeshActions.SubmitJob, "job/x", summary, () => Task.FromResult(1));
 
