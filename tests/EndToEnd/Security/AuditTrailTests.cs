@@ -35,7 +35,8 @@ public sealed class AuditTrailTests(EmbeddedKernelFixture fixture)
             HttpStatusCode.OK);
         await AssertDigestAsync("tenants.update", "tenant/" + tenant.Id, new AuditChange()
             .Add("name", "Audited").Add("kind", (string?)null).Add("maxConcurrentJobs", (string?)null).Add("submitsPerSecond", (string?)null)
-            .Add("submitBurst", (string?)null).Add("maxPayloadBytes", (string?)null).Add("maxQueuedJobs", "5000").Add("pools", (string?)null));
+            .Add("submitBurst", (string?)null).Add("maxPayloadBytes", (string?)null).Add("maxQueuedJobs", "5000").Add("pools", (string?)null)
+            .Add("allowedRegions", (string?)null).Add("allowedDataClasses", (string?)null));
 
         // jobs.submit: the spec, the payload by size and SHA-256.
         const string payload = """{"n":1,"text":"not in the log"}""";
