@@ -48,20 +48,10 @@ public static class ProductionMfa
     /// <param name="factor">What checking the presented code found.</param>
     public static ProductionMfaDecision Decide(PolicySet policies, string keyId, string action, TotpOutcome factor, DateTimeOffset now)
     {
-        var checks = ImmutableArray.CreateBuilder<CheckResult>();
-        CheckResult? refusedBy = null;
         var outcome = factor == TotpOutcome.Accepted ? CheckOutcome.Pass : CheckOutcome.Fail;
-        foreach (var policy in policies.Covering(PolicyRules.ProductionMfa, tenantId: null, pool: null).OrderBy(p => p.Id, StringComparer.Ordinal))
-        {
-            var check = new CheckResult(policy.Id, policy.Severity, Subject(keyId), null, outcome, Message(keyId, action, factor), now);
-            checks.Add(check);
-            if (refusedBy is null && policy.Mode == PolicyMode.Enforce && outcome == CheckOutcome.Fail)
-            {
-                refusedBy = check;
-            }
-        }
-
-        return new ProductionMfaDecision(checks.ToImmutable(), refusedBy);
+        var decision = PolicyEnforcement.Decide(policies.Policies, PolicyRules.ProductionMfa, tenantId: null, pool: null,
+            policy => new CheckResult(policy.Id, policy.Severity, Subject(keyId), null, outcome, Message(keyId, action, factor), now));
+        return new ProductionMfaDecision(decision.Checks, decision.RefusedBy);
     }
 
     private static string Message(string keyId, string action, TotpOutcome factor) =>
