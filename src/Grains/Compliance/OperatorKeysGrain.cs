@@ -102,8 +102,11 @@ internal sealed class OperatorKeysGrain(
         await state.WriteStateAsync();
     }
 
-    public Task<AccessReview> ReviewAsync()
+    public async Task<AccessReview> ReviewAsync()
     {
+        // The key-hygiene policy in force (the first enabled mesh-wide one by id); none: the review names no problem.
+        var set = await GrainFactory.GetGrain<IComplianceGrain>(0).GetPoliciesAsync();
+        var policy = set.Covering(PolicyRules.KeyHygiene, null, null).OrderBy(p => p.Id, StringComparer.Ordinal).FirstOrDefault();
         var now = time.GetUtcNow();
         var keys = state.State.Keys.Select(k => k.ToInfo()).ToList();
         if (state.State.Bootstrap is { } bootstrap)
@@ -112,9 +115,7 @@ internal sealed class OperatorKeysGrain(
                 OperatorScope.Full, bootstrap.FirstUsedAt, null, bootstrap.LastUsedAt, [.. bootstrap.Scopes.Order()]));
         }
 
-        // The default key-hygiene policy until policies are stored (the compliance supervisor will hand in the configured one).
-        var policy = PolicyCatalog.Defaults.First(p => p.Rule == PolicyRules.KeyHygiene);
-        return Task.FromResult(new AccessReview(now, [.. keys.Select(k => new AccessReviewRow(k, k.RevokedAt is null ? HygieneOf(policy, k, now) : null))]));
+        return new AccessReview(now, [.. keys.Select(k => new AccessReviewRow(k, k.RevokedAt is null && policy is not null ? HygieneOf(policy, k, now) : null))]);
     }
 
     public async Task<MfaEnrolment> BeginMfaAsync(string keyId)

@@ -46,6 +46,28 @@ public sealed class ComplianceClusterTests(MeshClusterFixture fixture)
     }
 
     [Fact]
+    public async Task The_access_review_names_hygiene_problems_by_the_key_hygiene_policy_in_force()
+    {
+        var keys = fixture.Grains.GetGrain<IOperatorKeysGrain>(0);
+        var issued = await keys.IssueAsync("hygiene probe", "compliance", OperatorScope.Full);
+        await keys.RecordUseAsync(issued.KeyId, OperatorScope.ReadOnly, fixture.Clock.Now);
+        var original = (await Auditor.GetPoliciesAsync()).Policies.Single(p => p.Id == "key-hygiene");
+        async Task<string?> HygieneAsync() => (await keys.ReviewAsync()).Keys.Single(r => r.Key.KeyId == issued.KeyId).Hygiene;
+        try
+        {
+            Assert.Contains("needed only 'read-only'", await HygieneAsync(), StringComparison.Ordinal);
+            await Auditor.PutPolicyAsync(original with { Enabled = false });
+            Assert.Null(await HygieneAsync());
+        }
+        finally
+        {
+            await Auditor.PutPolicyAsync(original);
+        }
+
+        Assert.NotNull(await HygieneAsync());
+    }
+
+    [Fact]
     public async Task Reported_checks_become_findings_with_history_and_a_waiver_takes_one_out_of_the_tenants_score()
     {
         var tenant = Unique("tenant");
