@@ -53,7 +53,10 @@ internal sealed class FleetGrpcService(AgentsService agents) : Fleet.FleetBase
             Quarantined = a.Quarantined,
             Connected = a.Connected,
             InFlight = a.InFlight,
+            Version = a.Registration.Version,
+            Region = a.Registration.Region,
         };
+        status.Certifications.AddRange(a.Registration.Certifications.IsDefault ? [] : a.Registration.Certifications);
         if (a.ProbationUntil is { } until)
         {
             status.ProbationUntil = Timestamp.FromDateTimeOffset(until);

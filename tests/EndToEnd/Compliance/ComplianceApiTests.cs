@@ -28,7 +28,11 @@ public sealed class ComplianceApiTests(PostgresKernelFixture fixture)
         await MeshApi.EnsureAsync(await tenant.Http.PostAsJsonAsync("/v1/agent/register", new
         {
             agentId, pool = tenant.Id, capabilities = new[] { "cmp" }, maxConcurrency = 1, version = "3.1.0-beta", region = "local", costPerHour = 0.5,
+            certifications = new[] { "pii" },
         }), HttpStatusCode.OK);
+        var status = await new Fleet.FleetClient(Api.Channel()).GetAgentAsync(new AgentRef { AgentId = agentId }, MeshApi.Key(MeshProcess.OperatorKey));
+        Assert.Equal(("3.1.0-beta", "local"), (status.Version, status.Region));
+        Assert.Equal(["pii"], status.Certifications);
         await PutAsync($"/v1/compliance/policies/{policyId}", new { rule = "agent-version", mode = "Audit", severity = "High", scope = new { kind = "tenant", name = tenant.Id } });
         // Only 3.1.0 pre-releases: no other test's agent.
         await PutAsync($"/v1/compliance/advisories/{advisoryId}", new
