@@ -79,7 +79,11 @@ public sealed record FindingQuery(
     [property: Id(2)] FindingState? State,
     [property: Id(3)] string? Subject,
     [property: Id(4)] int Limit,
-    [property: Id(5)] string? After);
+    [property: Id(5)] string? After)
+{
+    /// <summary>Findings per page at most.</summary>
+    public const int MaxLimit = 1_000;
+}
 
 /// <summary>A page of findings; <see cref="Next"/> is the cursor of the next page, null at the end.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.FindingPage")]

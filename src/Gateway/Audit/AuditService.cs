@@ -21,7 +21,6 @@ public sealed class AuditService(IGrainFactory grains)
 {
     public const int DefaultLimit = 100;
     public const int MaxLimit = 1_000;
-    private const int MaxFilterLength = 256;
 
     public async Task<AuditEntryPage> QueryAsync(MeshCaller caller, AuditFilter filter)
     {
@@ -98,14 +97,7 @@ public sealed class AuditService(IGrainFactory grains)
             throw MeshException.Invalid("from", "must not be after to.");
         }
 
-        return new AuditQuery(Text(filter.Actor, "actor"), Text(tenant, "tenant"), Text(filter.Action, "action"), Text(filter.Target, "target"),
+        return new AuditQuery(Inputs.Filter(filter.Actor, "actor"), Inputs.Filter(tenant, "tenant"), Inputs.Filter(filter.Action, "action"), Inputs.Filter(filter.Target, "target"),
             filter.From, filter.To, before, Inputs.Limit(filter.Limit, DefaultLimit, MaxLimit));
     }
-
-    private static string? Text(string? value, string field) => value switch
-    {
-        null or "" => null,
-        { Length: > MaxFilterLength } => throw MeshException.Invalid(field, $"at most {MaxFilterLength} characters."),
-        _ => value,
-    };
 }

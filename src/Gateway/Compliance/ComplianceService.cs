@@ -26,7 +26,6 @@ public sealed record FindingFilter(string? Tenant, string? Policy, FindingState?
 public sealed class ComplianceService(IGrainFactory grains, CompliancePolicies policies, Mutations mutations, TimeProvider time)
 {
     public const int DefaultLimit = 100;
-    private const int MaxTextLength = 256;
 
     private IComplianceGrain Auditor => grains.GetGrain<IComplianceGrain>(0);
 
@@ -114,15 +113,15 @@ public sealed class ComplianceService(IGrainFactory grains, CompliancePolicies p
             throw MeshException.Invalid("state", "Open, Resolved or Waived.");
         }
 
-        return Auditor.GetFindingsAsync(new FindingQuery(TenantOf(caller, filter.Tenant), Text(filter.Policy, "policy"), filter.State,
-            Text(filter.Subject, "subject"), Inputs.Limit(filter.Limit, DefaultLimit, ComplianceLimits.MaxFindingsPage), Text(filter.Cursor, "cursor")));
+        return Auditor.GetFindingsAsync(new FindingQuery(TenantOf(caller, filter.Tenant), Inputs.Filter(filter.Policy, "policy"), filter.State,
+            Inputs.Filter(filter.Subject, "subject"), Inputs.Limit(filter.Limit, DefaultLimit, FindingQuery.MaxLimit), Inputs.Filter(filter.Cursor, "cursor")));
     }
 
     public Task<ComplianceFinding> WaiveAsync(MeshCaller caller, string? policyId, string? subject, string? reason, DateTimeOffset? until)
     {
         caller.RequireOperator();
-        var policy = Text(policyId, "policyId") ?? throw MeshException.Invalid("policyId", "required.");
-        var on = Text(subject, "subject") ?? throw MeshException.Invalid("subject", "required.");
+        var policy = Inputs.Filter(policyId, "policyId") ?? throw MeshException.Invalid("policyId", "required.");
+        var on = Inputs.Filter(subject, "subject") ?? throw MeshException.Invalid("subject", "required.");
         var end = until ?? throw MeshException.Invalid("until", "required: when the waiver ends (at most 365 days away).");
         return mutations.RunAsync(caller, MeshActions.WaiveFinding, MeshTargets.Finding(policy, on), ChangeSummaries.Waive(reason, end),
             () => Auditor.WaiveAsync(policy, on, reason ?? string.Empty, end, caller.KeyId));
@@ -139,7 +138,7 @@ public sealed class ComplianceService(IGrainFactory grains, CompliancePolicies p
     /// <summary>The tenant a read is about: a tenant key reads its own only; an operator any (null: the mesh).</summary>
     private static string? TenantOf(MeshCaller caller, string? tenant)
     {
-        tenant = Text(tenant, "tenant");
+        tenant = Inputs.Filter(tenant, "tenant");
         if (caller.IsOperator)
         {
             return tenant;
@@ -148,18 +147,4 @@ public sealed class ComplianceService(IGrainFactory grains, CompliancePolicies p
         var own = caller.RequireTenant().TenantId;
         return tenant is null || tenant == own ? own : throw MeshException.Invalid("tenant", "a tenant key reads its own tenant's compliance only.");
     }
-
-    private static string? Text(string? value, string field) => value switch
-    {
-        null or "" => null,
-        { Length: > MaxTextLength } => throw MeshException.Invalid(field, $"at most {MaxTextLength} characters."),
-        _ => value,
-    };
-}
-
-/// <summary>Limits of the compliance API.</summary>
-public static class ComplianceLimits
-{
-    /// <summary>Findings per page at most (the auditor's own limit).</summary>
-    public const int MaxFindingsPage = 1_000;
 }

@@ -23,6 +23,17 @@ public static class Inputs
         : reason.Length <= MaxReasonLength ? reason
         : throw MeshException.Invalid("reason", $"at most {MaxReasonLength} characters.");
 
+    /// <summary>Longest filter value (an id, an action, a subject) a query accepts.</summary>
+    public const int MaxFilterLength = 256;
+
+    /// <summary>A filter value: null when absent or empty, InvalidArgument naming <paramref name="field"/> past <see cref="MaxFilterLength"/>.</summary>
+    public static string? Filter(string? value, string field) => value switch
+    {
+        null or "" => null,
+        { Length: > MaxFilterLength } => throw MeshException.Invalid(field, $"at most {MaxFilterLength} characters."),
+        _ => value,
+    };
+
     /// <summary>A page size: <paramref name="fallback"/> when absent, else 1–<paramref name="max"/>.</summary>
     public static int Limit(int? limit, int fallback, int max, string name = "limit")
     {

@@ -36,9 +36,6 @@ public sealed class ComplianceLedger(ComplianceState state)
     /// <summary>The history key of the whole mesh.</summary>
     public const string MeshScope = "";
 
-    /// <summary>Findings per page at most.</summary>
-    public const int MaxPage = 1_000;
-
     private readonly Dictionary<string, CheckResult> _latest = new(StringComparer.Ordinal);
 
     public ComplianceState State => state;
@@ -157,13 +154,13 @@ public sealed class ComplianceLedger(ComplianceState state)
 
     /// <summary>
     /// Findings matching the query in (policy, subject) order after the cursor; waivers past their time read as open.
-    /// Invalid for a limit outside 1–<see cref="MaxPage"/>.
+    /// Invalid for a limit outside 1–<see cref="FindingQuery.MaxLimit"/>.
     /// </summary>
     public FindingPage Query(FindingQuery query, DateTimeOffset now)
     {
-        if (query.Limit is < 1 or > MaxPage)
+        if (query.Limit is < 1 or > FindingQuery.MaxLimit)
         {
-            throw MeshException.Invalid("limit", $"1–{MaxPage}.");
+            throw MeshException.Invalid("limit", $"1–{FindingQuery.MaxLimit}.");
         }
 
         var after = query.After is null ? null : Cursor(query.After);
