@@ -50,7 +50,12 @@ public static class ApplicationServices
     public static IServiceCollection AddMeshAuditRecording(this IServiceCollection services, IConfiguration configuration)
     {
         var section = configuration.GetSection(AuditRecordingOptions.Section);
-        services.AddOptions<AuditRecordingOptions>().Bind(section);
+        services.AddOptions<AuditRecordingOptions>().Bind(section)
+            .Validate(o => o.AppendTryTimeout > TimeSpan.Zero && o.AppendRetryBudget >= TimeSpan.Zero,
+                $"{AuditRecordingOptions.Section}: AppendTryTimeout must be positive and AppendRetryBudget not negative.")
+            .Validate(o => o.MaxAppendsInFlight is >= 1 and <= 64 && o.MaxAppendBatch is >= 1 and <= 10_000,
+                $"{AuditRecordingOptions.Section}: MaxAppendsInFlight must be 1–64 and MaxAppendBatch 1–10,000.")
+            .ValidateOnStart();
         services.AddSingleton<AuditRecorder>();
         services.AddSingleton<AuditService>();
         if (section.GetValue(nameof(AuditRecordingOptions.Enabled), true))
