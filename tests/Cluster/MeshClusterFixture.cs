@@ -97,6 +97,7 @@ public sealed class MeshClusterFixture : IAsyncLifetime
             siloBuilder.Services.AddSingleton<IStorageProbe, InMemoryStorageProbe>();
             siloBuilder.AddMeshKernel(configuration);
             siloBuilder.AddMeshCompliance(configuration);
+            siloBuilder.AddMeshBudgets(configuration);
             siloBuilder.AddMeshEventConsumer<IRecordingConsumerGrain>("test-recorder", "all");
         }
     }

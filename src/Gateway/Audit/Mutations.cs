@@ -173,6 +173,9 @@ public static class MeshActions
     public const string DeleteAdvisory = "compliance.advisories.delete";
     public const string WaiveFinding = "compliance.findings.waive";
     public const string ScanCompliance = "compliance.scan";
+
+    public const string PutBudget = "budgets.put";
+    public const string DeleteBudget = "budgets.delete";
 }
 
 /// <summary>How mutation targets are named.</summary>
@@ -198,6 +201,9 @@ public static class MeshTargets
     public static string Advisory(string advisoryId) => "advisory/" + advisoryId;
 
     public static string Finding(string policyId, string subject) => $"finding/{policyId}/{subject}";
+
+    /// <summary>A tenant's budget (tenants read entries about it: the target names the tenant).</summary>
+    public static string Budget(string tenantId, string name) => $"tenant/{tenantId}/budget/{name}";
 
     /// <summary>A client address (an authentication lockout's target).</summary>
     public static string Address(string address) => "address/" + address;

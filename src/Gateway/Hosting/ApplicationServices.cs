@@ -46,6 +46,18 @@ public static class ApplicationServices
         return services;
     }
 
+    /// <summary>Tenants' budgets: the service and the submit path's hard-limit check.</summary>
+    public static IServiceCollection AddMeshBudgets(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Cost.GatewayBudgetOptions>().Bind(configuration.GetSection(Cost.GatewayBudgetOptions.Section))
+            .Validate(o => o.BudgetCacheDuration >= TimeSpan.Zero && o.BudgetReadTimeout > TimeSpan.Zero,
+                $"{Cost.GatewayBudgetOptions.Section}: BudgetCacheDuration must not be negative and BudgetReadTimeout must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton<Cost.BudgetGate>();
+        services.AddSingleton<Cost.BudgetsService>();
+        return services;
+    }
+
     /// <summary>The audit log's recorder of every mutation (unless <c>MeshOs:Audit:Enabled</c> is false) and the audit query service.</summary>
     public static IServiceCollection AddMeshAuditRecording(this IServiceCollection services, IConfiguration configuration)
     {

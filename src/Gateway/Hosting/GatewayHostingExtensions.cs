@@ -3,6 +3,7 @@ using MeshOs.Gateway.Agents;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Compliance;
+using MeshOs.Gateway.Cost;
 using MeshOs.Gateway.Dispatch;
 using MeshOs.Gateway.Errors;
 using MeshOs.Gateway.Grpc;
@@ -90,6 +91,7 @@ public static class GatewayHostingExtensions
         services.AddMeshApplication();
         services.AddMeshAuditRecording(builder.Configuration);
         services.AddMeshComplianceChecks(builder.Configuration);
+        services.AddMeshBudgets(builder.Configuration);
         return builder;
     }
 
@@ -125,6 +127,7 @@ public static class GatewayHostingExtensions
             app.MapAuditApi();
             app.MapOperatorKeysApi();
             app.MapComplianceApi();
+            app.MapBudgetsApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
             app.MapGrpcService<RuntimeChannelGrpcService>();
@@ -132,6 +135,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<FleetGrpcService>();
             app.MapGrpcService<OperatorKeysGrpcService>();
             app.MapGrpcService<ComplianceGrpcService>();
+            app.MapGrpcService<BudgetsGrpcService>();
             app.MapGrpcService<AuditGrpcService>();
         }
 

@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace MeshOs.Grains.Hosting;
 
-/// <summary>Adds the supervisors: self-healing and incident management with escalation.</summary>
+/// <summary>Adds the supervisors: self-healing and incident management with escalation, compliance, budgets.</summary>
 public static class SupervisorHostingExtensions
 {
     public static ISiloBuilder AddMeshHealing(this ISiloBuilder silo, IConfiguration configuration)
@@ -32,6 +32,18 @@ public static class SupervisorHostingExtensions
     {
         silo.Services.AddOptions<ComplianceOptions>().Bind(configuration.GetSection(ComplianceOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         silo.AddMeshEventConsumer<IComplianceWatcherGrain>("compliance", "default");
+        return silo;
+    }
+
+    /// <summary>
+    /// Tenants' budgets: the mesh's cost currency they are kept in (<c>MeshOs:Cost:Currency</c>). Alerts go out as
+    /// events and, where <see cref="AddMeshHealing"/> added the webhook notifier, as signed webhook notifications.
+    /// </summary>
+    public static ISiloBuilder AddMeshBudgets(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.AddOptions<Cost.BudgetOptions>().Bind(configuration.GetSection(Cost.BudgetOptions.Section))
+            .Validate(o => Cost.BudgetOptions.IsCurrencyCode(o.Currency), $"{Cost.BudgetOptions.Section}:Currency must be an ISO 4217 code (three uppercase letters).")
+            .ValidateOnStart();
         return silo;
     }
 }

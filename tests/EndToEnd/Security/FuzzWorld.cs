@@ -70,6 +70,9 @@ public sealed class FuzzWorld : IAsyncDisposable
     /// <summary>The advisory hostile compliance requests aim at: fixed in 0.0.1, so it affects no agent.</summary>
     public const string AdvisoryId = "fz-advisory";
 
+    /// <summary>The fuzz tenant's budget hostile budget requests aim at: alerts only, on a pool nothing runs in.</summary>
+    public const string BudgetName = "fz-budget";
+
     /// <summary>Where a job a hostile submit slipped through would land: no agent serves it.</summary>
     public const string IdleCapability = "fz-idle";
 
@@ -99,6 +102,8 @@ public sealed class FuzzWorld : IAsyncDisposable
             new { rule = "data-residency", mode = "Audit", severity = "Low", scope = new { kind = "pool", name = CompliancePool } }), HttpStatusCode.OK);
         await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/compliance/advisories/{AdvisoryId}",
             new { cvss = 1.0, fixedIn = "0.0.1", summary = "fuzz target" }), HttpStatusCode.OK);
+        await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/tenants/{tenant.Id}/budgets/{BudgetName}",
+            new { limit = 1000, currency = "USD", pool = CompliancePool }), HttpStatusCode.OK);
         return new FuzzWorld(mesh, tenant, other, keyId, jobId, otherJobId, agent, capability, otherAgent, incidentId);
     }
 

@@ -115,6 +115,10 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["WaiveFinding"] = Isolation.Operator,
         ["GetComplianceScore"] = Isolation.CallerScope,
         ["ScanCompliance"] = Isolation.Operator,
+
+        ["ListBudgets"] = Isolation.CallerScope,
+        ["PutBudget"] = Isolation.Operator,
+        ["DeleteBudget"] = Isolation.Operator,
     };
 
     /// <summary>How a gRPC method relates to tenants' objects.</summary>
@@ -182,6 +186,9 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.Audit/Query"] = RpcIsolation.CallerScope,
         ["meshos.v1.Audit/Export"] = RpcIsolation.CallerScope,
         ["meshos.v1.Audit/Verify"] = RpcIsolation.Operator,
+        ["meshos.v1.Budgets/ListBudgets"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Budgets/PutBudget"] = RpcIsolation.Operator,
+        ["meshos.v1.Budgets/DeleteBudget"] = RpcIsolation.Operator,
     };
 
     private KernelMesh Mesh => fixture.Mesh;
@@ -457,6 +464,11 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
             },
             ["ListPoolGrants"] = async () => await JobCalls.AssertProblemAsync(
                 await intruder.Http.GetAsync($"/v1/tenants/{w.Victim.Id}/grants"), HttpStatusCode.NotFound),
+            ["ListBudgets"] = async () =>
+            {
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/tenants/{w.Victim.Id}/budgets"), HttpStatusCode.NotFound);
+                Assert.Empty((await MeshApi.EnsureAsync(await intruder.Http.GetAsync($"/v1/tenants/{intruder.Id}/budgets"), HttpStatusCode.OK))!.AsArray());
+            },
             ["QueryAuditLog"] = async () =>
             {
                 // The intruder reads entries about its own objects only (its own refused attempts on the victim's objects
