@@ -107,6 +107,20 @@ public sealed class FuzzWorld : IAsyncDisposable
         return new FuzzWorld(mesh, tenant, other, keyId, jobId, otherJobId, agent, capability, otherAgent, incidentId);
     }
 
+    /// <summary>The real object of this world a path parameter names (<c>{jobId}</c>, <c>{tenantId}</c>, …); null for a parameter it has none for.</summary>
+    public string? RealObject(string parameter) => parameter switch
+    {
+        "jobId" => JobId,
+        "agentId" => AgentId,
+        "tenantId" => Tenant.Id,
+        "keyId" => KeyId,
+        "incidentId" => IncidentId,
+        "policyId" => CompliancePolicyId,
+        "advisoryId" => AdvisoryId,
+        "name" => BudgetName,
+        _ => null,
+    };
+
     /// <summary>The headers that present <paramref name="caller"/>'s credentials.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Credentials(Caller caller) => caller switch
     {

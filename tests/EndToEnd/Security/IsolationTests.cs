@@ -843,15 +843,6 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
 
     /// <summary>The operation's path with each parameter naming a real object of the victim.</summary>
     private static string PathOf(ApiOperation op, FuzzWorld world) =>
-        Fill(op, [.. op.PathParameters.Select(p => (p, p switch
-        {
-            "jobId" => world.JobId,
-            "agentId" => world.AgentId,
-            "tenantId" => world.Tenant.Id,
-            "keyId" => world.KeyId,
-            "incidentId" => world.IncidentId,
-            "policyId" => FuzzWorld.CompliancePolicyId,
-            "advisoryId" => FuzzWorld.AdvisoryId,
-            _ => throw new InvalidOperationException($"{op}: no object of the world for path parameter '{p}'."),
-        }))]);
+        Fill(op, [.. op.PathParameters.Select(p => (p, world.RealObject(p)
+            ?? throw new InvalidOperationException($"{op}: no object of the world for path parameter '{p}'.")))]);
 }
