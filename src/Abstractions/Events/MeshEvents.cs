@@ -102,6 +102,7 @@ public static class MeshEventKinds
 public sealed record OperatorActionTaken(string Action, string Target, long AuditSequence) : IMeshEventPayload;
 
 /// <summary>An agent's state change. Decide on <paramref name="Cause"/>; <paramref name="Reason"/> is text for humans.</summary>
+/// <param name="Runtime">The runtime that started the agent, if any (rate cards may price by it); null on events written before it was recorded.</param>
 [GenerateSerializer, Immutable, Alias("meshos.AgentStateChanged")]
 public sealed record AgentStateChanged(
     string AgentId,
@@ -113,7 +114,8 @@ public sealed record AgentStateChanged(
     AgentState From,
     AgentState To,
     string Reason,
-    AgentChangeCause Cause = AgentChangeCause.Unspecified) : IMeshEventPayload;
+    AgentChangeCause Cause = AgentChangeCause.Unspecified,
+    string? Runtime = null) : IMeshEventPayload;
 
 /// <summary>
 /// The end of one attempt of a job. <see cref="Status"/> is the job's status after the attempt: Pending when it
