@@ -1,6 +1,8 @@
 using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Healing;
+using MeshOs.Abstractions.Cost;
 using MeshOs.Grains.Compliance;
+using MeshOs.Grains.Cost;
 using MeshOs.Grains.Healing;
 using MeshOs.Grains.Incidents;
 using Microsoft.Extensions.Configuration;
@@ -32,6 +34,23 @@ public static class SupervisorHostingExtensions
     {
         silo.Services.AddOptions<ComplianceOptions>().Bind(configuration.GetSection(ComplianceOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         silo.AddMeshEventConsumer<IComplianceWatcherGrain>("compliance", "default");
+        return silo;
+    }
+
+    /// <summary>
+    /// The cost supervisor (COST.md): its options, the rollups' maintenance, and the router that reads the event log
+    /// (consumer <c>cost</c>) and hands each pool shard its agents' events. Needs an <see cref="ICostStore"/> (the
+    /// in-memory or the PostgreSQL stores register one). Rate cards and reports answer whether or not it is enabled.
+    /// </summary>
+    public static ISiloBuilder AddMeshCost(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.AddOptions<CostOptions>().Bind(configuration.GetSection(CostOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        if (configuration.GetValue(CostOptions.Section + ":" + nameof(CostOptions.Enabled), true))
+        {
+            silo.Services.AddHostedService<CostMaintenanceService>();
+            silo.AddMeshEventConsumer<ICostRouterGrain>("cost", "default");
+        }
+
         return silo;
     }
 }
