@@ -157,6 +157,8 @@ public sealed record CostRollup(
 /// <summary>Which rollups to sum: an hour range and optional filters, grouped by a dimension and a time bucket.</summary>
 /// <param name="From">First hour (inclusive; truncated to the hour).</param>
 /// <param name="To">End (exclusive; rounded up to the hour).</param>
+/// <param name="Tenant">Only this tenant's lines (a tenant's view: with idle shared, its share).</param>
+/// <param name="Idle">How idle is shown; null: <c>MeshOs:Cost:IdlePolicy</c>.</param>
 [GenerateSerializer, Immutable, Alias("meshos.CostQuery")]
 public sealed record CostQuery(
     DateTimeOffset From,
@@ -167,7 +169,7 @@ public sealed record CostQuery(
     string? Pool = null,
     string? Agent = null,
     string? Capability = null,
-    IdlePolicy Idle = IdlePolicy.Separate)
+    IdlePolicy? Idle = null)
 {
     /// <summary>The longest range one query may cover (a rollup is kept 13 months).</summary>
     public static readonly TimeSpan MaxRange = TimeSpan.FromDays(400);

@@ -11,7 +11,7 @@ internal sealed class CostReportGrain(ICostStore store, IOptions<CostOptions> op
     public async Task<CostReport> GetReportAsync(CostQuery query)
     {
         var (from, to) = CostReports.Range(query.From, query.To);
-        query = query with { From = from, To = to };
+        query = query with { From = from, To = to, Idle = query.Idle ?? options.Value.IdlePolicy };
         // Idle shared among tenants needs every tenant of the scope; a tenant's own line is picked out afterwards.
         var sharing = query.GroupBy == CostDimension.Tenant && query.Idle != IdlePolicy.Separate;
         var sums = await store.SumAsync(new CostSumQuery(from, to, query.GroupBy, query.Interval,

@@ -40,15 +40,16 @@ public static class CostReports
     /// <summary>The report of <paramref name="query"/> (its range already whole hours) from the store's sums.</summary>
     public static CostReport Build(CostQuery query, string currency, IReadOnlyList<CostSum> sums)
     {
+        var policy = query.Idle ?? IdlePolicy.Separate;
         var lines = new List<CostLine>();
-        var share = query.GroupBy == CostDimension.Tenant && query.Idle != IdlePolicy.Separate;
+        var share = query.GroupBy == CostDimension.Tenant && policy != IdlePolicy.Separate;
         foreach (var bucket in sums.GroupBy(s => s.Bucket).OrderBy(g => g.Key))
         {
             var tenants = bucket.Where(s => s.Key != CostRollup.IdleTenant).OrderBy(s => s.Key, StringComparer.Ordinal).ToList();
             var idle = bucket.Where(s => s.Key == CostRollup.IdleTenant).Sum(s => s.Idle);
             var idleMs = bucket.Where(s => s.Key == CostRollup.IdleTenant).Sum(s => s.AgentMs);
             decimal[] shares = share && tenants.Count > 0 && idle > 0
-                ? Apportion.Split(idle, query.Idle == IdlePolicy.Even ? [.. tenants.Select(_ => 1m)] : [.. tenants.Select(t => t.Allocated)], CostCurrency.Scale)
+                ? Apportion.Split(idle, policy == IdlePolicy.Even ? [.. tenants.Select(_ => 1m)] : [.. tenants.Select(t => t.Allocated)], CostCurrency.Scale)
                 : new decimal[tenants.Count];
             var shared = shares.Sum();
             if (idle - shared != 0 || bucket.Any(s => s.Key == CostRollup.IdleTenant && (s.Allocated != 0 || s.Usage != 0)))
@@ -67,7 +68,7 @@ public static class CostReports
         var allocated = lines.Sum(l => l.Allocated);
         var idleTotal = lines.Sum(l => l.Idle + l.IdleShare);
         var usage = lines.Sum(l => l.Usage);
-        return new CostReport(currency, query.From, query.To, query.GroupBy, query.Interval, query.Idle, [.. lines],
+        return new CostReport(currency, query.From, query.To, query.GroupBy, query.Interval, policy, [.. lines],
             allocated, idleTotal, lines.Sum(l => l.Idle), usage, allocated + idleTotal, allocated + idleTotal + usage);
     }
 
