@@ -173,6 +173,9 @@ public static class MeshActions
     public const string DeleteAdvisory = "compliance.advisories.delete";
     public const string WaiveFinding = "compliance.findings.waive";
     public const string ScanCompliance = "compliance.scan";
+
+    public const string PutRateCard = "cost.rate-cards.put";
+    public const string DeleteRateCard = "cost.rate-cards.delete";
 }
 
 /// <summary>How mutation targets are named.</summary>
@@ -198,6 +201,8 @@ public static class MeshTargets
     public static string Advisory(string advisoryId) => "advisory/" + advisoryId;
 
     public static string Finding(string policyId, string subject) => $"finding/{policyId}/{subject}";
+
+    public static string RateCard(string cardId) => "rate-card/" + cardId;
 
     /// <summary>A client address (an authentication lockout's target).</summary>
     public static string Address(string address) => "address/" + address;

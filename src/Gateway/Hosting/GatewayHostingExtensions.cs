@@ -3,6 +3,7 @@ using MeshOs.Gateway.Agents;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Compliance;
+using MeshOs.Gateway.Cost;
 using MeshOs.Gateway.Dispatch;
 using MeshOs.Gateway.Errors;
 using MeshOs.Gateway.Grpc;
@@ -125,6 +126,7 @@ public static class GatewayHostingExtensions
             app.MapAuditApi();
             app.MapOperatorKeysApi();
             app.MapComplianceApi();
+            app.MapCostApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
             app.MapGrpcService<RuntimeChannelGrpcService>();
@@ -132,6 +134,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<FleetGrpcService>();
             app.MapGrpcService<OperatorKeysGrpcService>();
             app.MapGrpcService<ComplianceGrpcService>();
+            app.MapGrpcService<CostGrpcService>();
             app.MapGrpcService<AuditGrpcService>();
         }
 
