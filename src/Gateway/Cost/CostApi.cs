@@ -11,7 +11,8 @@ namespace MeshOs.Gateway.Cost;
 /// <summary>Sets a rate card: a whole version of the mesh's prices, in force from its effective time until the next card's.</summary>
 public sealed record PutRateCardRequest
 {
-    /// <summary>When it takes effect: now (the default) or later, never in the past. A card in force is not changed: add a new one.</summary>
+    /// <summary>When it takes effect: now or later, never in the past. A card in force is not changed: add a new one.</summary>
+    [Required]
     public DateTimeOffset? EffectiveFrom { get; init; }
 
     /// <summary>ISO 4217; must be the mesh's (MeshOs:Cost:Currency, default USD). Default the mesh's.</summary>

@@ -64,7 +64,9 @@ public sealed class CostService(IGrainFactory grains, Mutations mutations, TimeP
     public Task<RateCard> PutRateCardAsync(MeshCaller caller, string cardId, RateCardSpec spec)
     {
         caller.RequireOperator();
-        var input = new RateCardInput(cardId, spec.EffectiveFrom, spec.Currency,
+        var effective = spec.EffectiveFrom ?? throw MeshException.Invalid("effectiveFrom", "required: when the card takes effect (now or later).");
+        CheckDate(effective, "effectiveFrom");
+        var input = new RateCardInput(cardId, effective, spec.Currency,
             [.. spec.AgentRates ?? []], [.. spec.UnitPrices ?? []], spec.Note);
         return mutations.RunAsync(caller, MeshActions.PutRateCard, MeshTargets.RateCard(cardId), ChangeSummaries.PutRateCard(input),
             () => Cards.PutCardAsync(input));
@@ -81,6 +83,16 @@ public sealed class CostService(IGrainFactory grains, Mutations mutations, TimeP
     private (DateTimeOffset From, DateTimeOffset To) Range(DateTimeOffset? from, DateTimeOffset? to, string? period)
     {
         var now = time.GetUtcNow();
+        if (from is { } f)
+        {
+            CheckDate(f, "from");
+        }
+
+        if (to is { } t)
+        {
+            CheckDate(t, "to");
+        }
+
         switch (Inputs.Filter(period, "period"))
         {
             case null or "custom":
@@ -96,6 +108,15 @@ public sealed class CostService(IGrainFactory grains, Mutations mutations, TimeP
                 return (month, month.AddMonths(1));
             default:
                 throw MeshException.Invalid("period", "day, month or custom.");
+        }
+    }
+
+    /// <summary>Times the cost model takes: from 2000 to 9000 (past that, hour and month arithmetic would overflow).</summary>
+    private static void CheckDate(DateTimeOffset at, string field)
+    {
+        if (at.UtcDateTime.Year is < 2000 or >= 9000)
+        {
+            throw MeshException.Invalid(field, "a time between the years 2000 and 9000.");
         }
     }
 

@@ -70,6 +70,19 @@ public sealed class FuzzWorld : IAsyncDisposable
     /// <summary>The advisory hostile compliance requests aim at: fixed in 0.0.1, so it affects no agent.</summary>
     public const string AdvisoryId = "fz-advisory";
 
+    /// <summary>The rate card hostile cost requests aim at: in force only in 2099, pricing a pool nothing runs in.</summary>
+    public const string RateCardId = "fz-card";
+
+    /// <summary>A valid body for <see cref="RateCardId"/> (a card at its effective time in 2099; any other id at that time is a conflict).</summary>
+    public static JsonObject RateCardBody() => new()
+    {
+        ["effectiveFrom"] = "2099-01-01T00:00:00Z",
+        ["currency"] = "USD",
+        ["agentRates"] = new JsonArray(new JsonObject { ["pool"] = CompliancePool, ["runtime"] = null, ["region"] = null, ["hourlyRate"] = 1.5 }),
+        ["unitPrices"] = new JsonArray(new JsonObject { ["unit"] = "tokens_in", ["model"] = null, ["price"] = 0.000001 }),
+        ["note"] = "fuzz",
+    };
+
     /// <summary>Where a job a hostile submit slipped through would land: no agent serves it.</summary>
     public const string IdleCapability = "fz-idle";
 
@@ -99,6 +112,7 @@ public sealed class FuzzWorld : IAsyncDisposable
             new { rule = "data-residency", mode = "Audit", severity = "Low", scope = new { kind = "pool", name = CompliancePool } }), HttpStatusCode.OK);
         await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/compliance/advisories/{AdvisoryId}",
             new { cvss = 1.0, fixedIn = "0.0.1", summary = "fuzz target" }), HttpStatusCode.OK);
+        await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/cost/rate-cards/{RateCardId}", RateCardBody()), HttpStatusCode.OK);
         return new FuzzWorld(mesh, tenant, other, keyId, jobId, otherJobId, agent, capability, otherAgent, incidentId);
     }
 

@@ -399,6 +399,7 @@ public sealed class HostileRest
         "incidentId" => _world.IncidentId,
         "policyId" => FuzzWorld.CompliancePolicyId,
         "advisoryId" => FuzzWorld.AdvisoryId,
+        "cardId" => FuzzWorld.RateCardId,
         _ => throw new InvalidOperationException($"No object of the fuzz world for path parameter '{parameter}'."),
     };
 

@@ -195,6 +195,7 @@ public sealed class OpenApiContractTests(EmbeddedKernelFixture fixture, ITestOut
                 "incidentId" => world.IncidentId,
                 "policyId" => FuzzWorld.CompliancePolicyId,
                 "advisoryId" => FuzzWorld.AdvisoryId,
+                "cardId" => FuzzWorld.RateCardId,
                 _ => throw new InvalidOperationException(parameter),
             }), StringComparison.Ordinal);
         }
