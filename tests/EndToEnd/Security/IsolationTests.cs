@@ -872,6 +872,7 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
             "incidentId" => world.IncidentId,
             "policyId" => FuzzWorld.CompliancePolicyId,
             "advisoryId" => FuzzWorld.AdvisoryId,
+            "cardId" => FuzzWorld.RateCardId,
             _ => throw new InvalidOperationException($"{op}: no object of the world for path parameter '{p}'."),
         }))]);
 }

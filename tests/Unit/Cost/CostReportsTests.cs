@@ -79,3 +79,35 @@ public sealed class CostReportsTests
         Assert.Throws<MeshException>(() => CostReports.Range(At(11), At(10)));
     }
 }
+
+/// <summary>COST.md's worked example, end to end through the pure classes: its every number.</summary>
+public sealed class CostWorkedExampleTests
+{
+    [Fact]
+    public void The_worked_example_of_COST_md_reconciles()
+    {
+        var book = new RateBook([
+            new RateCard("base", Day, "USD", [new AgentRate("gpu", null, null, 3.60m)], [new UnitPrice("tokens_in", null, 0.000001m)], null, 1, Day),
+            new RateCard("dearer", At(11, 30), "USD", [new AgentRate("gpu", null, null, 7.20m)], [new UnitPrice("tokens_in", null, 0.000001m)], null, 1, Day),
+        ]);
+        var rows = CostAllocator.Allocate(Agent, At(10), At(11, 50),
+            [Job("acme", At(10), At(10, 30)), Job("beta", At(10, 15), At(10, 45)), Job("acme", At(11, 30), At(12))], book);
+        var usage = UsagePricing.Cost(new global::MeshOs.Abstractions.Jobs.JobUsage(1000, 0, 0.25m), book, At(10, 30));
+
+        Assert.Equal([("", 0m, 0.90m), ("acme", 1.35m, 0m), ("beta", 1.35m, 0m)],
+            rows.Where(r => r.Hour == At(10)).Select(r => (r.Tenant, r.Allocated, r.Idle)));
+        Assert.Equal([("", 0m, 1.80m), ("acme", 2.40m, 0m)], rows.Where(r => r.Hour == At(11)).Select(r => (r.Tenant, r.Allocated, r.Idle)));
+        Assert.Equal(0.251m, usage);
+
+        CostSum Sum(string tenant) => new(tenant, null, rows.Where(r => r.Tenant == tenant).Sum(r => r.Allocated),
+            rows.Where(r => r.Tenant == tenant).Sum(r => r.Idle), tenant == "acme" ? usage : 0m, rows.Where(r => r.Tenant == tenant).Sum(r => r.AgentMs));
+        CostSum[] sums = [Sum(""), Sum("acme"), Sum("beta")];
+        var separate = CostReports.Build(new CostQuery(At(0), At(24), CostDimension.Tenant, Idle: IdlePolicy.Separate), "USD", sums);
+        var shared = CostReports.Build(new CostQuery(At(0), At(24), CostDimension.Tenant, Idle: IdlePolicy.Proportional), "USD", sums);
+
+        Assert.Equal((5.10m, 2.70m, 7.80m, 0.251m, 8.051m), (separate.Allocated, separate.IdleTotal, separate.AgentCost, separate.Usage, separate.Total));
+        Assert.Equal([("acme", 3.75m, 1.985294m), ("beta", 1.35m, 0.714706m)], shared.Lines.Select(l => (l.Key, l.Allocated, l.IdleShare)));
+        var kpi = CostReports.Kpi(new CostKpiQuery(At(0), At(24)), "USD", 250m, [new CostSum("", At(0), 5.10m, 2.70m, 0.251m, rows.Sum(r => r.AgentMs))]);
+        Assert.Equal((1.833333m, 3205.76m, false), (kpi.AgentHours, kpi.CostPerAgentMonth!.Value, kpi.MeetsTarget!.Value));
+    }
+}
