@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Tenants;
+using MeshOs.Grains.Cost;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Hosting;
 using MeshOs.Grains.Kernel.Agents;
@@ -55,6 +56,8 @@ public sealed class MeshClusterFixture : IAsyncLifetime
 
     internal static readonly InMemoryAgentStore AgentStore = new(EventLog);
 
+    internal static readonly InMemoryCostStore CostStore = new();
+
     public TestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.GrainFactory;
@@ -95,9 +98,10 @@ public sealed class MeshClusterFixture : IAsyncLifetime
             siloBuilder.Services.AddSingleton<IJobStore>(JobStore);
             siloBuilder.Services.AddSingleton<IAgentStore>(AgentStore);
             siloBuilder.Services.AddSingleton<IStorageProbe, InMemoryStorageProbe>();
+            siloBuilder.Services.AddSingleton<ICostStore>(CostStore);
             siloBuilder.AddMeshKernel(configuration);
             siloBuilder.AddMeshCompliance(configuration);
-            siloBuilder.AddMeshBudgets(configuration);
+            siloBuilder.AddMeshCost(configuration);
             siloBuilder.AddMeshEventConsumer<IRecordingConsumerGrain>("test-recorder", "all");
         }
     }

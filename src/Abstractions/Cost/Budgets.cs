@@ -56,11 +56,12 @@ public enum BudgetState
 }
 
 /// <summary>A budget and its current period's spend, with a forecast.</summary>
-/// <param name="Spent">Spend in the current period so far (as the cost rollups have reported it).</param>
+/// <param name="Spent">Spend in the current period so far, as the cost rollups held it at the last refresh.</param>
 /// <param name="Percent">Spent ÷ limit × 100, rounded down to two decimals.</param>
 /// <param name="Forecast">Spend at the period's end if the run rate of the period so far holds.</param>
 /// <param name="RunsOutAt">When spend reaches the limit at that run rate; null when it does not within the period (or already has).</param>
 /// <param name="AlertsSent">The thresholds already alerted in this period.</param>
+/// <param name="RefreshedAt">When spend was last read from the rollups; null before the first read.</param>
 [GenerateSerializer, Immutable, Alias("meshos.BudgetStatus")]
 public sealed record BudgetStatus(
     [property: Id(0)] BudgetSpec Spec,
@@ -71,26 +72,8 @@ public sealed record BudgetStatus(
     [property: Id(5)] BudgetState State,
     [property: Id(6)] decimal Forecast,
     [property: Id(7)] DateTimeOffset? RunsOutAt,
-    [property: Id(8)] ImmutableArray<int> AlertsSent);
-
-/// <summary>
-/// A tenant's spend as the cost rollups report it to the tenant's budgets: the cost of one hour of work in one pool
-/// and capability (allocated agent time plus usage). Reports from one source carry growing sequence numbers: a report
-/// at or below the last sequence seen from that source is a repeat and is ignored, so a source may resend after a
-/// failure without counting twice.
-/// </summary>
-/// <param name="Source">Who reports: e.g. the cost shard <c>cost/pool-a</c>.</param>
-/// <param name="Sequence">Grows with every report of that source.</param>
-/// <param name="Hour">The start of the hour (UTC) the spend was incurred in.</param>
-[GenerateSerializer, Immutable, Alias("meshos.SpendReport")]
-public sealed record SpendReport(
-    [property: Id(0)] string Source,
-    [property: Id(1)] long Sequence,
-    [property: Id(2)] DateTimeOffset Hour,
-    [property: Id(3)] string Pool,
-    [property: Id(4)] string Capability,
-    [property: Id(5)] decimal Amount,
-    [property: Id(6)] string Currency);
+    [property: Id(8)] ImmutableArray<int> AlertsSent,
+    [property: Id(9)] DateTimeOffset? RefreshedAt = null);
 
 /// <summary>The hard limits a tenant's submits are checked against (read by gateways through a short cache).</summary>
 /// <param name="Blocked">The exceeded hard-limit budgets: a submit any of them covers is refused.</param>
@@ -107,7 +90,8 @@ public sealed record BudgetEnforcement([property: Id(0)] ImmutableArray<BudgetSt
 /// <summary>
 /// A tenant's budgets (key: the tenant id): their specs, each one's spend in its current period, alerts as thresholds
 /// are crossed (an event and a signed webhook notification each), and the hard limits gateways enforce at submit.
-/// Spend arrives from the cost rollups (<see cref="RecordSpendAsync"/>), never from the submit path.
+/// Spend is read from the cost rollups (<see cref="ICostReportGrain.GetTenantSpendAsync"/>) every
+/// <c>MeshOs:Cost:BudgetRefreshInterval</c> while the tenant has budgets, never on the submit path.
 /// </summary>
 [Alias("meshos.ITenantBudgetGrain")]
 public interface ITenantBudgetGrain : IGrainWithStringKey
@@ -128,7 +112,7 @@ public interface ITenantBudgetGrain : IGrainWithStringKey
     [Alias("Enforcement"), AlwaysInterleave]
     Task<BudgetEnforcement> GetEnforcementAsync();
 
-    /// <summary>Adds spend to every budget covering it (whose current period holds its hour); repeats by sequence are ignored.</summary>
-    [Alias("RecordSpend")]
-    Task RecordSpendAsync(ImmutableArray<SpendReport> reports);
+    /// <summary>Reads each budget's spend in its current period from the cost rollups now, alerting on every threshold crossed.</summary>
+    [Alias("Refresh")]
+    Task<ImmutableArray<BudgetStatus>> RefreshAsync();
 }

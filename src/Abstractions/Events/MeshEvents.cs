@@ -124,6 +124,7 @@ public sealed record BudgetThresholdCrossed(
     [property: Id(7)] DateTimeOffset PeriodEnd) : IMeshEventPayload;
 
 /// <summary>An agent's state change. Decide on <paramref name="Cause"/>; <paramref name="Reason"/> is text for humans.</summary>
+/// <param name="Runtime">The runtime that started the agent, if any (rate cards may price by it); null on events written before it was recorded.</param>
 [GenerateSerializer, Immutable, Alias("meshos.AgentStateChanged")]
 public sealed record AgentStateChanged(
     string AgentId,
@@ -135,7 +136,8 @@ public sealed record AgentStateChanged(
     AgentState From,
     AgentState To,
     string Reason,
-    AgentChangeCause Cause = AgentChangeCause.Unspecified) : IMeshEventPayload;
+    AgentChangeCause Cause = AgentChangeCause.Unspecified,
+    string? Runtime = null) : IMeshEventPayload;
 
 /// <summary>
 /// The end of one attempt of a job. <see cref="Status"/> is the job's status after the attempt: Pending when it

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using MeshOs.Abstractions.Cost;
 
 namespace MeshOs.Abstractions.Jobs;
 
@@ -82,10 +83,28 @@ public sealed record JobSpec(
 }
 
 /// <summary>What an agent reported about its use of resources while running a job.</summary>
+/// <param name="Cost">Cost the agent priced itself, in the mesh's currency.</param>
+/// <param name="Metered">
+/// Metered quantities (tokens of a model, GPU-seconds, any named unit) the cost model prices with the rate card in force;
+/// null when none. Carried to the cost supervisor by the attempt's event; the job store keeps the totals only.
+/// </param>
 [GenerateSerializer, Immutable, Alias("meshos.JobUsage")]
-public sealed record JobUsage(long TokensIn, long TokensOut, decimal Cost)
+public sealed record JobUsage(long TokensIn, long TokensOut, decimal Cost, ImmutableArray<MeteredUsage>? Metered = null)
 {
+    /// <summary>Most metered items one result may carry.</summary>
+    public const int MaxMetered = 32;
+
     public static JobUsage None { get; } = new(0, 0, 0m);
+
+    /// <summary>The metered items, empty when none.</summary>
+    public ImmutableArray<MeteredUsage> MeteredItems() => Metered is { IsDefault: false } items ? items : [];
+
+    /// <summary>Field by field, the metered items by content.</summary>
+    public bool Equals(JobUsage? other) =>
+        other is not null && TokensIn == other.TokensIn && TokensOut == other.TokensOut && Cost == other.Cost
+        && MeteredItems().SequenceEqual(other.MeteredItems());
+
+    public override int GetHashCode() => HashCode.Combine(TokensIn, TokensOut, Cost, MeteredItems().Length);
 }
 
 /// <summary>An agent's report of one attempt.</summary>

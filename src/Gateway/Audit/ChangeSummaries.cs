@@ -176,6 +176,19 @@ public static class ChangeSummaries
     /// <summary><c>compliance.scan</c>: nothing asked but the scan.</summary>
     public static AuditChange Scan() => new AuditChange().Add("scope", "mesh");
 
+    /// <summary>
+    /// <c>cost.rate-cards.put</c>: when it takes effect (null: now), its currency (null: the mesh's), its rules and
+    /// prices as <c>pool/runtime/region=rate</c> and <c>unit/model=price</c> lists in the order given, and the note by digest.
+    /// </summary>
+    public static AuditChange PutRateCard(Abstractions.Cost.RateCardInput card) => new AuditChange()
+        .Add("effectiveFrom", card.EffectiveFrom?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture))
+        .Add("currency", card.Currency)
+        .Add("agentRates", string.Join(",", (card.AgentRates.IsDefault ? [] : card.AgentRates)
+            .Select(r => r is null ? "null" : $"{r.Pool}/{r.Runtime}/{r.Region}={r.HourlyRate.ToString(CultureInfo.InvariantCulture)}")))
+        .Add("unitPrices", string.Join(",", (card.UnitPrices.IsDefault ? [] : card.UnitPrices)
+            .Select(p => p is null ? "null" : $"{p.Unit}/{p.Model}={p.Price.ToString(CultureInfo.InvariantCulture)}")))
+        .AddContent("note", card.Note);
+
     private static long Milliseconds(TimeSpan span) => (long)span.TotalMilliseconds;
 
     /// <summary>A list of compliance tags (regions, data classes), comma-separated; left out when there is none.</summary>

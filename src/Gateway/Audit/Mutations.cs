@@ -176,6 +176,8 @@ public static class MeshActions
 
     public const string PutBudget = "budgets.put";
     public const string DeleteBudget = "budgets.delete";
+    public const string PutRateCard = "cost.rate-cards.put";
+    public const string DeleteRateCard = "cost.rate-cards.delete";
 }
 
 /// <summary>How mutation targets are named.</summary>
@@ -204,6 +206,7 @@ public static class MeshTargets
 
     /// <summary>A tenant's budget (tenants read entries about it: the target names the tenant).</summary>
     public static string Budget(string tenantId, string name) => $"tenant/{tenantId}/budget/{name}";
+    public static string RateCard(string cardId) => "rate-card/" + cardId;
 
     /// <summary>A client address (an authentication lockout's target).</summary>
     public static string Address(string address) => "address/" + address;

@@ -42,10 +42,13 @@ public sealed partial class BudgetGate(IGrainFactory grains, IOptions<GatewayBud
         if (enforcement.Blocking(pool, capability) is { } budget)
         {
             throw MeshException.OverBudget(budget.Spec.Name,
-                $"Budget '{budget.Spec.Name}' is exhausted: {budget.Spent} of {budget.Spec.Limit} {budget.Spec.Currency} spent in the period ending " +
+                $"Budget '{budget.Spec.Name}' is exhausted: {Amount(budget.Spent)} of {Amount(budget.Spec.Limit)} {budget.Spec.Currency} spent in the period ending " +
                 $"{budget.PeriodEnd.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}; new jobs it covers are refused until then or until an operator raises its limit.");
         }
     }
+
+    /// <summary>An amount as people read it: at least two decimals, at most six (0.30, 2500.00, 0.000125).</summary>
+    private static string Amount(decimal amount) => amount.ToString("0.00####", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Forgets a tenant's limits (after a change through this gateway).</summary>
     public void Invalidate(string tenantId) => _entries.TryRemove(tenantId, out _);

@@ -1,6 +1,7 @@
 using MeshOs.Gateway.Agents;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Compliance;
+using MeshOs.Gateway.Cost;
 using MeshOs.Gateway.Healing;
 using MeshOs.Gateway.Incidents;
 using MeshOs.Gateway.Jobs;
@@ -32,6 +33,7 @@ public static class ApplicationServices
         services.AddSingleton<PoolGrantService>();
         services.AddSingleton<OperatorKeysService>();
         services.AddSingleton<ComplianceService>();
+        services.AddSingleton<CostService>();
         return services;
     }
 

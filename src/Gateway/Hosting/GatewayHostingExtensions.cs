@@ -128,6 +128,7 @@ public static class GatewayHostingExtensions
             app.MapOperatorKeysApi();
             app.MapComplianceApi();
             app.MapBudgetsApi();
+            app.MapCostApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
             app.MapGrpcService<RuntimeChannelGrpcService>();
@@ -136,6 +137,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<OperatorKeysGrpcService>();
             app.MapGrpcService<ComplianceGrpcService>();
             app.MapGrpcService<BudgetsGrpcService>();
+            app.MapGrpcService<CostGrpcService>();
             app.MapGrpcService<AuditGrpcService>();
         }
 

@@ -17,6 +17,7 @@ public static class TelemetryHostingExtensions
         "Grpc.AspNetCore.Server",
         "Npgsql",
         "MeshOs.Kernel",
+        "MeshOs.Cost",
         "MeshOs.Gateway",
         "MeshOs.Storage",
         "MeshOs.Healing",

@@ -10,7 +10,8 @@ public sealed record BudgetEntry(
     [property: Id(0)] BudgetSpec Spec,
     [property: Id(1)] DateTimeOffset PeriodStart,
     [property: Id(2)] decimal Spent,
-    [property: Id(3)] ImmutableArray<int> AlertsSent);
+    [property: Id(3)] ImmutableArray<int> AlertsSent,
+    [property: Id(4)] DateTimeOffset? RefreshedAt = null);
 
 /// <summary>A threshold a budget's spend crossed: what the tenant is alerted of.</summary>
 public sealed record BudgetAlert(BudgetStatus Status, int Percent);
@@ -120,49 +121,39 @@ public static class BudgetBook
     }
 
     /// <summary>
-    /// Adds each report to the budgets covering it whose current period holds its hour, and says which thresholds
-    /// that crossed (each once per period, lowest first). Reports in another currency are not counted (returned apart).
+    /// Takes each budget's spend in its current period as the rollups hold it (<paramref name="spent"/>, by name; a budget
+    /// missing there keeps its spend) and says which thresholds that crossed: each once per period, lowest first.
     /// </summary>
-    public static (ImmutableDictionary<string, BudgetEntry> Entries, ImmutableArray<BudgetAlert> Alerts, ImmutableArray<SpendReport> Refused) Apply(
-        ImmutableDictionary<string, BudgetEntry> entries, IEnumerable<SpendReport> reports, string meshCurrency, DateTimeOffset now)
+    public static (ImmutableDictionary<string, BudgetEntry> Entries, ImmutableArray<BudgetAlert> Alerts) Observe(
+        ImmutableDictionary<string, BudgetEntry> entries, IReadOnlyDictionary<string, decimal> spent, DateTimeOffset now)
     {
-        var rolled = entries.ToImmutableDictionary(kv => kv.Key, kv => Roll(kv.Value, now), StringComparer.Ordinal);
-        var refused = ImmutableArray.CreateBuilder<SpendReport>();
-        var next = rolled.ToBuilder();
-        foreach (var report in reports)
-        {
-            if (!string.Equals(report.Currency, meshCurrency, StringComparison.Ordinal) || report.Amount < 0)
-            {
-                refused.Add(report);
-                continue;
-            }
-
-            foreach (var (name, entry) in next.ToArray())
-            {
-                var (start, end) = PeriodAt(entry.Spec, entry.PeriodStart);
-                if (entry.Spec.Covers(report.Pool, report.Capability) && report.Hour >= start && report.Hour < end)
-                {
-                    next[name] = entry with { Spent = entry.Spent + report.Amount };
-                }
-            }
-        }
-
+        var next = entries.ToBuilder();
         var alerts = ImmutableArray.CreateBuilder<BudgetAlert>();
-        foreach (var (name, entry) in next.ToArray())
+        foreach (var (name, current) in entries)
         {
+            var entry = Roll(current, now);
+            if (spent.TryGetValue(name, out var amount))
+            {
+                entry = entry with { Spent = amount, RefreshedAt = now };
+            }
+
             var percent = Percent(entry.Spent, entry.Spec.Limit);
             var crossed = entry.Spec.AlertPercents.Where(p => percent >= p && !entry.AlertsSent.Contains(p)).ToArray();
             if (crossed.Length > 0)
             {
-                var updated = entry with { AlertsSent = [.. entry.AlertsSent.Concat(crossed).Order()] };
-                next[name] = updated;
-                var status = Status(updated, now);
+                entry = entry with { AlertsSent = [.. entry.AlertsSent.Concat(crossed).Order()] };
+                var status = Status(entry, now);
                 alerts.AddRange(crossed.Select(p => new BudgetAlert(status, p)));
             }
+
+            next[name] = entry;
         }
 
-        return (next.ToImmutable(), alerts.ToImmutable(), refused.ToImmutable());
+        return (next.ToImmutable(), alerts.ToImmutable());
     }
+
+    /// <summary>The span whose spend counts against the budget now: its current period.</summary>
+    public static (DateTimeOffset From, DateTimeOffset To) SpendWindow(BudgetEntry entry, DateTimeOffset now) => PeriodAt(entry.Spec, Roll(entry, now).PeriodStart);
 
     /// <summary>Spent ÷ limit × 100, rounded down to two decimals.</summary>
     public static decimal Percent(decimal spent, decimal limit) => Math.Floor(spent / limit * 10_000m) / 100m;
@@ -196,7 +187,7 @@ public static class BudgetBook
             }
         }
 
-        return new BudgetStatus(entry.Spec, start, end, entry.Spent, percent, state, forecast, runsOut, entry.AlertsSent);
+        return new BudgetStatus(entry.Spec, start, end, entry.Spent, percent, state, forecast, runsOut, entry.AlertsSent, entry.RefreshedAt);
     }
 
     /// <summary>The exceeded hard limits at <paramref name="now"/> (a custom budget binds only within its span).</summary>

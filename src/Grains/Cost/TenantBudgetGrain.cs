@@ -12,17 +12,28 @@ namespace MeshOs.Grains.Cost;
 
 /// <summary>
 /// One tenant's budgets (<see cref="ITenantBudgetGrain"/>): the decisions are <see cref="BudgetBook"/>'s; this grain
-/// keeps the entries and the last sequence seen from each spend source, persists every change before answering, and
-/// then publishes each crossed threshold as an event and a webhook notification.
+/// keeps the entries, reads each budget's spend from the cost rollups every <see cref="CostOptions.BudgetRefreshInterval"/>
+/// (a reminder keeps a tenant with budgets active), persists every change before answering, and then publishes each
+/// crossed threshold as an event and a webhook notification.
 /// </summary>
 internal sealed class TenantBudgetGrain(
     [PersistentState("budgets", MeshStorage.GrainStore)] IPersistentState<TenantBudgetState> state,
-    IOptions<BudgetOptions> options,
+    IOptions<CostOptions> options,
     EventPublisher events,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
-    IncidentNotifier? notifier = null) : Grain, ITenantBudgetGrain
+    IncidentNotifier? notifier = null) : Grain, ITenantBudgetGrain, IRemindable
 {
+    private const string KeepAlive = "budgets";
+
     private string TenantId => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var every = options.Value.BudgetRefreshInterval;
+        this.RegisterGrainTimer(static (self, _) => self.RefreshQuietlyAsync(), this,
+            new GrainTimerCreationOptions(every, every) { Interleave = false, KeepAlive = false });
+        return Task.CompletedTask;
+    }
 
     public async Task<BudgetStatus> PutAsync(BudgetSpec spec)
     {
@@ -36,12 +47,10 @@ internal sealed class TenantBudgetGrain(
         var now = time.GetUtcNow();
         var entry = BudgetBook.Put(existing, valid, now);
         state.State.Budgets = state.State.Budgets.SetItem(valid.Name, entry);
+        await this.RegisterOrUpdateReminder(KeepAlive, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
 
-        // A limit lowered below the spend so far, or thresholds added under it, alert now.
-        var (entries, alerts, _) = BudgetBook.Apply(state.State.Budgets, [], options.Value.Currency, now);
-        state.State.Budgets = entries;
-        await state.WriteStateAsync();
-        await AlertAsync(alerts, now);
+        // A new budget (or a new period or scope) reads its spend at once; a limit lowered under it alerts now.
+        await ObserveAsync(await SpentAsync([entry], now), now);
         return BudgetBook.Status(state.State.Budgets[valid.Name], now);
     }
 
@@ -54,51 +63,57 @@ internal sealed class TenantBudgetGrain(
 
         state.State.Budgets = state.State.Budgets.Remove(name);
         await state.WriteStateAsync();
+        if (state.State.Budgets.IsEmpty && await this.GetReminder(KeepAlive) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
     }
 
-    public Task<ImmutableArray<BudgetStatus>> ListAsync()
-    {
-        var now = time.GetUtcNow();
-        return Task.FromResult<ImmutableArray<BudgetStatus>>(
-            [.. state.State.Budgets.Values.Select(e => BudgetBook.Status(e, now)).OrderBy(s => s.Spec.Name, StringComparer.Ordinal)]);
-    }
+    public Task<ImmutableArray<BudgetStatus>> ListAsync() => Task.FromResult(Statuses(time.GetUtcNow()));
 
     public Task<BudgetEnforcement> GetEnforcementAsync() =>
         Task.FromResult(BudgetBook.Enforcement(state.State.Budgets.Values, time.GetUtcNow()));
 
-    public async Task RecordSpendAsync(ImmutableArray<SpendReport> reports)
+    public async Task<ImmutableArray<BudgetStatus>> RefreshAsync()
     {
-        var sources = state.State.Sources.ToBuilder();
-        var fresh = new List<SpendReport>();
-        foreach (var report in reports.OrderBy(r => r.Sequence))
-        {
-            if (report.Sequence > sources.GetValueOrDefault(report.Source, long.MinValue))
-            {
-                sources[report.Source] = report.Sequence;
-                fresh.Add(report);
-            }
-        }
-
-        if (fresh.Count == 0)
-        {
-            return;
-        }
-
         var now = time.GetUtcNow();
-        var (entries, alerts, refused) = BudgetBook.Apply(state.State.Budgets, fresh, options.Value.Currency, now);
-        if (refused.Length > 0)
-        {
-            throw MeshException.Invalid("reports", $"{refused.Length} spend report(s) are not in the mesh's currency ({options.Value.Currency}) or are negative; none was counted.");
-        }
-
-        state.State.Budgets = entries;
-        state.State.Sources = sources.ToImmutable();
-        await state.WriteStateAsync();
-        await AlertAsync(alerts, now);
+        await ObserveAsync(await SpentAsync(state.State.Budgets.Values, now), now);
+        return Statuses(now);
     }
 
-    private async Task AlertAsync(ImmutableArray<BudgetAlert> alerts, DateTimeOffset now)
+    public Task ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask; // it only keeps the grain (and its timer) alive
+
+    private ImmutableArray<BudgetStatus> Statuses(DateTimeOffset now) =>
+        [.. state.State.Budgets.Values.Select(e => BudgetBook.Status(e, now)).OrderBy(s => s.Spec.Name, StringComparer.Ordinal)];
+
+    private async Task RefreshQuietlyAsync()
     {
+        if (!state.State.Budgets.IsEmpty)
+        {
+            // A failed read (the database away) is tried again at the next tick; the last spend stands meanwhile.
+            await RefreshAsync();
+        }
+    }
+
+    /// <summary>Each budget's spend in its current period, from the rollups (one indexed sum per budget).</summary>
+    private async Task<Dictionary<string, decimal>> SpentAsync(IEnumerable<BudgetEntry> entries, DateTimeOffset now)
+    {
+        var report = GrainFactory.GetGrain<ICostReportGrain>(0);
+        var spent = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            var (from, to) = BudgetBook.SpendWindow(entry, now);
+            spent[entry.Spec.Name] = await report.GetTenantSpendAsync(TenantId, from, to, entry.Spec.Pool, entry.Spec.Capability);
+        }
+
+        return spent;
+    }
+
+    private async Task ObserveAsync(IReadOnlyDictionary<string, decimal> spent, DateTimeOffset now)
+    {
+        var (entries, alerts) = BudgetBook.Observe(state.State.Budgets, spent, now);
+        state.State.Budgets = entries;
+        await state.WriteStateAsync();
         foreach (var (status, percent) in alerts)
         {
             var spec = status.Spec;
@@ -115,7 +130,4 @@ internal sealed class TenantBudgetGrain(
 public sealed class TenantBudgetState
 {
     [Id(0)] public ImmutableDictionary<string, BudgetEntry> Budgets { get; set; } = ImmutableDictionary.Create<string, BudgetEntry>(StringComparer.Ordinal);
-
-    /// <summary>The last sequence counted from each spend source.</summary>
-    [Id(1)] public ImmutableDictionary<string, long> Sources { get; set; } = ImmutableDictionary.Create<string, long>(StringComparer.Ordinal);
 }

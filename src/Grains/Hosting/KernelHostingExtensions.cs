@@ -49,6 +49,7 @@ public static class KernelHostingExtensions
         services.AddSingleton<IJobStore, InMemoryJobStore>();
         services.AddSingleton<IAgentStore, InMemoryAgentStore>();
         services.AddSingleton<IStorageProbe, InMemoryStorageProbe>();
+        services.AddSingleton<Cost.ICostStore, Cost.InMemoryCostStore>();
         return services;
     }
 }

@@ -1,6 +1,8 @@
 using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Healing;
+using MeshOs.Abstractions.Cost;
 using MeshOs.Grains.Compliance;
+using MeshOs.Grains.Cost;
 using MeshOs.Grains.Healing;
 using MeshOs.Grains.Incidents;
 using Microsoft.Extensions.Configuration;
@@ -36,14 +38,19 @@ public static class SupervisorHostingExtensions
     }
 
     /// <summary>
-    /// Tenants' budgets: the mesh's cost currency they are kept in (<c>MeshOs:Cost:Currency</c>). Alerts go out as
-    /// events and, where <see cref="AddMeshHealing"/> added the webhook notifier, as signed webhook notifications.
+    /// The cost supervisor (COST.md): its options, the rollups' maintenance, and the router that reads the event log
+    /// (consumer <c>cost</c>) and hands each pool shard its agents' events. Needs an <see cref="ICostStore"/> (the
+    /// in-memory or the PostgreSQL stores register one). Rate cards and reports answer whether or not it is enabled.
     /// </summary>
-    public static ISiloBuilder AddMeshBudgets(this ISiloBuilder silo, IConfiguration configuration)
+    public static ISiloBuilder AddMeshCost(this ISiloBuilder silo, IConfiguration configuration)
     {
-        silo.Services.AddOptions<Cost.BudgetOptions>().Bind(configuration.GetSection(Cost.BudgetOptions.Section))
-            .Validate(o => Cost.BudgetOptions.IsCurrencyCode(o.Currency), $"{Cost.BudgetOptions.Section}:Currency must be an ISO 4217 code (three uppercase letters).")
-            .ValidateOnStart();
+        silo.Services.AddOptions<CostOptions>().Bind(configuration.GetSection(CostOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        if (configuration.GetValue(CostOptions.Section + ":" + nameof(CostOptions.Enabled), true))
+        {
+            silo.Services.AddHostedService<CostMaintenanceService>();
+            silo.AddMeshEventConsumer<ICostRouterGrain>("cost", "default");
+        }
+
         return silo;
     }
 }

@@ -1,10 +1,12 @@
 using MeshOs.Grains.Audit;
+using MeshOs.Grains.Cost;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
 using MeshOs.Persistence.Agents;
 using MeshOs.Persistence.Audit;
+using MeshOs.Persistence.Cost;
 using MeshOs.Persistence.Events;
 using MeshOs.Persistence.Jobs;
 using MeshOs.Persistence.Migrations;
@@ -38,6 +40,7 @@ public static class PostgresHostingExtensions
         services.AddSingleton<PostgresAuditStore>();
         services.AddHostedService(sp => sp.GetRequiredService<PostgresAuditStore>());
         services.AddSingleton<IAuditStore>(sp => sp.GetRequiredService<PostgresAuditStore>());
+        services.AddSingleton<ICostStore, PostgresCostStore>();
         return services;
     }
 }

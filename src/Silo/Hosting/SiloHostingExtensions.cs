@@ -98,7 +98,7 @@ public static class SiloHostingExtensions
             silo.AddMeshHealing(builder.Configuration);
             silo.AddMeshAudit(builder.Configuration);
             silo.AddMeshCompliance(builder.Configuration);
-            silo.AddMeshBudgets(builder.Configuration);
+            silo.AddMeshCost(builder.Configuration);
             silo.AddDashboard();
             silo.Services.Configure<GrainProfilerOptions>(o =>
                 o.DeactivationTime = builder.Configuration.GetValue("MeshOs:Dashboard:ProfilerIdleTimeout", TimeSpan.FromSeconds(10)));

@@ -1,74 +1,91 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions;
+using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Cost;
+using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Events;
+using MeshOs.Abstractions.Jobs;
 
 namespace MeshOs.Tests.Cluster.Cost;
 
 /// <summary>
-/// A tenant's budget grain on a cluster: spend reported by the cost rollups, repeats ignored by sequence, alerts as
-/// events once per threshold, and the hard limit binding at exactly the limit (what gateways refuse submits by).
+/// A tenant's budgets on a cluster, fed by the real cost pipeline: jobs report usage, the event log reaches the pool's
+/// cost shard, the budget reads the tenant's spend from the rollups, alerts once per threshold as events, and its hard
+/// limit binds at exactly the limit (what gateways refuse submits by).
 /// </summary>
 [Collection(MeshClusterCollection.Name)]
 public sealed class BudgetClusterTests(MeshClusterFixture fixture)
 {
-    private static string Unique(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..8];
-
-    private DateTimeOffset Now => fixture.Clock.Time.GetUtcNow();
-
-    private SpendReport Spend(long sequence, decimal amount, string pool = "gpu") =>
-        new("cost/test", sequence, Now, pool, "llm", amount, "USD");
-
     [Fact]
-    public async Task A_hard_limit_binds_at_exactly_the_limit_repeats_do_not_count_and_each_threshold_alerts_once()
+    public async Task A_hard_limit_binds_at_exactly_the_limit_from_the_rollups_and_each_threshold_alerts_once()
     {
-        var tenantId = Unique("budget-tenant");
-        var budgets = fixture.Grains.GetGrain<ITenantBudgetGrain>(tenantId);
-        var put = await budgets.PutAsync(new BudgetSpec("monthly", 10m, "USD", BudgetPeriod.Monthly, null, null, [], HardLimit: true, Pool: "gpu"));
+        var pool = "platform/budget-" + Guid.NewGuid().ToString("N")[..8];
+        var agentId = "agent-" + pool[(pool.IndexOf('/', StringComparison.Ordinal) + 1)..];
+        var tenant = await fixture.CreateTenantAsync(null, pool);
+        await fixture.Grains.GetGrain<IAgentGrain>(agentId).RegisterAsync(
+            new AgentRegistration(agentId, AgentPools.PlatformOwner, pool, ["budget-cap"], 1, "1.0.0", "eu-west", 0m), null);
+        var budgets = fixture.Grains.GetGrain<ITenantBudgetGrain>(tenant.TenantId);
+        var put = await budgets.PutAsync(new BudgetSpec("monthly", 0.5m, "USD", BudgetPeriod.Monthly, null, null, [], HardLimit: true, Pool: pool));
         Assert.Equal((0m, BudgetState.Ok), (put.Spent, put.State));
         Assert.Equal([80, 100], put.Spec.AlertPercents.AsEnumerable());
 
-        await budgets.RecordSpendAsync([Spend(1, 7.999999m), Spend(2, 2m)]);
+        await RunAsync(tenant.TenantId, pool, agentId, 0.25m);
+        var half = (await budgets.RefreshAsync()).Single();
+        Assert.Equal((0.25m, 50m, BudgetState.Ok), (half.Spent, half.Percent, half.State));
         Assert.Empty((await budgets.GetEnforcementAsync()).Blocked);
-        await budgets.RecordSpendAsync([Spend(2, 2m), Spend(1, 7.999999m)]); // a resend after a failure: not counted again
-        Assert.Equal(9.999999m, (await budgets.ListAsync()).Single().Spent);
 
-        await budgets.RecordSpendAsync([Spend(3, 0.000001m, pool: "cpu")]); // another pool: not this budget's
-        Assert.Empty((await budgets.GetEnforcementAsync()).Blocked);
-        await budgets.RecordSpendAsync([Spend(4, 0.000001m)]);
-        var blocked = (await budgets.GetEnforcementAsync()).Blocking("gpu", "llm");
-        Assert.Equal(("monthly", 10m, BudgetState.Exceeded), (blocked?.Spec.Name, blocked?.Spent, blocked?.State));
-        Assert.Null((await budgets.GetEnforcementAsync()).Blocking("cpu", "llm"));
+        await RunAsync(tenant.TenantId, pool, agentId, 0.25m);
+        var full = (await budgets.RefreshAsync()).Single();
+        Assert.Equal((0.5m, 100m, BudgetState.Exceeded), (full.Spent, full.Percent, full.State));
+        var blocked = (await budgets.GetEnforcementAsync()).Blocking(pool, "budget-cap");
+        Assert.Equal("monthly", blocked?.Spec.Name);
+        Assert.Null((await budgets.GetEnforcementAsync()).Blocking("elsewhere", "budget-cap"));
+        await budgets.RefreshAsync(); // a second read of the same spend alerts nothing again
 
-        var recorder = fixture.Grains.GetGrain<IRecordingConsumerGrain>("all");
-        var alerts = await fixture.Clock.UntilAsync(
-            async () => (await recorder.GetEventsAsync()).Where(e => e.TenantId == tenantId && e.Payload is BudgetThresholdCrossed).ToList(),
-            list => list.Count >= 2, MeshClusterFixture.PumpInterval + fixture.Clock.Step, "the budget's alerts delivered to the recorder");
+        await fixture.Grains.GetGrain<IEventPumpGrain>("test-recorder").PumpNowAsync();
+        var alerts = (await fixture.Grains.GetGrain<IRecordingConsumerGrain>("all").GetEventsAsync())
+            .Where(e => e.TenantId == tenant.TenantId && e.Payload is BudgetThresholdCrossed).ToList();
         Assert.Equal([80, 100], alerts.Select(e => ((BudgetThresholdCrossed)e.Payload).ThresholdPercent));
-        Assert.Equal(MeshEventKind.BudgetThresholdCrossed, alerts[0].Kind);
-        Assert.Equal(("monthly", 10m, "USD", true), (((BudgetThresholdCrossed)alerts[1].Payload).Budget, ((BudgetThresholdCrossed)alerts[1].Payload).Limit,
-            ((BudgetThresholdCrossed)alerts[1].Payload).Currency, ((BudgetThresholdCrossed)alerts[1].Payload).HardLimit));
+        Assert.Equal(MeshEventKind.BudgetThresholdCrossed, alerts[1].Kind);
+        var last = (BudgetThresholdCrossed)alerts[1].Payload;
+        Assert.Equal(("monthly", 0.5m, 0.5m, "USD", true), (last.Budget, last.Spent, last.Limit, last.Currency, last.HardLimit));
 
         // Raising the limit keeps the period's spend and lifts the refusal.
-        var raised = await budgets.PutAsync(new BudgetSpec("monthly", 20m, "USD", BudgetPeriod.Monthly, null, null, [], HardLimit: true, Pool: "gpu"));
-        Assert.Equal((10m, BudgetState.Ok), (raised.Spent, raised.State));
+        var raised = await budgets.PutAsync(new BudgetSpec("monthly", 1m, "USD", BudgetPeriod.Monthly, null, null, [], HardLimit: true, Pool: pool));
+        Assert.Equal((0.5m, BudgetState.Ok), (raised.Spent, raised.State));
         Assert.Empty((await budgets.GetEnforcementAsync()).Blocked);
     }
 
     [Fact]
-    public async Task Bad_budgets_and_reports_change_nothing()
+    public async Task Bad_budgets_change_nothing()
     {
-        var budgets = fixture.Grains.GetGrain<ITenantBudgetGrain>(Unique("budget-tenant"));
+        var tenant = await fixture.CreateTenantAsync(null, "platform");
+        var budgets = fixture.Grains.GetGrain<ITenantBudgetGrain>(tenant.TenantId);
         await budgets.PutAsync(new BudgetSpec("b", 5m, "USD", BudgetPeriod.Monthly, null, null, [], HardLimit: false));
 
         var currency = await Assert.ThrowsAsync<MeshException>(() => budgets.PutAsync(new BudgetSpec("b", 5m, "EUR", BudgetPeriod.Monthly, null, null, [], false)));
         Assert.Equal("currency", currency.Field);
-        var report = await Assert.ThrowsAsync<MeshException>(() => budgets.RecordSpendAsync([Spend(1, 1m), Spend(2, 1m) with { Currency = "EUR" }]));
-        Assert.Equal(MeshErrorCode.InvalidArgument, report.Code);
-        Assert.Equal(0m, (await budgets.ListAsync()).Single().Spent);
+        Assert.Equal(5m, (await budgets.ListAsync()).Single().Spec.Limit);
         Assert.Equal(MeshErrorCode.NotFound, (await Assert.ThrowsAsync<MeshException>(() => budgets.DeleteAsync("missing"))).Code);
 
         await budgets.DeleteAsync("b");
         Assert.Empty(await budgets.ListAsync());
+    }
+
+    /// <summary>Runs one job of the tenant on the agent, reporting <paramref name="cost"/> as its usage, and lets the cost shard apply it.</summary>
+    private async Task RunAsync(string tenant, string pool, string agentId, decimal cost)
+    {
+        var job = fixture.Grains.GetGrain<IJobGrain>(Guid.CreateVersion7());
+        await job.SubmitAsync(tenant, new JobSpec("test", "budget-cap", pool, "{}", 5, TimeSpan.FromMinutes(1),
+            new RetryPolicy(1, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 2), null), 100, 100);
+        for (var shard = 0; shard < 2; shard++)
+        {
+            await fixture.Grains.GetGrain<IQueueGrain>(new QueueKey(pool, "budget-cap", shard).ToString()).TakeAsync("test", 10, 0, TimeSpan.Zero);
+        }
+
+        var grant = await job.LeaseAsync(agentId, "1.0.0", TimeSpan.Zero);
+        await job.StartAsync(agentId, grant!.Epoch);
+        await job.CompleteAsync(agentId, grant.Epoch, new JobResult(true, "{}", null, false, new JobUsage(0, 0, cost)));
+        await fixture.Grains.GetGrain<IEventPumpGrain>("cost").PumpNowAsync();
     }
 }

@@ -45,6 +45,55 @@ public sealed class BudgetsApiTests(PostgresKernelFixture fixture)
         Assert.Empty((await MeshApi.EnsureAsync(await tenant.Http.GetAsync($"/v1/tenants/{tenant.Id}/budgets"), HttpStatusCode.OK))!.AsArray());
     }
 
+    [Fact]
+    public async Task Once_spend_reaches_a_hard_limit_new_submits_are_refused_with_402_and_accepted_jobs_still_finish()
+    {
+        var tenant = await fixture.Mesh.CreateTenantAsync();
+        var capability = JobCalls.Unique("budget");
+        await MeshApi.EnsureAsync(await Api.Operator.PutAsJsonAsync($"/v1/tenants/{tenant.Id}/budgets/cap",
+            new { limit = 0.3m, currency = "USD", hardLimit = true }), HttpStatusCode.OK);
+        await using var agent = new RestAgent(RestAgent.EnrollmentClient(Api), JobCalls.Unique("budget-agent"));
+        await agent.RegisterOkAsync(capability);
+        agent.StartHeartbeats();
+
+        // One job reports a cost of 0.30: the limit, exactly. A second job is accepted before the spend is read.
+        var first = JobCalls.Id(await JobCalls.SubmitCreatedAsync(tenant.Http, new { type = "t", capability, payload = new { n = 1 } }));
+        var lease = await agent.LeaseOneAsync(TimeSpan.FromSeconds(30));
+        var epoch = lease["epoch"]!.GetValue<long>();
+        Assert.Equal(HttpStatusCode.NoContent, (await agent.StartAsync(first, epoch)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await agent.CompleteAsync(first, epoch, """{"ok":true}""", cost: 0.3m)).StatusCode);
+
+        // The cost shard applies the attempt, the budget reads the spend, the gateway's cache expires: then submits are
+        // refused. A job accepted before that is not dropped: it runs to the end (at no cost) before the next submit.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        HttpResponseMessage answer;
+        while ((answer = await JobCalls.SubmitAsync(tenant.Http, new { type = "t", capability, payload = new { n = 2 } })).StatusCode == HttpStatusCode.Created
+            && DateTime.UtcNow < deadline)
+        {
+            var jobId = JobCalls.Id((await answer.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonNode>())!);
+            var next = await agent.LeaseOneAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(jobId, next["jobId"]!.GetValue<string>());
+            Assert.Equal(HttpStatusCode.NoContent, (await agent.StartAsync(jobId, next["epoch"]!.GetValue<long>())).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await agent.CompleteAsync(jobId, next["epoch"]!.GetValue<long>(), """{"ok":true}""")).StatusCode);
+            Assert.Equal("Succeeded", JobCalls.Status(await JobCalls.GetAsync(tenant.Http, jobId)));
+            await Task.Delay(100);
+        }
+
+        var problem = await JobCalls.AssertProblemAsync(answer, HttpStatusCode.PaymentRequired);
+        Assert.Equal(("urn:meshos:problem:budget-exceeded", "cap"), (problem["type"]!.GetValue<string>(), problem["budget"]!.GetValue<string>()));
+        Assert.Contains("0.30 of 0.30 USD", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        var rpc = await Assert.ThrowsAsync<RpcException>(() => new Jobs.JobsClient(Api.Channel()).SubmitAsync(
+            new SubmitJobRequest { Type = "t", Capability = capability, PayloadJson = "{}" }, MeshApi.Key(tenant.Key)).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, rpc.StatusCode);
+        Assert.Equal("Succeeded", JobCalls.Status(await JobCalls.GetAsync(tenant.Http, first)));
+
+        var status = (await MeshApi.EnsureAsync(await tenant.Http.GetAsync($"/v1/tenants/{tenant.Id}/budgets"), HttpStatusCode.OK))!.AsArray().Single()!;
+        Assert.Equal(("Exceeded", 0.3m), (status["state"]!.GetValue<string>(), status["spent"]!.GetValue<decimal>()));
+        Assert.Equal([80, 100], status["alertsSent"]!.AsArray().Select(p => p!.GetValue<int>()));
+        var audit = (await MeshApi.EnsureAsync(await tenant.Http.GetAsync("/v1/audit?action=jobs.submit&limit=1000"), HttpStatusCode.OK))!["entries"]!.AsArray();
+        Assert.Contains(audit, e => e!["draft"]!["errorCode"]?.GetValue<string>() == "BudgetExceeded");
+    }
+
     [Theory]
     [InlineData("""{"limit": 10, "currency": "EUR"}""", "currency")]
     [InlineData("""{"limit": 0, "currency": "USD"}""", "limit")]

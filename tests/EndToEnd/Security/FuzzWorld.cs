@@ -72,6 +72,18 @@ public sealed class FuzzWorld : IAsyncDisposable
 
     /// <summary>The fuzz tenant's budget hostile budget requests aim at: alerts only, on a pool nothing runs in.</summary>
     public const string BudgetName = "fz-budget";
+    /// <summary>The rate card hostile cost requests aim at: in force only in 2099, pricing a pool nothing runs in.</summary>
+    public const string RateCardId = "fz-card";
+
+    /// <summary>A valid body for <see cref="RateCardId"/> (a card at its effective time in 2099; any other id at that time is a conflict).</summary>
+    public static JsonObject RateCardBody() => new()
+    {
+        ["effectiveFrom"] = "2099-01-01T00:00:00Z",
+        ["currency"] = "USD",
+        ["agentRates"] = new JsonArray(new JsonObject { ["pool"] = CompliancePool, ["runtime"] = null, ["region"] = null, ["hourlyRate"] = 1.5 }),
+        ["unitPrices"] = new JsonArray(new JsonObject { ["unit"] = "tokens_in", ["model"] = null, ["price"] = 0.000001 }),
+        ["note"] = "fuzz",
+    };
 
     /// <summary>Where a job a hostile submit slipped through would land: no agent serves it.</summary>
     public const string IdleCapability = "fz-idle";
@@ -104,6 +116,7 @@ public sealed class FuzzWorld : IAsyncDisposable
             new { cvss = 1.0, fixedIn = "0.0.1", summary = "fuzz target" }), HttpStatusCode.OK);
         await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/tenants/{tenant.Id}/budgets/{BudgetName}",
             new { limit = 1000, currency = "USD", pool = CompliancePool }), HttpStatusCode.OK);
+        await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/cost/rate-cards/{RateCardId}", RateCardBody()), HttpStatusCode.OK);
         return new FuzzWorld(mesh, tenant, other, keyId, jobId, otherJobId, agent, capability, otherAgent, incidentId);
     }
 
@@ -118,6 +131,7 @@ public sealed class FuzzWorld : IAsyncDisposable
         "policyId" => CompliancePolicyId,
         "advisoryId" => AdvisoryId,
         "name" => BudgetName,
+        "cardId" => RateCardId,
         _ => null,
     };
 

@@ -289,6 +289,48 @@ public static class GrpcCatalog
             Unary("Compliance", "GetScore", Role.OperatorOrTenant, () => new GetScoreRequest(),
                 Field<GetScoreRequest>.Values("tenant", new[] { new string('t', 257) }, (m, v) => m.Tenant = v)),
             Unary("Compliance", "Scan", Role.Operator, () => new ScanRequest(), []),
+            // Cost (tenants read their own; operators read all and set rate cards)
+            Unary("Cost", "GetReport", Role.OperatorOrTenant, () => new CostReportRequest(),
+            [
+                .. Field<CostReportRequest>.Values("from", BadTimestamps(), (m, v) => m.From = v),
+                .. Field<CostReportRequest>.Values("to", BadTimestamps(), (m, v) => m.To = v),
+                .. Field<CostReportRequest>.Values("period", new[] { "week", "1", new string('p', 257) }, (m, v) => m.Period = v),
+                .. Field<CostReportRequest>.Values("group_by", new[] { "job", "1", "Tenant,Pool" }, (m, v) => m.GroupBy = v),
+                .. Field<CostReportRequest>.Values("interval", new[] { "week", "7" }, (m, v) => m.Interval = v),
+                .. Field<CostReportRequest>.Values("idle", new[] { "shared", "3" }, (m, v) => m.Idle = v),
+                .. Field<CostReportRequest>.Values("tenant", [w.Other.Id, new string('t', 257)], (m, v) => m.Tenant = v),
+                .. Field<CostReportRequest>.Values("pool", new[] { new string('p', 257) }, (m, v) => m.Pool = v),
+                .. Field<CostReportRequest>.Values("capability", new[] { new string('c', 257) }, (m, v) => m.Capability = v),
+                .. Field<CostReportRequest>.Values("agent", new[] { new string('a', 257) }, (m, v) => m.Agent = v),
+            ]),
+            Unary("Cost", "GetKpi", Role.OperatorOrTenant, () => new CostKpiRequest(),
+            [
+                .. Field<CostKpiRequest>.Values("from", BadTimestamps(), (m, v) => m.From = v),
+                .. Field<CostKpiRequest>.Values("to", BadTimestamps(), (m, v) => m.To = v),
+                .. Field<CostKpiRequest>.Values("period", new[] { "week", new string('p', 257) }, (m, v) => m.Period = v),
+                .. Field<CostKpiRequest>.Values("tenant", [w.Other.Id, new string('t', 257)], (m, v) => m.Tenant = v),
+                .. Field<CostKpiRequest>.Values("pool", new[] { new string('p', 257) }, (m, v) => m.Pool = v),
+            ]),
+            Unary("Cost", "ListRateCards", Role.Operator, () => new ListRateCardsRequest(), []),
+            Unary("Cost", "GetRateCard", Role.Operator, () => new RateCardRef { CardId = FuzzWorld.RateCardId },
+                Field<RateCardRef>.Values("card_id", new[] { "", "../x", new string('a', 10_000) }, (m, v) => m.CardId = v)),
+            Unary("Cost", "PutRateCard", Role.Operator, ValidRateCard,
+            [
+                .. Field<RateCard>.Values("id", new[] { "", "UPPER", "a b", new string('c', 65) }, (m, v) => m.Id = v),
+                .. Field<RateCard>.Values("effective_from", BadTimestamps(), (m, v) => m.EffectiveFrom = v),
+                Field<RateCard>.On("effective_from", "unset", m => m.EffectiveFrom = null),
+                Field<RateCard>.On("effective_from", "in the past", m => m.EffectiveFrom = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-1))),
+                .. Field<RateCard>.Values("currency", new[] { "EUR", "usd", new string('c', 300) }, (m, v) => m.Currency = v),
+                Field<RateCard>.On("agent_rates", "a negative rate", m => m.AgentRates[0].HourlyRate = "-1"),
+                Field<RateCard>.On("agent_rates", "a rate that is not a number", m => m.AgentRates[0].HourlyRate = "cheap"),
+                Field<RateCard>.On("agent_rates", "an empty pool", m => m.AgentRates[0].Pool = ""),
+                Field<RateCard>.On("agent_rates", "201 rules", m => Replace(m.AgentRates, Enumerable.Range(0, 201).Select(_ => new AgentRate { Pool = "*", HourlyRate = "1" }))),
+                Field<RateCard>.On("unit_prices", "a unit with a space", m => m.UnitPrices[0].Unit = "Tokens In"),
+                Field<RateCard>.On("unit_prices", "a price of 1e30", m => m.UnitPrices[0].Price = "1000000000000000000000000000000"),
+                .. Field<RateCard>.Values("note", new[] { new string('n', 501) }, (m, v) => m.Note = v),
+            ]),
+            Unary("Cost", "DeleteRateCard", Role.Operator, () => new RateCardRef { CardId = "fz-never-set" },
+                Field<RateCardRef>.Values("card_id", new[] { "", "../x", new string('a', 10_000) }, (m, v) => m.CardId = v)),
             // Audit log (operators, and tenants for their own entries; Verify: operators)
             Unary("Audit", "Query", Role.OperatorOrTenant, () => new AuditQueryRequest { Limit = 10 },
             [
@@ -522,6 +564,15 @@ public static class GrpcCatalog
 
     private static string Deep(int depth) => new string('[', depth) + new string(']', depth);
 
+    /// <summary>A valid card for the fuzz world's rate card (in force only in 2099).</summary>
+    private static RateCard ValidRateCard() => new()
+    {
+        Id = FuzzWorld.RateCardId, EffectiveFrom = Timestamp.FromDateTimeOffset(new DateTimeOffset(2099, 1, 1, 0, 0, 0, TimeSpan.Zero)), Currency = "USD",
+        AgentRates = { new AgentRate { Pool = FuzzWorld.CompliancePool, HourlyRate = "1.5" } },
+        UnitPrices = { new UnitPrice { Unit = "tokens_in", Price = "0.000001" } },
+        Note = "fuzz",
+    };
+
     /// <summary>Fails when a service of meshos.v1 has an RPC the catalog does not describe.</summary>
     private static void CheckCoversEveryRpc(IReadOnlyList<GrpcMethod> catalog)
     {
@@ -529,6 +580,7 @@ public static class GrpcCatalog
         {
             JobsReflection.Descriptor, AgentChannelReflection.Descriptor, OperationsReflection.Descriptor, RuntimeChannelReflection.Descriptor,
             ComplianceReflection.Descriptor,
+            CostReflection.Descriptor,
             AuditReflection.Descriptor,
             BudgetsReflection.Descriptor,
         }.SelectMany(file => file.Services);

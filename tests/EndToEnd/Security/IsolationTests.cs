@@ -119,6 +119,12 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["ListBudgets"] = Isolation.CallerScope,
         ["PutBudget"] = Isolation.Operator,
         ["DeleteBudget"] = Isolation.Operator,
+        ["GetCostReport"] = Isolation.CallerScope,
+        ["GetCostKpi"] = Isolation.CallerScope,
+        ["ListRateCards"] = Isolation.Operator,
+        ["GetRateCard"] = Isolation.Operator,
+        ["PutRateCard"] = Isolation.Operator,
+        ["DeleteRateCard"] = Isolation.Operator,
     };
 
     /// <summary>How a gRPC method relates to tenants' objects.</summary>
@@ -183,6 +189,12 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.Compliance/WaiveFinding"] = RpcIsolation.Operator,
         ["meshos.v1.Compliance/GetScore"] = RpcIsolation.CallerScope,
         ["meshos.v1.Compliance/Scan"] = RpcIsolation.Operator,
+        ["meshos.v1.Cost/GetReport"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Cost/GetKpi"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Cost/ListRateCards"] = RpcIsolation.Operator,
+        ["meshos.v1.Cost/GetRateCard"] = RpcIsolation.Operator,
+        ["meshos.v1.Cost/PutRateCard"] = RpcIsolation.Operator,
+        ["meshos.v1.Cost/DeleteRateCard"] = RpcIsolation.Operator,
         ["meshos.v1.Audit/Query"] = RpcIsolation.CallerScope,
         ["meshos.v1.Audit/Export"] = RpcIsolation.CallerScope,
         ["meshos.v1.Audit/Verify"] = RpcIsolation.Operator,
@@ -527,6 +539,26 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
                 var report = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/compliance/score"), HttpStatusCode.OK))!;
                 Assert.Equal(intruder.Id, report["tenantId"]!.GetValue<string>());
                 await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/compliance/score?tenant={w.Victim.Id}"), HttpStatusCode.BadRequest);
+            },
+            ["GetCostReport"] = async () =>
+            {
+                // A tenant's report holds its own line only (idle shared or not), and another tenant's is refused.
+                foreach (var query in new[] { "", "?groupBy=pool", "?groupBy=capability&idle=even", "?period=month&interval=day" })
+                {
+                    var report = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/cost/report" + query), HttpStatusCode.OK))!;
+                    Assert.All(report["lines"]!.AsArray(), l => Assert.NotEqual(w.Victim.Id, l!["key"]!.GetValue<string>()));
+                }
+
+                var own = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/cost/report?idle=proportional"), HttpStatusCode.OK))!;
+                Assert.All(own["lines"]!.AsArray(), l => Assert.Equal(intruder.Id, l!["key"]!.GetValue<string>()));
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/cost/report?tenant={w.Victim.Id}"), HttpStatusCode.BadRequest);
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync("/v1/cost/report?groupBy=agent"), HttpStatusCode.BadRequest);
+            },
+            ["GetCostKpi"] = async () =>
+            {
+                var kpi = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/cost/kpi"), HttpStatusCode.OK))!;
+                Assert.Equal(intruder.Id, kpi["tenant"]!.GetValue<string>());
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/cost/kpi?tenant={w.Victim.Id}"), HttpStatusCode.BadRequest);
             },
         };
 

@@ -54,7 +54,8 @@ internal static class PostgresBackend
             provider.GetRequiredService<IJobStore>(),
             provider.GetRequiredService<IAgentStore>(),
             provider.GetRequiredService<IEventLog>(),
-            () => StopAsync(provider, started));
+            () => StopAsync(provider, started),
+            provider.GetRequiredService<Grains.Cost.ICostStore>());
     }
 
     private static async ValueTask StopAsync(ServiceProvider provider, List<IHostedService> started)

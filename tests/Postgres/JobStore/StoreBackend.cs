@@ -1,12 +1,15 @@
+using MeshOs.Grains.Cost;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Grains.Kernel.Jobs;
 
 namespace MeshOs.Tests.Postgres.JobStore;
 
-/// <summary>One backend under contract test: a job store, an agent store and the event log their writes append to.</summary>
-public sealed class StoreBackend(IJobStore jobs, IAgentStore agents, IEventLog events, Func<ValueTask>? dispose = null) : IAsyncDisposable
+/// <summary>One backend under contract test: a job store, an agent store and the event log their writes append to, and the cost store.</summary>
+public sealed class StoreBackend(IJobStore jobs, IAgentStore agents, IEventLog events, Func<ValueTask>? dispose = null, ICostStore? cost = null) : IAsyncDisposable
 {
+    public ICostStore Cost { get; } = cost ?? new InMemoryCostStore();
+
     public IJobStore Jobs { get; } = jobs;
 
     public IAgentStore Agents { get; } = agents;

@@ -5,7 +5,7 @@ using MeshOs.Grains.Cost;
 
 namespace MeshOs.Tests.Unit.Cost;
 
-/// <summary>The budget rules: validation, periods, spend, alerts once per period, forecast and what is enforced.</summary>
+/// <summary>The budget rules: validation, periods, observed spend, alerts once per period, forecast and what is enforced.</summary>
 public sealed class BudgetBookTests
 {
     private static readonly DateTimeOffset Mid = new(2026, 12, 11, 0, 0, 0, TimeSpan.Zero); // 10 days into December
@@ -13,8 +13,10 @@ public sealed class BudgetBookTests
     private static BudgetSpec Monthly(decimal limit, bool hard = false, string? pool = null) =>
         BudgetBook.Validate(new BudgetSpec("b", limit, "USD", BudgetPeriod.Monthly, null, null, [], hard, pool), "USD");
 
-    private static SpendReport Spend(long seq, decimal amount, DateTimeOffset hour, string pool = "p", string currency = "USD") =>
-        new("cost/p", seq, hour, pool, "cap", amount, currency);
+    /// <summary>Budget "b" observed at <paramref name="spent"/>.</summary>
+    private static (ImmutableDictionary<string, BudgetEntry> Entries, ImmutableArray<BudgetAlert> Alerts) Spent(
+        ImmutableDictionary<string, BudgetEntry> book, decimal spent, DateTimeOffset now) =>
+        BudgetBook.Observe(book, new Dictionary<string, decimal> { ["b"] = spent }, now);
 
     private static ImmutableDictionary<string, BudgetEntry> Book(BudgetSpec spec, DateTimeOffset now) =>
         ImmutableDictionary<string, BudgetEntry>.Empty.Add(spec.Name, BudgetBook.Put(null, spec, now));
@@ -62,41 +64,47 @@ public sealed class BudgetBookTests
     }
 
     [Fact]
-    public void Spend_counts_once_per_covering_budget_and_thresholds_alert_once_each_lowest_first()
+    public void Each_threshold_alerts_once_per_period_lowest_first_as_spend_grows()
     {
-        var spec = Monthly(100m);
-        var book = Book(spec, Mid);
+        var book = Book(Monthly(100m), Mid);
 
-        var (after79, none, _) = BudgetBook.Apply(book, [Spend(1, 79.99m, Mid)], "USD", Mid);
+        var (after79, none) = Spent(book, 79.99m, Mid);
         Assert.Empty(none);
-        var (after101, alerts, _) = BudgetBook.Apply(after79, [Spend(2, 21.01m, Mid)], "USD", Mid);
+        var (after101, alerts) = Spent(after79, 101m, Mid);
         Assert.Equal([80, 100], alerts.Select(a => a.Percent));
-        Assert.Equal(101m, after101["b"].Spent);
-        var (_, again, _) = BudgetBook.Apply(after101, [Spend(3, 5m, Mid)], "USD", Mid);
-        Assert.Empty(again);
+        Assert.Equal((101m, (DateTimeOffset?)Mid), (after101["b"].Spent, after101["b"].RefreshedAt));
+        Assert.Empty(Spent(after101, 106m, Mid).Alerts);
     }
 
     [Fact]
-    public void Spend_outside_the_budgets_pool_or_period_or_currency_is_not_counted()
+    public void A_budget_the_read_did_not_cover_keeps_its_spend()
     {
-        var book = Book(Monthly(100m, pool: "p"), Mid);
+        var (spent, _) = Spent(Book(Monthly(100m), Mid), 10m, Mid);
 
-        var (entries, _, refused) = BudgetBook.Apply(book,
-            [Spend(1, 10m, Mid, pool: "other"), Spend(2, 10m, Mid.AddMonths(-1)), Spend(3, 10m, Mid, currency: "EUR"), Spend(4, 1.5m, Mid)], "USD", Mid);
+        var (kept, alerts) = BudgetBook.Observe(spent, new Dictionary<string, decimal>(), Mid.AddMinutes(1));
 
-        Assert.Equal(1.5m, entries["b"].Spent);
-        Assert.Equal([3L], refused.Select(r => r.Sequence));
+        Assert.Equal((10m, (DateTimeOffset?)Mid), (kept["b"].Spent, kept["b"].RefreshedAt));
+        Assert.Empty(alerts);
+    }
+
+    [Fact]
+    public void Spend_is_read_over_the_current_period()
+    {
+        var entry = BudgetBook.Put(null, Monthly(100m), Mid);
+
+        Assert.Equal((new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.Zero)), BudgetBook.SpendWindow(entry, Mid));
+        Assert.Equal((new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2027, 2, 1, 0, 0, 0, TimeSpan.Zero)), BudgetBook.SpendWindow(entry, Mid.AddMonths(1)));
     }
 
     [Fact]
     public void A_monthly_budget_starts_afresh_each_month_and_may_alert_again()
     {
-        var (december, _, _) = BudgetBook.Apply(Book(Monthly(10m), Mid), [Spend(1, 10m, Mid)], "USD", Mid);
+        var (december, _) = Spent(Book(Monthly(10m), Mid), 10m, Mid);
         var january = Mid.AddMonths(1);
 
         var status = BudgetBook.Status(december["b"], january);
         Assert.Equal((0m, BudgetState.Ok, new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.Zero)), (status.Spent, status.State, status.PeriodStart));
-        var (_, alerts, _) = BudgetBook.Apply(december, [Spend(2, 8m, january)], "USD", january);
+        var (_, alerts) = Spent(december, 8m, january);
         Assert.Equal([80], alerts.Select(a => a.Percent));
     }
 
@@ -104,7 +112,7 @@ public sealed class BudgetBookTests
     public void The_forecast_extrapolates_the_periods_run_rate_and_says_when_the_limit_is_reached()
     {
         // 10 days in, 100 spent: 10 a day; December has 31 days, so 310 by its end, and a limit of 200 is reached on day 20.
-        var (entries, _, _) = BudgetBook.Apply(Book(Monthly(200m), Mid), [Spend(1, 100m, Mid.AddHours(-1))], "USD", Mid);
+        var (entries, _) = Spent(Book(Monthly(200m), Mid), 100m, Mid);
 
         var status = BudgetBook.Status(entries["b"], Mid);
 
@@ -117,10 +125,10 @@ public sealed class BudgetBookTests
     public void A_hard_limit_binds_exactly_at_the_limit_and_only_for_what_it_covers()
     {
         var spec = Monthly(10m, hard: true, pool: "p");
-        var (below, _, _) = BudgetBook.Apply(Book(spec, Mid), [Spend(1, 9.999999m, Mid)], "USD", Mid);
+        var (below, _) = Spent(Book(spec, Mid), 9.999999m, Mid);
         Assert.Empty(BudgetBook.Enforcement(below.Values, Mid).Blocked);
 
-        var (at, _, _) = BudgetBook.Apply(below, [Spend(2, 0.000001m, Mid)], "USD", Mid);
+        var (at, _) = Spent(below, 10m, Mid);
         var enforcement = BudgetBook.Enforcement(at.Values, Mid);
 
         Assert.Equal("b", enforcement.Blocking("p", "any")?.Spec.Name);
@@ -131,7 +139,7 @@ public sealed class BudgetBookTests
     [Fact]
     public void An_alerts_only_budget_never_binds()
     {
-        var (over, _, _) = BudgetBook.Apply(Book(Monthly(10m), Mid), [Spend(1, 50m, Mid)], "USD", Mid);
+        var (over, _) = Spent(Book(Monthly(10m), Mid), 50m, Mid);
 
         Assert.Equal(BudgetState.Exceeded, BudgetBook.Status(over["b"], Mid).State);
         Assert.Empty(BudgetBook.Enforcement(over.Values, Mid).Blocked);
@@ -140,11 +148,11 @@ public sealed class BudgetBookTests
     [Fact]
     public void Changing_a_limit_keeps_the_periods_spend_and_lowering_it_under_the_spend_alerts()
     {
-        var (spent, _, _) = BudgetBook.Apply(Book(Monthly(100m), Mid), [Spend(1, 50m, Mid)], "USD", Mid);
+        var (spent, _) = Spent(Book(Monthly(100m), Mid), 50m, Mid);
 
         var lowered = BudgetBook.Put(spent["b"], Monthly(60m), Mid);
         Assert.Equal(50m, lowered.Spent);
-        var (_, alerts, _) = BudgetBook.Apply(spent.SetItem("b", lowered), [], "USD", Mid);
+        var (_, alerts) = BudgetBook.Observe(spent.SetItem("b", lowered), new Dictionary<string, decimal>(), Mid);
         Assert.Equal([80], alerts.Select(a => a.Percent));
         Assert.Equal(0m, BudgetBook.Put(spent["b"], Monthly(60m, pool: "elsewhere"), Mid).Spent);
     }

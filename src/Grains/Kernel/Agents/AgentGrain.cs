@@ -368,7 +368,7 @@ internal sealed partial class AgentGrain(
         ImmutableArray<MeshEvent> events = from == to ? [] :
         [
             new MeshEvent(0, now,
-                new AgentStateChanged(reg.AgentId, reg.Owner, reg.Pool, reg.Region, reg.Version, reg.CostPerHour, from, to, reason, cause)),
+                new AgentStateChanged(reg.AgentId, reg.Owner, reg.Pool, reg.Region, reg.Version, reg.CostPerHour, from, to, reason, cause, reg.Runtime)),
         ];
         await WriteAsync(next, events);
         _agent = next;

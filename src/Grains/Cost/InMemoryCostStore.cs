@@ -1,0 +1,90 @@
+using MeshOs.Abstractions.Cost;
+
+namespace MeshOs.Grains.Cost;
+
+/// <summary>The embedded mode's cost store: rollups and shard state in process memory, under one lock.</summary>
+public sealed class InMemoryCostStore : ICostStore
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(DateTimeOffset Hour, string Pool, string Tenant, string Agent, string Capability), CostRollup> _rows = [];
+    private readonly Dictionary<string, (long Position, Dictionary<string, string> Agents)> _shards = new(StringComparer.Ordinal);
+
+    public Task<CostShardSnapshot> LoadShardAsync(string shard, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_shards.TryGetValue(shard, out var s)
+                ? new CostShardSnapshot(s.Position, new Dictionary<string, string>(s.Agents, StringComparer.Ordinal))
+                : new CostShardSnapshot(0, new Dictionary<string, string>(StringComparer.Ordinal)));
+        }
+    }
+
+    public Task CommitAsync(CostCommit commit, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            foreach (var row in commit.Rollups)
+            {
+                var key = (row.Hour.ToUniversalTime(), row.Pool, row.Tenant, row.Agent, row.Capability);
+                _rows[key] = _rows.TryGetValue(key, out var have)
+                    ? have with
+                    {
+                        Allocated = have.Allocated + row.Allocated, Idle = have.Idle + row.Idle, Usage = have.Usage + row.Usage,
+                        AgentMs = have.AgentMs + row.AgentMs,
+                    }
+                    : row with { Hour = key.Item1 };
+            }
+
+            if (!_shards.TryGetValue(commit.Shard, out var shard))
+            {
+                shard = (0, new Dictionary<string, string>(StringComparer.Ordinal));
+            }
+
+            foreach (var (agent, state) in commit.Agents)
+            {
+                if (state is null)
+                {
+                    shard.Agents.Remove(agent);
+                }
+                else
+                {
+                    shard.Agents[agent] = state;
+                }
+            }
+
+            _shards[commit.Shard] = (commit.Position, shard.Agents);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<CostSum>> SumAsync(CostSumQuery query, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            IReadOnlyList<CostSum> sums = [.. _rows.Values.Where(query.Matches)
+                .GroupBy(r => (Key: query.KeyOf(r), Bucket: query.BucketOf(r.Hour)))
+                .Select(g => new CostSum(g.Key.Key, g.Key.Bucket, g.Sum(r => r.Allocated), g.Sum(r => r.Idle), g.Sum(r => r.Usage), g.Sum(r => r.AgentMs)))
+                .OrderBy(s => s.Bucket).ThenBy(s => s.Key, StringComparer.Ordinal)];
+            return Task.FromResult(sums);
+        }
+    }
+
+    public Task<IReadOnlyList<DateOnly>> PrepareMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<DateOnly>>([]);
+
+    public Task<IReadOnlyList<DateOnly>> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var months = CostRetentionPolicy.Months;
+            var dropped = _rows.Keys.Select(k => months.PeriodOf(k.Hour)).Distinct().Where(m => months.IsDroppable(m, cutoff)).Order().ToList();
+            foreach (var key in _rows.Keys.Where(k => months.IsDroppable(months.PeriodOf(k.Hour), cutoff)).ToList())
+            {
+                _rows.Remove(key);
+            }
+
+            return Task.FromResult<IReadOnlyList<DateOnly>>(dropped);
+        }
+    }
+}

@@ -1,0 +1,211 @@
+using System.Collections.Concurrent;
+using System.Text;
+using MeshOs.Abstractions.Cost;
+using MeshOs.Grains.Cost;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace MeshOs.Persistence.Cost;
+
+/// <summary>
+/// The cost store on PostgreSQL (sql/0012_cost.sql): a commit adds its rollups with one multi-row upsert and sets the
+/// shard's agents and position in the same transaction; queries are sums over the hourly partitions in range.
+/// </summary>
+public sealed class PostgresCostStore(PostgresConnection connection) : ICostStore
+{
+    private const string Table = "meshos_cost_hourly";
+
+    private readonly ConcurrentDictionary<DateOnly, bool> _partitions = new();
+
+    public async Task<CostShardSnapshot> LoadShardAsync(string shard, CancellationToken cancellationToken = default)
+    {
+        await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
+        long position = 0;
+        await using (var read = new NpgsqlCommand("SELECT position FROM meshos_cost_shards WHERE shard = $1", conn))
+        {
+            read.Parameters.Add(new NpgsqlParameter { Value = shard });
+            if (await read.ExecuteScalarAsync(cancellationToken) is long p)
+            {
+                position = p;
+            }
+        }
+
+        var agents = new Dictionary<string, string>(StringComparer.Ordinal);
+        await using (var read = new NpgsqlCommand("SELECT agent, state::text FROM meshos_cost_agents WHERE shard = $1", conn))
+        {
+            read.Parameters.Add(new NpgsqlParameter { Value = shard });
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                agents[reader.GetString(0)] = reader.GetString(1);
+            }
+        }
+
+        return new CostShardSnapshot(position, agents);
+    }
+
+    public async Task CommitAsync(CostCommit commit, CancellationToken cancellationToken = default)
+    {
+        await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
+        foreach (var month in commit.Rollups.Select(r => CostRetentionPolicy.Months.PeriodOf(r.Hour)).Distinct())
+        {
+            await EnsurePartitionAsync(conn, month, cancellationToken);
+        }
+
+        await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
+        // Rows of one key are summed first: one upsert may not touch a row twice.
+        var rows = commit.Rollups
+            .GroupBy(r => (Hour: r.Hour.UtcDateTime, r.Pool, r.Tenant, r.Agent, r.Capability))
+            .Select(g => (g.Key, Allocated: g.Sum(r => r.Allocated), Idle: g.Sum(r => r.Idle), Usage: g.Sum(r => r.Usage), Ms: g.Sum(r => r.AgentMs)))
+            .ToList();
+        if (rows.Count > 0)
+        {
+            await using var upsert = new NpgsqlCommand(
+                $"""
+                INSERT INTO {Table} (hour, pool, tenant, agent, capability, allocated, idle, usage, agent_ms)
+                SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::numeric[], $8::numeric[], $9::bigint[])
+                ON CONFLICT (hour, pool, tenant, agent, capability) DO UPDATE SET
+                    allocated = {Table}.allocated + excluded.allocated, idle = {Table}.idle + excluded.idle,
+                    usage = {Table}.usage + excluded.usage, agent_ms = {Table}.agent_ms + excluded.agent_ms
+                """, conn, transaction);
+            upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key.Hour).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key.Pool).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key.Tenant).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key.Agent).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key.Capability).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Allocated).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Idle).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Usage).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Ms).ToArray() });
+            await upsert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var set = commit.Agents.Where(a => a.Value is not null).ToList();
+        if (set.Count > 0)
+        {
+            await using var upsert = new NpgsqlCommand(
+                """
+                INSERT INTO meshos_cost_agents (shard, agent, state) SELECT $1, a, s::jsonb FROM unnest($2::text[], $3::text[]) AS t(a, s)
+                ON CONFLICT (shard, agent) DO UPDATE SET state = excluded.state
+                """, conn, transaction);
+            upsert.Parameters.Add(new NpgsqlParameter { Value = commit.Shard });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = set.Select(a => a.Key).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = set.Select(a => a.Value!).ToArray() });
+            await upsert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var removed = commit.Agents.Where(a => a.Value is null).Select(a => a.Key).ToArray();
+        if (removed.Length > 0)
+        {
+            await using var delete = new NpgsqlCommand("DELETE FROM meshos_cost_agents WHERE shard = $1 AND agent = ANY($2)", conn, transaction);
+            delete.Parameters.Add(new NpgsqlParameter { Value = commit.Shard });
+            delete.Parameters.Add(new NpgsqlParameter { Value = removed });
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var position = new NpgsqlCommand(
+            """
+            INSERT INTO meshos_cost_shards (shard, position, updated_at) VALUES ($1, $2, now())
+            ON CONFLICT (shard) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
+            """, conn, transaction))
+        {
+            position.Parameters.Add(new NpgsqlParameter { Value = commit.Shard });
+            position.Parameters.Add(new NpgsqlParameter { Value = commit.Position });
+            await position.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<CostSum>> SumAsync(CostSumQuery query, CancellationToken cancellationToken = default)
+    {
+        var key = query.GroupBy switch
+        {
+            CostDimension.Tenant => "tenant",
+            CostDimension.Pool => "pool",
+            CostDimension.Agent => "agent",
+            CostDimension.Capability => "capability",
+            _ => "''",
+        };
+        var bucket = query.Interval switch
+        {
+            CostInterval.Hour => "hour",
+            CostInterval.Day => "date_trunc('day', hour, 'UTC')",
+            CostInterval.Month => "date_trunc('month', hour, 'UTC')",
+            _ => "NULL::timestamptz",
+        };
+        await using var command = connection.DataSource.CreateCommand();
+        var sql = new StringBuilder($"SELECT {key} AS k, {bucket} AS b, sum(allocated), sum(idle), sum(usage), sum(agent_ms)::bigint FROM {Table} WHERE hour >= $1 AND hour < $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = query.From.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = query.To.UtcDateTime });
+        void Filter(string column, string? value)
+        {
+            if (value is not null)
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = value });
+                sql.Append($" AND {column} = ${command.Parameters.Count}");
+            }
+        }
+
+        Filter("tenant", query.Tenant);
+        Filter("pool", query.Pool);
+        Filter("agent", query.Agent);
+        Filter("capability", query.Capability);
+        sql.Append(" GROUP BY k, b ORDER BY b, k");
+        command.CommandText = sql.ToString();
+        var sums = new List<CostSum>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            sums.Add(new CostSum(reader.GetString(0), reader.IsDBNull(1) ? null : new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero),
+                reader.GetDecimal(2), reader.GetDecimal(3), reader.GetDecimal(4), reader.GetInt64(5)));
+        }
+
+        return sums;
+    }
+
+    public async Task<IReadOnlyList<DateOnly>> PrepareMonthsAsync(IReadOnlyList<DateOnly> months, CancellationToken cancellationToken = default)
+    {
+        await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
+        var made = new List<DateOnly>();
+        foreach (var month in months)
+        {
+            if (!_partitions.ContainsKey(month))
+            {
+                await EnsurePartitionAsync(conn, month, cancellationToken);
+                made.Add(month);
+            }
+        }
+
+        return made;
+    }
+
+    public async Task<IReadOnlyList<DateOnly>> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+    {
+        await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
+        var months = (await PostgresPartitions.ListAsync(conn, Table, CostRetentionPolicy.Months, cancellationToken))
+            .Where(month => CostRetentionPolicy.Months.IsDroppable(month, cutoff))
+            .ToList();
+        foreach (var month in months)
+        {
+            await using var drop = new NpgsqlCommand($"DROP TABLE IF EXISTS {CostRetentionPolicy.Months.Name(month)}", conn);
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+            _partitions.TryRemove(month, out _);
+        }
+
+        return months;
+    }
+
+    private async Task EnsurePartitionAsync(NpgsqlConnection conn, DateOnly month, CancellationToken cancellationToken)
+    {
+        if (_partitions.ContainsKey(month))
+        {
+            return;
+        }
+
+        await using var ensure = new NpgsqlCommand("SELECT meshos_cost_ensure_partition($1)", conn);
+        ensure.Parameters.Add(new NpgsqlParameter { Value = month });
+        await ensure.ExecuteNonQueryAsync(cancellationToken);
+        _partitions[month] = true;
+    }
+}
