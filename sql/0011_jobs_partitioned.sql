@@ -16,6 +16,13 @@
 -- milliseconds of one group commit. The parent has no primary key: (id, created_at) would add a second index to every
 -- insert and guard nothing the per-day unique index on id does not.
 --
+-- Cost. A statement that does not bound created_at plans and probes every partition (measured with 42 partitions and
+-- 300,000 jobs: a lookup by id 3.7 ms, most of it planning, against 0.5 ms when pruned to a few days). So the writer's
+-- statements carry the days they touch as constants the planner prunes with: its versioned updates the batch's
+-- creation times (500 updates: 20 ms against 400 ms unpruned), the existence check of a version-7 id (Guid.CreateVersion7
+-- at submit) the days around the id's time; a lookup by such an id tries those days first. An idempotent job's id and
+-- key are checked against every day, about 0.25 ms more per such submit.
+--
 -- Counts per status (meshos_job_counts, /status) are now kept per created day as well: the statement triggers add to
 -- (day, status, slot). Dropping a partition bypasses DELETE triggers, so retention deletes the dropped day's counter
 -- rows in the same transaction as the DROP: the totals stay exact without counting the partition's rows under a lock.

@@ -81,6 +81,13 @@ internal static class JobRows
         return ms is > MinIdMilliseconds and < MaxIdMilliseconds ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
     }
 
+    /// <summary>
+    /// How far from its id's time (version 7) a job's creation time may be: the id is made by the gateway's clock, the
+    /// creation time by the silo's, moments later. Bounding a lookup by it lets the planner skip the other days'
+    /// partitions.
+    /// </summary>
+    public static readonly TimeSpan IdTimeSlack = TimeSpan.FromDays(1);
+
     private const long MinIdMilliseconds = 365L * 86_400_000;
     private const long MaxIdMilliseconds = 253_370_764_800_000; // 9999-01-01
 

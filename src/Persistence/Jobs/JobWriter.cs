@@ -316,12 +316,6 @@ internal sealed partial class JobWriter(
     }
 
     /// <summary>
-    /// How far from its id's time (version 7) a job's creation time may be: the id is made by the gateway's clock, the
-    /// creation time by the silo's, moments later.
-    /// </summary>
-    private static readonly TimeSpan IdTimeSlack = TimeSpan.FromDays(1);
-
-    /// <summary>
     /// Inserts the jobs whose id, and tenant's idempotency key, no partition holds (sql/0011_jobs_partitioned.sql: no
     /// unique index spans the partitions). The checks run per job against each partition's unique index (OFFSET 0
     /// keeps them per-row index probes, never a join over a whole partition); ON CONFLICT DO NOTHING covers a
@@ -389,8 +383,8 @@ internal sealed partial class JobWriter(
         p.Add(Array(jobs.Select(j => JobRows.JoinClasses(j.Spec.DataClasses))));
         if (bounded)
         {
-            p.Add(new NpgsqlParameter { Value = (idTimes.Min()!.Value - IdTimeSlack).UtcDateTime });
-            p.Add(new NpgsqlParameter { Value = (idTimes.Max()!.Value + IdTimeSlack).UtcDateTime });
+            p.Add(new NpgsqlParameter { Value = (idTimes.Min()!.Value - JobRows.IdTimeSlack).UtcDateTime });
+            p.Add(new NpgsqlParameter { Value = (idTimes.Max()!.Value + JobRows.IdTimeSlack).UtcDateTime });
         }
 
         return command;

@@ -33,8 +33,26 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
     public Task<bool> UpdateAsync(JobRecord job, ImmutableArray<MeshEvent> events, CancellationToken cancellationToken = default) =>
         writer.UpdateAsync(job, events);
 
+    /// <summary>
+    /// A job by id. A version-7 id tells about when the job was created: the days around it are looked in first, a
+    /// statement the planner prunes to those days' partitions (measured with 40 days kept: 0.5 ms against 3.7 ms, most
+    /// of it planning, for one that opens every partition); only when it is not there are all days looked in.
+    /// </summary>
     public async Task<JobRecord?> GetAsync(Guid jobId, CancellationToken cancellationToken = default)
     {
+        if (JobRows.IdTime(jobId) is { } made)
+        {
+            await using var bounded = connection.DataSource.CreateCommand(
+                $"SELECT {JobRows.Columns} FROM meshos_jobs WHERE id = $1 AND created_at BETWEEN $2 AND $3");
+            bounded.Parameters.Add(new NpgsqlParameter { Value = jobId });
+            bounded.Parameters.Add(new NpgsqlParameter { Value = (made - JobRows.IdTimeSlack).UtcDateTime });
+            bounded.Parameters.Add(new NpgsqlParameter { Value = (made + JobRows.IdTimeSlack).UtcDateTime });
+            if (await ReadOneAsync(bounded, cancellationToken) is { } job)
+            {
+                return job;
+            }
+        }
+
         await using var command = connection.DataSource.CreateCommand($"SELECT {JobRows.Columns} FROM meshos_jobs WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = jobId });
         return await ReadOneAsync(command, cancellationToken);

@@ -624,6 +624,21 @@ public abstract class JobStoreContract : StoreContract
         Assert.Equal(Counts((JobStatus.Pending, 3)), await Store.CountByStatusAsync());
     }
 
+    [Fact]
+    public async Task A_job_whose_version_7_id_is_days_away_from_its_creation_time_is_found_and_updated()
+    {
+        await Store.PrepareDaysAsync([Day(0), Day(5)]);
+        var skewed = Pending(id: Guid.CreateVersion7(OnDay(0, 1)), createdAt: OnDay(5, 1));
+        var missing = Guid.CreateVersion7(OnDay(0, 1));
+        await InsertAllAsync(skewed);
+
+        Assert.Equal(skewed, await Store.GetAsync(skewed.JobId));
+        Assert.Null(await Store.GetAsync(missing));
+        var leased = Leased(skewed, "agent-1", 1);
+        await UpdateChainAsync(skewed, leased);
+        Assert.Equal(leased, await Store.GetAsync(skewed.JobId));
+    }
+
     /// <summary>The UTC day <paramref name="day"/> days after <see cref="TestJobs.T0"/>'s.</summary>
     private static DateOnly Day(int day) => JobRetentionPolicy.Days.PeriodOf(T0).AddDays(day);
 

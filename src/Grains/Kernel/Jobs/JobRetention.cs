@@ -17,7 +17,8 @@ public sealed partial class JobRetention(
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     ILogger<JobRetention> logger)
 {
-    private static readonly Meter Meter = new("MeshOs.Jobs");
+    // The kernel meter, exported with the other job metrics (meshos_jobs_*).
+    private static readonly Meter Meter = new(Telemetry.KernelMetrics.MeterName);
     private static readonly Gauge<int> HeldDays = Meter.CreateGauge<int>("meshos.jobs.retention_held_days", "{day}",
         "Days of jobs past the retention kept at the last retention pass because they hold an unfinished job.");
 
