@@ -30,7 +30,9 @@
 -- Partitions are made ahead by the maintenance pass (meshos_jobs_ensure_partition, today and the next
 -- MeshOs:Jobs:DaysAhead days). A job created on a day without a partition (a clock far off, maintenance stopped longer
 -- than the days made ahead) lands in meshos_jobs_default rather than failing its writer's group commit; the next pass
--- moves it into its day's partition, made then.
+-- moves it into its day's partition, made then. The move is a delete and an insert: an update of that job committing
+-- in the same moment finds no row and is answered "not applied", which its grain treats as any concurrent change (it
+-- re-reads the job; the caller retries).
 --
 -- A partition named meshos_jobs_yyyyMMdd holds jobs created before the end of that day (UTC): the daily ones from its
 -- start, the one this migration makes of the old table everything before (MINVALUE). Retention drops a partition once
