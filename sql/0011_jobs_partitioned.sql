@@ -38,7 +38,10 @@
 -- start, the one this migration makes of the old table everything before (MINVALUE). Retention drops a partition once
 -- that end is at least MeshOs:Jobs:Retention old, none of its jobs is unfinished (status < 3) and its latest completion
 -- is older than the retention. A day holding an unfinished job is held back whole (never a row moved or deleted) and
--- reported; its finished jobs wait with it.
+-- reported; its finished jobs wait with it. Moving such jobs out instead was rejected: a live job's row would change
+-- partition under its grain's writes, and its counts would leave with the day they are kept under. For the old
+-- table's partition this means all of it stays until every job in it has finished (a job pending for weeks shows as a
+-- held day: cancel it, and the whole old table goes at the next pass).
 
 ALTER TABLE meshos_jobs RENAME TO meshos_jobs_unpartitioned;
 DROP TRIGGER meshos_jobs_count_insert ON meshos_jobs_unpartitioned;

@@ -49,7 +49,16 @@ internal sealed partial class EventMaintenanceService(
 
     private async Task ApplyRetentionAsync(CancellationToken cancellationToken)
     {
-        await jobRetention.ApplyAsync(cancellationToken);
+        // Each log's pass on its own: a job partition the drop could not lock in time (a long reader) does not hold the
+        // event log's retention back too.
+        try
+        {
+            await jobRetention.ApplyAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogJobRetentionFailed(logger, ex);
+        }
 
         var consumers = eventOptions.Value.Consumers;
         var cursors = await Task.WhenAll(consumers.Select(c => grains.GetGrain<IEventPumpGrain>(c.Name).GetCursorAsync()));
@@ -59,4 +68,7 @@ internal sealed partial class EventMaintenanceService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Maintenance pass failed; retrying on the next pass")]
     private static partial void LogMaintenanceFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job retention failed; retrying on the next pass")]
+    private static partial void LogJobRetentionFailed(ILogger logger, Exception exception);
 }
