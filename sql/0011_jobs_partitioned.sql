@@ -20,7 +20,8 @@
 -- 300,000 jobs: a lookup by id 3.7 ms, most of it planning, against 0.5 ms when pruned to a few days). So the writer's
 -- statements carry the days they touch as constants the planner prunes with: its versioned updates the batch's
 -- creation times (500 updates: 20 ms against 400 ms unpruned), the existence check of a version-7 id (Guid.CreateVersion7
--- at submit) the days around the id's time; a lookup by such an id tries those days first. An idempotent job's id and
+-- at submit) the days around the id's time (one day either side: a row of that id elsewhere would need clocks a day
+-- apart); a lookup by such an id tries those days first, then all. An idempotent job's id and
 -- key are checked against every day, about 0.25 ms more per such submit.
 --
 -- Counts per status (meshos_job_counts, /status) are now kept per created day as well: the statement triggers add to
@@ -41,7 +42,7 @@
 -- reported; its finished jobs wait with it. Moving such jobs out instead was rejected: a live job's row would change
 -- partition under its grain's writes, and its counts would leave with the day they are kept under. For the old
 -- table's partition this means all of it stays until every job in it has finished (a job pending for weeks shows as a
--- held day: cancel it, and the whole old table goes at the next pass).
+-- held day; once it is cancelled or done, the old table goes whole a retention later).
 
 ALTER TABLE meshos_jobs RENAME TO meshos_jobs_unpartitioned;
 DROP TRIGGER meshos_jobs_count_insert ON meshos_jobs_unpartitioned;
