@@ -59,31 +59,57 @@ public sealed class GroupedSender<T>
         return pending.Sent.Task;
     }
 
-    /// <summary>Sends a group, then whatever waited meanwhile, until nothing waits; then gives its slot back.</summary>
+    /// <summary>
+    /// Sends a group, then whatever waited meanwhile, until nothing waits; then gives its slot back. The slot is given
+    /// back (or the next group taken) before the group's items complete, so a caller that sees its item done finds the
+    /// sender idle when nothing else waits.
+    /// </summary>
     private async Task RunAsync(List<Pending> group)
     {
         while (true)
         {
+            Exception? failure = null;
             try
             {
                 await _send([.. group.Select(p => p.Item)]);
-                group.ForEach(p => p.Sent.TrySetResult());
             }
             catch (Exception ex)
             {
-                group.ForEach(p => p.Sent.TrySetException(ex));
+                failure = ex;
             }
 
+            List<Pending>? next;
             lock (_gate)
             {
                 if (_waiting.Count == 0)
                 {
                     _inFlight--;
-                    return;
+                    next = null;
                 }
-
-                group = TakeWaiting();
+                else
+                {
+                    next = TakeWaiting();
+                }
             }
+
+            foreach (var pending in group)
+            {
+                if (failure is null)
+                {
+                    pending.Sent.TrySetResult();
+                }
+                else
+                {
+                    pending.Sent.TrySetException(failure);
+                }
+            }
+
+            if (next is null)
+            {
+                return;
+            }
+
+            group = next;
         }
     }
 

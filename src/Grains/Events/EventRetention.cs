@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using MeshOs.Grains.Storage;
 
 namespace MeshOs.Grains.Events;
 
@@ -22,7 +23,7 @@ public sealed partial class EventRetention(
         "Days of events past the retention kept at the last retention pass because a consumer has not read them.");
 
     /// <param name="cursors">Each consumer's cursor (the position it has read up to), by consumer name; with none, days go by time alone.</param>
-    public async Task<EventPruneResult> ApplyAsync(IReadOnlyDictionary<string, long> cursors, CancellationToken cancellationToken = default)
+    public async Task<PartitionPruneResult> ApplyAsync(IReadOnlyDictionary<string, long> cursors, CancellationToken cancellationToken = default)
     {
         var now = time.GetUtcNow();
         var made = await log.PrepareDaysAsync(EventRetentionPolicy.Days.Upcoming(now, options.Value.DaysAhead), cancellationToken);

@@ -16,27 +16,8 @@ public static class EventRetentionPolicy
     /// <param name="highestPosition">The highest position among the day's events; null when it holds none.</param>
     /// <param name="cutoff">Now minus the retention.</param>
     /// <param name="readUpTo">The lowest consumer cursor: every consumer has read every event at or below it.</param>
-    public static EventDayVerdict Judge(DateOnly day, long? highestPosition, DateTimeOffset cutoff, long readUpTo) =>
-        !Days.IsDroppable(day, cutoff) ? EventDayVerdict.Keep
-        : highestPosition > readUpTo ? EventDayVerdict.Held
-        : EventDayVerdict.Drop;
-}
-
-/// <summary>What retention does with one day of events.</summary>
-public enum EventDayVerdict
-{
-    /// <summary>Within the retention.</summary>
-    Keep,
-
-    /// <summary>Past the retention and read by every consumer: dropped whole.</summary>
-    Drop,
-
-    /// <summary>Past the retention but holding events a consumer has not read: kept.</summary>
-    Held,
-}
-
-/// <summary>The days of events a retention pass dropped, and those past the retention it kept for unread events.</summary>
-public sealed record EventPruneResult(IReadOnlyList<DateOnly> Dropped, IReadOnlyList<DateOnly> Held)
-{
-    public static readonly EventPruneResult None = new([], []);
+    public static PartitionVerdict Judge(DateOnly day, long? highestPosition, DateTimeOffset cutoff, long readUpTo) =>
+        !Days.IsDroppable(day, cutoff) ? PartitionVerdict.Keep
+        : highestPosition > readUpTo ? PartitionVerdict.Held
+        : PartitionVerdict.Drop;
 }

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions.Events;
+using MeshOs.Grains.Storage;
 
 namespace MeshOs.Grains.Events;
 
@@ -28,5 +29,5 @@ public interface IEventLog
     /// above <paramref name="readUpTo"/> (an event some consumer has not read): such a day is kept and reported as held.
     /// Events are never deleted one by one. See <see cref="EventRetentionPolicy"/>.
     /// </summary>
-    Task<EventPruneResult> PruneAsync(DateTimeOffset cutoff, long readUpTo, CancellationToken cancellationToken = default);
+    Task<PartitionPruneResult> PruneAsync(DateTimeOffset cutoff, long readUpTo, CancellationToken cancellationToken = default);
 }

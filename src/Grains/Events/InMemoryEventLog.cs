@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions.Events;
 using Microsoft.Extensions.DependencyInjection;
+using MeshOs.Grains.Storage;
 
 namespace MeshOs.Grains.Events;
 
@@ -40,7 +41,7 @@ public sealed class InMemoryEventLog([FromKeyedServices(TimeProviderNames.Grains
     public Task<IReadOnlyList<DateOnly>> PrepareDaysAsync(IReadOnlyList<DateOnly> days, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<DateOnly>>([]);
 
-    public Task<EventPruneResult> PruneAsync(DateTimeOffset cutoff, long readUpTo, CancellationToken cancellationToken = default)
+    public Task<PartitionPruneResult> PruneAsync(DateTimeOffset cutoff, long readUpTo, CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
@@ -49,15 +50,15 @@ public sealed class InMemoryEventLog([FromKeyedServices(TimeProviderNames.Grains
                 .Select(day => (Day: day.Key, Verdict: EventRetentionPolicy.Judge(day.Key, day.Max(e => e.Position), cutoff, readUpTo)))
                 .OrderBy(d => d.Day)
                 .ToList();
-            var dropped = verdicts.Where(d => d.Verdict == EventDayVerdict.Drop).Select(d => d.Day).ToList();
-            var held = verdicts.Where(d => d.Verdict == EventDayVerdict.Held).Select(d => d.Day).ToList();
+            var dropped = verdicts.Where(d => d.Verdict == PartitionVerdict.Drop).Select(d => d.Day).ToList();
+            var held = verdicts.Where(d => d.Verdict == PartitionVerdict.Held).Select(d => d.Day).ToList();
             if (dropped.Count > 0)
             {
                 var gone = dropped.ToHashSet();
                 _events.RemoveAll(e => gone.Contains(EventRetentionPolicy.Days.PeriodOf(e.At)));
             }
 
-            return Task.FromResult(new EventPruneResult(dropped, held));
+            return Task.FromResult(new PartitionPruneResult(dropped, held));
         }
     }
 

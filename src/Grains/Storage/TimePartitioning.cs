@@ -58,3 +58,22 @@ public sealed record TimePartitioning(string Prefix, PartitionPeriod Period)
             ? period
             : null;
 }
+
+/// <summary>What retention does with one partition of a time-partitioned table.</summary>
+public enum PartitionVerdict
+{
+    /// <summary>Within the retention.</summary>
+    Keep,
+
+    /// <summary>Past the retention and nothing needs it any more: dropped whole.</summary>
+    Drop,
+
+    /// <summary>Past the retention but still needed (events a consumer has not read, a job not finished): kept.</summary>
+    Held,
+}
+
+/// <summary>The partitions a retention pass dropped, and those past the retention it kept because they are still needed.</summary>
+public sealed record PartitionPruneResult(IReadOnlyList<DateOnly> Dropped, IReadOnlyList<DateOnly> Held)
+{
+    public static readonly PartitionPruneResult None = new([], []);
+}

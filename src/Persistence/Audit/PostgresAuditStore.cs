@@ -30,7 +30,7 @@ internal sealed partial class PostgresAuditStore(
         advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048] });
 
     private readonly Channel<Append> _queue = Channel.CreateUnbounded<Append>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<DateOnly, bool> _partitions = new();
+    private readonly PartitionsMade _partitions = new("meshos_audit_ensure_partition");
 
     public Task<IReadOnlyList<AuditEntry>> AppendAsync(IReadOnlyList<AuditDraft> drafts, CancellationToken cancellationToken = default)
     {
@@ -114,7 +114,7 @@ internal sealed partial class PostgresAuditStore(
         try
         {
             conn = await connection.DataSource.OpenConnectionAsync(stoppingToken);
-            await EnsurePartitionAsync(conn, AuditRetentionPolicy.MonthOf(time.GetUtcNow()), stoppingToken);
+            await _partitions.EnsureAsync(conn, AuditRetentionPolicy.MonthOf(time.GetUtcNow()), stoppingToken);
             return conn;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -141,7 +141,7 @@ internal sealed partial class PostgresAuditStore(
     private async Task<IReadOnlyList<AuditEntry>> CommitAsync(NpgsqlConnection conn, IReadOnlyList<AuditDraft> drafts, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        await EnsurePartitionAsync(conn, AuditRetentionPolicy.MonthOf(now), cancellationToken);
+        await _partitions.EnsureAsync(conn, AuditRetentionPolicy.MonthOf(now), cancellationToken);
         await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
         AuditHead head;
         await using (var read = new NpgsqlCommand("SELECT seq, hash, at FROM meshos_audit_head WHERE id = 1 FOR UPDATE", conn, transaction))
@@ -169,19 +169,6 @@ internal sealed partial class PostgresAuditStore(
 
         await transaction.CommitAsync(cancellationToken);
         return entries;
-    }
-
-    private async Task EnsurePartitionAsync(NpgsqlConnection conn, DateOnly month, CancellationToken cancellationToken)
-    {
-        if (_partitions.ContainsKey(month))
-        {
-            return;
-        }
-
-        await using var ensure = new NpgsqlCommand("SELECT meshos_audit_ensure_partition($1)", conn);
-        ensure.Parameters.Add(new NpgsqlParameter { Value = month });
-        await ensure.ExecuteNonQueryAsync(cancellationToken);
-        _partitions[month] = true;
     }
 
     public async Task<AuditHead> GetHeadAsync(CancellationToken cancellationToken = default)
@@ -342,7 +329,7 @@ internal sealed partial class PostgresAuditStore(
         {
             await using var drop = new NpgsqlCommand($"DROP TABLE {PartitionName(month)}", conn, transaction);
             await drop.ExecuteNonQueryAsync(cancellationToken);
-            _partitions.TryRemove(month, out _);
+            _partitions.Forget(month);
         }
 
         await transaction.CommitAsync(cancellationToken);

@@ -15,7 +15,7 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
 {
     private const string Table = "meshos_cost_hourly";
 
-    private readonly ConcurrentDictionary<DateOnly, bool> _partitions = new();
+    private readonly PartitionsMade _partitions = new("meshos_cost_ensure_partition");
 
     public async Task<CostShardSnapshot> LoadShardAsync(string shard, CancellationToken cancellationToken = default)
     {
@@ -49,7 +49,7 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
         await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
         foreach (var month in commit.Rollups.Select(r => CostRetentionPolicy.Months.PeriodOf(r.Hour)).Distinct())
         {
-            await EnsurePartitionAsync(conn, month, cancellationToken);
+            await _partitions.EnsureAsync(conn, month, cancellationToken);
         }
 
         await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
@@ -170,9 +170,9 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
         var made = new List<DateOnly>();
         foreach (var month in months)
         {
-            if (!_partitions.ContainsKey(month))
+            if (!_partitions.Contains(month))
             {
-                await EnsurePartitionAsync(conn, month, cancellationToken);
+                await _partitions.EnsureAsync(conn, month, cancellationToken);
                 made.Add(month);
             }
         }
@@ -190,22 +190,9 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
         {
             await using var drop = new NpgsqlCommand($"DROP TABLE IF EXISTS {CostRetentionPolicy.Months.Name(month)}", conn);
             await drop.ExecuteNonQueryAsync(cancellationToken);
-            _partitions.TryRemove(month, out _);
+            _partitions.Forget(month);
         }
 
         return months;
-    }
-
-    private async Task EnsurePartitionAsync(NpgsqlConnection conn, DateOnly month, CancellationToken cancellationToken)
-    {
-        if (_partitions.ContainsKey(month))
-        {
-            return;
-        }
-
-        await using var ensure = new NpgsqlCommand("SELECT meshos_cost_ensure_partition($1)", conn);
-        ensure.Parameters.Add(new NpgsqlParameter { Value = month });
-        await ensure.ExecuteNonQueryAsync(cancellationToken);
-        _partitions[month] = true;
     }
 }

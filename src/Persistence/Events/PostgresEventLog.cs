@@ -82,50 +82,19 @@ internal sealed class PostgresEventLog(PostgresConnection connection, JobWriter 
     }
 
     /// <summary>
-    /// Longest a retention pass waits for the locks to attach or drop a partition. Dropping one locks the whole log for
-    /// a moment, and writers queue behind a waiting drop, so it does not wait long behind a long reader: it gives up, and
-    /// the next pass tries again.
-    /// </summary>
-    private const string PartitionLockTimeout = "2s";
-
-    /// <summary>
     /// The transaction-level advisory lock that makes one partition change at a time across silos (the ASCII bytes of
     /// "MeshEvtP"; <c>meshos_events_ensure_partition</c> in sql/0009_events_partitioned.sql takes it too).
     /// </summary>
     private const long PartitionLockKey = 0x4D65_7368_4576_7450;
 
-    private static TimePartitioning Days => EventRetentionPolicy.Days;
+    private static readonly DailyPartitionedTable Partitions = new("meshos_events", "at", PartitionLockKey, EventRetentionPolicy.Days);
+
+    private static TimePartitioning Days => Partitions.Days;
 
     public async Task<IReadOnlyList<DateOnly>> PrepareDaysAsync(IReadOnlyList<DateOnly> days, CancellationToken cancellationToken = default)
     {
         await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
-        var wanted = new SortedSet<DateOnly>(days);
-        await using (var stray = new NpgsqlCommand("SELECT DISTINCT (at AT TIME ZONE 'UTC')::date FROM meshos_events_default", conn))
-        await using (var reader = await stray.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                wanted.Add(reader.GetFieldValue<DateOnly>(0));
-            }
-        }
-
-        wanted.ExceptWith(await PostgresPartitions.ListAsync(conn, "meshos_events", Days, cancellationToken));
-        var made = new List<DateOnly>();
-        foreach (var day in wanted)
-        {
-            await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
-            await SetLockTimeoutAsync(conn, transaction, cancellationToken);
-            await using var ensure = new NpgsqlCommand("SELECT meshos_events_ensure_partition($1)", conn, transaction);
-            ensure.Parameters.Add(new NpgsqlParameter { Value = day });
-            if ((bool)(await ensure.ExecuteScalarAsync(cancellationToken))!)
-            {
-                made.Add(day);
-            }
-
-            await transaction.CommitAsync(cancellationToken);
-        }
-
-        return made;
+        return await Partitions.PrepareDaysAsync(conn, days, cancellationToken);
     }
 
     /// <summary>
@@ -134,49 +103,17 @@ internal sealed class PostgresEventLog(PostgresConnection connection, JobWriter 
     /// (the log first, as writers do) and judges them again, so an event written meanwhile into a day past the cutoff
     /// (a writer's clock far behind) holds its day back instead of being dropped unread.
     /// </summary>
-    public async Task<EventPruneResult> PruneAsync(DateTimeOffset cutoff, long readUpTo, CancellationToken cancellationToken = default)
+    public async Task<PartitionPruneResult> PruneAsync(DateTimeOffset cutoff, long readUpTo, CancellationToken cancellationToken = default)
     {
         await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
-        await using (var serialize = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({PartitionLockKey})", conn, transaction))
-        {
-            await serialize.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await SetLockTimeoutAsync(conn, transaction, cancellationToken);
-        var past = (await PostgresPartitions.ListAsync(conn, "meshos_events", Days, cancellationToken, transaction))
-            .Where(day => Days.IsDroppable(day, cutoff))
-            .ToList();
-        var judged = await JudgeAsync(conn, transaction, past, cutoff, readUpTo, cancellationToken);
-        var held = judged.Where(d => d.Verdict == EventDayVerdict.Held).Select(d => d.Day).ToList();
-        var drop = judged.Where(d => d.Verdict == EventDayVerdict.Drop).Select(d => d.Day).ToList();
-        if (drop.Count > 0)
-        {
-            await using (var lockTables = new NpgsqlCommand(
-                $"LOCK TABLE meshos_events, {string.Join(", ", drop.Select(Days.Name))} IN ACCESS EXCLUSIVE MODE", conn, transaction))
-            {
-                await lockTables.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            var again = await JudgeAsync(conn, transaction, drop, cutoff, readUpTo, cancellationToken);
-            held.AddRange(again.Where(d => d.Verdict != EventDayVerdict.Drop).Select(d => d.Day));
-            held.Sort();
-            drop = [.. again.Where(d => d.Verdict == EventDayVerdict.Drop).Select(d => d.Day)];
-            if (drop.Count > 0)
-            {
-                await using var dropTables = new NpgsqlCommand($"DROP TABLE {string.Join(", ", drop.Select(Days.Name))}", conn, transaction);
-                await dropTables.ExecuteNonQueryAsync(cancellationToken);
-            }
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return new EventPruneResult(drop, held);
+        return await Partitions.PruneAsync(conn, cutoff,
+            (transaction, days) => JudgeAsync(conn, transaction, days, cutoff, readUpTo, cancellationToken), null, cancellationToken);
     }
 
-    private static async Task<List<(DateOnly Day, EventDayVerdict Verdict)>> JudgeAsync(
+    private static async Task<List<(DateOnly Day, PartitionVerdict Verdict)>> JudgeAsync(
         NpgsqlConnection conn, NpgsqlTransaction transaction, List<DateOnly> days, DateTimeOffset cutoff, long readUpTo, CancellationToken cancellationToken)
     {
-        var judged = new List<(DateOnly, EventDayVerdict)>();
+        var judged = new List<(DateOnly, PartitionVerdict)>();
         if (days.Count == 0)
         {
             return judged;
@@ -195,9 +132,4 @@ internal sealed class PostgresEventLog(PostgresConnection connection, JobWriter 
         return judged;
     }
 
-    private static async Task SetLockTimeoutAsync(NpgsqlConnection conn, NpgsqlTransaction transaction, CancellationToken cancellationToken)
-    {
-        await using var timeout = new NpgsqlCommand($"SET LOCAL lock_timeout = '{PartitionLockTimeout}'", conn, transaction);
-        await timeout.ExecuteNonQueryAsync(cancellationToken);
-    }
 }

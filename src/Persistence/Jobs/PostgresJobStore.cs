@@ -180,50 +180,19 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
     }
 
     /// <summary>
-    /// Longest a retention pass waits for the locks to attach or drop a partition. Dropping one locks the whole job table
-    /// for a moment, and writers queue behind a waiting drop, so it does not wait long behind a long reader: it gives up,
-    /// and the next pass tries again.
-    /// </summary>
-    private const string PartitionLockTimeout = "2s";
-
-    /// <summary>
     /// The transaction-level advisory lock that makes one partition change at a time across silos (the ASCII bytes of
     /// "MeshJobP"; <c>meshos_jobs_ensure_partition</c> in sql/0011_jobs_partitioned.sql takes it too).
     /// </summary>
     private const long PartitionLockKey = 0x4D65_7368_4A6F_6250;
 
-    private static TimePartitioning Days => JobRetentionPolicy.Days;
+    private static readonly DailyPartitionedTable Partitions = new("meshos_jobs", "created_at", PartitionLockKey, JobRetentionPolicy.Days);
+
+    private static TimePartitioning Days => Partitions.Days;
 
     public async Task<IReadOnlyList<DateOnly>> PrepareDaysAsync(IReadOnlyList<DateOnly> days, CancellationToken cancellationToken = default)
     {
         await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
-        var wanted = new SortedSet<DateOnly>(days);
-        await using (var stray = new NpgsqlCommand("SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM meshos_jobs_default", conn))
-        await using (var reader = await stray.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                wanted.Add(reader.GetFieldValue<DateOnly>(0));
-            }
-        }
-
-        wanted.ExceptWith(await PostgresPartitions.ListAsync(conn, "meshos_jobs", Days, cancellationToken));
-        var made = new List<DateOnly>();
-        foreach (var day in wanted)
-        {
-            await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
-            await SetLockTimeoutAsync(conn, transaction, cancellationToken);
-            await using var ensure = new NpgsqlCommand("SELECT meshos_jobs_ensure_partition($1)", conn, transaction);
-            ensure.Parameters.Add(new NpgsqlParameter { Value = day });
-            if ((bool)(await ensure.ExecuteScalarAsync(cancellationToken))!)
-            {
-                made.Add(day);
-            }
-
-            await transaction.CommitAsync(cancellationToken);
-        }
-
-        return made;
+        return await Partitions.PrepareDaysAsync(conn, days, cancellationToken);
     }
 
     /// <summary>
@@ -234,67 +203,40 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
     /// (sql/0011: counts are kept per created day) go in the same transaction, so the counts stay exact without
     /// counting the dropped rows.
     /// </summary>
-    public async Task<JobPruneResult> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+    public async Task<PartitionPruneResult> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
     {
         await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
-        await using (var serialize = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({PartitionLockKey})", conn, transaction))
-        {
-            await serialize.ExecuteNonQueryAsync(cancellationToken);
-        }
+        return await Partitions.PruneAsync(conn, cutoff,
+            (transaction, days) => JudgeAsync(conn, transaction, days, cutoff, cancellationToken),
+            (transaction, days) => UncountAsync(conn, transaction, days, cancellationToken),
+            cancellationToken);
+    }
 
-        await SetLockTimeoutAsync(conn, transaction, cancellationToken);
-        var past = (await PostgresPartitions.ListAsync(conn, "meshos_jobs", Days, cancellationToken, transaction))
-            .Where(day => Days.IsDroppable(day, cutoff))
-            .ToList();
-        var judged = await JudgeAsync(conn, transaction, past, cutoff, cancellationToken);
-        var held = judged.Where(d => d.Verdict == JobDayVerdict.Held).Select(d => d.Day).ToList();
-        var drop = judged.Where(d => d.Verdict == JobDayVerdict.Drop).Select(d => d.Day).ToList();
-        if (drop.Count > 0)
-        {
-            await using (var lockTables = new NpgsqlCommand(
-                $"LOCK TABLE meshos_jobs, {string.Join(", ", drop.Select(Days.Name))} IN ACCESS EXCLUSIVE MODE", conn, transaction))
-            {
-                await lockTables.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            var again = await JudgeAsync(conn, transaction, drop, cutoff, cancellationToken);
-            held.AddRange(again.Where(d => d.Verdict == JobDayVerdict.Held).Select(d => d.Day));
-            held.Sort();
-            drop = [.. again.Where(d => d.Verdict == JobDayVerdict.Drop).Select(d => d.Day)];
-            if (drop.Count > 0)
-            {
-                // A daily partition's counters are its day's; the old table's partition (FROM MINVALUE) holds every
-                // day up to its own.
-                await using (var uncount = new NpgsqlCommand("""
-                    DELETE FROM meshos_job_counts c USING unnest($1::date[], $2::text[]) AS d(day, name)
-                    WHERE c.day = d.day
-                       OR (c.day < d.day AND (SELECT pg_get_expr(p.relpartbound, p.oid) FROM pg_class p WHERE p.oid = d.name::regclass)
-                           LIKE 'FOR VALUES FROM (MINVALUE)%')
-                    """, conn, transaction))
-                {
-                    uncount.Parameters.Add(new NpgsqlParameter { Value = drop.ToArray() });
-                    uncount.Parameters.Add(new NpgsqlParameter { Value = drop.Select(Days.Name).ToArray() });
-                    await uncount.ExecuteNonQueryAsync(cancellationToken);
-                }
-
-                await using var dropTables = new NpgsqlCommand($"DROP TABLE {string.Join(", ", drop.Select(Days.Name))}", conn, transaction);
-                await dropTables.ExecuteNonQueryAsync(cancellationToken);
-            }
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return new JobPruneResult(drop, held);
+    /// <summary>
+    /// Forgets the counters of the days about to be dropped: a daily partition's counters are its day's; the old table's
+    /// partition (FROM MINVALUE) holds every day up to its own.
+    /// </summary>
+    private static async Task UncountAsync(NpgsqlConnection conn, NpgsqlTransaction transaction, List<DateOnly> days, CancellationToken cancellationToken)
+    {
+        await using var uncount = new NpgsqlCommand("""
+            DELETE FROM meshos_job_counts c USING unnest($1::date[], $2::text[]) AS d(day, name)
+            WHERE c.day = d.day
+               OR (c.day < d.day AND (SELECT pg_get_expr(p.relpartbound, p.oid) FROM pg_class p WHERE p.oid = d.name::regclass)
+                   LIKE 'FOR VALUES FROM (MINVALUE)%')
+            """, conn, transaction);
+        uncount.Parameters.Add(new NpgsqlParameter { Value = days.ToArray() });
+        uncount.Parameters.Add(new NpgsqlParameter { Value = days.Select(Days.Name).ToArray() });
+        await uncount.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>
     /// Each day's verdict from three index probes of its partition: a pending job (meshos_jobs_queue_pending), a leased
     /// or running one (meshos_jobs_queue_leased), the latest completion (meshos_jobs_completed).
     /// </summary>
-    private static async Task<List<(DateOnly Day, JobDayVerdict Verdict)>> JudgeAsync(
+    private static async Task<List<(DateOnly Day, PartitionVerdict Verdict)>> JudgeAsync(
         NpgsqlConnection conn, NpgsqlTransaction transaction, List<DateOnly> days, DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        var judged = new List<(DateOnly, JobDayVerdict)>();
+        var judged = new List<(DateOnly, PartitionVerdict)>();
         if (days.Count == 0)
         {
             return judged;
@@ -315,12 +257,6 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
 
         judged.Sort((a, b) => a.Item1.CompareTo(b.Item1));
         return judged;
-    }
-
-    private static async Task SetLockTimeoutAsync(NpgsqlConnection conn, NpgsqlTransaction transaction, CancellationToken cancellationToken)
-    {
-        await using var timeout = new NpgsqlCommand($"SET LOCAL lock_timeout = '{PartitionLockTimeout}'", conn, transaction);
-        await timeout.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task<JobRecord?> GetByKeyAsync(string tenantId, string key, CancellationToken cancellationToken)

@@ -2,7 +2,6 @@ using System.Collections.Immutable;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Cost;
-using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
 
@@ -75,17 +74,8 @@ public sealed class BudgetClusterTests(MeshClusterFixture fixture)
     /// <summary>Runs one job of the tenant on the agent, reporting <paramref name="cost"/> as its usage, and lets the cost shard apply it.</summary>
     private async Task RunAsync(string tenant, string pool, string agentId, decimal cost)
     {
-        var job = fixture.Grains.GetGrain<IJobGrain>(Guid.CreateVersion7());
-        await job.SubmitAsync(tenant, new JobSpec("test", "budget-cap", pool, "{}", 5, TimeSpan.FromMinutes(1),
-            new RetryPolicy(1, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 2), null), 100, 100);
-        for (var shard = 0; shard < 2; shard++)
-        {
-            await fixture.Grains.GetGrain<IQueueGrain>(new QueueKey(pool, "budget-cap", shard).ToString()).TakeAsync("test", 10, 0, TimeSpan.Zero);
-        }
-
-        var grant = await job.LeaseAsync(agentId, "1.0.0", TimeSpan.Zero);
-        await job.StartAsync(agentId, grant!.Epoch);
-        await job.CompleteAsync(agentId, grant.Epoch, new JobResult(true, "{}", null, false, new JobUsage(0, 0, cost)));
+        var (job, epoch) = await CostTestJobs.StartAsync(fixture.Grains, tenant, pool, "budget-cap", agentId);
+        await job.CompleteAsync(agentId, epoch, new JobResult(true, "{}", null, false, new JobUsage(0, 0, cost)));
         await fixture.Grains.GetGrain<IEventPumpGrain>("cost").PumpNowAsync();
     }
 }

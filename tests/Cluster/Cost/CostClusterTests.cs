@@ -83,20 +83,8 @@ public sealed class CostClusterTests(MeshClusterFixture fixture)
         Assert.Equal(report.Total, again.Total);
     }
 
-    private async Task<(IJobGrain Job, long Epoch)> RunAsync(string tenant, string pool)
-    {
-        var job = fixture.Grains.GetGrain<IJobGrain>(Guid.CreateVersion7());
-        await job.SubmitAsync(tenant, new JobSpec("test", "cost-cap", pool, "{}", 5, TimeSpan.FromMinutes(1),
-            new RetryPolicy(1, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 2), null), 100, 100);
-        for (var shard = 0; shard < 2; shard++)
-        {
-            await fixture.Grains.GetGrain<IQueueGrain>(new QueueKey(pool, "cost-cap", shard).ToString()).TakeAsync("test", 10, 0, TimeSpan.Zero);
-        }
-
-        var grant = await job.LeaseAsync(AgentOf(pool), "1.0.0", TimeSpan.Zero);
-        await job.StartAsync(AgentOf(pool), grant!.Epoch);
-        return (job, grant.Epoch);
-    }
+    private Task<(IJobGrain Job, long Epoch)> RunAsync(string tenant, string pool) =>
+        CostTestJobs.StartAsync(fixture.Grains, tenant, pool, "cost-cap", AgentOf(pool));
 
     private static Task<HeartbeatAck> Beat(IAgentGrain agent, params (IJobGrain Job, long Epoch)[] jobs) =>
         agent.HeartbeatAsync(new AgentHeartbeat(0, [.. jobs.Select(j => new LeaseRef(j.Job.GetPrimaryKey(), j.Epoch))], ImmutableDictionary<string, double>.Empty));

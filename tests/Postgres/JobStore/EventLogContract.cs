@@ -4,6 +4,7 @@ using MeshOs.Abstractions.Jobs;
 using MeshOs.Grains.Events;
 using static MeshOs.Tests.Postgres.JobStore.EventLogReading;
 using static MeshOs.Tests.Postgres.JobStore.TestJobs;
+using MeshOs.Grains.Storage;
 
 namespace MeshOs.Tests.Postgres.JobStore;
 
@@ -198,7 +199,7 @@ public abstract class EventLogContract : StoreContract
         AssertPruned(await Log.PruneAsync(OnDay(100, TimeSpan.Zero), long.MaxValue), [], []);
     }
 
-    private static void AssertPruned(EventPruneResult pruned, DateOnly[] dropped, DateOnly[] held)
+    private static void AssertPruned(PartitionPruneResult pruned, DateOnly[] dropped, DateOnly[] held)
     {
         Assert.Equal(dropped, pruned.Dropped);
         Assert.Equal(held, pruned.Held);

@@ -9,6 +9,7 @@ using MeshOs.Grains.Events;
 using MeshOs.Grains.Kernel.Jobs;
 using static MeshOs.Tests.Postgres.JobStore.EventLogReading;
 using static MeshOs.Tests.Postgres.JobStore.TestJobs;
+using MeshOs.Grains.Storage;
 
 namespace MeshOs.Tests.Postgres.JobStore;
 
@@ -646,7 +647,7 @@ public abstract class JobStoreContract : StoreContract
     private static DateTimeOffset OnDay(int day, double hours) => JobRetentionPolicy.Days.Start(Day(day)).AddHours(hours);
 
     /// <summary>A retention pass as the maintenance service makes it: room for the days stored, then the prune.</summary>
-    private async Task<JobPruneResult> PruneAsync(DateTimeOffset cutoff)
+    private async Task<PartitionPruneResult> PruneAsync(DateTimeOffset cutoff)
     {
         await Store.PrepareDaysAsync([]);
         return await Store.PruneAsync(cutoff);

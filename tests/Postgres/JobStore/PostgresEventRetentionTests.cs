@@ -27,10 +27,7 @@ public sealed class PostgresEventRetentionTests(PostgresFixture postgres)
     private static EventRetention Retention(IEventLog log, TimeProvider clock, TimeSpan retention) =>
         new(log, Options.Create(new EventOptions { Retention = retention, DaysAhead = 2 }), clock, NullLogger<EventRetention>.Instance);
 
-    private static Task<List<string>> PartitionsAsync(string db) => Db.ListAsync(db, """
-        SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'meshos_events'::regclass ORDER BY c.relname
-        """, r => r.GetString(0));
+    private static Task<List<string>> PartitionsAsync(string db) => Db.PartitionsAsync(db, "meshos_events");
 
     /// <summary>The partition each event is stored in, in position order.</summary>
     private static Task<List<(long Position, string Partition)>> PlacesAsync(string db) =>

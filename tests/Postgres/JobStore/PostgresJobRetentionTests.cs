@@ -31,10 +31,7 @@ public sealed class PostgresJobRetentionTests(PostgresFixture postgres)
     private static JobRetention Retention(IJobStore store, TimeProvider clock, TimeSpan retention) =>
         new(store, Options.Create(new JobOptions { Retention = retention, DaysAhead = 2 }), clock, NullLogger<JobRetention>.Instance);
 
-    private static Task<List<string>> PartitionsAsync(string db) => Db.ListAsync(db, """
-        SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'meshos_jobs'::regclass ORDER BY c.relname
-        """, r => r.GetString(0));
+    private static Task<List<string>> PartitionsAsync(string db) => Db.PartitionsAsync(db, "meshos_jobs");
 
     private static async Task<string> PlaceAsync(string db, Guid jobId) =>
         Assert.Single(await Db.ListAsync(db, $"SELECT tableoid::regclass::text FROM meshos_jobs WHERE id = '{jobId}'", r => r.GetString(0)));

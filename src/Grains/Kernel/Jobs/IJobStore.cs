@@ -3,6 +3,7 @@ using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Grains.Storage;
 
 namespace MeshOs.Grains.Kernel.Jobs;
 
@@ -54,7 +55,7 @@ public interface IJobStore
     /// deleted one by one, and counts (<see cref="CountByStatusAsync"/>) drop by exactly the jobs removed. See
     /// <see cref="JobRetentionPolicy"/>.
     /// </summary>
-    Task<JobPruneResult> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default);
+    Task<PartitionPruneResult> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What a queue needs to index a Pending job.</summary>

@@ -4,6 +4,7 @@ using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Grains.Events;
+using MeshOs.Grains.Storage;
 
 namespace MeshOs.Grains.Kernel.Jobs;
 
@@ -159,7 +160,7 @@ public sealed class InMemoryJobStore(IEventLog eventLog) : IJobStore
     public Task<IReadOnlyList<DateOnly>> PrepareDaysAsync(IReadOnlyList<DateOnly> days, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<DateOnly>>([]);
 
-    public Task<JobPruneResult> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+    public Task<PartitionPruneResult> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
@@ -169,7 +170,7 @@ public sealed class InMemoryJobStore(IEventLog eventLog) : IJobStore
                     day.Key, day.Any(j => !j.Status.IsTerminal()), day.Where(j => j.Status.IsTerminal()).Max(j => j.CompletedAt), cutoff)))
                 .OrderBy(d => d.Day)
                 .ToList();
-            foreach (var job in verdicts.Where(d => d.Verdict == JobDayVerdict.Drop).SelectMany(d => d.Jobs))
+            foreach (var job in verdicts.Where(d => d.Verdict == PartitionVerdict.Drop).SelectMany(d => d.Jobs))
             {
                 _jobs.Remove(job.JobId);
                 _byTenant[job.TenantId].Remove((job.CreatedAt, job.JobId));
@@ -181,9 +182,9 @@ public sealed class InMemoryJobStore(IEventLog eventLog) : IJobStore
                 Count(job.Status, -1);
             }
 
-            return Task.FromResult(new JobPruneResult(
-                [.. verdicts.Where(d => d.Verdict == JobDayVerdict.Drop).Select(d => d.Day)],
-                [.. verdicts.Where(d => d.Verdict == JobDayVerdict.Held).Select(d => d.Day)]));
+            return Task.FromResult(new PartitionPruneResult(
+                [.. verdicts.Where(d => d.Verdict == PartitionVerdict.Drop).Select(d => d.Day)],
+                [.. verdicts.Where(d => d.Verdict == PartitionVerdict.Held).Select(d => d.Day)]));
         }
     }
 

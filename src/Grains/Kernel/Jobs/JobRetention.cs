@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using MeshOs.Grains.Storage;
 
 namespace MeshOs.Grains.Kernel.Jobs;
 
@@ -22,7 +23,7 @@ public sealed partial class JobRetention(
     private static readonly Gauge<int> HeldDays = Meter.CreateGauge<int>("meshos.jobs.retention_held_days", "{day}",
         "Days of jobs past the retention kept at the last retention pass because they hold an unfinished job.");
 
-    public async Task<JobPruneResult> ApplyAsync(CancellationToken cancellationToken = default)
+    public async Task<PartitionPruneResult> ApplyAsync(CancellationToken cancellationToken = default)
     {
         var now = time.GetUtcNow();
         var made = await store.PrepareDaysAsync(JobRetentionPolicy.Days.Upcoming(now, options.Value.DaysAhead), cancellationToken);

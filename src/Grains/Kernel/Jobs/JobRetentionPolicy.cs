@@ -18,28 +18,9 @@ public static class JobRetentionPolicy
     /// <param name="hasUnfinished">Whether any of the day's jobs is not finished (status below Succeeded).</param>
     /// <param name="latestCompletion">The latest completion time among the day's finished jobs; null when none has one.</param>
     /// <param name="cutoff">Now minus the retention.</param>
-    public static JobDayVerdict Judge(DateOnly day, bool hasUnfinished, DateTimeOffset? latestCompletion, DateTimeOffset cutoff) =>
-        !Days.IsDroppable(day, cutoff) ? JobDayVerdict.Keep
-        : hasUnfinished ? JobDayVerdict.Held
-        : latestCompletion >= cutoff ? JobDayVerdict.Keep
-        : JobDayVerdict.Drop;
-}
-
-/// <summary>What retention does with one day of jobs.</summary>
-public enum JobDayVerdict
-{
-    /// <summary>Within the retention (the day, or one of its jobs' completion).</summary>
-    Keep,
-
-    /// <summary>Past the retention and every job finished past it: dropped whole.</summary>
-    Drop,
-
-    /// <summary>Past the retention but holding an unfinished job: kept.</summary>
-    Held,
-}
-
-/// <summary>The days of jobs a retention pass dropped, and those past the retention it kept for unfinished jobs.</summary>
-public sealed record JobPruneResult(IReadOnlyList<DateOnly> Dropped, IReadOnlyList<DateOnly> Held)
-{
-    public static readonly JobPruneResult None = new([], []);
+    public static PartitionVerdict Judge(DateOnly day, bool hasUnfinished, DateTimeOffset? latestCompletion, DateTimeOffset cutoff) =>
+        !Days.IsDroppable(day, cutoff) ? PartitionVerdict.Keep
+        : hasUnfinished ? PartitionVerdict.Held
+        : latestCompletion >= cutoff ? PartitionVerdict.Keep
+        : PartitionVerdict.Drop;
 }

@@ -1,4 +1,5 @@
 using MeshOs.Grains.Kernel.Jobs;
+using MeshOs.Grains.Storage;
 
 namespace MeshOs.Tests.Unit.Kernel.Jobs;
 
@@ -8,16 +9,16 @@ public sealed class JobRetentionPolicyTests
     private static readonly DateTimeOffset DayEnds = new(2030, 1, 6, 0, 0, 0, TimeSpan.Zero);
 
     [Theory]
-    [InlineData(-1, false, null, JobDayVerdict.Keep)]             // ends a tick after the cutoff
-    [InlineData(-1, true, null, JobDayVerdict.Keep)]              // unfinished, but within the retention anyway
-    [InlineData(0, false, null, JobDayVerdict.Drop)]              // no completion time at all (empty, or cancelled without one)
-    [InlineData(0, false, -3_600L, JobDayVerdict.Drop)]           // every job finished an hour before the cutoff
-    [InlineData(0, false, 0L, JobDayVerdict.Keep)]                // the last finished exactly at the cutoff: kept, as row deletes did
-    [InlineData(86_400, false, 3_600L, JobDayVerdict.Keep)]       // a long run: kept a retention after it finished
-    [InlineData(0, true, -3_600L, JobDayVerdict.Held)]            // one job still pending, leased or running
-    [InlineData(86_400 * 30, true, null, JobDayVerdict.Held)]
+    [InlineData(-1, false, null, PartitionVerdict.Keep)]             // ends a tick after the cutoff
+    [InlineData(-1, true, null, PartitionVerdict.Keep)]              // unfinished, but within the retention anyway
+    [InlineData(0, false, null, PartitionVerdict.Drop)]              // no completion time at all (empty, or cancelled without one)
+    [InlineData(0, false, -3_600L, PartitionVerdict.Drop)]           // every job finished an hour before the cutoff
+    [InlineData(0, false, 0L, PartitionVerdict.Keep)]                // the last finished exactly at the cutoff: kept, as row deletes did
+    [InlineData(86_400, false, 3_600L, PartitionVerdict.Keep)]       // a long run: kept a retention after it finished
+    [InlineData(0, true, -3_600L, PartitionVerdict.Held)]            // one job still pending, leased or running
+    [InlineData(86_400 * 30, true, null, PartitionVerdict.Held)]
     public void A_day_past_the_retention_goes_only_once_each_of_its_jobs_finished_past_it(
-        long cutoffAfterEndSeconds, bool hasUnfinished, long? latestCompletionAfterCutoffSeconds, JobDayVerdict expected)
+        long cutoffAfterEndSeconds, bool hasUnfinished, long? latestCompletionAfterCutoffSeconds, PartitionVerdict expected)
     {
         var cutoff = cutoffAfterEndSeconds < 0 ? DayEnds.AddTicks(-1) : DayEnds.AddSeconds(cutoffAfterEndSeconds);
         var latest = latestCompletionAfterCutoffSeconds is { } seconds ? cutoff.AddSeconds(seconds) : (DateTimeOffset?)null;
