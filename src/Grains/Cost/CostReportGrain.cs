@@ -17,7 +17,7 @@ internal sealed class CostReportGrain(ICostStore store, IOptions<CostOptions> op
         var sums = await store.SumAsync(new CostSumQuery(from, to, query.GroupBy, query.Interval,
             sharing ? null : query.Tenant, query.Pool, query.Agent, query.Capability));
         var report = CostReports.Build(query, options.Value.Currency, sums);
-        return query.Tenant is { } tenant ? CostReports.Only(report, tenant) : report;
+        return sharing && query.Tenant is { } tenant ? CostReports.Only(report, tenant) : report;
     }
 
     public async Task<CostKpi> GetKpiAsync(CostKpiQuery query)
