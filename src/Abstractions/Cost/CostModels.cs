@@ -273,3 +273,13 @@ public sealed record CostKpi(
 /// <summary>One month of the KPI's trend.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.CostKpiPoint")]
 public sealed record CostKpiPoint(DateTimeOffset Month, decimal Cost, decimal AgentHours, decimal? CostPerAgentMonth);
+
+/// <summary>
+/// One job's cost: its share of the agent time it ran in (split with jobs running beside it) and its usage, over every
+/// attempt. Idle is never a job's. Amounts in the mesh's currency.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("meshos.JobCost")]
+public sealed record JobCost(Guid JobId, string Currency, string Tenant, string Pool, string Capability, decimal Allocated, decimal Usage, long AgentMs)
+{
+    public decimal Total => Allocated + Usage;
+}

@@ -28,6 +28,9 @@ internal sealed class CostReportGrain(ICostStore store, IOptions<CostOptions> op
         return CostReports.Kpi(query, options.Value.Currency, options.Value.TargetPerAgentMonth, byMonth);
     }
 
+    public async Task<JobCost?> GetJobCostAsync(Guid jobId) =>
+        await store.GetJobAsync(jobId) is { } cost ? cost with { Currency = options.Value.Currency } : null;
+
     public async Task<decimal> GetTenantSpendAsync(string tenantId, DateTimeOffset from, DateTimeOffset to)
     {
         var (start, end) = CostReports.Range(from, to);
