@@ -27,6 +27,9 @@ public enum MeshErrorCode
 
     /// <summary>No credential, or one that is unknown or revoked (401 / Unauthenticated).</summary>
     Unauthenticated = 10,
+
+    /// <summary>A budget's hard limit is reached: new work it covers is refused (402, problem type budget-exceeded / FailedPrecondition).</summary>
+    BudgetExceeded = 11,
 }
 
 /// <summary>An expected failure with a code the caller can act on. Anything else is a server fault.</summary>
@@ -86,6 +89,9 @@ public sealed class MeshException : Exception
 
     /// <summary>A call about an object that already ended in <paramref name="state"/>.</summary>
     public static MeshException Finished(string message, string state) => new(MeshErrorCode.Finished, message) { State = state };
+
+    /// <summary>BudgetExceeded: the budget <paramref name="budget"/>'s hard limit is reached (its name is the error's state).</summary>
+    public static MeshException OverBudget(string budget, string message) => new(MeshErrorCode.BudgetExceeded, message) { State = budget };
 
     public static MeshException Conflict(string message) => new(MeshErrorCode.Conflict, message);
 

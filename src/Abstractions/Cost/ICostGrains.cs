@@ -88,7 +88,10 @@ public interface ICostReportGrain : IGrainWithIntegerKey
     [Alias("JobCost")]
     Task<JobCost?> GetJobCostAsync(Guid jobId);
 
-    /// <summary>What a tenant was charged (allocated + usage, idle not shared) in [from, to): one small indexed sum.</summary>
+    /// <summary>
+    /// What a tenant was charged (allocated + usage, idle not shared) in [from, to), optionally only in one pool or for
+    /// one capability (null: all): one small indexed sum. Budgets read it.
+    /// </summary>
     [Alias("TenantSpend")]
-    Task<decimal> GetTenantSpendAsync(string tenantId, DateTimeOffset from, DateTimeOffset to);
+    Task<decimal> GetTenantSpendAsync(string tenantId, DateTimeOffset from, DateTimeOffset to, string? pool = null, string? capability = null);
 }

@@ -60,6 +60,9 @@ public enum MeshEventKind
 
     /// <summary>An operator's mutation succeeded (drain, quarantine, release, cancel, …), as the audit log recorded it.</summary>
     OperatorActionTaken = 3,
+
+    /// <summary>A tenant's budget spend crossed one of its alert thresholds (80%, 100%, …).</summary>
+    BudgetThresholdCrossed = 4,
 }
 
 /// <summary>One kind of event: its number (the <c>kind</c> column), its payload type and the payload's JSON property.</summary>
@@ -77,6 +80,7 @@ public static class MeshEventKinds
         new(MeshEventKind.JobAttemptEnded, typeof(JobAttemptEnded), "job"),
         new(MeshEventKind.ScaleRecommended, typeof(Healing.ScaleRecommendation), "scale"),
         new(MeshEventKind.OperatorActionTaken, typeof(OperatorActionTaken), "operatorAction"),
+        new(MeshEventKind.BudgetThresholdCrossed, typeof(BudgetThresholdCrossed), "budget"),
     ];
 
     private static readonly Dictionary<Type, MeshEventKindInfo> ByType = All.ToDictionary(k => k.PayloadType);
@@ -100,6 +104,24 @@ public static class MeshEventKinds
 /// <param name="AuditSequence">The audit entry's sequence number, to look the entry up.</param>
 [GenerateSerializer, Immutable, Alias("meshos.OperatorActionTaken")]
 public sealed record OperatorActionTaken(string Action, string Target, long AuditSequence) : IMeshEventPayload;
+
+/// <summary>
+/// A tenant's budget crossed an alert threshold in its current period (each threshold once a period). The envelope's
+/// tenant is the budget's.
+/// </summary>
+/// <param name="Budget">The budget's name.</param>
+/// <param name="ThresholdPercent">The threshold crossed (e.g. 80).</param>
+/// <param name="HardLimit">Whether the budget refuses submits once spend reaches its limit.</param>
+[GenerateSerializer, Immutable, Alias("meshos.BudgetThresholdCrossed")]
+public sealed record BudgetThresholdCrossed(
+    [property: Id(0)] string Budget,
+    [property: Id(1)] int ThresholdPercent,
+    [property: Id(2)] decimal Spent,
+    [property: Id(3)] decimal Limit,
+    [property: Id(4)] string Currency,
+    [property: Id(5)] bool HardLimit,
+    [property: Id(6)] DateTimeOffset PeriodStart,
+    [property: Id(7)] DateTimeOffset PeriodEnd) : IMeshEventPayload;
 
 /// <summary>An agent's state change. Decide on <paramref name="Cause"/>; <paramref name="Reason"/> is text for humans.</summary>
 /// <param name="Runtime">The runtime that started the agent, if any (rate cards may price by it); null on events written before it was recorded.</param>

@@ -166,6 +166,13 @@ public static class ChangeSummaries
     public static AuditChange Waive(string? reason, DateTimeOffset until) => new AuditChange()
         .Add("reason", reason).Add("until", until.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
 
+    /// <summary><c>budgets.put</c>: the budget as asked (limit, currency, period, span, thresholds, hard limit, scope).</summary>
+    public static AuditChange PutBudget(Abstractions.Cost.BudgetSpec spec) => new AuditChange()
+        .Add("limit", spec.Limit.ToString(CultureInfo.InvariantCulture)).Add("currency", spec.Currency).Add("period", spec.Period.ToString())
+        .Add("from", spec.From?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)).Add("to", spec.To?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture))
+        .Add("alertPercents", string.Join(",", spec.AlertPercents)).Add("hardLimit", spec.HardLimit ? "true" : "false")
+        .Add("pool", spec.Pool).Add("capability", spec.Capability);
+
     /// <summary><c>compliance.scan</c>: nothing asked but the scan.</summary>
     public static AuditChange Scan() => new AuditChange().Add("scope", "mesh");
 

@@ -174,6 +174,8 @@ public static class MeshActions
     public const string WaiveFinding = "compliance.findings.waive";
     public const string ScanCompliance = "compliance.scan";
 
+    public const string PutBudget = "budgets.put";
+    public const string DeleteBudget = "budgets.delete";
     public const string PutRateCard = "cost.rate-cards.put";
     public const string DeleteRateCard = "cost.rate-cards.delete";
 }
@@ -202,6 +204,8 @@ public static class MeshTargets
 
     public static string Finding(string policyId, string subject) => $"finding/{policyId}/{subject}";
 
+    /// <summary>A tenant's budget (tenants read entries about it: the target names the tenant).</summary>
+    public static string Budget(string tenantId, string name) => $"tenant/{tenantId}/budget/{name}";
     public static string RateCard(string cardId) => "rate-card/" + cardId;
 
     /// <summary>A client address (an authentication lockout's target).</summary>

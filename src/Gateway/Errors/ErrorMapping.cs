@@ -35,6 +35,7 @@ public static class ErrorMapping
             MeshErrorCode.IdempotencyKeyReused => new(422, StatusCode.AlreadyExists, "Idempotency key reused", mesh.Message),
             MeshErrorCode.Finished => new(409, StatusCode.FailedPrecondition, "Already ended", mesh.Message),
             MeshErrorCode.Unauthenticated => new(401, StatusCode.Unauthenticated, "Unauthorized", mesh.Message),
+            MeshErrorCode.BudgetExceeded => new(402, StatusCode.FailedPrecondition, "Budget exceeded", mesh.Message),
             _ => new(500, StatusCode.Internal, "Internal error", "An unexpected error occurred."),
         },
         Jobs.RateLimitedException limited => new(429, StatusCode.ResourceExhausted, "Too many requests", limited.Message),
@@ -138,7 +139,12 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         }
 
         var problem = new ProblemDetails { Status = mapped.HttpStatus, Title = mapped.Title, Detail = mapped.Detail };
-        if (exception is MeshException { State: { } state })
+        if (exception is MeshException { Code: MeshErrorCode.BudgetExceeded, State: { } budget })
+        {
+            problem.Type = BudgetExceededType;
+            problem.Extensions["budget"] = budget;
+        }
+        else if (exception is MeshException { State: { } state })
         {
             problem.Extensions["state"] = state;
         }
@@ -153,6 +159,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         await response.WriteAsync($"{mapped.Title}: {mapped.Detail}", cancellationToken);
         return true;
     }
+
+    /// <summary>The problem type of a refusal by a budget's hard limit (RFC 9457 <c>type</c>).</summary>
+    public const string BudgetExceededType = "urn:meshos:problem:budget-exceeded";
 
     private static readonly string[] JsonRanges = ["*/*", "application/*", "application/json", "application/problem+json"];
 

@@ -48,11 +48,28 @@ public static class ApplicationServices
         return services;
     }
 
+    /// <summary>Tenants' budgets: the service and the submit path's hard-limit check.</summary>
+    public static IServiceCollection AddMeshBudgets(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Cost.GatewayBudgetOptions>().Bind(configuration.GetSection(Cost.GatewayBudgetOptions.Section))
+            .Validate(o => o.BudgetCacheDuration >= TimeSpan.Zero && o.BudgetReadTimeout > TimeSpan.Zero,
+                $"{Cost.GatewayBudgetOptions.Section}: BudgetCacheDuration must not be negative and BudgetReadTimeout must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton<Cost.BudgetGate>();
+        services.AddSingleton<Cost.BudgetsService>();
+        return services;
+    }
+
     /// <summary>The audit log's recorder of every mutation (unless <c>MeshOs:Audit:Enabled</c> is false) and the audit query service.</summary>
     public static IServiceCollection AddMeshAuditRecording(this IServiceCollection services, IConfiguration configuration)
     {
         var section = configuration.GetSection(AuditRecordingOptions.Section);
-        services.AddOptions<AuditRecordingOptions>().Bind(section);
+        services.AddOptions<AuditRecordingOptions>().Bind(section)
+            .Validate(o => o.AppendTryTimeout > TimeSpan.Zero && o.AppendRetryBudget >= TimeSpan.Zero,
+                $"{AuditRecordingOptions.Section}: AppendTryTimeout must be positive and AppendRetryBudget not negative.")
+            .Validate(o => o.MaxAppendsInFlight is >= 1 and <= 64 && o.MaxAppendBatch is >= 1 and <= 10_000,
+                $"{AuditRecordingOptions.Section}: MaxAppendsInFlight must be 1–64 and MaxAppendBatch 1–10,000.")
+            .ValidateOnStart();
         services.AddSingleton<AuditRecorder>();
         services.AddSingleton<AuditService>();
         if (section.GetValue(nameof(AuditRecordingOptions.Enabled), true))

@@ -91,6 +91,7 @@ public static class GatewayHostingExtensions
         services.AddMeshApplication();
         services.AddMeshAuditRecording(builder.Configuration);
         services.AddMeshComplianceChecks(builder.Configuration);
+        services.AddMeshBudgets(builder.Configuration);
         return builder;
     }
 
@@ -126,6 +127,7 @@ public static class GatewayHostingExtensions
             app.MapAuditApi();
             app.MapOperatorKeysApi();
             app.MapComplianceApi();
+            app.MapBudgetsApi();
             app.MapCostApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
@@ -134,6 +136,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<FleetGrpcService>();
             app.MapGrpcService<OperatorKeysGrpcService>();
             app.MapGrpcService<ComplianceGrpcService>();
+            app.MapGrpcService<BudgetsGrpcService>();
             app.MapGrpcService<CostGrpcService>();
             app.MapGrpcService<AuditGrpcService>();
         }

@@ -41,7 +41,7 @@ public sealed record BatchSubmitted(IReadOnlyList<(SubmitOutcome? Outcome, Excep
 /// (<c>JobsGrpcService</c>) only read their requests and write these answers.
 /// </summary>
 public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limiter, AdmissionGate admission, IGrainFactory grains, Mutations mutations,
-    DataPlacementChecks placement)
+    DataPlacementChecks placement, Cost.BudgetGate budgets)
 {
     /// <summary>The most jobs one batch may carry.</summary>
     public const int MaxBatch = 500;
@@ -204,7 +204,8 @@ public sealed class JobsService(JobSubmitter submitter, SubmitRateLimiter limite
             var jobId = submitter.NewJobId(tenant.TenantId, spec);
             return new Submitted(await mutations.RunAsync(caller, MeshActions.SubmitJob, MeshTargets.Job(jobId), ChangeSummaries.Submit(spec), async () =>
             {
-                // Inside the mutation: a submit the classification policy refuses is in the audit log as refused.
+                // Inside the mutation: a submit a budget or the classification policy refuses is in the audit log as refused.
+                await budgets.CheckSubmitAsync(tenant.TenantId, spec.Pool, spec.Capability);
                 await placement.CheckSubmitAsync(tenant.TenantId, jobId, spec);
                 return await submitter.SubmitAsync(tenant, jobId, spec, cancellationToken);
             }), null);

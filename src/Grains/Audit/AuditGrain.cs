@@ -21,9 +21,9 @@ internal sealed class AuditGrain(IAuditLog log, EventPublisher events) : Grain, 
             return [];
         }
 
-        var entries = await Task.WhenAll(drafts.Select(d => log.AppendAsync(d)));
-        await Task.WhenAll(entries.Select(e => OperatorAction(e!)).OfType<MeshEvent>().Select(events.PublishAsync));
-        return [.. entries.Select(e => e!.Seq)];
+        var entries = await log.AppendAsync(drafts);
+        await Task.WhenAll(entries.Select(OperatorAction).OfType<MeshEvent>().Select(events.PublishAsync));
+        return [.. entries.Select(e => e.Seq)];
     }
 
     /// <summary>The event of an operator's successful mutation; null for any other entry.</summary>

@@ -14,6 +14,9 @@ public interface IAuditLog
     /// <summary>Appends one entry; returns it once it is durable.</summary>
     Task<AuditEntry?> AppendAsync(AuditDraft draft, CancellationToken cancellationToken = default);
 
+    /// <summary>Appends the entries in order, in one commit of the store; returns them once durable (empty when recording is off).</summary>
+    Task<IReadOnlyList<AuditEntry>> AppendAsync(IReadOnlyList<AuditDraft> drafts, CancellationToken cancellationToken = default);
+
     Task<AuditPage> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>Walks the chain from <paramref name="from"/> (default: the oldest kept) to <paramref name="to"/> (default: the head).</summary>
@@ -33,7 +36,12 @@ public sealed class AuditLog(IAuditStore store, AuditCheckpointSigner? signer, b
     public bool Enabled => enabled;
 
     public async Task<AuditEntry?> AppendAsync(AuditDraft draft, CancellationToken cancellationToken = default) =>
-        enabled ? (await store.AppendAsync([draft.Storable()], cancellationToken))[0] : null; // every appender's draft made storable
+        enabled ? (await AppendAsync([draft], cancellationToken))[0] : null;
+
+    public Task<IReadOnlyList<AuditEntry>> AppendAsync(IReadOnlyList<AuditDraft> drafts, CancellationToken cancellationToken = default) =>
+        enabled && drafts.Count > 0
+            ? store.AppendAsync([.. drafts.Select(d => d.Storable())], cancellationToken) // every appender's draft made storable
+            : Task.FromResult<IReadOnlyList<AuditEntry>>([]);
 
     public Task<AuditPage> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default) => store.QueryAsync(query, cancellationToken);
 

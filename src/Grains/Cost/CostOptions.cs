@@ -42,6 +42,13 @@ public sealed class CostOptions
     [Range(1, 256)]
     public int ShardsPerPool { get; set; } = 4;
 
+    /// <summary>
+    /// How often a tenant's budgets read their spend from the rollups (one indexed sum per budget), alert on thresholds
+    /// crossed and update the hard limits gateways enforce. Default 1 minute (the rollups' own flush interval).
+    /// </summary>
+    [PositiveTimeSpan]
+    public TimeSpan BudgetRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How long hourly rollups are kept (PostgreSQL: whole monthly partitions). Default 13 months (396 days).</summary>
     [PositiveTimeSpan]
     public TimeSpan RollupRetention { get; set; } = TimeSpan.FromDays(396);

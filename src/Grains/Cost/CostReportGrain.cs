@@ -31,10 +31,10 @@ internal sealed class CostReportGrain(ICostStore store, IOptions<CostOptions> op
     public async Task<JobCost?> GetJobCostAsync(Guid jobId) =>
         await store.GetJobAsync(jobId) is { } cost ? cost with { Currency = options.Value.Currency } : null;
 
-    public async Task<decimal> GetTenantSpendAsync(string tenantId, DateTimeOffset from, DateTimeOffset to)
+    public async Task<decimal> GetTenantSpendAsync(string tenantId, DateTimeOffset from, DateTimeOffset to, string? pool = null, string? capability = null)
     {
         var (start, end) = CostReports.Range(from, to);
-        var sums = await store.SumAsync(new CostSumQuery(start, end, null, CostInterval.None, Tenant: tenantId));
+        var sums = await store.SumAsync(new CostSumQuery(start, end, null, CostInterval.None, Tenant: tenantId, Pool: pool, Capability: capability));
         return sums.Sum(s => s.Allocated + s.Usage);
     }
 }

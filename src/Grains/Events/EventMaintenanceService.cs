@@ -9,15 +9,15 @@ namespace MeshOs.Grains.Events;
 
 /// <summary>
 /// Keeps the supervisors' pumps running (a pump re-activates on a surviving silo within a minute of a failure even
-/// before its reminder fires) and applies retention: finished jobs past <see cref="JobOptions.Retention"/> (row deletes),
-/// and whole days of events past <see cref="EventOptions.Retention"/> that every consumer has read (<see cref="EventRetention"/>).
+/// before its reminder fires) and applies retention: whole days of finished jobs past <see cref="JobOptions.Retention"/>
+/// (<see cref="JobRetention"/>), and whole days of events past <see cref="EventOptions.Retention"/> that every consumer
+/// has read (<see cref="EventRetention"/>).
 /// </summary>
 internal sealed partial class EventMaintenanceService(
     IGrainFactory grains,
-    IJobStore jobs,
+    JobRetention jobRetention,
     EventRetention eventRetention,
     IOptions<EventOptions> eventOptions,
-    IOptions<JobOptions> jobOptions,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     ILogger<EventMaintenanceService> logger) : BackgroundService
 {
@@ -49,17 +49,16 @@ internal sealed partial class EventMaintenanceService(
 
     private async Task ApplyRetentionAsync(CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        int deleted;
-        var total = 0;
-        do
+        // Each log's pass on its own: a job partition the drop could not lock in time (a long reader) does not hold the
+        // event log's retention back too.
+        try
         {
-            deleted = await jobs.DeleteTerminalAsync(now - jobOptions.Value.Retention, 5_000, cancellationToken);
-            total += deleted;
+            await jobRetention.ApplyAsync(cancellationToken);
         }
-        while (deleted == 5_000 && !cancellationToken.IsCancellationRequested);
-
-        LogJobRetention(logger, total);
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogJobRetentionFailed(logger, ex);
+        }
 
         var consumers = eventOptions.Value.Consumers;
         var cursors = await Task.WhenAll(consumers.Select(c => grains.GetGrain<IEventPumpGrain>(c.Name).GetCursorAsync()));
@@ -70,6 +69,6 @@ internal sealed partial class EventMaintenanceService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Maintenance pass failed; retrying on the next pass")]
     private static partial void LogMaintenanceFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Retention: deleted {Jobs} finished job(s)")]
-    private static partial void LogJobRetention(ILogger logger, int jobs);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job retention failed; retrying on the next pass")]
+    private static partial void LogJobRetentionFailed(ILogger logger, Exception exception);
 }

@@ -28,6 +28,7 @@ public static class KernelHostingExtensions
         services.AddSingleton<EventPublisher>();
         services.AddSingleton<QueueReferences>();
         services.AddHostedService(sp => sp.GetRequiredService<EventPublisher>());
+        services.AddSingleton<JobRetention>();
         services.AddSingleton<EventRetention>();
         services.AddHostedService<EventMaintenanceService>();
         return silo;

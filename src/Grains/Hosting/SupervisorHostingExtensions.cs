@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace MeshOs.Grains.Hosting;
 
-/// <summary>Adds the supervisors: self-healing and incident management with escalation.</summary>
+/// <summary>Adds the supervisors: self-healing and incident management with escalation, compliance, budgets.</summary>
 public static class SupervisorHostingExtensions
 {
     public static ISiloBuilder AddMeshHealing(this ISiloBuilder silo, IConfiguration configuration)

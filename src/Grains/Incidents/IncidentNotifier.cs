@@ -27,10 +27,28 @@ public sealed record IncidentNotification(
     DateTimeOffset SentAt,
     string Message);
 
+/// <summary>A budget alert as webhooks receive it (JSON body, event header <c>budget.threshold-crossed</c>).</summary>
+public sealed record BudgetNotification(
+    string Event,
+    string TenantId,
+    string Budget,
+    int ThresholdPercent,
+    decimal Spent,
+    decimal Limit,
+    string Currency,
+    bool HardLimit,
+    string State,
+    decimal Forecast,
+    DateTimeOffset? RunsOutAt,
+    DateTimeOffset PeriodStart,
+    DateTimeOffset PeriodEnd,
+    DateTimeOffset SentAt);
+
 /// <summary>
-/// Sends incident notifications to the log and to the configured webhooks, off the caller's path: each delivery is
-/// retried with exponential backoff until it succeeds (2xx) or runs out of attempts. Requests are signed:
-/// <c>X-MeshOs-Timestamp</c> (Unix seconds) and <c>X-MeshOs-Signature: sha256=hex(HMAC-SHA256(secret, timestamp + "." + body))</c>.
+/// Sends incident notifications (and budget alerts) to the log and to the configured webhooks, off the caller's path:
+/// each delivery is retried with exponential backoff until it succeeds (2xx) or runs out of attempts. Requests are
+/// signed: <c>X-MeshOs-Timestamp</c> (Unix seconds) and
+/// <c>X-MeshOs-Signature: sha256=hex(HMAC-SHA256(secret, timestamp + "." + body))</c>.
 /// </summary>
 public sealed partial class IncidentNotifier(
     IHttpClientFactory httpClients,
@@ -42,8 +60,10 @@ public sealed partial class IncidentNotifier(
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
-    private readonly Channel<(WebhookTarget Target, IncidentNotification Notification)> _deliveries =
-        Channel.CreateUnbounded<(WebhookTarget, IncidentNotification)>();
+    private readonly Channel<(WebhookTarget Target, Delivery Delivery)> _deliveries = Channel.CreateUnbounded<(WebhookTarget, Delivery)>();
+
+    /// <summary>One notification to send: its event header, what it is about (for the log) and its body.</summary>
+    private sealed record Delivery(string Event, string Subject, string Body);
 
     /// <summary>Logs the notification and queues it for every webhook whose filters match.</summary>
     public void Notify(IncidentNotification notification)
@@ -53,7 +73,25 @@ public sealed partial class IncidentNotifier(
         {
             if (target.Url is not null && notification.Severity <= target.MinSeverity && (target.Tiers.Count == 0 || target.Tiers.Contains(notification.Tier)))
             {
-                _deliveries.Writer.TryWrite((target, notification));
+                _deliveries.Writer.TryWrite((target, new Delivery("incident." + notification.Event, notification.IncidentId, JsonSerializer.Serialize(notification, Json))));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Logs a budget alert and queues it for every webhook that takes budget alerts (<see cref="WebhookTarget.BudgetAlerts"/>):
+    /// a threshold below 100% counts as P3 for the severity filter, the limit reached as P2.
+    /// </summary>
+    public void NotifyBudget(BudgetNotification notification)
+    {
+        LogBudgetAlert(logger, notification.TenantId, notification.Budget, notification.ThresholdPercent, notification.Spent, notification.Limit, notification.Currency);
+        var severity = notification.ThresholdPercent >= 100 ? IncidentSeverity.P2 : IncidentSeverity.P3;
+        foreach (var target in options.Value.Webhooks)
+        {
+            if (target.Url is not null && target.BudgetAlerts && severity <= target.MinSeverity)
+            {
+                _deliveries.Writer.TryWrite((target, new Delivery("budget." + notification.Event, $"{notification.TenantId}/{notification.Budget}",
+                    JsonSerializer.Serialize(notification, Json))));
             }
         }
     }
@@ -67,10 +105,10 @@ public sealed partial class IncidentNotifier(
         var inFlight = new List<Task>();
         try
         {
-            await foreach (var (target, notification) in _deliveries.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var (target, delivery) in _deliveries.Reader.ReadAllAsync(stoppingToken))
             {
                 inFlight.RemoveAll(t => t.IsCompleted);
-                inFlight.Add(DeliverAsync(target, notification, stoppingToken));
+                inFlight.Add(DeliverAsync(target, delivery, stoppingToken));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -80,9 +118,9 @@ public sealed partial class IncidentNotifier(
         await Task.WhenAll(inFlight).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
-    private async Task DeliverAsync(WebhookTarget target, IncidentNotification notification, CancellationToken cancellationToken)
+    private async Task DeliverAsync(WebhookTarget target, Delivery delivery, CancellationToken cancellationToken)
     {
-        var body = JsonSerializer.Serialize(notification, Json);
+        var body = delivery.Body;
         var delay = options.Value.WebhookRetryDelay;
         for (var attempt = 1; attempt <= options.Value.WebhookAttempts; attempt++)
         {
@@ -90,7 +128,7 @@ public sealed partial class IncidentNotifier(
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, target.Url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
                 var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-                request.Headers.Add("X-MeshOs-Event", "incident." + notification.Event);
+                request.Headers.Add("X-MeshOs-Event", delivery.Event);
                 request.Headers.Add("X-MeshOs-Timestamp", timestamp);
                 request.Headers.Add("X-MeshOs-Delivery-Attempt", attempt.ToString(CultureInfo.InvariantCulture));
                 if (!string.IsNullOrEmpty(target.Secret))
@@ -106,11 +144,11 @@ public sealed partial class IncidentNotifier(
                     return;
                 }
 
-                LogDeliveryFailed(logger, target.Name, notification.IncidentId, attempt, $"HTTP {(int)response.StatusCode}");
+                LogDeliveryFailed(logger, target.Name, delivery.Subject, attempt, $"HTTP {(int)response.StatusCode}");
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {
-                LogDeliveryFailed(logger, target.Name, notification.IncidentId, attempt, ex.GetBaseException().Message);
+                LogDeliveryFailed(logger, target.Name, delivery.Subject, attempt, ex.GetBaseException().Message);
             }
 
             if (attempt < options.Value.WebhookAttempts)
@@ -120,15 +158,18 @@ public sealed partial class IncidentNotifier(
             }
         }
 
-        LogGaveUp(logger, target.Name, notification.IncidentId, options.Value.WebhookAttempts);
+        LogGaveUp(logger, target.Name, delivery.Subject, options.Value.WebhookAttempts);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Incident {Event}: {IncidentId} [{Severity}] → tier {Tier} ({TierName}): {Title} — {Message}")]
     private static partial void LogNotification(ILogger logger, string @event, string incidentId, IncidentSeverity severity, int tier, string tierName, string title, string message);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {Webhook}: delivery of incident {IncidentId} failed (attempt {Attempt}): {Reason}")]
-    private static partial void LogDeliveryFailed(ILogger logger, string webhook, string incidentId, int attempt, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Budget alert: tenant {TenantId}, budget {Budget} crossed {Percent}% ({Spent} of {Limit} {Currency})")]
+    private static partial void LogBudgetAlert(ILogger logger, string tenantId, string budget, int percent, decimal spent, decimal limit, string currency);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Webhook {Webhook}: gave up on incident {IncidentId} after {Attempts} attempts")]
-    private static partial void LogGaveUp(ILogger logger, string webhook, string incidentId, int attempts);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {Webhook}: delivery about {Subject} failed (attempt {Attempt}): {Reason}")]
+    private static partial void LogDeliveryFailed(ILogger logger, string webhook, string subject, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Webhook {Webhook}: gave up on the notification about {Subject} after {Attempts} attempts")]
+    private static partial void LogGaveUp(ILogger logger, string webhook, string subject, int attempts);
 }

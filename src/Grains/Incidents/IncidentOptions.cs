@@ -91,4 +91,10 @@ public sealed class WebhookTarget
 
     /// <summary>Only these tiers' notifications are sent (1-based); empty: every tier. Default empty.</summary>
     public List<int> Tiers { get; set; } = [];
+
+    /// <summary>
+    /// Whether tenants' budget alerts are sent here too (a threshold below 100% counts as P3 for <see cref="MinSeverity"/>,
+    /// the limit reached as P2). Default true.
+    /// </summary>
+    public bool BudgetAlerts { get; set; } = true;
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Immutable;
 using MeshOs.Abstractions.Jobs;
 using Npgsql;
@@ -62,6 +63,33 @@ internal static class JobRows
             LeasedAt: Time(r, 21),
             AgentVersion: r.IsDBNull(31) ? null : r.GetString(31));
     }
+
+    /// <summary>
+    /// The time a version-7 id was made at (its first 48 bits, Unix milliseconds); null for any other id, and for one
+    /// whose time is not within the years 1971–9998 (no such id is made here).
+    /// </summary>
+    public static DateTimeOffset? IdTime(Guid id)
+    {
+        if (id.Version != 7)
+        {
+            return null;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        id.TryWriteBytes(bytes, bigEndian: true, out _);
+        var ms = (long)(BinaryPrimitives.ReadUInt64BigEndian(bytes) >> 16);
+        return ms is > MinIdMilliseconds and < MaxIdMilliseconds ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+    }
+
+    /// <summary>
+    /// How far from its id's time (version 7) a job's creation time may be: the id is made by the gateway's clock, the
+    /// creation time by the silo's, moments later. Bounding a lookup by it lets the planner skip the other days'
+    /// partitions.
+    /// </summary>
+    public static readonly TimeSpan IdTimeSlack = TimeSpan.FromDays(1);
+
+    private const long MinIdMilliseconds = 365L * 86_400_000;
+    private const long MaxIdMilliseconds = 253_370_764_800_000; // 9999-01-01
 
     public static DateTime Utc(DateTimeOffset value) => value.UtcDateTime;
 

@@ -233,9 +233,15 @@ internal sealed partial class JobWriter(
             commands.BatchCommands.Add(new NpgsqlBatchCommand(EventRows.WriterLockSql));
         }
 
-        if (inserts.Count > 0)
+        // A fresh job's id is version 7 (its submit time): the statement checking those ids probes only the partitions
+        // of the days around that time. Any other id (an idempotency key's, a client's) or key may be anywhere.
+        var insertGroups = inserts.GroupBy(i => i.Job.Spec.IdempotencyKey is null && JobRows.IdTime(i.Job.JobId) is not null)
+            .OrderByDescending(g => g.Key)
+            .Select(g => g.ToList())
+            .ToList();
+        foreach (var group in insertGroups)
         {
-            commands.BatchCommands.Add(InsertCommand(inserts));
+            commands.BatchCommands.Add(InsertCommand(group));
         }
 
         if (candidates.Count > 0)
@@ -267,7 +273,7 @@ internal sealed partial class JobWriter(
                     await reader.NextResultAsync(cancellationToken);
                 }
 
-                if (inserts.Count > 0)
+                foreach (var _ in insertGroups)
                 {
                     await ReadResultAsync(reader, r => inserted.Add(r.GetGuid(0)), cancellationToken);
                 }
@@ -309,9 +315,25 @@ internal sealed partial class JobWriter(
         await reader.NextResultAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Inserts the jobs whose id, and tenant's idempotency key, no partition holds (sql/0011_jobs_partitioned.sql: no
+    /// unique index spans the partitions). The checks run per job against each partition's unique index (OFFSET 0
+    /// keeps them per-row index probes, never a join over a whole partition); ON CONFLICT DO NOTHING covers a
+    /// concurrent insert into the same day. When every id is version 7 without a key, the id check is bounded to the
+    /// days around the ids' times, a constant the planner prunes the other partitions with.
+    /// </summary>
     private static NpgsqlBatchCommand InsertCommand(List<InsertWrite> inserts)
     {
         var jobs = inserts.Select(i => i.Job).ToList();
+        var idTimes = jobs.Select(j => j.Spec.IdempotencyKey is null ? JobRows.IdTime(j.JobId) : null).ToList();
+        var bounded = idTimes.All(t => t is not null);
+        var existing = bounded
+            ? "NOT EXISTS (SELECT 1 FROM meshos_jobs j WHERE j.id = u.id AND j.created_at BETWEEN $34 AND $35 OFFSET 0)"
+            : """
+              NOT EXISTS (SELECT 1 FROM meshos_jobs j WHERE j.id = u.id OFFSET 0)
+                AND (u.idempotency_key IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM meshos_jobs j WHERE j.tenant_id = u.tenant_id AND j.idempotency_key = u.idempotency_key OFFSET 0))
+              """;
         var command = new NpgsqlBatchCommand($"""
             INSERT INTO meshos_jobs ({JobRows.Columns})
             SELECT {JobRows.ScalarColumns}, string_to_array(data_classes, E'\n') FROM unnest(
@@ -321,6 +343,7 @@ internal sealed partial class JobWriter(
                 $24::timestamptz[], $25::timestamptz[], $26::timestamptz[], $27::timestamptz[], $28::bigint[], $29::bigint[],
                 $30::bigint[], $31::numeric[], $32::text[], $33::text[])
                 AS u({JobRows.ScalarColumns}, data_classes)
+            WHERE {existing}
             ON CONFLICT DO NOTHING
             RETURNING id
             """);
@@ -358,6 +381,12 @@ internal sealed partial class JobWriter(
         p.Add(Array(jobs.Select(j => j.Usage.Cost)));
         p.Add(Array(jobs.Select(j => j.AgentVersion)));
         p.Add(Array(jobs.Select(j => JobRows.JoinClasses(j.Spec.DataClasses))));
+        if (bounded)
+        {
+            p.Add(new NpgsqlParameter { Value = (idTimes.Min()!.Value - JobRows.IdTimeSlack).UtcDateTime });
+            p.Add(new NpgsqlParameter { Value = (idTimes.Max()!.Value + JobRows.IdTimeSlack).UtcDateTime });
+        }
+
         return command;
     }
 
@@ -388,7 +417,7 @@ internal sealed partial class JobWriter(
                     completed_at = u.completed_at, updated_at = u.updated_at, available_at = u.available_at, version = u.version,
                     tokens_in = u.tokens_in, tokens_out = u.tokens_out, cost = u.cost, agent_version = u.agent_version
                 FROM u
-                WHERE j.id = u.id AND j.version < u.version
+                WHERE j.id = u.id AND j.version < u.version AND j.created_at BETWEEN $24 AND $25
                 RETURNING j.id
             ), appended AS (
             {EventRows.AppendSql(19, "uuid", "SELECT id FROM changed")}
@@ -415,6 +444,10 @@ internal sealed partial class JobWriter(
         p.Add(Array(jobs.Select(j => j.Usage.Cost)));
         p.Add(Array(jobs.Select(j => j.AgentVersion)));
         EventRows.AddParameters(p, events.Select(e => (e.JobId, e.Ordinal, e.Event)));
+        // The batch's creation days, as constants the planner prunes the other partitions with (sql/0011): a job's
+        // creation time never changes, and this spares planning and probing every day kept.
+        p.Add(new NpgsqlParameter { Value = jobs.Min(j => j.CreatedAt).UtcDateTime });
+        p.Add(new NpgsqlParameter { Value = jobs.Max(j => j.CreatedAt).UtcDateTime });
         return command;
     }
 

@@ -5,13 +5,15 @@ using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Grains.Kernel.Jobs;
+using MeshOs.Grains.Storage;
 using Npgsql;
 
 namespace MeshOs.Persistence.Jobs;
 
 /// <summary>
 /// Jobs in <c>meshos_jobs</c>. Writes go through the group-commit <see cref="JobWriter"/>; reads are single
-/// statements on indexes made for them (see sql/0004_jobs.sql).
+/// statements on indexes made for them (see sql/0004_jobs.sql). The table is kept in daily partitions by creation time
+/// that retention drops whole (sql/0011_jobs_partitioned.sql); a lookup by id alone probes each partition's id index.
 /// </summary>
 internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter writer) : IJobStore
 {
@@ -31,8 +33,26 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
     public Task<bool> UpdateAsync(JobRecord job, ImmutableArray<MeshEvent> events, CancellationToken cancellationToken = default) =>
         writer.UpdateAsync(job, events);
 
+    /// <summary>
+    /// A job by id. A version-7 id tells about when the job was created: the days around it are looked in first, a
+    /// statement the planner prunes to those days' partitions (measured with 40 days kept: 0.5 ms against 3.7 ms, most
+    /// of it planning, for one that opens every partition); only when it is not there are all days looked in.
+    /// </summary>
     public async Task<JobRecord?> GetAsync(Guid jobId, CancellationToken cancellationToken = default)
     {
+        if (JobRows.IdTime(jobId) is { } made)
+        {
+            await using var bounded = connection.DataSource.CreateCommand(
+                $"SELECT {JobRows.Columns} FROM meshos_jobs WHERE id = $1 AND created_at BETWEEN $2 AND $3");
+            bounded.Parameters.Add(new NpgsqlParameter { Value = jobId });
+            bounded.Parameters.Add(new NpgsqlParameter { Value = (made - JobRows.IdTimeSlack).UtcDateTime });
+            bounded.Parameters.Add(new NpgsqlParameter { Value = (made + JobRows.IdTimeSlack).UtcDateTime });
+            if (await ReadOneAsync(bounded, cancellationToken) is { } job)
+            {
+                return job;
+            }
+        }
+
         await using var command = connection.DataSource.CreateCommand($"SELECT {JobRows.Columns} FROM meshos_jobs WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = jobId });
         return await ReadOneAsync(command, cancellationToken);
@@ -159,15 +179,148 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
         return result.ToImmutable();
     }
 
-    public async Task<int> DeleteTerminalAsync(DateTimeOffset completedBefore, int limit, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Longest a retention pass waits for the locks to attach or drop a partition. Dropping one locks the whole job table
+    /// for a moment, and writers queue behind a waiting drop, so it does not wait long behind a long reader: it gives up,
+    /// and the next pass tries again.
+    /// </summary>
+    private const string PartitionLockTimeout = "2s";
+
+    /// <summary>
+    /// The transaction-level advisory lock that makes one partition change at a time across silos (the ASCII bytes of
+    /// "MeshJobP"; <c>meshos_jobs_ensure_partition</c> in sql/0011_jobs_partitioned.sql takes it too).
+    /// </summary>
+    private const long PartitionLockKey = 0x4D65_7368_4A6F_6250;
+
+    private static TimePartitioning Days => JobRetentionPolicy.Days;
+
+    public async Task<IReadOnlyList<DateOnly>> PrepareDaysAsync(IReadOnlyList<DateOnly> days, CancellationToken cancellationToken = default)
     {
-        await using var command = connection.DataSource.CreateCommand("""
-            DELETE FROM meshos_jobs WHERE id IN (
-                SELECT id FROM meshos_jobs WHERE status >= 3 AND completed_at < $1 ORDER BY completed_at LIMIT $2)
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = completedBefore.UtcDateTime });
-        command.Parameters.Add(new NpgsqlParameter { Value = limit });
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
+        var wanted = new SortedSet<DateOnly>(days);
+        await using (var stray = new NpgsqlCommand("SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM meshos_jobs_default", conn))
+        await using (var reader = await stray.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                wanted.Add(reader.GetFieldValue<DateOnly>(0));
+            }
+        }
+
+        wanted.ExceptWith(await PostgresPartitions.ListAsync(conn, "meshos_jobs", Days, cancellationToken));
+        var made = new List<DateOnly>();
+        foreach (var day in wanted)
+        {
+            await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
+            await SetLockTimeoutAsync(conn, transaction, cancellationToken);
+            await using var ensure = new NpgsqlCommand("SELECT meshos_jobs_ensure_partition($1)", conn, transaction);
+            ensure.Parameters.Add(new NpgsqlParameter { Value = day });
+            if ((bool)(await ensure.ExecuteScalarAsync(cancellationToken))!)
+            {
+                made.Add(day);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return made;
+    }
+
+    /// <summary>
+    /// One transaction: takes the partition lock, judges each daily partition past the cutoff by index probes (does it
+    /// hold an unfinished job, its latest completion), and drops those <see cref="JobRetentionPolicy"/> lets go. Before
+    /// dropping it locks the table and those partitions (the table first, as writers do) and judges them again, so a
+    /// job written meanwhile into such a day (a clock far behind) holds its day back. The dropped days' counter rows
+    /// (sql/0011: counts are kept per created day) go in the same transaction, so the counts stay exact without
+    /// counting the dropped rows.
+    /// </summary>
+    public async Task<JobPruneResult> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+    {
+        await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
+        await using (var serialize = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({PartitionLockKey})", conn, transaction))
+        {
+            await serialize.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await SetLockTimeoutAsync(conn, transaction, cancellationToken);
+        var past = (await PostgresPartitions.ListAsync(conn, "meshos_jobs", Days, cancellationToken, transaction))
+            .Where(day => Days.IsDroppable(day, cutoff))
+            .ToList();
+        var judged = await JudgeAsync(conn, transaction, past, cutoff, cancellationToken);
+        var held = judged.Where(d => d.Verdict == JobDayVerdict.Held).Select(d => d.Day).ToList();
+        var drop = judged.Where(d => d.Verdict == JobDayVerdict.Drop).Select(d => d.Day).ToList();
+        if (drop.Count > 0)
+        {
+            await using (var lockTables = new NpgsqlCommand(
+                $"LOCK TABLE meshos_jobs, {string.Join(", ", drop.Select(Days.Name))} IN ACCESS EXCLUSIVE MODE", conn, transaction))
+            {
+                await lockTables.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            var again = await JudgeAsync(conn, transaction, drop, cutoff, cancellationToken);
+            held.AddRange(again.Where(d => d.Verdict == JobDayVerdict.Held).Select(d => d.Day));
+            held.Sort();
+            drop = [.. again.Where(d => d.Verdict == JobDayVerdict.Drop).Select(d => d.Day)];
+            if (drop.Count > 0)
+            {
+                // A daily partition's counters are its day's; the old table's partition (FROM MINVALUE) holds every
+                // day up to its own.
+                await using (var uncount = new NpgsqlCommand("""
+                    DELETE FROM meshos_job_counts c USING unnest($1::date[], $2::text[]) AS d(day, name)
+                    WHERE c.day = d.day
+                       OR (c.day < d.day AND (SELECT pg_get_expr(p.relpartbound, p.oid) FROM pg_class p WHERE p.oid = d.name::regclass)
+                           LIKE 'FOR VALUES FROM (MINVALUE)%')
+                    """, conn, transaction))
+                {
+                    uncount.Parameters.Add(new NpgsqlParameter { Value = drop.ToArray() });
+                    uncount.Parameters.Add(new NpgsqlParameter { Value = drop.Select(Days.Name).ToArray() });
+                    await uncount.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                await using var dropTables = new NpgsqlCommand($"DROP TABLE {string.Join(", ", drop.Select(Days.Name))}", conn, transaction);
+                await dropTables.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new JobPruneResult(drop, held);
+    }
+
+    /// <summary>
+    /// Each day's verdict from three index probes of its partition: a pending job (meshos_jobs_queue_pending), a leased
+    /// or running one (meshos_jobs_queue_leased), the latest completion (meshos_jobs_completed).
+    /// </summary>
+    private static async Task<List<(DateOnly Day, JobDayVerdict Verdict)>> JudgeAsync(
+        NpgsqlConnection conn, NpgsqlTransaction transaction, List<DateOnly> days, DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var judged = new List<(DateOnly, JobDayVerdict)>();
+        if (days.Count == 0)
+        {
+            return judged;
+        }
+
+        await using var probe = new NpgsqlCommand(
+            string.Join(" UNION ALL ", days.Select((day, i) =>
+                $"SELECT {i}, EXISTS (SELECT 1 FROM {Days.Name(day)} WHERE status = 0) OR EXISTS (SELECT 1 FROM {Days.Name(day)} WHERE status IN (1, 2)), " +
+                $"(SELECT max(completed_at) FROM {Days.Name(day)} WHERE status >= 3)")),
+            conn, transaction);
+        await using var reader = await probe.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var day = days[reader.GetInt32(0)];
+            var latest = reader.IsDBNull(2) ? (DateTimeOffset?)null : Utc(reader, 2);
+            judged.Add((day, JobRetentionPolicy.Judge(day, reader.GetBoolean(1), latest, cutoff)));
+        }
+
+        judged.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        return judged;
+    }
+
+    private static async Task SetLockTimeoutAsync(NpgsqlConnection conn, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var timeout = new NpgsqlCommand($"SET LOCAL lock_timeout = '{PartitionLockTimeout}'", conn, transaction);
+        await timeout.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task<JobRecord?> GetByKeyAsync(string tenantId, string key, CancellationToken cancellationToken)

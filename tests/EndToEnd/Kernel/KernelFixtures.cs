@@ -169,7 +169,11 @@ public sealed class PostgresKernelFixture : IAsyncLifetime
     {
         Server = await PostgresServer.CreateAsync();
         var database = await Server.CreateDatabaseAsync();
-        Mesh = await KernelMesh.StartAsync(database, new Dictionary<string, string> { ["MeshOs:Dispatch:ShardsPerQueue"] = "1" });
+        Mesh = await KernelMesh.StartAsync(database, new Dictionary<string, string>
+        {
+            ["MeshOs:Dispatch:ShardsPerQueue"] = "1",
+            ["MeshOs:Cost:BudgetRefreshInterval"] = "00:00:01", // budgets read spend each second, not each minute
+        });
     }
 
     public async Task DisposeAsync()

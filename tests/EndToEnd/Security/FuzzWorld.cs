@@ -70,6 +70,8 @@ public sealed class FuzzWorld : IAsyncDisposable
     /// <summary>The advisory hostile compliance requests aim at: fixed in 0.0.1, so it affects no agent.</summary>
     public const string AdvisoryId = "fz-advisory";
 
+    /// <summary>The fuzz tenant's budget hostile budget requests aim at: alerts only, on a pool nothing runs in.</summary>
+    public const string BudgetName = "fz-budget";
     /// <summary>The rate card hostile cost requests aim at: in force only in 2099, pricing a pool nothing runs in.</summary>
     public const string RateCardId = "fz-card";
 
@@ -112,9 +114,26 @@ public sealed class FuzzWorld : IAsyncDisposable
             new { rule = "data-residency", mode = "Audit", severity = "Low", scope = new { kind = "pool", name = CompliancePool } }), HttpStatusCode.OK);
         await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/compliance/advisories/{AdvisoryId}",
             new { cvss = 1.0, fixedIn = "0.0.1", summary = "fuzz target" }), HttpStatusCode.OK);
+        await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/tenants/{tenant.Id}/budgets/{BudgetName}",
+            new { limit = 1000, currency = "USD", pool = CompliancePool }), HttpStatusCode.OK);
         await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/cost/rate-cards/{RateCardId}", RateCardBody()), HttpStatusCode.OK);
         return new FuzzWorld(mesh, tenant, other, keyId, jobId, otherJobId, agent, capability, otherAgent, incidentId);
     }
+
+    /// <summary>The real object of this world a path parameter names (<c>{jobId}</c>, <c>{tenantId}</c>, …); null for a parameter it has none for.</summary>
+    public string? RealObject(string parameter) => parameter switch
+    {
+        "jobId" => JobId,
+        "agentId" => AgentId,
+        "tenantId" => Tenant.Id,
+        "keyId" => KeyId,
+        "incidentId" => IncidentId,
+        "policyId" => CompliancePolicyId,
+        "advisoryId" => AdvisoryId,
+        "name" => BudgetName,
+        "cardId" => RateCardId,
+        _ => null,
+    };
 
     /// <summary>The headers that present <paramref name="caller"/>'s credentials.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Credentials(Caller caller) => caller switch

@@ -219,6 +219,24 @@ public static class GrpcCatalog
             Unary("OperatorKeys", "RemoveMfa", Role.Operator, () => new OperatorKeyRef { KeyId = "000000000000" },
                 Field<OperatorKeyRef>.Values("key_id", new[] { "", "   ", "../x", "operator", new string('k', 10_000) }, (m, v) => m.KeyId = v)),
 
+            // Budgets (tenants read their own; operators change)
+            Unary("Budgets", "ListBudgets", Role.OperatorOrTenant, () => new ListBudgetsRequest { TenantId = w.Tenant.Id },
+                Field<ListBudgetsRequest>.Values("tenant_id", new[] { "", "a b", new string('t', 10_000) }, (m, v) => m.TenantId = v)),
+            Unary("Budgets", "PutBudget", Role.Operator, () => new PutBudgetRequest
+            {
+                TenantId = w.Tenant.Id, Name = FuzzWorld.BudgetName, Limit = "1000", Currency = "USD", Pool = FuzzWorld.CompliancePool,
+            },
+            [
+                .. Field<PutBudgetRequest>.Values("name", new[] { "", "a b", new string('b', 65) }, (m, v) => m.Name = v),
+                .. Field<PutBudgetRequest>.Values("limit", new[] { "", "0", "-1", "lots", "1e3" }, (m, v) => m.Limit = v),
+                .. Field<PutBudgetRequest>.Values("currency", new[] { "", "EUR", "usd" }, (m, v) => m.Currency = v),
+                .. Field<PutBudgetRequest>.Values("period", new[] { (BudgetPeriod)9 }, (m, v) => m.Period = v),
+                .. Field<PutBudgetRequest>.Values("pool", new[] { new string('p', 101) }, (m, v) => m.Pool = v),
+                Field<PutBudgetRequest>.On("alert_percents", "[100, 50]", m => m.AlertPercents.Add([100, 50])),
+            ]),
+            Unary("Budgets", "DeleteBudget", Role.Operator, () => new BudgetRef { TenantId = w.Tenant.Id, Name = "fz-never-set" },
+                Field<BudgetRef>.Values("name", new[] { "", "../x", new string('b', 10_000) }, (m, v) => m.Name = v)),
+
             // Compliance (tenants read their own; operators change)
             Unary("Compliance", "ListPolicies", Role.OperatorOrTenant, () => new ListPoliciesRequest(), []),
             Unary("Compliance", "PutPolicy", Role.Operator, () => new CompliancePolicy
@@ -566,6 +584,7 @@ public static class GrpcCatalog
             ComplianceReflection.Descriptor,
             CostReflection.Descriptor,
             AuditReflection.Descriptor,
+            BudgetsReflection.Descriptor,
         }.SelectMany(file => file.Services);
         var missing = services.SelectMany(s => s.Methods.Select(m => $"{s.FullName}/{m.Name}"))
             .Except(catalog.Select(m => m.ToString()), StringComparer.Ordinal)

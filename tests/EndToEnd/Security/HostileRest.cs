@@ -391,18 +391,8 @@ public sealed class HostileRest
         return path;
     }
 
-    private string RealObject(string parameter) => parameter switch
-    {
-        "jobId" => _world.JobId,
-        "agentId" => _world.AgentId,
-        "tenantId" => _world.Tenant.Id,
-        "keyId" => _world.KeyId,
-        "incidentId" => _world.IncidentId,
-        "policyId" => FuzzWorld.CompliancePolicyId,
-        "advisoryId" => FuzzWorld.AdvisoryId,
-        "cardId" => FuzzWorld.RateCardId,
-        _ => throw new InvalidOperationException($"No object of the fuzz world for path parameter '{parameter}'."),
-    };
+    private string RealObject(string parameter) =>
+        _world.RealObject(parameter) ?? throw new InvalidOperationException($"No object of the fuzz world for path parameter '{parameter}'.");
 
     private string? OtherObject(string parameter) => parameter switch
     {

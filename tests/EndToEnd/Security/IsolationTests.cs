@@ -115,6 +115,10 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["WaiveFinding"] = Isolation.Operator,
         ["GetComplianceScore"] = Isolation.CallerScope,
         ["ScanCompliance"] = Isolation.Operator,
+
+        ["ListBudgets"] = Isolation.CallerScope,
+        ["PutBudget"] = Isolation.Operator,
+        ["DeleteBudget"] = Isolation.Operator,
         ["GetCostReport"] = Isolation.CallerScope,
         ["GetCostKpi"] = Isolation.CallerScope,
         ["GetJobCost"] = Isolation.TenantJob,
@@ -196,6 +200,9 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.Audit/Query"] = RpcIsolation.CallerScope,
         ["meshos.v1.Audit/Export"] = RpcIsolation.CallerScope,
         ["meshos.v1.Audit/Verify"] = RpcIsolation.Operator,
+        ["meshos.v1.Budgets/ListBudgets"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Budgets/PutBudget"] = RpcIsolation.Operator,
+        ["meshos.v1.Budgets/DeleteBudget"] = RpcIsolation.Operator,
     };
 
     private KernelMesh Mesh => fixture.Mesh;
@@ -471,6 +478,11 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
             },
             ["ListPoolGrants"] = async () => await JobCalls.AssertProblemAsync(
                 await intruder.Http.GetAsync($"/v1/tenants/{w.Victim.Id}/grants"), HttpStatusCode.NotFound),
+            ["ListBudgets"] = async () =>
+            {
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/tenants/{w.Victim.Id}/budgets"), HttpStatusCode.NotFound);
+                Assert.Empty((await MeshApi.EnsureAsync(await intruder.Http.GetAsync($"/v1/tenants/{intruder.Id}/budgets"), HttpStatusCode.OK))!.AsArray());
+            },
             ["QueryAuditLog"] = async () =>
             {
                 // The intruder reads entries about its own objects only (its own refused attempts on the victim's objects
@@ -865,16 +877,6 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
 
     /// <summary>The operation's path with each parameter naming a real object of the victim.</summary>
     private static string PathOf(ApiOperation op, FuzzWorld world) =>
-        Fill(op, [.. op.PathParameters.Select(p => (p, p switch
-        {
-            "jobId" => world.JobId,
-            "agentId" => world.AgentId,
-            "tenantId" => world.Tenant.Id,
-            "keyId" => world.KeyId,
-            "incidentId" => world.IncidentId,
-            "policyId" => FuzzWorld.CompliancePolicyId,
-            "advisoryId" => FuzzWorld.AdvisoryId,
-            "cardId" => FuzzWorld.RateCardId,
-            _ => throw new InvalidOperationException($"{op}: no object of the world for path parameter '{p}'."),
-        }))]);
+        Fill(op, [.. op.PathParameters.Select(p => (p, world.RealObject(p)
+            ?? throw new InvalidOperationException($"{op}: no object of the world for path parameter '{p}'.")))]);
 }

@@ -186,18 +186,8 @@ public sealed class OpenApiContractTests(EmbeddedKernelFixture fixture, ITestOut
         var path = op.Template;
         foreach (var parameter in op.PathParameters)
         {
-            path = path.Replace("{" + parameter + "}", Uri.EscapeDataString(parameter switch
-            {
-                "jobId" => world.JobId,
-                "agentId" => world.AgentId,
-                "tenantId" => world.Tenant.Id,
-                "keyId" => world.KeyId,
-                "incidentId" => world.IncidentId,
-                "policyId" => FuzzWorld.CompliancePolicyId,
-                "advisoryId" => FuzzWorld.AdvisoryId,
-                "cardId" => FuzzWorld.RateCardId,
-                _ => throw new InvalidOperationException(parameter),
-            }), StringComparison.Ordinal);
+            path = path.Replace("{" + parameter + "}", Uri.EscapeDataString(world.RealObject(parameter) ?? throw new InvalidOperationException(parameter)),
+                StringComparison.Ordinal);
         }
 
         using var request = new HttpRequestMessage(new HttpMethod(op.Method), path)

@@ -124,6 +124,25 @@ public static class RestCatalog
             ["GetComplianceScore"] = new(Role.OperatorOrTenant, null, []),
             ["ScanCompliance"] = new(Role.Operator, null, []),
 
+            // Budgets (tenants read their own; operators change)
+            ["ListBudgets"] = new(Role.OperatorOrTenant, null, []),
+            ["PutBudget"] = new(Role.Operator, _ => new JsonObject
+            {
+                ["limit"] = 1000.5m,
+                ["currency"] = "USD",
+                ["alertPercents"] = new JsonArray(50, 100),
+                ["pool"] = FuzzWorld.CompliancePool,
+            },
+            [
+                .. Values("limit", null, 0, -1, 1e13, 0.0000001, "lots"),
+                .. Values("currency", null, "", "EUR", "usd", Repeat(300)),
+                .. Values("period", "Weekly", 9),
+                .. Values("from", "soon", DateTimeOffset.UtcNow.ToString("O")),
+                .. Values("alertPercents", new JsonArray(100, 50), new JsonArray(0), new JsonArray(1_001), new JsonArray(80, 80), "80"),
+                .. Values("pool", "", Repeat(101)),
+                .. Values("capability", "", Repeat(101)),
+            ]),
+            ["DeleteBudget"] = new(Role.Operator, null, []),
             // Cost (tenants read their own; operators read all and set rate cards)
             ["GetCostReport"] = new(Role.OperatorOrTenant, null, []),
             ["GetCostKpi"] = new(Role.OperatorOrTenant, null, []),

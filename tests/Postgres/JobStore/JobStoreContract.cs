@@ -503,7 +503,7 @@ public abstract class JobStoreContract : StoreContract
     // ---- Counts and retention ----
 
     [Fact]
-    public async Task Count_by_status_follows_inserts_status_changes_and_deletes()
+    public async Task Count_by_status_follows_inserts_status_changes_and_pruned_days()
     {
         Assert.Empty(await Store.CountByStatusAsync());
 
@@ -527,76 +527,129 @@ public abstract class JobStoreContract : StoreContract
             Counts((JobStatus.Pending, 3), (JobStatus.Leased, 1), (JobStatus.Cancelled, 1), (JobStatus.Succeeded, 1)),
             await Store.CountByStatusAsync());
 
-        // Statuses that drop to zero disappear.
+        // A day of finished jobs goes with its counts; statuses that drop to zero disappear.
+        var otherDay = new[] { Pending(createdAt: OnDay(1, 1)), Pending(createdAt: OnDay(1, 2)) };
+        await InsertAllAsync(otherDay);
+        await UpdateChainAsync(otherDay[0], Finished(otherDay[0], JobStatus.Failed, OnDay(1, 3)));
+        await UpdateChainAsync(otherDay[1], Finished(otherDay[1], JobStatus.Succeeded, OnDay(1, 3)));
+        Assert.Equal(
+            Counts((JobStatus.Pending, 3), (JobStatus.Leased, 1), (JobStatus.Cancelled, 1), (JobStatus.Succeeded, 2), (JobStatus.Failed, 1)),
+            await Store.CountByStatusAsync());
         await UpdateChainAsync(leased, Running(leased));
-        Assert.Equal(1, await Store.DeleteTerminalAsync(At(10.5), 100));
-        Assert.Equal(Counts((JobStatus.Pending, 3), (JobStatus.Running, 1), (JobStatus.Succeeded, 1)), await Store.CountByStatusAsync());
-        Assert.Equal(1, await Store.DeleteTerminalAsync(At(12), 100));
-        Assert.Equal(Counts((JobStatus.Pending, 3), (JobStatus.Running, 1)), await Store.CountByStatusAsync());
+        Assert.Equal([Day(1)], (await PruneAsync(OnDay(2, 1))).Dropped);
+        Assert.Equal(
+            Counts((JobStatus.Pending, 3), (JobStatus.Running, 1), (JobStatus.Cancelled, 1), (JobStatus.Succeeded, 1)),
+            await Store.CountByStatusAsync());
     }
 
     [Fact]
-    public async Task Delete_terminal_deletes_only_terminal_jobs_completed_before_the_cutoff()
+    public async Task Prune_drops_whole_days_whose_jobs_all_finished_before_the_cutoff_and_holds_days_with_unfinished_jobs()
     {
-        var cutoff = At(100);
-        var old = new[] { JobStatus.Succeeded, JobStatus.Failed, JobStatus.Cancelled, JobStatus.TimedOut, JobStatus.DeadLettered }
-            .Select((s, i) => Finished(Pending(createdAt: At(i)), s, At(90 + i)))
+        var cutoff = OnDay(5, 6);
+        // Day 0: every terminal status, completed days before the cutoff; one never completed (a cancel without a time).
+        var day0 = new[] { JobStatus.Succeeded, JobStatus.Failed, JobStatus.Cancelled, JobStatus.TimedOut, JobStatus.DeadLettered }
+            .Select((s, i) => Finished(Pending(createdAt: OnDay(0, i)), s, OnDay(1, i)))
+            .Append(Pending(createdAt: OnDay(0, 12)) with { Status = JobStatus.Cancelled, CompletedAt = null })
             .ToList();
-        var atCutoff = Finished(Pending(), JobStatus.Succeeded, cutoff);
-        var recent = Finished(Pending(), JobStatus.Failed, At(150));
-        var neverCompleted = Pending() with { Status = JobStatus.Cancelled, CompletedAt = null };
-        // Live jobs stay whatever their timestamps say.
-        var liveWithOldTimes = new[] { JobStatus.Pending, JobStatus.Leased, JobStatus.Running }
-            .Select(s => Pending(createdAt: At(1)) with { Status = s, CompletedAt = At(1), UpdatedAt = At(1) })
-            .ToList();
-        await InsertAllAsync([.. old, atCutoff, recent, neverCompleted, .. liveWithOldTimes]);
+        // Day 1: finished, but one job of the day is still pending, another leased: the day is held.
+        var day1Done = Finished(Pending(createdAt: OnDay(1, 1)), JobStatus.Succeeded, OnDay(1, 2));
+        var day1Pending = Pending(createdAt: OnDay(1, 3));
+        var day1Leased = Leased(Pending(createdAt: OnDay(1, 4)), "agent-1", 1);
+        // Day 2: finished, the last of them after the cutoff: kept.
+        var day2 = new[] { Finished(Pending(createdAt: OnDay(2, 1)), JobStatus.Succeeded, OnDay(2, 2)), Finished(Pending(createdAt: OnDay(2, 3)), JobStatus.Failed, cutoff) };
+        // Day 5: not over at the cutoff.
+        var day5 = Finished(Pending(createdAt: OnDay(5, 1)), JobStatus.Succeeded, OnDay(5, 2));
+        await InsertAllAsync([.. day0, day1Done, day1Pending, day1Leased, .. day2, day5]);
 
-        Assert.Equal(5, await Store.DeleteTerminalAsync(cutoff, 100));
-        Assert.Equal(0, await Store.DeleteTerminalAsync(cutoff, 100));
+        var pruned = await PruneAsync(cutoff);
 
-        foreach (var job in old)
+        Assert.Equal([Day(0)], pruned.Dropped);
+        Assert.Equal([Day(1)], pruned.Held);
+        foreach (var job in day0)
         {
             Assert.Null(await Store.GetAsync(job.JobId));
         }
 
-        foreach (var job in new[] { atCutoff, recent, neverCompleted }.Concat(liveWithOldTimes))
+        JobRecord[] kept = [day1Done, day1Pending, day1Leased, .. day2, day5];
+        foreach (var job in kept)
         {
             Assert.Equal(job, await Store.GetAsync(job.JobId));
         }
 
-        Assert.Equal(
-            NewestFirst([atCutoff, recent, neverCompleted, .. liveWithOldTimes]),
-            (await Store.ListAsync(Query("tenant-a"))).Jobs);
+        Assert.Equal(NewestFirst(kept), (await Store.ListAsync(Query("tenant-a"))).Jobs);
+        Assert.Equal(Counts((JobStatus.Succeeded, 3), (JobStatus.Failed, 1), (JobStatus.Pending, 1), (JobStatus.Leased, 1)), await Store.CountByStatusAsync());
+        var again = await PruneAsync(cutoff);
+        Assert.Empty(again.Dropped);
+        Assert.Equal([Day(1)], again.Held);
+
+        // The held day's jobs are live as ever; once they finish (long enough ago) their day goes.
+        Assert.Equal([day1Pending.JobId], (await Store.ListPendingAsync(Queue, null, 10)).Select(r => r.JobId));
+        await UpdateChainAsync(day1Pending, Finished(day1Pending, JobStatus.Succeeded, OnDay(3, 0)));
+        await UpdateChainAsync(day1Leased, Finished(day1Leased, JobStatus.Failed, OnDay(3, 0)));
+        Assert.Equal([Day(1)], (await PruneAsync(cutoff)).Dropped);
+        Assert.Equal(NewestFirst([.. day2, day5]), (await Store.ListAsync(Query("tenant-a"))).Jobs);
+        Assert.Equal(Counts((JobStatus.Succeeded, 2), (JobStatus.Failed, 1)), await Store.CountByStatusAsync());
     }
 
     [Fact]
-    public async Task Delete_terminal_respects_the_limit()
+    public async Task A_pruned_day_frees_its_idempotency_keys()
     {
-        var done = Enumerable.Range(0, 7).Select(i => Finished(Pending(createdAt: At(i)), JobStatus.Succeeded, At(10 + i))).ToList();
-        await InsertAllAsync([.. done]);
-
-        Assert.Equal(3, await Store.DeleteTerminalAsync(At(100), 3));
-        Assert.Equal(Counts((JobStatus.Succeeded, 4)), await Store.CountByStatusAsync());
-        Assert.Equal(3, await Store.DeleteTerminalAsync(At(100), 3));
-        Assert.Equal(1, await Store.DeleteTerminalAsync(At(100), 3));
-        Assert.Equal(0, await Store.DeleteTerminalAsync(At(100), 3));
-        Assert.Empty(await Store.CountByStatusAsync());
-        Assert.Empty((await Store.ListAsync(Query("tenant-a"))).Jobs);
-    }
-
-    [Fact]
-    public async Task Deleting_a_terminal_job_frees_its_idempotency_key()
-    {
-        var first = Finished(Pending(key: "nightly-2025-06-01"), JobStatus.Succeeded, At(10));
+        var first = Finished(Pending(key: "nightly-2025-06-01", createdAt: OnDay(0, 1)), JobStatus.Succeeded, OnDay(0, 2));
         await InsertAllAsync(first);
-        var second = Pending(key: "nightly-2025-06-01", createdAt: At(20));
+        var second = Pending(key: "nightly-2025-06-01", createdAt: OnDay(3, 1));
         Assert.Equal(first, await Store.InsertAsync(second));
 
-        Assert.Equal(1, await Store.DeleteTerminalAsync(At(11), 10));
+        Assert.Equal([Day(0)], (await PruneAsync(OnDay(2, 0))).Dropped);
 
         Assert.Null(await Store.InsertAsync(second));
         Assert.Equal(second, await Store.GetAsync(second.JobId));
         Assert.Null(await Store.GetAsync(first.JobId));
+    }
+
+    [Fact]
+    public async Task The_same_id_or_key_inserted_on_a_later_day_returns_the_first_job()
+    {
+        await Store.PrepareDaysAsync([Day(0), Day(1), Day(3)]);
+        var byId = Pending(createdAt: OnDay(0, 1));
+        var byKey = Pending(key: "weekly", createdAt: OnDay(0, 2));
+        var fresh = Pending(id: Guid.CreateVersion7(OnDay(0, 3)), createdAt: OnDay(0, 3));
+        await InsertAllAsync(byId, byKey, fresh);
+
+        Assert.Equal(byId, await Store.InsertAsync(byId with { CreatedAt = OnDay(3, 1), UpdatedAt = OnDay(3, 1) }));
+        Assert.Equal(byKey, await Store.InsertAsync(byKey with { CreatedAt = OnDay(3, 2), UpdatedAt = OnDay(3, 2) }));
+        Assert.Equal(byKey, await Store.InsertAsync(Pending(key: "weekly", createdAt: OnDay(3, 2))));
+        Assert.Equal(fresh, await Store.InsertAsync(fresh with { CreatedAt = OnDay(1, 3), UpdatedAt = OnDay(1, 3) }));
+
+        Assert.Equal(NewestFirst([byId, byKey, fresh]), (await Store.ListAsync(Query("tenant-a"))).Jobs);
+        Assert.Equal(Counts((JobStatus.Pending, 3)), await Store.CountByStatusAsync());
+    }
+
+    [Fact]
+    public async Task A_job_whose_version_7_id_is_days_away_from_its_creation_time_is_found_and_updated()
+    {
+        await Store.PrepareDaysAsync([Day(0), Day(5)]);
+        var skewed = Pending(id: Guid.CreateVersion7(OnDay(0, 1)), createdAt: OnDay(5, 1));
+        var missing = Guid.CreateVersion7(OnDay(0, 1));
+        await InsertAllAsync(skewed);
+
+        Assert.Equal(skewed, await Store.GetAsync(skewed.JobId));
+        Assert.Null(await Store.GetAsync(missing));
+        var leased = Leased(skewed, "agent-1", 1);
+        await UpdateChainAsync(skewed, leased);
+        Assert.Equal(leased, await Store.GetAsync(skewed.JobId));
+    }
+
+    /// <summary>The UTC day <paramref name="day"/> days after <see cref="TestJobs.T0"/>'s.</summary>
+    private static DateOnly Day(int day) => JobRetentionPolicy.Days.PeriodOf(T0).AddDays(day);
+
+    /// <summary>An instant on <see cref="Day"/>, <paramref name="hours"/> after its start.</summary>
+    private static DateTimeOffset OnDay(int day, double hours) => JobRetentionPolicy.Days.Start(Day(day)).AddHours(hours);
+
+    /// <summary>A retention pass as the maintenance service makes it: room for the days stored, then the prune.</summary>
+    private async Task<JobPruneResult> PruneAsync(DateTimeOffset cutoff)
+    {
+        await Store.PrepareDaysAsync([]);
+        return await Store.PruneAsync(cutoff);
     }
 
     // ---- Concurrency ----

@@ -42,8 +42,19 @@ public interface IJobStore
     /// <summary>How many stored jobs are in each status, without scanning the jobs.</summary>
     Task<ImmutableDictionary<JobStatus, long>> CountByStatusAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes up to <paramref name="limit"/> terminal jobs completed before <paramref name="completedBefore"/>.</summary>
-    Task<int> DeleteTerminalAsync(DateTimeOffset completedBefore, int limit, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Makes room for jobs created on each of <paramref name="days"/> (UTC), and for jobs stored meanwhile on a day that
+    /// had none. Returns the days it made room for. Idempotent; a no-op for a backend without partitions.
+    /// </summary>
+    Task<IReadOnlyList<DateOnly>> PrepareDaysAsync(IReadOnlyList<DateOnly> days, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes every whole UTC day of jobs (by creation) that ended at or before <paramref name="cutoff"/> and whose jobs
+    /// all finished before it; a day holding an unfinished job is kept whole and reported as held. Jobs are never
+    /// deleted one by one, and counts (<see cref="CountByStatusAsync"/>) drop by exactly the jobs removed. See
+    /// <see cref="JobRetentionPolicy"/>.
+    /// </summary>
+    Task<JobPruneResult> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What a queue needs to index a Pending job.</summary>

@@ -156,15 +156,20 @@ public sealed class InMemoryJobStore(IEventLog eventLog) : IJobStore
         }
     }
 
-    public Task<int> DeleteTerminalAsync(DateTimeOffset completedBefore, int limit, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<DateOnly>> PrepareDaysAsync(IReadOnlyList<DateOnly> days, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<DateOnly>>([]);
+
+    public Task<JobPruneResult> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
-            var doomed = _jobs.Values
-                .Where(j => j.Status.IsTerminal() && j.CompletedAt < completedBefore)
-                .Take(limit)
+            var verdicts = _jobs.Values
+                .GroupBy(j => JobRetentionPolicy.Days.PeriodOf(j.CreatedAt))
+                .Select(day => (Day: day.Key, Jobs: day.ToList(), Verdict: JobRetentionPolicy.Judge(
+                    day.Key, day.Any(j => !j.Status.IsTerminal()), day.Where(j => j.Status.IsTerminal()).Max(j => j.CompletedAt), cutoff)))
+                .OrderBy(d => d.Day)
                 .ToList();
-            foreach (var job in doomed)
+            foreach (var job in verdicts.Where(d => d.Verdict == JobDayVerdict.Drop).SelectMany(d => d.Jobs))
             {
                 _jobs.Remove(job.JobId);
                 _byTenant[job.TenantId].Remove((job.CreatedAt, job.JobId));
@@ -176,7 +181,9 @@ public sealed class InMemoryJobStore(IEventLog eventLog) : IJobStore
                 Count(job.Status, -1);
             }
 
-            return Task.FromResult(doomed.Count);
+            return Task.FromResult(new JobPruneResult(
+                [.. verdicts.Where(d => d.Verdict == JobDayVerdict.Drop).Select(d => d.Day)],
+                [.. verdicts.Where(d => d.Verdict == JobDayVerdict.Held).Select(d => d.Day)]));
         }
     }
 

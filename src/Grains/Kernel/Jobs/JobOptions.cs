@@ -23,9 +23,22 @@ public sealed class JobOptions
     [Range(1, 64 * 1024 * 1024)]
     public int MaxResultBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>Terminal jobs are deleted this long after they finish. Default 30 days.</summary>
+    /// <summary>
+    /// Finished jobs are kept at least this long after they finish. Default 30 days. Retention drops whole UTC days of
+    /// jobs by creation (PostgreSQL: the day's partition of <c>meshos_jobs</c>, never row deletes) once the day ended
+    /// this long ago and each of its jobs finished this long ago; a day holding an unfinished job is kept until it
+    /// finishes (<see cref="JobRetentionPolicy"/>).
+    /// </summary>
     [PositiveTimeSpan]
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Days ahead (UTC) the retention pass makes room for (PostgreSQL: partitions of <c>meshos_jobs</c>) besides today.
+    /// A job created on a day without one is kept in the default partition and moved to its day by the next pass.
+    /// Default 7.
+    /// </summary>
+    [Range(1, 90)]
+    public int DaysAhead { get; set; } = 7;
 
     /// <summary>
     /// A started job's Running status is written to the store only if it is still running after this long (the

@@ -23,6 +23,7 @@ public sealed class ErrorAnswerTests
         { MeshErrorCode.IdempotencyKeyReused, 422, StatusCode.AlreadyExists },
         { MeshErrorCode.Finished, 409, StatusCode.FailedPrecondition },
         { MeshErrorCode.Unauthenticated, 401, StatusCode.Unauthenticated },
+        { MeshErrorCode.BudgetExceeded, 402, StatusCode.FailedPrecondition },
     };
 
     [Theory]
