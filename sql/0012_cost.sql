@@ -26,22 +26,6 @@ CREATE TABLE meshos_cost_hourly
 CREATE INDEX meshos_cost_hourly_tenant ON meshos_cost_hourly (tenant, hour);
 CREATE INDEX meshos_cost_hourly_pool ON meshos_cost_hourly (pool, hour);
 
--- Each job's cost (allocated busy time, usage), a row per job and month it ran in: the job dimension of reports.
-CREATE TABLE meshos_cost_jobs
-(
-    month      date           NOT NULL,
-    job_id     uuid           NOT NULL,
-    tenant     text           NOT NULL,
-    pool       text           NOT NULL,
-    capability text           NOT NULL,
-    allocated  numeric(24, 6) NOT NULL DEFAULT 0,
-    usage      numeric(24, 6) NOT NULL DEFAULT 0,
-    agent_ms   bigint         NOT NULL DEFAULT 0,
-    PRIMARY KEY (month, job_id)
-) PARTITION BY RANGE (month);
-
-CREATE INDEX meshos_cost_jobs_job ON meshos_cost_jobs (job_id);
-
 -- Each shard's position in the event log: everything at or below it is in the rollups.
 CREATE TABLE meshos_cost_shards
 (
@@ -59,21 +43,15 @@ CREATE TABLE meshos_cost_agents
     PRIMARY KEY (shard, agent)
 );
 
--- The partitions (hourly rollups and job costs) for the month starting at month_start (UTC). Safe to call concurrently
--- and repeatedly.
+-- The partition for the month starting at month_start (UTC). Safe to call concurrently and repeatedly.
 CREATE FUNCTION meshos_cost_ensure_partition(month_start date) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     name text := format('meshos_cost_hourly_%s', to_char(month_start, 'YYYYMM'));
-    jobs text := format('meshos_cost_jobs_%s', to_char(month_start, 'YYYYMM'));
 BEGIN
     PERFORM pg_advisory_xact_lock(4839210458);
     IF to_regclass(name) IS NULL THEN
         EXECUTE format('CREATE TABLE %I PARTITION OF meshos_cost_hourly FOR VALUES FROM (%L) TO (%L)', name,
             (month_start::timestamp AT TIME ZONE 'UTC'), ((month_start + interval '1 month')::timestamp AT TIME ZONE 'UTC'));
-    END IF;
-    IF to_regclass(jobs) IS NULL THEN
-        EXECUTE format('CREATE TABLE %I PARTITION OF meshos_cost_jobs FOR VALUES FROM (%L) TO (%L)', jobs,
-            month_start, (month_start + interval '1 month')::date);
     END IF;
 END;
 $$;

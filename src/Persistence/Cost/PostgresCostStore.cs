@@ -9,8 +9,9 @@ using NpgsqlTypes;
 namespace MeshOs.Persistence.Cost;
 
 /// <summary>
-/// The cost store on PostgreSQL (sql/0012_cost.sql): a commit adds its rollups with one multi-row upsert and sets the
-/// shard's agents and position in the same transaction; queries are sums over the hourly partitions in range.
+/// The cost store on PostgreSQL (sql/0012_cost.sql, sql/0013_cost_jobs.sql): a commit adds its rollups and job costs
+/// with multi-row upserts and sets the shard's agents and position in the same transaction; queries are sums over the
+/// hourly partitions in range.
 /// </summary>
 public sealed class PostgresCostStore(PostgresConnection connection) : ICostStore
 {
