@@ -20,6 +20,7 @@ public sealed class MeshEventJsonTests
                 TimeSpan.FromMilliseconds(3.2), TimeSpan.FromMilliseconds(412.8), new JobUsage(120, 48, 0.0003m)), TenantId: "acme", CorrelationId: "job-1"),
             new(0, At, new Abstractions.Healing.ScaleRecommendation(At, "gpu", "llm", 10, 2, 4, "demand")),
             new(0, At, new OperatorActionTaken("agent.drain", "agent/a-1", 42), "op-key", "acme", "corr-1"),
+            new(0, At, new BudgetThresholdCrossed("monthly", 80, 200.5m, 250m, "USD", true, At.AddDays(-3), At.AddDays(28)), TenantId: "acme"),
         ];
         Assert.Equal(MeshEventKinds.All.Select(k => k.Kind), events.Select(e => e.Kind));
         foreach (var e in events)
