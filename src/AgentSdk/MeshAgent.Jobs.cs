@@ -210,9 +210,9 @@ public sealed partial class MeshAgent
             string.Create(CultureInfo.InvariantCulture, $"job timed out after {limit.TotalSeconds:0.###} s"), retryable: true));
     }
 
-    private static AgentMessage ResultOf(HeldJob held, JobOutcome outcome) => new()
+    private static AgentMessage ResultOf(HeldJob held, JobOutcome outcome)
     {
-        Result = new JobResult
+        var result = new JobResult
         {
             JobId = held.WireId,
             Epoch = held.Epoch,
@@ -223,8 +223,17 @@ public sealed partial class MeshAgent
             TokensIn = outcome.TokensIn,
             TokensOut = outcome.TokensOut,
             Cost = outcome.Cost,
-        },
-    };
+        };
+        foreach (var item in outcome.Metered ?? [])
+        {
+            result.Metered.Add(new MeteredUsage
+            {
+                Unit = item.Unit, Quantity = item.Quantity.ToString(CultureInfo.InvariantCulture), Model = item.Model ?? string.Empty,
+            });
+        }
+
+        return new AgentMessage { Result = result };
+    }
 
     /// <summary>Sends a finished job's report, or keeps it for the next stream. Under the lock.</summary>
     private static void SendReport(AgentSession session, HeldJob held)

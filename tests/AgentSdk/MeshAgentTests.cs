@@ -95,6 +95,23 @@ public sealed class MeshAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metered_usage_goes_with_the_result()
+    {
+        var connection = await StartRegisteredAsync(Quiet);
+        var jobId = Guid.NewGuid();
+        connection.Assign(jobId, epoch: 3, payload: "{}", timeout: TimeSpan.FromMinutes(1));
+        await connection.ReceiveAsync(); // started
+        await _handler.StartedAsync();
+        connection.Ack(jobId, 3);
+
+        _handler.Complete(jobId, JobOutcome.Success("{}").WithMetered(
+            new MeshOs.Abstractions.Cost.MeteredUsage("tokens_in", 1250, "big-model"), new MeshOs.Abstractions.Cost.MeteredUsage("gpu_seconds", 0.5m)));
+        var result = (await connection.ReceiveAsync()).Result;
+
+        Assert.Equal([("tokens_in", "1250", "big-model"), ("gpu_seconds", "0.5", "")], result.Metered.Select(m => (m.Unit, m.Quantity, m.Model)));
+    }
+
+    [Fact]
     public async Task A_refused_result_drops_the_job_and_is_never_sent_again()
     {
         var connection = await StartRegisteredAsync(Quiet);

@@ -91,7 +91,47 @@ public sealed record CostedAgent(string AgentId, string Pool, string? Runtime, s
 /// <param name="Quantity">Non-negative, at most 10^15.</param>
 /// <param name="Model">The model the usage is of (selects a model's unit price), at most 128 characters.</param>
 [GenerateSerializer, Immutable, Alias("meshos.MeteredUsage")]
-public sealed record MeteredUsage(string Unit, decimal Quantity, string? Model = null);
+public sealed partial record MeteredUsage(string Unit, decimal Quantity, string? Model = null)
+{
+    /// <summary>Most items one result may carry.</summary>
+    public const int MaxItems = 32;
+
+    /// <summary>Largest quantity of one item.</summary>
+    public const decimal MaxQuantity = 1_000_000_000_000_000m;
+
+    /// <summary>Whether <paramref name="unit"/> is a unit name: 1–64 of lowercase letters, digits, '_', '.', ':' or '-', starting with a letter or digit.</summary>
+    public static bool IsUnit(string? unit) => unit is not null && UnitPattern().IsMatch(unit);
+
+    /// <summary>Checks what an agent reports: at most <see cref="MaxItems"/> items, known-shape unit names (free names allowed), non-negative bounded quantities. Invalid naming the field otherwise.</summary>
+    public static void Validate(IReadOnlyList<MeteredUsage?> items, string field = "usage.metered")
+    {
+        if (items.Count > MaxItems)
+        {
+            throw MeshException.Invalid(field, $"at most {MaxItems} items.");
+        }
+
+        foreach (var item in items)
+        {
+            if (item is null || !IsUnit(item.Unit))
+            {
+                throw MeshException.Invalid(field + ".unit", "1–64 lowercase letters, digits, '_', '.', ':' or '-' (e.g. tokens_in, gpu_seconds).");
+            }
+
+            if (item.Quantity is < 0 or > MaxQuantity)
+            {
+                throw MeshException.Invalid(field + ".quantity", "0 to 10^15.");
+            }
+
+            if (item.Model is not null && (item.Model.Length is < 1 or > 128 || item.Model.Any(char.IsControl)))
+            {
+                throw MeshException.Invalid(field + ".model", "absent, or 1–128 characters without control characters.");
+            }
+        }
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_.:-]{0,63}$")]
+    private static partial Regex UnitPattern();
+}
 
 /// <summary>How idle agent time is shown in a report (OpenCost's shared-cost policies).</summary>
 [GenerateSerializer]
@@ -233,3 +273,13 @@ public sealed record CostKpi(
 /// <summary>One month of the KPI's trend.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.CostKpiPoint")]
 public sealed record CostKpiPoint(DateTimeOffset Month, decimal Cost, decimal AgentHours, decimal? CostPerAgentMonth);
+
+/// <summary>
+/// One job's cost: its share of the agent time it ran in (split with jobs running beside it) and its usage, over every
+/// attempt. Idle is never a job's. Amounts in the mesh's currency.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("meshos.JobCost")]
+public sealed record JobCost(Guid JobId, string Currency, string Tenant, string Pool, string Capability, decimal Allocated, decimal Usage, long AgentMs)
+{
+    public decimal Total => Allocated + Usage;
+}

@@ -84,6 +84,10 @@ public interface ICostReportGrain : IGrainWithIntegerKey
     [Alias("Kpi")]
     Task<CostKpi> GetKpiAsync(CostKpiQuery query);
 
+    /// <summary>One job's cost (its share of agent time and its usage), or null when none was recorded (yet).</summary>
+    [Alias("JobCost")]
+    Task<JobCost?> GetJobCostAsync(Guid jobId);
+
     /// <summary>
     /// What a tenant was charged (allocated + usage, idle not shared) in [from, to), optionally only in one pool or for
     /// one capability (null: all): one small indexed sum. Budgets read it.

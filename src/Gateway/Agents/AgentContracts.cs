@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Cost;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Gateway.Errors;
 using MeshOs.Gateway.Jobs;
@@ -176,11 +177,18 @@ public abstract record AttemptReport
     [Range(0d, 1_000_000_000_000d)]
     public decimal? Cost { get; init; }
 
+    /// <summary>
+    /// Metered usage the cost model prices with the rate card in force (COST.md): up to 32 items of unit (e.g. tokens_in,
+    /// tokens_out, gpu_seconds, or any name of 1–64 of a-z 0-9 _ . : -), quantity (0 to 10^15) and optional model.
+    /// </summary>
+    [MaxLength(32)]
+    public List<MeteredUsage>? Metered { get; init; }
+
     /// <summary>The attempt's result as the services take it.</summary>
     public abstract JobResult ToResult();
 
     protected JobResult Outcome(bool succeeded, string? resultJson, string? error, bool retryable) =>
-        AgentInputs.Result(succeeded, resultJson, error, retryable, TokensIn ?? 0, TokensOut ?? 0, (double)(Cost ?? 0));
+        AgentInputs.Result(succeeded, resultJson, error, retryable, TokensIn ?? 0, TokensOut ?? 0, (double)(Cost ?? 0), Metered);
 }
 
 public sealed record CompleteRequest : AttemptReport

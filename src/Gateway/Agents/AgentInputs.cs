@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Compliance;
+using MeshOs.Abstractions.Cost;
 using MeshOs.Abstractions.Jobs;
 
 namespace MeshOs.Gateway.Agents;
@@ -75,8 +76,15 @@ internal static class AgentInputs
 
     /// <summary>One attempt's result as an agent reports it; usage must be non-negative and finite.</summary>
     /// <param name="error">For a failure: why (empty: "failed"); more than 10,000 characters are cut.</param>
-    public static JobResult Result(bool succeeded, string? resultJson, string? error, bool retryable, long tokensIn, long tokensOut, double cost)
+    /// <param name="metered">Metered usage (COST.md): at most 32 items, unit names, non-negative quantities.</param>
+    public static JobResult Result(bool succeeded, string? resultJson, string? error, bool retryable, long tokensIn, long tokensOut, double cost,
+        IReadOnlyList<MeteredUsage>? metered = null)
     {
+        if (metered is not null)
+        {
+            MeteredUsage.Validate(metered, "metered");
+        }
+
         if (tokensIn < 0 || tokensOut < 0 || !double.IsFinite(cost) || cost is < 0 or > MaxCost)
         {
             throw MeshException.Invalid("usage", "tokens and cost must be non-negative (cost at most 1,000,000,000,000).");
@@ -87,7 +95,7 @@ internal static class AgentInputs
             succeeded ? (string.IsNullOrEmpty(resultJson) ? null : resultJson) : null,
             succeeded ? null : (string.IsNullOrEmpty(error) ? "failed" : error),
             !succeeded && retryable,
-            new JobUsage(tokensIn, tokensOut, (decimal)cost));
+            new JobUsage(tokensIn, tokensOut, (decimal)cost, metered is { Count: > 0 } ? [.. metered] : null));
     }
 
     private static string Truncate(string value) => value.Length > 40 ? value[..40] + "…" : value;

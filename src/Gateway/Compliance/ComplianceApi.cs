@@ -141,11 +141,12 @@ public static class ComplianceApi
     private static async Task<Ok<FindingPage>> GetFindingsAsync(MeshCaller caller, ComplianceService compliance,
         [Description("Only this tenant's findings (a tenant key: its own, the default).")] string? tenant = null,
         [Description("Only this policy's findings.")] string? policy = null,
-        [Description("Only findings in this state: Open, Resolved or Waived.")] FindingState? state = null,
+        [Description("Only findings in this state: Open, Resolved or Waived.")] string? state = null,
         [Description("Only the finding on this subject, e.g. agent/a-1.")] string? subject = null,
         [Description("The next cursor of the previous page.")] string? cursor = null,
         [Description("Findings per page, 1–1,000; default 100.")] int? limit = null) =>
-        TypedResults.Ok(await compliance.GetFindingsAsync(caller, new FindingFilter(tenant, policy, state, subject, cursor, limit)));
+        TypedResults.Ok(await compliance.GetFindingsAsync(caller,
+            new FindingFilter(tenant, policy, Inputs.EnumName<FindingState>(state, "state"), subject, cursor, limit)));
 
     private static async Task<Ok<ComplianceFinding>> WaiveAsync([FromBody] WaiveFindingRequest request, MeshCaller caller, ComplianceService compliance) =>
         TypedResults.Ok(await compliance.WaiveAsync(caller, request.PolicyId, request.Subject, request.Reason, request.Until));

@@ -45,6 +45,9 @@ public static class CostApi
         cost.MapGet("/kpi", GetKpiAsync).WithName("GetCostKpi")
             .WithSummary("Cost per agent per month (mesh, pool or tenant view) against the target (MeshOs:Cost:TargetPerAgentMonth), with a point per month.")
             .ProducesProblems(StatusCodes.Status400BadRequest);
+        cost.MapGet("/jobs/{jobId}", GetJobCostAsync).WithName("GetJobCost")
+            .WithSummary("One job's cost: its share of the agent time it ran in and its usage (a tenant: its own jobs; another's is 404).")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         cost.MapGet("/rate-cards", GetRateCardsAsync).RequireAuthorization(MeshRoles.OperatorPolicy).WithName("ListRateCards")
             .WithSummary("The rate cards by effective time, with the mesh's currency.");
         cost.MapGet("/rate-cards/{cardId}", GetRateCardAsync).RequireAuthorization(MeshRoles.OperatorPolicy).WithName("GetRateCard")
@@ -78,6 +81,9 @@ public static class CostApi
         [Description("The pool's view.")] string? pool = null,
         [Description("The tenant's view (a tenant key: its own, the default).")] string? tenant = null) =>
         TypedResults.Ok(await costs.GetKpiAsync(caller, from, to, period, pool, tenant));
+
+    private static async Task<Ok<JobCost>> GetJobCostAsync(string jobId, MeshCaller caller, CostService costs) =>
+        TypedResults.Ok(await costs.GetJobCostAsync(caller, jobId));
 
     private static async Task<Ok<RateCardSet>> GetRateCardsAsync(MeshCaller caller, CostService costs) =>
         TypedResults.Ok(await costs.GetRateCardsAsync(caller));

@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Cost;
+using MeshOs.Abstractions.Jobs;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Errors;
+using MeshOs.Gateway.Jobs;
 
 namespace MeshOs.Gateway.Cost;
 
@@ -47,6 +49,25 @@ public sealed class CostService(IGrainFactory grains, Mutations mutations, TimeP
     {
         var (start, end) = Range(from, to, period);
         return Reports.GetKpiAsync(new CostKpiQuery(start, end, Inputs.Filter(pool, "pool"), TenantOf(caller, tenant)));
+    }
+
+    /// <summary>
+    /// The caller's job's cost; NotFound for an unknown job or another tenant's (never told apart). A job of the caller's
+    /// with nothing charged yet (pending, or ended within the settle delay) answers zeros.
+    /// </summary>
+    public async Task<JobCost> GetJobCostAsync(MeshCaller caller, string? jobId)
+    {
+        var id = JobSubmitter.ParseJobId(jobId);
+        var tenant = caller.IsOperator ? null : caller.RequireTenant().TenantId;
+        var cost = await Reports.GetJobCostAsync(id);
+        if (cost is not null && (tenant is null || cost.Tenant == tenant))
+        {
+            return cost;
+        }
+
+        var job = await grains.GetJobGrain(id).GetAsync(tenant) ?? throw MeshException.NotFound($"Job '{id}'");
+        var currency = (await Cards.GetCardsAsync()).Currency;
+        return new JobCost(id, currency, job.TenantId, job.Spec.Pool, job.Spec.Capability, 0m, 0m, 0);
     }
 
     public async Task<RateCardSet> GetRateCardsAsync(MeshCaller caller)

@@ -151,7 +151,11 @@ internal sealed partial class AgentChannelGrpcService(
         Guid.TryParse(text, out var jobId) ? jobId : throw new RpcException(new Status(StatusCode.InvalidArgument, "job_id is not a UUID."));
 
     private static JobResult ToResult(MeshOs.Grpc.V1.JobResult result) =>
-        AgentInputs.Result(result.Succeeded, result.ResultJson, result.Error, result.Retryable, result.TokensIn, result.TokensOut, result.Cost);
+        AgentInputs.Result(result.Succeeded, result.ResultJson, result.Error, result.Retryable, result.TokensIn, result.TokensOut, result.Cost,
+            result.Metered.Count == 0 ? null : [.. result.Metered.Select(m => new Abstractions.Cost.MeteredUsage(m.Unit,
+                decimal.TryParse(m.Quantity, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var q)
+                    ? q : throw MeshException.Invalid("metered.quantity", "a non-negative decimal number as text, e.g. \"1250\"."),
+                string.IsNullOrEmpty(m.Model) ? null : m.Model))]);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} connected (owner {Owner}, pool {Pool})")]
     private static partial void LogConnected(ILogger logger, string agentId, string owner, string pool);

@@ -65,6 +65,17 @@ internal sealed class CostGrpcService(CostService costs) : MeshOs.Grpc.V1.Cost.C
     }
 
     [OperatorScope(Abstractions.Compliance.OperatorScope.ReadOnly)]
+    public override async Task<JobCost> GetJobCost(JobCostRequest request, ServerCallContext context)
+    {
+        var cost = await costs.GetJobCostAsync(context.Caller(), request.JobId);
+        return new JobCost
+        {
+            JobId = cost.JobId.ToString(), Currency = cost.Currency, Tenant = cost.Tenant, Pool = cost.Pool, Capability = cost.Capability,
+            Allocated = Amount(cost.Allocated), Usage = Amount(cost.Usage), Total = Amount(cost.Total), AgentMs = cost.AgentMs,
+        };
+    }
+
+    [OperatorScope(Abstractions.Compliance.OperatorScope.ReadOnly)]
     public override async Task<RateCardList> ListRateCards(ListRateCardsRequest request, ServerCallContext context)
     {
         var set = await costs.GetRateCardsAsync(context.Caller());

@@ -7,6 +7,10 @@ namespace MeshOs.Grains.Cost;
 [GenerateSerializer, Immutable, Alias("meshos.BusySpan")]
 public sealed record BusySpan(Guid JobId, string TenantId, string Capability, DateTimeOffset From, DateTimeOffset To);
 
+/// <summary>One job's amounts in one hour on one agent (rounded per job; see <see cref="CostAllocator.AllocateWithJobs"/>).</summary>
+[GenerateSerializer, Immutable, Alias("meshos.JobCostLine")]
+public sealed record JobCostLine(Guid JobId, DateTimeOffset Hour, string Tenant, string Pool, string Capability, decimal Allocated, decimal Usage, long AgentMs);
+
 /// <summary>Idle already counted for one agent-hour: what a job that ends late may take back from.</summary>
 [GenerateSerializer, Immutable, Alias("meshos.SettledIdle")]
 public sealed record SettledIdle(DateTimeOffset Hour, decimal Amount, long Ms);
@@ -34,11 +38,19 @@ public static class CostAllocator
     /// hour, tenant and capability for busy time, and an idle row per hour. Busy spans are clipped to the window (time a job
     /// ran while the agent was not connected, e.g. after it died, costs nothing).
     /// </summary>
-    public static ImmutableArray<CostRollup> Allocate(CostedAgent agent, DateTimeOffset from, DateTimeOffset to, IEnumerable<BusySpan> busy, RateBook book)
+    public static ImmutableArray<CostRollup> Allocate(CostedAgent agent, DateTimeOffset from, DateTimeOffset to, IEnumerable<BusySpan> busy, RateBook book) =>
+        AllocateWithJobs(agent, from, to, busy, book).Rows;
+
+    /// <summary>
+    /// <see cref="Allocate"/>, and each job's own amounts per hour: rounding is done per job (the tenant rows are the sums
+    /// of their jobs' rounded amounts), so jobs, tenants and idle all reconcile to the agent-hour exactly.
+    /// </summary>
+    public static (ImmutableArray<CostRollup> Rows, ImmutableArray<JobCostLine> Jobs) AllocateWithJobs(
+        CostedAgent agent, DateTimeOffset from, DateTimeOffset to, IEnumerable<BusySpan> busy, RateBook book)
     {
         if (from >= to)
         {
-            return [];
+            return ([], []);
         }
 
         var spans = busy.Where(b => b.From < to && b.To > from && b.From < b.To).ToList();
@@ -89,7 +101,7 @@ public static class CostAllocator
                 {
                     foreach (var job in running)
                     {
-                        account.Add((job.TenantId, job.Capability), cost / running.Count, ticks / running.Count);
+                        account.Add((job.TenantId, job.Capability, job.JobId), cost / running.Count, ticks / running.Count);
                     }
                 }
             }
@@ -98,21 +110,30 @@ public static class CostAllocator
         }
 
         var rows = ImmutableArray.CreateBuilder<CostRollup>();
+        var jobs = ImmutableArray.CreateBuilder<JobCostLine>();
         foreach (var (hour, account) in hours)
         {
-            var keys = account.Keys.OrderBy(k => k.Tenant, StringComparer.Ordinal).ThenBy(k => k.Capability, StringComparer.Ordinal).ToList();
+            var keys = account.Keys.OrderBy(k => k.Tenant, StringComparer.Ordinal).ThenBy(k => k.Capability, StringComparer.Ordinal).ThenBy(k => k.Job).ToList();
             var amounts = Apportion.Round([.. keys.Select(k => account.Amounts[k])], CostCurrency.Scale);
             var ms = Apportion.Round([.. keys.Select(k => account.Ticks[k] / TicksPerMs)], 0);
             for (var i = 0; i < keys.Count; i++)
             {
-                var (tenant, capability) = keys[i];
-                var idle = keys[i] == IdleKey;
-                rows.Add(new CostRollup(hour, agent.Pool, tenant, agent.AgentId, capability,
-                    idle ? 0m : amounts[i], idle ? amounts[i] : 0m, 0m, (long)ms[i]));
+                if (keys[i] != IdleKey)
+                {
+                    jobs.Add(new JobCostLine(keys[i].Job, hour, keys[i].Tenant, agent.Pool, keys[i].Capability, amounts[i], 0m, (long)ms[i]));
+                }
+            }
+
+            foreach (var group in keys.Select((k, i) => (Key: k, Amount: amounts[i], Ms: (long)ms[i])).GroupBy(k => (k.Key.Tenant, k.Key.Capability)))
+            {
+                var idle = group.Key == (IdleKey.Tenant, IdleKey.Capability);
+                var amount = group.Sum(g => g.Amount);
+                rows.Add(new CostRollup(hour, agent.Pool, group.Key.Tenant, agent.AgentId, group.Key.Capability,
+                    idle ? 0m : amount, idle ? amount : 0m, 0m, group.Sum(g => g.Ms)));
             }
         }
 
-        return rows.ToImmutable();
+        return (rows.ToImmutable(), jobs.ToImmutable());
     }
 
     /// <summary>
@@ -129,7 +150,7 @@ public static class CostAllocator
             return ([], settled.IsDefault ? [] : settled);
         }
 
-        var busyOnly = Allocate(agent, from, to, [span with { From = from, To = to }], book);
+        var busyOnly = Allocate(agent, from, to, [span with { From = from, To = to }], book); // one job: its rows are its own
         var rows = ImmutableArray.CreateBuilder<CostRollup>();
         var left = settled.ToBuilder();
         foreach (var row in busyOnly.Where(r => r.Tenant != CostRollup.IdleTenant))
@@ -169,15 +190,15 @@ public static class CostAllocator
         return -1;
     }
 
-    private static readonly (string, string) IdleKey = (CostRollup.IdleTenant, CostRollup.IdleTenant);
+    private static readonly (string Tenant, string Capability, Guid Job) IdleKey = (CostRollup.IdleTenant, CostRollup.IdleTenant, Guid.Empty);
 
     private sealed class HourAccount
     {
-        public List<(string Tenant, string Capability)> Keys { get; } = [];
-        public Dictionary<(string, string), decimal> Amounts { get; } = [];
-        public Dictionary<(string, string), decimal> Ticks { get; } = [];
+        public List<(string Tenant, string Capability, Guid Job)> Keys { get; } = [];
+        public Dictionary<(string, string, Guid), decimal> Amounts { get; } = [];
+        public Dictionary<(string, string, Guid), decimal> Ticks { get; } = [];
 
-        public void Add((string, string) key, decimal amount, decimal ticks)
+        public void Add((string, string, Guid) key, decimal amount, decimal ticks)
         {
             if (!Amounts.ContainsKey(key))
             {

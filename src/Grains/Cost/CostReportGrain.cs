@@ -17,7 +17,7 @@ internal sealed class CostReportGrain(ICostStore store, IOptions<CostOptions> op
         var sums = await store.SumAsync(new CostSumQuery(from, to, query.GroupBy, query.Interval,
             sharing ? null : query.Tenant, query.Pool, query.Agent, query.Capability));
         var report = CostReports.Build(query, options.Value.Currency, sums);
-        return query.Tenant is { } tenant ? CostReports.Only(report, tenant) : report;
+        return sharing && query.Tenant is { } tenant ? CostReports.Only(report, tenant) : report;
     }
 
     public async Task<CostKpi> GetKpiAsync(CostKpiQuery query)
@@ -27,6 +27,9 @@ internal sealed class CostReportGrain(ICostStore store, IOptions<CostOptions> op
         var byMonth = await store.SumAsync(new CostSumQuery(from, to, null, CostInterval.Month, query.Tenant, query.Pool));
         return CostReports.Kpi(query, options.Value.Currency, options.Value.TargetPerAgentMonth, byMonth);
     }
+
+    public async Task<JobCost?> GetJobCostAsync(Guid jobId) =>
+        await store.GetJobAsync(jobId) is { } cost ? cost with { Currency = options.Value.Currency } : null;
 
     public async Task<decimal> GetTenantSpendAsync(string tenantId, DateTimeOffset from, DateTimeOffset to, string? pool = null, string? capability = null)
     {

@@ -26,6 +26,7 @@ internal sealed class CostShardGrain(
     private readonly Dictionary<string, AgentAccount> _agents = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private readonly List<CostRollup> _rows = [];
+    private readonly List<JobCostLine> _jobs = [];
     private readonly CostOptions _options = options.Value;
     private long _position;
     private RateBook _book = RateBook.Empty;
@@ -64,7 +65,7 @@ internal sealed class CostShardGrain(
             last = Math.Max(last, e.Position);
         }
 
-        if (last != _position || _rows.Count > 0)
+        if (last != _position || _rows.Count > 0 || _jobs.Count > 0)
         {
             await CommitAsync(last);
         }
@@ -143,7 +144,10 @@ internal sealed class CostShardGrain(
         var usage = UsagePricing.Cost(payload.Usage, _book, envelope.At);
         if (usage > 0)
         {
-            _rows.Add(new CostRollup(CostAllocator.HourOf(envelope.At), account?.Agent.Pool ?? payload.Pool, payload.TenantId, agentId, payload.Capability, 0m, 0m, usage, 0));
+            var hour = CostAllocator.HourOf(envelope.At);
+            var pool = account?.Agent.Pool ?? payload.Pool;
+            _rows.Add(new CostRollup(hour, pool, payload.TenantId, agentId, payload.Capability, 0m, 0m, usage, 0));
+            _jobs.Add(new JobCostLine(payload.JobId, hour, payload.TenantId, pool, payload.Capability, 0m, usage, 0));
         }
 
         if (account is null || payload.RunTime <= TimeSpan.Zero)
@@ -157,6 +161,8 @@ internal sealed class CostShardGrain(
         {
             var (rows, left) = CostAllocator.Reclaim(account.Agent, span, span.From, Min(span.To, account.AccountedUntil), [.. account.Idle], _book);
             _rows.AddRange(rows);
+            _jobs.AddRange(rows.Where(r => r.Tenant != CostRollup.IdleTenant)
+                .Select(r => new JobCostLine(span.JobId, r.Hour, r.Tenant, r.Pool, r.Capability, r.Allocated, 0m, r.AgentMs)));
             account.Idle = [.. left];
         }
 
@@ -173,8 +179,9 @@ internal sealed class CostShardGrain(
             return;
         }
 
-        var rows = CostAllocator.Allocate(account.Agent, account.AccountedUntil, end, account.Pending, _book);
+        var (rows, jobs) = CostAllocator.AllocateWithJobs(account.Agent, account.AccountedUntil, end, account.Pending, _book);
         _rows.AddRange(rows);
+        _jobs.AddRange(jobs);
         foreach (var idle in rows.Where(r => r.Tenant == CostRollup.IdleTenant))
         {
             var index = account.Idle.FindIndex(i => i.Hour == idle.Hour);
@@ -197,9 +204,10 @@ internal sealed class CostShardGrain(
     {
         var agents = _dirty.ToDictionary(id => id, id => _agents.TryGetValue(id, out var a) ? JsonSerializer.Serialize(a, Json) : null, StringComparer.Ordinal);
         var rows = _rows.Where(r => r.Allocated != 0 || r.Idle != 0 || r.Usage != 0 || r.AgentMs != 0).ToList();
+        var jobs = _jobs.Where(j => j.Allocated != 0 || j.Usage != 0 || j.AgentMs != 0).ToList();
         try
         {
-            await store.CommitAsync(new CostCommit(Shard, position, agents, rows));
+            await store.CommitAsync(new CostCommit(Shard, position, agents, rows, jobs));
         }
         catch
         {
@@ -210,6 +218,7 @@ internal sealed class CostShardGrain(
         finally
         {
             _rows.Clear();
+            _jobs.Clear();
             _dirty.Clear();
         }
 

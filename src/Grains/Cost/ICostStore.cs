@@ -19,6 +19,9 @@ public interface ICostStore
     /// </summary>
     Task CommitAsync(CostCommit commit, CancellationToken cancellationToken = default);
 
+    /// <summary>One job's cost over every month it ran in, or null when none was recorded.</summary>
+    Task<JobCost?> GetJobAsync(Guid jobId, CancellationToken cancellationToken = default);
+
     /// <summary>Sums of the rollups in [From, To) matching the filters, by the query's dimension (none: one key, empty) and bucket.</summary>
     Task<IReadOnlyList<CostSum>> SumAsync(CostSumQuery query, CancellationToken cancellationToken = default);
 
@@ -32,8 +35,12 @@ public interface ICostStore
 /// <summary>A shard's committed state: its log position and each agent's account (JSON, the grain's own format).</summary>
 public sealed record CostShardSnapshot(long Position, IReadOnlyDictionary<string, string> Agents);
 
-/// <summary>One atomic commit of a shard: rollup amounts to add, agents' state to set (null: remove), the new position.</summary>
-public sealed record CostCommit(string Shard, long Position, IReadOnlyDictionary<string, string?> Agents, IReadOnlyList<CostRollup> Rollups);
+/// <summary>One atomic commit of a shard: rollup and job amounts to add, agents' state to set (null: remove), the new position.</summary>
+public sealed record CostCommit(string Shard, long Position, IReadOnlyDictionary<string, string?> Agents, IReadOnlyList<CostRollup> Rollups,
+    IReadOnlyList<JobCostLine>? Jobs = null)
+{
+    public IReadOnlyList<JobCostLine> JobLines => Jobs ?? [];
+}
 
 /// <summary>Which rollups to sum and how to group them.</summary>
 /// <param name="GroupBy">The dimension; null sums everything matching under one empty key.</param>

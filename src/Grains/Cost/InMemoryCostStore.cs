@@ -8,6 +8,7 @@ public sealed class InMemoryCostStore : ICostStore
     private readonly Lock _lock = new();
     private readonly Dictionary<(DateTimeOffset Hour, string Pool, string Tenant, string Agent, string Capability), CostRollup> _rows = [];
     private readonly Dictionary<string, (long Position, Dictionary<string, string> Agents)> _shards = new(StringComparer.Ordinal);
+    private readonly Dictionary<(DateOnly Month, Guid Job), JobCost> _jobs = [];
 
     public Task<CostShardSnapshot> LoadShardAsync(string shard, CancellationToken cancellationToken = default)
     {
@@ -35,6 +36,14 @@ public sealed class InMemoryCostStore : ICostStore
                     : row with { Hour = key.Item1 };
             }
 
+            foreach (var line in commit.JobLines)
+            {
+                var key = (CostRetentionPolicy.Months.PeriodOf(line.Hour), line.JobId);
+                _jobs[key] = _jobs.TryGetValue(key, out var have)
+                    ? have with { Allocated = have.Allocated + line.Allocated, Usage = have.Usage + line.Usage, AgentMs = have.AgentMs + line.AgentMs }
+                    : new JobCost(line.JobId, string.Empty, line.Tenant, line.Pool, line.Capability, line.Allocated, line.Usage, line.AgentMs);
+            }
+
             if (!_shards.TryGetValue(commit.Shard, out var shard))
             {
                 shard = (0, new Dictionary<string, string>(StringComparer.Ordinal));
@@ -56,6 +65,18 @@ public sealed class InMemoryCostStore : ICostStore
         }
 
         return Task.CompletedTask;
+    }
+
+    public Task<JobCost?> GetJobAsync(Guid jobId, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var months = _jobs.Where(j => j.Key.Job == jobId).OrderBy(j => j.Key.Month).Select(j => j.Value).ToList();
+            return Task.FromResult(months.Count == 0 ? null : months[0] with
+            {
+                Allocated = months.Sum(m => m.Allocated), Usage = months.Sum(m => m.Usage), AgentMs = months.Sum(m => m.AgentMs),
+            });
+        }
     }
 
     public Task<IReadOnlyList<CostSum>> SumAsync(CostSumQuery query, CancellationToken cancellationToken = default)
@@ -82,6 +103,11 @@ public sealed class InMemoryCostStore : ICostStore
             foreach (var key in _rows.Keys.Where(k => months.IsDroppable(months.PeriodOf(k.Hour), cutoff)).ToList())
             {
                 _rows.Remove(key);
+            }
+
+            foreach (var key in _jobs.Keys.Where(k => months.IsDroppable(k.Month, cutoff)).ToList())
+            {
+                _jobs.Remove(key);
             }
 
             return Task.FromResult<IReadOnlyList<DateOnly>>(dropped);

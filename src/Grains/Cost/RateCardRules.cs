@@ -119,36 +119,12 @@ public static partial class RateCardRules
         }
     }
 
-    /// <summary>A metered item as an agent reports it: a unit name, a non-negative bounded quantity, an optional model.</summary>
-    public static void ValidateMetered(IReadOnlyList<MeteredUsage> items)
-    {
-        if (items.Count > Abstractions.Jobs.JobUsage.MaxMetered)
-        {
-            throw MeshException.Invalid("usage.metered", $"at most {Abstractions.Jobs.JobUsage.MaxMetered} items.");
-        }
-
-        foreach (var item in items)
-        {
-            if (item is null || !IsUnit(item.Unit))
-            {
-                throw MeshException.Invalid("usage.metered.unit", "1–64 lowercase letters, digits, '_', '.', ':' or '-' (e.g. tokens_in, gpu_seconds).");
-            }
-
-            if (item.Quantity is < 0 or > 1_000_000_000_000_000m)
-            {
-                throw MeshException.Invalid("usage.metered.quantity", "0 to 10^15.");
-            }
-
-            if (item.Model is not null && !IsModel(item.Model))
-            {
-                throw MeshException.Invalid("usage.metered.model", "absent, or 1–128 characters without control characters.");
-            }
-        }
-    }
+    /// <summary>A metered item as an agent reports it (<see cref="MeteredUsage.Validate"/>).</summary>
+    public static void ValidateMetered(IReadOnlyList<MeteredUsage> items) => MeteredUsage.Validate(items);
 
     public static bool IsId(string? id) => id is not null && IdPattern().IsMatch(id);
 
-    public static bool IsUnit(string? unit) => unit is not null && UnitPattern().IsMatch(unit);
+    public static bool IsUnit(string? unit) => MeteredUsage.IsUnit(unit);
 
     private static bool IsName(string? value) => value is { Length: >= 1 and <= 64 } && !value.Any(char.IsControl) && value.Trim() == value;
 
@@ -164,7 +140,4 @@ public static partial class RateCardRules
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
     private static partial Regex IdPattern();
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9_.:-]{0,63}$")]
-    private static partial Regex UnitPattern();
 }

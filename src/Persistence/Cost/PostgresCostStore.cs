@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Text;
 using MeshOs.Abstractions.Cost;
 using MeshOs.Grains.Cost;
@@ -8,8 +9,9 @@ using NpgsqlTypes;
 namespace MeshOs.Persistence.Cost;
 
 /// <summary>
-/// The cost store on PostgreSQL (sql/0012_cost.sql): a commit adds its rollups with one multi-row upsert and sets the
-/// shard's agents and position in the same transaction; queries are sums over the hourly partitions in range.
+/// The cost store on PostgreSQL (sql/0012_cost.sql, sql/0013_cost_jobs.sql): a commit adds its rollups and job costs
+/// with multi-row upserts and sets the shard's agents and position in the same transaction; queries are sums over the
+/// hourly partitions in range.
 /// </summary>
 public sealed class PostgresCostStore(PostgresConnection connection) : ICostStore
 {
@@ -47,7 +49,7 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
     public async Task CommitAsync(CostCommit commit, CancellationToken cancellationToken = default)
     {
         await using var conn = await connection.DataSource.OpenConnectionAsync(cancellationToken);
-        foreach (var month in commit.Rollups.Select(r => CostRetentionPolicy.Months.PeriodOf(r.Hour)).Distinct())
+        foreach (var month in commit.Rollups.Select(r => r.Hour).Concat(commit.JobLines.Select(j => j.Hour)).Select(CostRetentionPolicy.Months.PeriodOf).Distinct())
         {
             await _partitions.EnsureAsync(conn, month, cancellationToken);
         }
@@ -77,6 +79,31 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
             upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Idle).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Usage).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Ms).ToArray() });
+            await upsert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var jobs = commit.JobLines
+            .GroupBy(j => (Month: CostRetentionPolicy.Months.PeriodOf(j.Hour), j.JobId))
+            .Select(g => (g.Key, First: g.First(), Allocated: g.Sum(j => j.Allocated), Usage: g.Sum(j => j.Usage), Ms: g.Sum(j => j.AgentMs)))
+            .ToList();
+        if (jobs.Count > 0)
+        {
+            await using var upsert = new NpgsqlCommand(
+                """
+                INSERT INTO meshos_cost_jobs (month, job_id, tenant, pool, capability, allocated, usage, agent_ms)
+                SELECT * FROM unnest($1::date[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::numeric[], $8::bigint[])
+                ON CONFLICT (month, job_id) DO UPDATE SET
+                    allocated = meshos_cost_jobs.allocated + excluded.allocated, usage = meshos_cost_jobs.usage + excluded.usage,
+                    agent_ms = meshos_cost_jobs.agent_ms + excluded.agent_ms
+                """, conn, transaction);
+            upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.Key.Month).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.Key.JobId).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.First.Tenant).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.First.Pool).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.First.Capability).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.Allocated).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.Usage).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.Ms).ToArray() });
             await upsert.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -115,6 +142,21 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<JobCost?> GetJobAsync(Guid jobId, CancellationToken cancellationToken = default)
+    {
+        await using var command = connection.DataSource.CreateCommand(
+            """
+            SELECT (array_agg(tenant ORDER BY month))[1], (array_agg(pool ORDER BY month))[1], (array_agg(capability ORDER BY month))[1],
+                   sum(allocated), sum(usage), sum(agent_ms)::bigint
+            FROM meshos_cost_jobs WHERE job_id = $1 HAVING count(*) > 0
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = jobId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new JobCost(jobId, string.Empty, reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetDecimal(3), reader.GetDecimal(4), reader.GetInt64(5))
+            : null;
     }
 
     public async Task<IReadOnlyList<CostSum>> SumAsync(CostSumQuery query, CancellationToken cancellationToken = default)
@@ -188,7 +230,8 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
             .ToList();
         foreach (var month in months)
         {
-            await using var drop = new NpgsqlCommand($"DROP TABLE IF EXISTS {CostRetentionPolicy.Months.Name(month)}", conn);
+            await using var drop = new NpgsqlCommand(
+                $"DROP TABLE IF EXISTS {CostRetentionPolicy.Months.Name(month)}, meshos_cost_jobs_{month.ToString("yyyyMM", CultureInfo.InvariantCulture)}", conn);
             await drop.ExecuteNonQueryAsync(cancellationToken);
             _partitions.Forget(month);
         }

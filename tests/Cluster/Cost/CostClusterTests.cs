@@ -76,11 +76,24 @@ public sealed class CostClusterTests(MeshClusterFixture fixture)
         Assert.True(line.IdleShare > 0);
         Assert.Equal(Money(acmeBusy) + 0.51m, await fixture.Grains.GetGrain<ICostReportGrain>(0).GetTenantSpendAsync(acme.TenantId, from, settledTo.AddHours(1)));
 
+        // A tenant's view by capability: its own rows only, idle not among them.
+        var byCapability = await fixture.Grains.GetGrain<ICostReportGrain>(0).GetReportAsync(
+            new CostQuery(from, settledTo.AddHours(1), CostDimension.Capability, Tenant: acme.TenantId, Pool: pool));
+        var capabilityLine = Assert.Single(byCapability.Lines);
+        Assert.Equal(("cost-cap", Money(acmeBusy), 0m, 0.51m), (capabilityLine.Key, capabilityLine.Allocated, capabilityLine.Idle, capabilityLine.Usage));
+
+        // Each job's own cost: its busy share and its usage; the two add up to the tenants' allocations.
+        var firstCost = await fixture.Grains.GetGrain<ICostReportGrain>(0).GetJobCostAsync(first.Job.GetPrimaryKey());
+        var secondCost = await fixture.Grains.GetGrain<ICostReportGrain>(0).GetJobCostAsync(second.Job.GetPrimaryKey());
+        Assert.Equal((acme.TenantId, Money(acmeBusy), 0.51m, "USD"), (firstCost!.Tenant, firstCost.Allocated, firstCost.Usage, firstCost.Currency));
+        Assert.Equal((beta.TenantId, Money(betaBusy), 0m), (secondCost!.Tenant, secondCost.Allocated, secondCost.Usage));
+
         // A redelivered batch is skipped: nothing is counted twice.
         await fixture.Grains.GetGrain<ICostShardGrain>(CostShards.Of(pool, agentId, new CostOptions().ShardsPerPool)).ApplyAsync([.. events]);
         var again = await fixture.Grains.GetGrain<ICostReportGrain>(0).GetReportAsync(
             new CostQuery(from, settledTo.AddHours(1), CostDimension.Tenant, Pool: pool, Idle: IdlePolicy.Separate));
         Assert.Equal(report.Total, again.Total);
+        Assert.Equal(firstCost, await fixture.Grains.GetGrain<ICostReportGrain>(0).GetJobCostAsync(first.Job.GetPrimaryKey()));
     }
 
     private Task<(IJobGrain Job, long Epoch)> RunAsync(string tenant, string pool) =>

@@ -311,6 +311,8 @@ public static class GrpcCatalog
                 .. Field<CostKpiRequest>.Values("tenant", [w.Other.Id, new string('t', 257)], (m, v) => m.Tenant = v),
                 .. Field<CostKpiRequest>.Values("pool", new[] { new string('p', 257) }, (m, v) => m.Pool = v),
             ]),
+            Unary("Cost", "GetJobCost", Role.OperatorOrTenant, () => new JobCostRequest { JobId = w.JobId },
+                Field<JobCostRequest>.Values("job_id", jobIds, (m, v) => m.JobId = v)),
             Unary("Cost", "ListRateCards", Role.Operator, () => new ListRateCardsRequest(), []),
             Unary("Cost", "GetRateCard", Role.Operator, () => new RateCardRef { CardId = FuzzWorld.RateCardId },
                 Field<RateCardRef>.Values("card_id", new[] { "", "../x", new string('a', 10_000) }, (m, v) => m.CardId = v)),

@@ -146,6 +146,7 @@ public static class RestCatalog
             // Cost (tenants read their own; operators read all and set rate cards)
             ["GetCostReport"] = new(Role.OperatorOrTenant, null, []),
             ["GetCostKpi"] = new(Role.OperatorOrTenant, null, []),
+            ["GetJobCost"] = new(Role.OperatorOrTenant, null, []),
             ["ListRateCards"] = new(Role.Operator, null, []),
             ["GetRateCard"] = new(Role.Operator, null, []),
             ["PutRateCard"] = new(Role.Operator, _ => FuzzWorld.RateCardBody(),

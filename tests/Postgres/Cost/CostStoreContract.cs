@@ -84,15 +84,35 @@ public abstract class CostStoreContract : StoreContract
     }
 
     [Fact]
+    public async Task A_jobs_cost_adds_up_across_commits_and_months()
+    {
+        var job = Guid.NewGuid();
+        var january = new DateTimeOffset(2027, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        await Store.CommitAsync(new CostCommit("gpu#0", 1, new Dictionary<string, string?>(), [],
+            [new JobCostLine(job, Dec, "acme", "gpu", "llm", 1.000001m, 0m, 10), new JobCostLine(job, Dec.AddHours(1), "acme", "gpu", "llm", 2m, 0.25m, 20)]));
+        await Store.CommitAsync(new CostCommit("gpu#0", 2, new Dictionary<string, string?>(), [],
+            [new JobCostLine(job, january, "acme", "gpu", "llm", 0.5m, 0m, 5), new JobCostLine(Guid.NewGuid(), Dec, "beta", "gpu", "llm", 9m, 0m, 1)]));
+
+        var cost = await Store.GetJobAsync(job);
+
+        Assert.Equal(new JobCost(job, string.Empty, "acme", "gpu", "llm", 3.500001m, 0.25m, 35), cost);
+        Assert.Null(await Store.GetJobAsync(Guid.NewGuid()));
+    }
+
+    [Fact]
     public async Task Pruning_drops_whole_months_that_ended_before_the_cutoff()
     {
         var november = new DateTimeOffset(2026, 11, 30, 23, 0, 0, TimeSpan.Zero);
         await Store.PrepareMonthsAsync([new DateOnly(2026, 11, 1), new DateOnly(2026, 12, 1)]);
+        var job = Guid.NewGuid();
         await CommitAsync(1, Row(november, "acme", 1m), Row(Dec, "acme", 2m));
+        await Store.CommitAsync(new CostCommit("gpu#0", 2, new Dictionary<string, string?>(), [],
+            [new JobCostLine(job, november, "acme", "gpu", "llm", 1m, 0m, 1), new JobCostLine(job, Dec, "acme", "gpu", "llm", 2m, 0m, 1)]));
 
         var dropped = await Store.PruneAsync(new DateTimeOffset(2026, 12, 15, 0, 0, 0, TimeSpan.Zero));
 
         Assert.Equal([new DateOnly(2026, 11, 1)], dropped);
+        Assert.Equal(2m, (await Store.GetJobAsync(job))!.Allocated);
         Assert.Equal(2m, Assert.Single(await Store.SumAsync(new CostSumQuery(november, Dec.AddHours(1), null))).Allocated);
     }
 }

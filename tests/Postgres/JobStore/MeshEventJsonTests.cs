@@ -15,7 +15,7 @@ public sealed class MeshEventJsonTests
     {
         MeshEvent[] events =
         [
-            new(0, At, new AgentStateChanged("a-1", "acme", "gpu", "eu", "1.2.3", 0.5m, AgentState.Healthy, AgentState.Offline, "drained", AgentChangeCause.DrainCompleted)),
+            new(0, At, new AgentStateChanged("a-1", "acme", "gpu", "eu", "1.2.3", 0.5m, AgentState.Healthy, AgentState.Offline, "drained", AgentChangeCause.DrainCompleted, "k8s")),
             new(0, At, new JobAttemptEnded(Guid.NewGuid(), "acme", "summarize", "platform", "llm", "sim-3", 1, "succeeded", JobStatus.Succeeded, true,
                 TimeSpan.FromMilliseconds(3.2), TimeSpan.FromMilliseconds(412.8), new JobUsage(120, 48, 0.0003m)), TenantId: "acme", CorrelationId: "job-1"),
             new(0, At, new Abstractions.Healing.ScaleRecommendation(At, "gpu", "llm", 10, 2, 4, "demand")),
@@ -27,6 +27,18 @@ public sealed class MeshEventJsonTests
         {
             Assert.Equal(e with { Position = 9 }, MeshEventJson.Deserialize(9, MeshEventJson.Serialize(e)));
         }
+    }
+
+    [Fact]
+    public void Metered_usage_round_trips_and_is_left_out_when_there_is_none()
+    {
+        var metered = new MeshEvent(0, At, new JobAttemptEnded(Guid.NewGuid(), "acme", "summarize", "platform", "llm", "sim-3", 1, "succeeded", JobStatus.Succeeded, true,
+            TimeSpan.Zero, TimeSpan.FromSeconds(2), new JobUsage(0, 0, 0m, [new Abstractions.Cost.MeteredUsage("tokens_in", 1250, "big-model"), new("gpu_seconds", 0.5m)])));
+        var plain = metered with { Payload = ((JobAttemptEnded)metered.Payload) with { Usage = new JobUsage(1, 2, 0.3m) } };
+
+        Assert.Equal(metered with { Position = 3 }, MeshEventJson.Deserialize(3, MeshEventJson.Serialize(metered)));
+        Assert.DoesNotContain("metered", MeshEventJson.Serialize(plain), StringComparison.Ordinal);
+        Assert.Equal(plain with { Position = 3 }, MeshEventJson.Deserialize(3, MeshEventJson.Serialize(plain)));
     }
 
     [Fact]

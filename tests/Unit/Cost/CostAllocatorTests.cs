@@ -49,6 +49,22 @@ public sealed class CostAllocatorTests
     }
 
     [Fact]
+    public void Each_job_gets_its_own_share_and_the_tenant_rows_are_the_sums_of_their_jobs()
+    {
+        var j1 = Job("acme", At(10), At(10, 30));
+        var j2 = Job("acme", At(10, 20), At(10, 40));
+        var j3 = Job("beta", At(10, 20), At(10, 40));
+        var (rows, jobs) = CostAllocator.AllocateWithJobs(Agent, At(10), At(11), [j1, j2, j3], Book(3.60m));
+
+        var byJob = jobs.ToDictionary(j => j.JobId, j => j.Allocated);
+        Assert.Equal(1.20m + 0.20m, byJob[j1.JobId]); // alone 10:00–10:20, a third of 10:20–10:30
+        Assert.Equal(0.20m + 0.30m, byJob[j2.JobId]); // a third of 10:20–10:30, half of 10:30–10:40
+        Assert.Equal(0.50m, byJob[j3.JobId]);
+        Assert.Equal(byJob[j1.JobId] + byJob[j2.JobId], Row(rows, At(10), "acme").Allocated);
+        Assert.Equal(3.60m, jobs.Sum(j => j.Allocated) + Row(rows, At(10), "").Idle);
+    }
+
+    [Fact]
     public void A_rate_change_mid_hour_applies_from_its_effective_time()
     {
         var book = new RateBook([

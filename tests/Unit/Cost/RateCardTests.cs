@@ -87,6 +87,18 @@ public sealed class RateCardTests
     }
 
     [Fact]
+    public void An_agents_report_carries_its_metered_usage_checked_at_the_gateway_and_in_the_job()
+    {
+        var result = MeshOs.Gateway.Agents.AgentInputs.Result(true, "{}", null, false, 10, 0, 0, [new MeteredUsage("gpu_seconds", 12.5m)]);
+        Assert.Equal(new MeteredUsage("gpu_seconds", 12.5m), Assert.Single(result.Usage.MeteredItems()));
+        Assert.Empty(MeshOs.Gateway.Agents.AgentInputs.Result(true, "{}", null, false, 10, 0, 0).Usage.MeteredItems());
+
+        MeshAssert.Invalid("metered.unit", () => MeshOs.Gateway.Agents.AgentInputs.Result(true, "{}", null, false, 0, 0, 0, [new MeteredUsage("GPU seconds", 1)]));
+        MeshAssert.Invalid("usage.metered.quantity", () => MeshOs.Grains.Kernel.Jobs.JobResultPolicy.Validate(
+            new JobResult(true, "{}", null, false, new JobUsage(0, 0, 0m, [new MeteredUsage("gpu_seconds", -1)])), 1024));
+    }
+
+    [Fact]
     public void Metered_usage_is_bounded_non_negative_and_named()
     {
         RateCardRules.ValidateMetered([new MeteredUsage("tokens_in", 10, "gpt"), new MeteredUsage("my.unit:x-1", 0)]);

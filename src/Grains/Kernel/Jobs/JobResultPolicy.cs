@@ -47,6 +47,8 @@ public static class JobResultPolicy
             throw MeshException.Invalid("usage", $"tokens 0–{MaxTokens}, cost 0–{MaxCost}.");
         }
 
+        Abstractions.Cost.MeteredUsage.Validate(usage.MeteredItems());
+
         var error = result.Error;
         if (error is not null)
         {
