@@ -30,9 +30,10 @@ public static class BudgetBook
     /// <summary>The spec as stored, or InvalidArgument naming the field.</summary>
     public static BudgetSpec Validate(BudgetSpec spec, string meshCurrency)
     {
-        if (string.IsNullOrEmpty(spec.Name) || spec.Name.Length > 64 || !spec.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        if (string.IsNullOrEmpty(spec.Name) || spec.Name.Length > 64 || spec.Name is "." or ".."
+            || !spec.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
         {
-            throw MeshException.Invalid("name", "1–64 characters: letters, digits, '-', '_' and '.'.");
+            throw MeshException.Invalid("name", "1–64 characters: letters, digits, '-', '_' and '.' (not '.' or '..').");
         }
 
         if (spec.Limit <= 0 || spec.Limit > MaxLimit || spec.Limit.Scale > 6)

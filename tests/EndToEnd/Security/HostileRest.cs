@@ -310,12 +310,13 @@ public sealed class HostileRest
     }
 
     /// <summary>
-    /// A PUT of a policy or an advisory names the object it creates: an odd path value that is a well-formed id
-    /// ("null", "-1", a GUID) is a new policy or advisory, not an attack (it is created in a pool nothing runs in); and
-    /// a DELETE of such an id removes what an earlier such PUT of the run created.
+    /// A PUT of a policy, an advisory or a budget names the object it creates: an odd path value that is a well-formed id
+    /// ("null", "-1", a GUID) is a new policy, advisory or (alerts-only) budget, not an attack (it is created in a pool
+    /// nothing runs in); and a DELETE of such an id removes what an earlier such PUT of the run created.
     /// </summary>
     private static bool UpsertById(ApiOperation op, string value) =>
-        op.OperationId is "PutCompliancePolicy" or "PutAdvisory" or "DeleteCompliancePolicy" or "DeleteAdvisory" && value.Length is >= 1 and <= 64
+        op.OperationId is "PutCompliancePolicy" or "PutAdvisory" or "DeleteCompliancePolicy" or "DeleteAdvisory" or "PutBudget" or "DeleteBudget"
+        && value.Length is >= 1 and <= 64
         && value.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.') && value is not ("." or "..");
 
     /// <summary>
