@@ -50,7 +50,7 @@ internal sealed class TenantBudgetGrain(
         await this.RegisterOrUpdateReminder(KeepAlive, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
 
         // A new budget (or a new period or scope) reads its spend at once; a limit lowered under it alerts now.
-        await ObserveAsync(await SpentAsync([entry], now), now);
+        await ObserveAsync(await SpentAsync([entry], now), now, mustWrite: true);
         return BudgetBook.Status(state.State.Budgets[valid.Name], now);
     }
 
@@ -77,7 +77,7 @@ internal sealed class TenantBudgetGrain(
     public async Task<ImmutableArray<BudgetStatus>> RefreshAsync()
     {
         var now = time.GetUtcNow();
-        await ObserveAsync(await SpentAsync(state.State.Budgets.Values, now), now);
+        await ObserveAsync(await SpentAsync(state.State.Budgets.Values, now), now, mustWrite: false);
         return Statuses(now);
     }
 
@@ -109,11 +109,20 @@ internal sealed class TenantBudgetGrain(
         return spent;
     }
 
-    private async Task ObserveAsync(IReadOnlyDictionary<string, decimal> spent, DateTimeOffset now)
+    /// <summary>
+    /// Takes the spend read, persists (unless only the read's time changed: a refresh that finds the same spend every
+    /// minute writes nothing) and then alerts.
+    /// </summary>
+    private async Task ObserveAsync(IReadOnlyDictionary<string, decimal> spent, DateTimeOffset now, bool mustWrite)
     {
-        var (entries, alerts) = BudgetBook.Observe(state.State.Budgets, spent, now);
+        var before = state.State.Budgets;
+        var (entries, alerts) = BudgetBook.Observe(before, spent, now);
         state.State.Budgets = entries;
-        await state.WriteStateAsync();
+        if (mustWrite || !alerts.IsEmpty || entries.Any(e => !before.TryGetValue(e.Key, out var old) || old with { RefreshedAt = null } != e.Value with { RefreshedAt = null }))
+        {
+            await state.WriteStateAsync();
+        }
+
         foreach (var (status, percent) in alerts)
         {
             var spec = status.Spec;
