@@ -40,12 +40,15 @@ public sealed partial class AgentReporter(IGrainFactory grains, TimeProvider tim
         await WithRetryAsync(jobId, () => grains.GetJobGrain(jobId).ReleaseAsync(agentId, epoch, string.IsNullOrEmpty(reason) ? "released by the agent" : reason));
     }
 
-    /// <summary>Sends a report; a stale-lease refusal about a job the owner could not serve becomes NotFound.</summary>
+    /// <summary>
+    /// Sends a report (with the mutation's audit entry, <see cref="Audit.AuditCarriage"/>); a stale-lease refusal about
+    /// a job the owner could not serve becomes NotFound.
+    /// </summary>
     private async Task RefusedAsNotFoundAsync(string owner, Guid jobId, Func<Task> report)
     {
         try
         {
-            await WithRetryAsync(jobId, report);
+            await Audit.AuditCarriage.CarryAsync(jobId, () => WithRetryAsync(jobId, report));
         }
         catch (MeshException ex) when (ex.Code == MeshErrorCode.StaleEpoch)
         {

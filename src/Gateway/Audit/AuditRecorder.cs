@@ -41,6 +41,13 @@ public sealed class AuditRecordingOptions
 
     /// <summary>The most entries one append call carries (the rest go in the next). 1–10,000, default 512.</summary>
     public int MaxAppendBatch { get; set; } = 512;
+
+    /// <summary>
+    /// Whether the entries of a job's successful submit, start, complete and fail are written by the kernel in the job
+    /// change's own transaction (one commit per mutation) rather than appended after it (two). Refusals and failures
+    /// are always appended by the gateway. Default true; see COMPLIANCE.md, "Entries written with the change".
+    /// </summary>
+    public bool WriteWithChange { get; set; } = true;
 }
 
 /// <summary>
@@ -52,13 +59,19 @@ public sealed class AuditRecordingOptions
 /// </summary>
 public sealed class AuditRecorder : IMutationRecorder
 {
+    /// <summary>The actions whose success is one job grain call that writes the job: the kernel can write their entries with the change.</summary>
+    private static readonly HashSet<string> JobChanges = new(
+        [MeshActions.SubmitJob, MeshActions.StartJob, MeshActions.CompleteJob, MeshActions.FailJob], StringComparer.Ordinal);
+
     private readonly HashSet<string> _skipSucceeded;
+    private readonly bool _writeWithChange;
     private readonly GroupedSender<AuditDraft> _appends;
 
     public AuditRecorder(IGrainFactory grains, IOptions<AuditRecordingOptions> options, TimeProvider time)
     {
         var o = options.Value;
         _skipSucceeded = new(o.SkipSucceeded, StringComparer.Ordinal);
+        _writeWithChange = o.WriteWithChange;
         var limits = new Errors.RetryLimits(o.AppendTryTimeout, o.AppendRetryBudget);
         _appends = new GroupedSender<AuditDraft>(
             drafts => Errors.FailoverRetry.RunAsync(() => grains.GetGrain<IAuditGrain>(0).AppendAsync([.. drafts]), limits, time),
@@ -74,6 +87,9 @@ public sealed class AuditRecorder : IMutationRecorder
 
         return new ValueTask(AppendAsync(Draft(record).Storable()));
     }
+
+    public AuditDraft? Carriable(MutationRecord success) =>
+        _writeWithChange && JobChanges.Contains(success.Action) && !_skipSucceeded.Contains(success.Action) ? Draft(success).Storable() : null;
 
     /// <summary>
     /// Appends one entry and completes once it is durable. It goes in the next append call; a call that a silo failure

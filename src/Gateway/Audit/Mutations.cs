@@ -42,6 +42,13 @@ public interface IMutationRecorder
     /// record returns once it is durable. Throwing makes the answer Unavailable (the change may have been made).
     /// </summary>
     ValueTask RecordAsync(MutationRecord record);
+
+    /// <summary>
+    /// The entry this recorder would make of <paramref name="success"/>, when the kernel may write it with the change
+    /// itself (<see cref="AuditCarriage"/>); null to record it here. When the kernel did, <see cref="RecordAsync"/> is
+    /// not called for the success.
+    /// </summary>
+    AuditDraft? Carriable(MutationRecord success) => null;
 }
 
 /// <summary>
@@ -77,9 +84,11 @@ public sealed class Mutations(IEnumerable<IMutationRecorder> recorders, TimeProv
     private async Task<T> RecordedAsync<T>(MeshCaller caller, string action, string target, AuditChange summary, Func<Task<T>> change)
     {
         var digest = summary.Digest();
+        var (carrier, carried) = Carrier(new MutationRecord(time.GetUtcNow(), caller, action, target, MutationOutcome.Succeeded, null, digest));
         T result;
         try
         {
+            AuditCarriage.Offer(carried);
             result = await change();
         }
         catch (Exception ex)
@@ -89,16 +98,40 @@ public sealed class Mutations(IEnumerable<IMutationRecorder> recorders, TimeProv
                 : (MutationOutcome.Failed, (MeshErrorCode?)null));
             throw;
         }
+        finally
+        {
+            AuditCarriage.Offer(null);
+        }
 
-        await RecordAsync(caller, action, target, digest, (MutationOutcome.Succeeded, null));
+        await RecordAsync(caller, action, target, digest, (MutationOutcome.Succeeded, null), carried is { Delivered: true } ? carrier : null);
         return result;
     }
 
-    private async Task RecordAsync(MeshCaller caller, string action, string target, string? digest, (MutationOutcome Outcome, MeshErrorCode? Code) end)
+    /// <summary>The recorder whose entry of the success the kernel may write with the change, and that entry; else nulls.</summary>
+    private (IMutationRecorder? Recorder, CarriedEntry? Entry) Carrier(MutationRecord success)
+    {
+        foreach (var recorder in _recorders)
+        {
+            if (recorder.Carriable(success) is { } draft)
+            {
+                return (recorder, new CarriedEntry(draft));
+            }
+        }
+
+        return (null, null);
+    }
+
+    private async Task RecordAsync(MeshCaller caller, string action, string target, string? digest, (MutationOutcome Outcome, MeshErrorCode? Code) end,
+        IMutationRecorder? recorded = null)
     {
         var record = new MutationRecord(time.GetUtcNow(), caller, action, target, end.Outcome, end.Code, digest);
         foreach (var recorder in _recorders)
         {
+            if (ReferenceEquals(recorder, recorded))
+            {
+                continue; // the kernel wrote its entry with the change
+            }
+
             try
             {
                 await recorder.RecordAsync(record);

@@ -63,9 +63,9 @@ public sealed class JobSubmitter(IGrainFactory grains, AdmissionGate admission, 
         try
         {
             // A silo went away mid-call: the same job id can safely be submitted again.
-            var (outcome, retried) = await Errors.FailoverRetry.RunAsync(
+            var (outcome, retried) = await Audit.AuditCarriage.CarryAsync(jobId, () => Errors.FailoverRetry.RunAsync(
                 () => grain.SubmitAsync(tenant.TenantId, spec, tenant.Quotas.MaxQueuedJobs, tenant.Quotas.MaxConcurrentJobs),
-                new Errors.RetryLimits(TryTimeout, RetryBudget), time, cancellationToken);
+                new Errors.RetryLimits(TryTimeout, RetryBudget), time, cancellationToken));
 
             // Without an idempotency key the id is this call's own: finding it means an earlier try of this very
             // submit was written before its answer was lost.

@@ -33,6 +33,14 @@ public sealed class AuditOptions
     [PositiveTimeSpan]
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// How often the audit writer looks for entries that job changes wrote into the audit inbox and no seal took yet
+    /// (PostgreSQL; a silo seals its own job writer's entries at once, this catches another silo's after it stopped).
+    /// Default 1 s.
+    /// </summary>
+    [PositiveTimeSpan]
+    public TimeSpan InboxPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Most entries sealed in one transaction (PostgreSQL). Default 2,000.</summary>
     [Range(1, 50_000)]
     public int MaxBatch { get; set; } = 2_000;

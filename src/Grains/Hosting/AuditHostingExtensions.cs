@@ -28,6 +28,7 @@ public static partial class AuditHostingExtensions
                 options.Retention, sp.GetRequiredKeyedService<TimeProvider>(TimeProviderNames.Grains));
         });
         services.AddHostedService<AuditMaintenanceService>();
+        silo.AddIncomingGrainCallFilter<AuditCarryFilter>();
         return silo;
     }
 

@@ -65,6 +65,68 @@ internal static class AuditRows
         return command;
     }
 
+    /// <summary>The audit inbox's draft columns (sql/0014_audit_inbox.sql), in the order of <see cref="AddInboxParameters"/>.</summary>
+    private const string InboxColumns =
+        "actor_kind, actor_key, actor_tenant, actor_address, action, target, tenant, outcome, error_code, request_id, correlation_id, transport, change_digest";
+
+    /// <summary>
+    /// Inserts carried drafts into the audit inbox, each with the job it is about: parameters <paramref name="first"/>
+    /// to <paramref name="first"/> + 13 (<see cref="AddInboxParameters"/>); only the drafts of jobs in
+    /// <paramref name="writtenJobs"/> (a query over the statement's written rows), so an entry is there exactly when its
+    /// change is. Used as a data-modifying CTE of the job writer's statements.
+    /// </summary>
+    public static string InboxInsertSql(int first, string writtenJobs) =>
+        $"""
+        INSERT INTO meshos_audit_inbox (job_id, {InboxColumns})
+        SELECT d.* FROM unnest(${first}::uuid[], ${first + 1}::text[], ${first + 2}::text[], ${first + 3}::text[], ${first + 4}::text[],
+            ${first + 5}::text[], ${first + 6}::text[], ${first + 7}::text[], ${first + 8}::text[], ${first + 9}::text[], ${first + 10}::text[],
+            ${first + 11}::text[], ${first + 12}::text[], ${first + 13}::text[]) AS d(job_id, {InboxColumns})
+        WHERE d.job_id IN ({writtenJobs})
+        """;
+
+    /// <summary>The fourteen parameters of <see cref="InboxInsertSql"/>, in its order.</summary>
+    public static void AddInboxParameters(NpgsqlParameterCollection p, IReadOnlyList<(Guid JobId, AuditDraft Draft)> drafts)
+    {
+        p.Add(Array(drafts.Select(d => d.JobId)));
+        p.Add(Array(drafts.Select(d => d.Draft.Actor.Kind)));
+        p.Add(Array(drafts.Select(d => d.Draft.Actor.KeyId)));
+        p.Add(Array(drafts.Select(d => d.Draft.Actor.TenantId)));
+        p.Add(Array(drafts.Select(d => d.Draft.Actor.Address)));
+        p.Add(Array(drafts.Select(d => d.Draft.Action)));
+        p.Add(Array(drafts.Select(d => d.Draft.Target)));
+        p.Add(Array(drafts.Select(d => d.Draft.Tenant)));
+        p.Add(Array(drafts.Select(d => AuditCanonical.Name(d.Draft.Outcome))));
+        p.Add(Array(drafts.Select(d => d.Draft.ErrorCode)));
+        p.Add(Array(drafts.Select(d => d.Draft.RequestId)));
+        p.Add(Array(drafts.Select(d => d.Draft.CorrelationId)));
+        p.Add(Array(drafts.Select(d => d.Draft.Transport)));
+        p.Add(Array(drafts.Select(d => d.Draft.ChangeDigest)));
+    }
+
+    /// <summary>
+    /// Takes (deletes and returns) the oldest inbox rows, at most <c>$1</c>, skipping rows another sealer holds; the
+    /// caller seals them in the same transaction, ordered by id.
+    /// </summary>
+    public const string InboxTakeSql = $"""
+        DELETE FROM meshos_audit_inbox WHERE id IN (SELECT id FROM meshos_audit_inbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+        RETURNING id, {InboxColumns}
+        """;
+
+    /// <summary>A row of <see cref="InboxTakeSql"/>: its id and draft.</summary>
+    public static (long Id, AuditDraft Draft) ReadInbox(NpgsqlDataReader r) => (
+        r.GetInt64(0),
+        new AuditDraft(
+            new AuditActor(r.GetString(1), r.GetString(2), Text(r, 3), Text(r, 4)),
+            r.GetString(5),
+            r.GetString(6),
+            Text(r, 7),
+            Outcome(r.GetString(8)),
+            Text(r, 9),
+            Text(r, 10),
+            Text(r, 11),
+            Text(r, 12),
+            Text(r, 13)));
+
     private static string? Text(NpgsqlDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
 
     private static AuditOutcome Outcome(string name) => name switch

@@ -17,7 +17,10 @@ namespace MeshOs.Persistence.Audit;
 /// The audit chain on PostgreSQL (<c>sql/0007_audit.sql</c>). Appends are group-committed: one writer loop takes every
 /// draft waiting (up to <see cref="AuditOptions.MaxBatch"/>) and, in one transaction, locks the head row, seals the
 /// drafts onto it, inserts them and moves the head; the appends complete at commit. The head row's lock is what keeps
-/// one chain across silos, and the batch amortises it.
+/// one chain across silos, and the batch amortises it. Each of those transactions also seals the audit inbox
+/// (sql/0014_audit_inbox.sql): the entries the job store wrote with job changes are taken, oldest first, and chained
+/// ahead of the batch's own drafts. The job writer asks for a seal after each commit that wrote entries; a poll every
+/// <see cref="AuditOptions.InboxPollInterval"/> takes what another silo left; a query or verification seals first.
 /// </summary>
 internal sealed partial class PostgresAuditStore(
     PostgresConnection connection,
@@ -28,9 +31,46 @@ internal sealed partial class PostgresAuditStore(
     private static readonly Meter Meter = new("MeshOs.Audit");
     private static readonly Histogram<int> BatchSize = Meter.CreateHistogram("meshos.audit.batch_size", "{entry}", "Audit entries sealed per transaction.",
         advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048] });
+    private static readonly Counter<long> InboxSealed = Meter.CreateCounter<long>("meshos.audit.inbox_sealed", "{entry}",
+        "Audit entries written with job changes (the inbox) and sealed onto the chain.");
 
     private readonly Channel<Append> _queue = Channel.CreateUnbounded<Append>(new UnboundedChannelOptions { SingleReader = true });
     private readonly PartitionsMade _partitions = new("meshos_audit_ensure_partition");
+    private int _sealAsked;
+
+    /// <summary>
+    /// The job writer wrote entries into the inbox: the writer loop seals them with its next transaction (at once when
+    /// idle). Requests made while one waits are one.
+    /// </summary>
+    public void InboxFilled()
+    {
+        if (Interlocked.Exchange(ref _sealAsked, 1) == 0)
+        {
+            _queue.Writer.TryWrite(new Append([]));
+        }
+    }
+
+    /// <summary>
+    /// Seals what the inbox holds now (a transaction of the writer loop) so that a read that follows sees every
+    /// acknowledged entry. A failure is logged only: the read goes on over what is sealed.
+    /// </summary>
+    private async Task SealInboxAsync()
+    {
+        var seal = new Append([]);
+        if (!_queue.Writer.TryWrite(seal))
+        {
+            return;
+        }
+
+        try
+        {
+            await seal.Done.Task;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogSealFailed(logger, ex.GetBaseException().Message);
+        }
+    }
 
     public Task<IReadOnlyList<AuditEntry>> AppendAsync(IReadOnlyList<AuditDraft> drafts, CancellationToken cancellationToken = default)
     {
@@ -45,6 +85,29 @@ internal sealed partial class PostgresAuditStore(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var poll = PollInboxAsync(stoppingToken);
+        await WriteLoopAsync(stoppingToken);
+        await poll;
+    }
+
+    /// <summary>Asks for a seal every <see cref="AuditOptions.InboxPollInterval"/>: rows another silo's writer left (it stopped), rows from before a restart.</summary>
+    private async Task PollInboxAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.InboxPollInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                InboxFilled();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task WriteLoopAsync(CancellationToken stoppingToken)
+    {
         var batch = new List<Append>();
         NpgsqlConnection? conn = null;
         try
@@ -58,6 +121,9 @@ internal sealed partial class PostgresAuditStore(
                     batch.Add(append);
                     count += append.Drafts.Count;
                 }
+
+                // From here a new inbox write asks again: this transaction may start before it commits.
+                Interlocked.Exchange(ref _sealAsked, 0);
 
                 try
                 {
@@ -137,7 +203,10 @@ internal sealed partial class PostgresAuditStore(
         }
     }
 
-    /// <summary>Locks the head, seals the drafts onto it, inserts them and moves the head: one transaction.</summary>
+    /// <summary>
+    /// Locks the head, takes the oldest inbox rows, seals them and then the drafts onto it, inserts them, moves the head
+    /// and deletes the rows taken: one transaction. Returns the drafts' entries (the inbox's are nobody's to answer).
+    /// </summary>
     private async Task<IReadOnlyList<AuditEntry>> CommitAsync(NpgsqlConnection conn, IReadOnlyList<AuditDraft> drafts, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -155,7 +224,30 @@ internal sealed partial class PostgresAuditStore(
             head = new AuditHead(reader.GetInt64(0), Convert.ToHexStringLower(reader.GetFieldValue<byte[]>(1)), new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero));
         }
 
-        var (entries, next) = AuditChain.Seal(head, drafts, now);
+        var inbox = new List<(long Id, AuditDraft Draft)>();
+        await using (var take = new NpgsqlCommand(AuditRows.InboxTakeSql, conn, transaction))
+        {
+            take.Parameters.Add(new NpgsqlParameter { Value = options.Value.MaxBatch });
+            await using var reader = await take.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                inbox.Add(AuditRows.ReadInbox(reader));
+            }
+        }
+
+        if (inbox.Count == options.Value.MaxBatch)
+        {
+            InboxFilled(); // more may wait
+        }
+
+        if (inbox.Count + drafts.Count == 0)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return [];
+        }
+
+        inbox.Sort((a, b) => a.Id.CompareTo(b.Id));
+        var (entries, next) = AuditChain.Seal(head, [.. inbox.Select(i => i.Draft), .. drafts], now);
         await using (var write = new NpgsqlBatch(conn, transaction))
         {
             write.BatchCommands.Add(AuditRows.InsertCommand(entries));
@@ -168,11 +260,13 @@ internal sealed partial class PostgresAuditStore(
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return entries;
+        InboxSealed.Add(inbox.Count);
+        return inbox.Count == 0 ? entries : [.. entries.Skip(inbox.Count)];
     }
 
     public async Task<AuditHead> GetHeadAsync(CancellationToken cancellationToken = default)
     {
+        await SealInboxAsync();
         await using var command = connection.DataSource.CreateCommand("SELECT seq, hash, at FROM meshos_audit_head WHERE id = 1");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
@@ -182,6 +276,7 @@ internal sealed partial class PostgresAuditStore(
 
     public async Task<AuditPage> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default)
     {
+        await SealInboxAsync();
         var sql = new StringBuilder($"SELECT {AuditRows.Columns} FROM meshos_audit WHERE true");
         await using var command = connection.DataSource.CreateCommand();
         void Filter(string condition, object? value)
@@ -347,6 +442,9 @@ internal sealed partial class PostgresAuditStore(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Audit store: could not prepare its connection and this month's partition at start ({Reason}); the first append will")]
     private static partial void LogWarmUpFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit store: could not seal the inbox before a read ({Reason}); the read shows what is sealed")]
+    private static partial void LogSealFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} audit entries failed (none was acknowledged)")]
     private static partial void LogBatchFailed(ILogger logger, int count, Exception exception);

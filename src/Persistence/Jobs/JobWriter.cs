@@ -2,10 +2,12 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
+using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Grains.Kernel.Agents;
 using MeshOs.Persistence.Agents;
+using MeshOs.Persistence.Audit;
 using MeshOs.Persistence.Events;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,11 +21,14 @@ namespace MeshOs.Persistence.Jobs;
 /// Group commit for the job store, the agent store and the event log. Grains hand in writes and await them; each of a few writer
 /// loops takes every write waiting (up to a batch), applies them in one transaction with one round trip (inserts,
 /// versioned updates and their events as array-bound statements) and completes them all at commit. Throughput then
-/// grows with load instead of being capped by one commit per write.
+/// grows with load instead of being capped by one commit per write. Audit entries carried with a job write go into the
+/// audit inbox in the same transaction, only when the write is applied (sql/0014_audit_inbox.sql), and the audit store
+/// is told to seal them onto the chain.
 /// </summary>
 internal sealed partial class JobWriter(
     PostgresConnection connection,
     IOptions<PostgresStoreOptions> options,
+    PostgresAuditStore audit,
     ILogger<JobWriter> logger) : BackgroundService
 {
     private static readonly Meter Meter = new("MeshOs.Storage");
@@ -37,9 +42,12 @@ internal sealed partial class JobWriter(
 
     private readonly Channel<Write> _queue = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = false });
 
-    public Task<bool> InsertAsync(JobRecord job) => Enqueue(new InsertWrite(job));
+    /// <summary>Inserts the job (true) unless its id or idempotency key is taken (false); <paramref name="entries"/> are written with it.</summary>
+    public Task<bool> InsertAsync(JobRecord job, ImmutableArray<AuditDraft> entries) => Enqueue(new InsertWrite(job) { Audit = entries.IsDefault ? [] : entries });
 
-    public Task<bool> UpdateAsync(JobRecord job, ImmutableArray<MeshEvent> events) => Enqueue(new UpdateWrite(job, events));
+    /// <summary>Writes the newer version of a job (true) or nothing (false); <paramref name="entries"/> are written with it.</summary>
+    public Task<bool> UpdateAsync(JobRecord job, ImmutableArray<MeshEvent> events, ImmutableArray<AuditDraft> entries) =>
+        Enqueue(new UpdateWrite(job, events) { Audit = entries.IsDefault ? [] : entries });
 
     public Task<bool> AppendAsync(ImmutableArray<MeshEvent> events) => Enqueue(new AppendWrite(events));
 
@@ -241,12 +249,13 @@ internal sealed partial class JobWriter(
             .ToList();
         foreach (var group in insertGroups)
         {
-            commands.BatchCommands.Add(InsertCommand(group));
+            commands.BatchCommands.Add(InsertCommand(group, Entries(group)));
         }
 
+        var candidateEntries = Entries(candidates);
         if (candidates.Count > 0)
         {
-            commands.BatchCommands.Add(UpdateCommand(candidates, ref ordinal));
+            commands.BatchCommands.Add(UpdateCommand(candidates, candidateEntries, ref ordinal));
         }
 
         if (agentCandidates.Count > 0)
@@ -295,6 +304,11 @@ internal sealed partial class JobWriter(
             }
         }
 
+        if (insertGroups.Any(g => g.Any(i => i.Audit.Length > 0)) || candidateEntries.Count > 0)
+        {
+            audit.InboxFilled();
+        }
+
         inserts.ForEach(w => w.Done.TrySetResult(inserted.Contains(w.Job.JobId)));
         duplicateInserts.ForEach(w => w.Done.TrySetResult(false));
         candidates.ForEach(w => w.Done.TrySetResult(updated.Contains(w.Job.JobId)));
@@ -322,7 +336,11 @@ internal sealed partial class JobWriter(
     /// concurrent insert into the same day. When every id is version 7 without a key, the id check is bounded to the
     /// days around the ids' times, a constant the planner prunes the other partitions with.
     /// </summary>
-    private static NpgsqlBatchCommand InsertCommand(List<InsertWrite> inserts)
+    /// <summary>The audit entries the writes carry, each with its job.</summary>
+    private static List<(Guid JobId, AuditDraft Draft)> Entries(IEnumerable<JobWrite> writes) =>
+        [.. writes.SelectMany(w => w.Audit.Select(d => (w.Job.JobId, d)))];
+
+    private static NpgsqlBatchCommand InsertCommand(List<InsertWrite> inserts, List<(Guid JobId, AuditDraft Draft)> entries)
     {
         var jobs = inserts.Select(i => i.Job).ToList();
         var idTimes = jobs.Select(j => j.Spec.IdempotencyKey is null ? JobRows.IdTime(j.JobId) : null).ToList();
@@ -334,7 +352,8 @@ internal sealed partial class JobWriter(
                 AND (u.idempotency_key IS NULL OR NOT EXISTS (
                     SELECT 1 FROM meshos_jobs j WHERE j.tenant_id = u.tenant_id AND j.idempotency_key = u.idempotency_key OFFSET 0))
               """;
-        var command = new NpgsqlBatchCommand($"""
+        var firstEntryParameter = bounded ? 36 : 34;
+        var command = new NpgsqlBatchCommand((entries.Count > 0 ? "WITH ins AS (\n" : string.Empty) + $"""
             INSERT INTO meshos_jobs ({JobRows.Columns})
             SELECT {JobRows.ScalarColumns}, string_to_array(data_classes, E'\n') FROM unnest(
                 $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::smallint[], $8::smallint[], $9::int[],
@@ -346,7 +365,9 @@ internal sealed partial class JobWriter(
             WHERE {existing}
             ON CONFLICT DO NOTHING
             RETURNING id
-            """);
+            """ + (entries.Count > 0
+                ? $"\n), audited AS (\n{AuditRows.InboxInsertSql(firstEntryParameter, "SELECT id FROM ins")}\n)\nSELECT id FROM ins"
+                : string.Empty));
         var p = command.Parameters;
         p.Add(Array(jobs.Select(j => j.JobId)));
         p.Add(Array(jobs.Select(j => j.TenantId)));
@@ -387,10 +408,15 @@ internal sealed partial class JobWriter(
             p.Add(new NpgsqlParameter { Value = (idTimes.Max()!.Value + JobRows.IdTimeSlack).UtcDateTime });
         }
 
+        if (entries.Count > 0)
+        {
+            AuditRows.AddInboxParameters(p, entries);
+        }
+
         return command;
     }
 
-    private static NpgsqlBatchCommand UpdateCommand(List<UpdateWrite> updates, ref int ordinal)
+    private static NpgsqlBatchCommand UpdateCommand(List<UpdateWrite> updates, List<(Guid JobId, AuditDraft Draft)> entries, ref int ordinal)
     {
         var jobs = updates.Select(u => u.Job).ToList();
         var events = new List<(Guid JobId, int Ordinal, MeshEvent Event)>();
@@ -421,7 +447,7 @@ internal sealed partial class JobWriter(
                 RETURNING j.id
             ), appended AS (
             {EventRows.AppendSql(19, "uuid", "SELECT id FROM changed")}
-            )
+            ){(entries.Count > 0 ? $", audited AS (\n{AuditRows.InboxInsertSql(26, "SELECT id FROM changed")}\n)" : string.Empty)}
             SELECT id FROM changed
             """);
         var p = command.Parameters;
@@ -448,6 +474,11 @@ internal sealed partial class JobWriter(
         // creation time never changes, and this spares planning and probing every day kept.
         p.Add(new NpgsqlParameter { Value = jobs.Min(j => j.CreatedAt).UtcDateTime });
         p.Add(new NpgsqlParameter { Value = jobs.Max(j => j.CreatedAt).UtcDateTime });
+        if (entries.Count > 0)
+        {
+            AuditRows.AddInboxParameters(p, entries);
+        }
+
         return command;
     }
 
@@ -473,15 +504,18 @@ internal sealed partial class JobWriter(
         public virtual int EventCount => 0;
     }
 
-    private sealed class InsertWrite(JobRecord job) : Write
+    /// <summary>A write of a job, with the audit entries to write in its transaction when it is applied.</summary>
+    private abstract class JobWrite(JobRecord job) : Write
     {
         public JobRecord Job { get; } = job;
+
+        public ImmutableArray<AuditDraft> Audit { get; init; } = [];
     }
 
-    private sealed class UpdateWrite(JobRecord job, ImmutableArray<MeshEvent> events) : Write
-    {
-        public JobRecord Job { get; } = job;
+    private sealed class InsertWrite(JobRecord job) : JobWrite(job);
 
+    private sealed class UpdateWrite(JobRecord job, ImmutableArray<MeshEvent> events) : JobWrite(job)
+    {
         public ImmutableArray<MeshEvent> Events { get; } = events.IsDefault ? [] : events;
 
         public override int EventCount => Events.Length;

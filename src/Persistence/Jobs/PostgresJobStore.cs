@@ -1,11 +1,14 @@
 using System.Collections.Immutable;
 using System.Text;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Grains.Audit;
 using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Grains.Storage;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace MeshOs.Persistence.Jobs;
@@ -15,11 +18,17 @@ namespace MeshOs.Persistence.Jobs;
 /// statements on indexes made for them (see sql/0004_jobs.sql). The table is kept in daily partitions by creation time
 /// that retention drops whole (sql/0011_jobs_partitioned.sql); a lookup by id alone probes each partition's id index.
 /// </summary>
-internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter writer) : IJobStore
+internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter writer, IOptions<AuditOptions> audit) : IJobStore
 {
-    public async Task<JobRecord?> InsertAsync(JobRecord job, CancellationToken cancellationToken = default)
+    /// <summary>With auditing on, carried entries go into the audit inbox in the write's transaction (sql/0014_audit_inbox.sql).</summary>
+    public bool RecordsAudit => audit.Value.Enabled;
+
+    public Task<JobRecord?> InsertAsync(JobRecord job, CancellationToken cancellationToken = default) =>
+        InsertAsync(job, [], cancellationToken);
+
+    public async Task<JobRecord?> InsertAsync(JobRecord job, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken = default)
     {
-        if (await writer.InsertAsync(job))
+        if (await writer.InsertAsync(job, Recorded(audit)))
         {
             return null;
         }
@@ -31,7 +40,13 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
     }
 
     public Task<bool> UpdateAsync(JobRecord job, ImmutableArray<MeshEvent> events, CancellationToken cancellationToken = default) =>
-        writer.UpdateAsync(job, events);
+        writer.UpdateAsync(job, events, []);
+
+    public Task<bool> UpdateAsync(JobRecord job, ImmutableArray<MeshEvent> events, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken = default) =>
+        writer.UpdateAsync(job, events, Recorded(audit));
+
+    private ImmutableArray<AuditDraft> Recorded(IReadOnlyList<AuditDraft> drafts) =>
+        RecordsAudit ? [.. drafts.Select(d => d.Storable())] : [];
 
     /// <summary>
     /// A job by id. A version-7 id tells about when the job was created: the days around it are looked in first, a

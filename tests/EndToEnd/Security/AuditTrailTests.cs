@@ -13,14 +13,15 @@ namespace MeshOs.Tests.EndToEnd.Security;
 /// <summary>
 /// The audit trail as an auditor reads it: every mutation's entry carries the digest of what was asked (recomputed here
 /// from the request, independently of the gateway's code), an operator's reads of job payloads are entries of their
-/// own, and the log answers over gRPC as over REST. One embedded silo; each test makes its own tenants and ids.
+/// own, and the log answers over gRPC as over REST. On an embedded silo (entries of job changes appended by the job
+/// grain's call filter) and on PostgreSQL (written in the job change's transaction through the audit inbox, then
+/// sealed): every entry exactly once either way. Each test makes its own tenants and ids.
 /// </summary>
-[Collection(EmbeddedKernelCollection.Name)]
-public sealed class AuditTrailTests(EmbeddedKernelFixture fixture)
+public abstract class AuditTrailTests(Func<KernelMesh> mesh)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    private KernelMesh Mesh => fixture.Mesh;
+    private KernelMesh Mesh => mesh();
 
     private MeshApi Api => Mesh.Api;
 
@@ -208,3 +209,11 @@ public sealed class AuditTrailTests(EmbeddedKernelFixture fixture)
 
     private static string Sha256(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 }
+
+/// <summary><see cref="AuditTrailTests"/> on one embedded silo.</summary>
+[Collection(EmbeddedKernelCollection.Name)]
+public sealed class EmbeddedAuditTrailTests(EmbeddedKernelFixture fixture) : AuditTrailTests(() => fixture.Mesh);
+
+/// <summary><see cref="AuditTrailTests"/> on a silo over PostgreSQL.</summary>
+[Collection(PostgresKernelCollection.Name)]
+public sealed class PostgresAuditTrailTests(PostgresKernelFixture fixture) : AuditTrailTests(() => fixture.Mesh);

@@ -1,11 +1,14 @@
 using MeshOs.Abstractions.Audit;
+using MeshOs.Abstractions.Jobs;
 using MeshOs.Grains.Audit;
+using MeshOs.Grains.Kernel.Jobs;
 using MeshOs.Persistence.Hosting;
 using MeshOs.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
+using MeshOs.Tests.Postgres.JobStore;
 using Npgsql;
 
 namespace MeshOs.Tests.Postgres.Audit;
@@ -39,6 +42,60 @@ public sealed class PostgresAuditTests(PostgresFixture postgres)
         var verdict = await b.Log.VerifyAsync(null, null);
         Assert.Equal(new AuditVerdict(true, 1, 300, 300, 1, null, null, null), verdict);
         Assert.Equal(300L, await Db.ScalarAsync<long>(db, "SELECT seq FROM meshos_audit_head"));
+    }
+
+    private static AuditDraft JobDraft(string action, Guid jobId, string request) => new(
+        new AuditActor("agent", "enrol-1", null, "127.0.0.1"), action, "job/" + jobId.ToString("D"), "tenant-a", AuditOutcome.Succeeded, null, request, null, "grpc", "digest-" + request);
+
+    [Fact]
+    public async Task Entries_written_with_job_changes_are_chained_exactly_when_the_change_is_written()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        await using var host = await AuditHost.StartAsync(db, _clock, Key);
+        var jobs = host.Jobs;
+        Assert.True(jobs.RecordsAudit);
+        var job = TestJobs.Pending();
+
+        Assert.Null(await jobs.InsertAsync(job, [JobDraft("jobs.submit", job.JobId, "submit")]));
+        Assert.NotNull(await jobs.InsertAsync(job, [JobDraft("jobs.submit", job.JobId, "submit-again")])); // id taken: nothing written
+        var leased = TestJobs.Leased(job, "agent-1", 1);
+        Assert.True(await jobs.UpdateAsync(leased, [], [JobDraft("agent.start", job.JobId, "start"), JobDraft("agent.complete", job.JobId, "complete")]));
+        Assert.False(await jobs.UpdateAsync(leased, [], [JobDraft("agent.complete", job.JobId, "stale")])); // not newer: nothing written
+
+        var page = await host.Log.QueryAsync(new AuditQuery(null, null, null, "job/" + job.JobId.ToString("D"), null, null, null, 10));
+
+        Assert.Equal(["complete", "start", "submit"], page.Entries.Select(e => e.Draft.RequestId));
+        Assert.Equal(JobDraft("agent.complete", job.JobId, "complete"), page.Entries[0].Draft);
+        Assert.Equal(0L, await Db.ScalarAsync<long>(db, "SELECT count(*) FROM meshos_audit_inbox"));
+        Assert.Equal(new AuditVerdict(true, 1, 3, 3, 0, null, null, null), await host.Log.VerifyAsync(null, null));
+    }
+
+    [Fact]
+    public async Task Inbox_rows_left_by_another_writer_are_sealed_before_a_read_and_cannot_be_altered()
+    {
+        var db = await postgres.CreateDatabaseAsync();
+        await using (var first = await AuditHost.StartAsync(db, _clock, Key))
+        {
+            await first.Log.AppendAsync(Draft(1));
+        }
+
+        // As a job writer whose silo stopped before its audit writer sealed: the rows wait in the inbox.
+        var jobId = Guid.NewGuid();
+        await Db.ExecuteAsync(db, $"""
+            INSERT INTO meshos_audit_inbox (job_id, actor_kind, actor_key, action, target, outcome, request_id)
+            VALUES ('{jobId}', 'tenant', 'key-1', 'jobs.submit', 'job/{jobId}', 'succeeded', 'left-1'),
+                   ('{jobId}', 'agent', 'enrol-1', 'agent.complete', 'job/{jobId}', 'succeeded', 'left-2')
+            """);
+        var altered = await Assert.ThrowsAsync<PostgresException>(() => Db.ExecuteAsync(db, "UPDATE meshos_audit_inbox SET action = 'x'"));
+        Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, altered.SqlState);
+
+        await using var second = await AuditHost.StartAsync(db, _clock, Key);
+        var page = await second.Log.QueryAsync(new AuditQuery(null, null, null, null, null, null, null, 10));
+
+        Assert.Equal([3L, 2L, 1L], page.Entries.Select(e => e.Seq));
+        Assert.Equal(["left-2", "left-1", "req-1"], page.Entries.Select(e => e.Draft.RequestId));
+        Assert.Equal(0L, await Db.ScalarAsync<long>(db, "SELECT count(*) FROM meshos_audit_inbox"));
+        Assert.True((await second.Log.VerifyAsync(null, null)).Intact);
     }
 
     [Theory]
@@ -151,6 +208,9 @@ public sealed class PostgresAuditTests(PostgresFixture postgres)
         }
 
         public IAuditLog Log { get; }
+
+        /// <summary>The job store of the same silo (its writes carry audit entries into the inbox).</summary>
+        public IJobStore Jobs => _provider.GetRequiredService<IJobStore>();
 
         public static async Task<AuditHost> StartAsync(string db, TimeProvider clock, byte[] key, TimeSpan? retention = null)
         {

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
@@ -25,6 +26,28 @@ public interface IJobStore
     /// one, so a late or repeated write never moves a job back. Returns false when it was not newer.
     /// </summary>
     Task<bool> UpdateAsync(JobRecord job, ImmutableArray<MeshEvent> events, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Whether <see cref="InsertAsync(JobRecord, IReadOnlyList{AuditDraft}, CancellationToken)"/> and
+    /// <see cref="UpdateAsync(JobRecord, ImmutableArray{MeshEvent}, IReadOnlyList{AuditDraft}, CancellationToken)"/>
+    /// write audit entries with the change, in its transaction (the PostgreSQL store with auditing on). False: the
+    /// entries are the caller's to append.
+    /// </summary>
+    bool RecordsAudit => false;
+
+    /// <summary>
+    /// <see cref="InsertAsync(JobRecord, CancellationToken)"/>, writing <paramref name="audit"/> in the same transaction
+    /// when the job is inserted (and only then) and <see cref="RecordsAudit"/>.
+    /// </summary>
+    Task<JobRecord?> InsertAsync(JobRecord job, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken = default) =>
+        InsertAsync(job, cancellationToken);
+
+    /// <summary>
+    /// <see cref="UpdateAsync(JobRecord, ImmutableArray{MeshEvent}, CancellationToken)"/>, writing <paramref name="audit"/>
+    /// in the same transaction when the update is written (and only then) and <see cref="RecordsAudit"/>.
+    /// </summary>
+    Task<bool> UpdateAsync(JobRecord job, ImmutableArray<MeshEvent> events, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken = default) =>
+        UpdateAsync(job, events, cancellationToken);
 
     Task<JobRecord?> GetAsync(Guid jobId, CancellationToken cancellationToken = default);
 

@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Grains.Audit;
 using MeshOs.Grains.Kernel.Dispatch;
 using MeshOs.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,7 +18,8 @@ namespace MeshOs.Grains.Kernel.Jobs;
 /// <summary>
 /// One job: the single writer of its record. Every change is written to the job store (group commit) before the call
 /// that caused it returns. The lease epoch is the fencing token: it only grows, and it is durable before an agent
-/// sees it, so no report from an older lease can ever be taken for the current one.
+/// sees it, so no report from an older lease can ever be taken for the current one. A call's audit entry, when the
+/// gateway carries it (<see cref="AuditCarry"/>), is written in the same transaction as the change it records.
 /// </summary>
 [CollectionAgeLimit(Minutes = 10)]
 [Orleans.Placement.PreferLocalPlacement] // a job is mostly called by the gateway that took its submit and leases it out: keep it there
@@ -28,7 +31,7 @@ internal sealed partial class JobGrain(
     QueueReferences queues,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     IHostApplicationLifetime lifetime,
-    ILogger<JobGrain> logger) : Grain, IJobGrain
+    ILogger<JobGrain> logger) : Grain, IJobGrain, IAuditCarrier
 {
     private readonly JobOptions _options = jobOptions.Value;
     private readonly int _shards = dispatchOptions.Value.ShardsPerQueue;
@@ -43,10 +46,19 @@ internal sealed partial class JobGrain(
     private DateTimeOffset _leaseExpiresAt;
     private IGrainTimer? _deadline;
 
+    /// <summary>
+    /// Audit entries of changes kept in memory (a start: see <see cref="StartAsync"/>), written with the job's next write
+    /// (or appended on their own when the activation ends first): an entry is durable no later than its change.
+    /// </summary>
+    private readonly List<AuditDraft> _heldAudit = [];
+
     /// <summary>How soon a deadline that could not be acted on (the store failed) is tried again.</summary>
     private static readonly TimeSpan DeadlineRetry = TimeSpan.FromSeconds(2);
 
     private Guid JobId => this.GetPrimaryKey();
+
+    bool IAuditCarrier.Carries(string target) =>
+        target.Length == 40 && target.StartsWith("job/", StringComparison.Ordinal) && Guid.TryParse(target.AsSpan(4), out var id) && id == JobId;
 
     public async Task<SubmitOutcome> SubmitAsync(string tenantId, JobSpec spec, int maxQueuedJobs, int maxConcurrentJobs)
     {
@@ -77,7 +89,9 @@ internal sealed partial class JobGrain(
         JobRecord? existing;
         try
         {
-            existing = await store.InsertAsync(record);
+            existing = AuditCarry.Current is { } carry && store.RecordsAudit
+                ? await store.InsertAsync(record, [carry.Draft])
+                : await store.InsertAsync(record);
         }
         catch (Exception ex) when (ex is not MeshException)
         {
@@ -95,6 +109,11 @@ internal sealed partial class JobGrain(
         }
 
         SetLoaded(record);
+        if (store.RecordsAudit)
+        {
+            AuditCarry.Current?.MarkRecorded(); // inserted, with its entry
+        }
+
         KernelMetrics.JobSubmitted();
         await EnqueueAsync(admitted: true);
         return new SubmitOutcome(record, Created: true);
@@ -228,6 +247,12 @@ internal sealed partial class JobGrain(
         // which recovery treats the same way (the lease decides), so nothing is lost by waiting.
         _job = job with { Status = JobStatus.Running, StartedAt = now, Version = job.Version + 1, UpdatedAt = now };
         _runningUnsaved = true;
+        if (store.RecordsAudit && AuditCarry.Current is { } carry)
+        {
+            // Its entry waits with the change: both are written with the job's next write.
+            _heldAudit.Add(carry.Draft);
+            carry.MarkRecorded();
+        }
         NotifyWatchers();
         ScheduleDeadline();
         if (_options.RunningPersistDelay <= TimeSpan.Zero)
@@ -444,9 +469,14 @@ internal sealed partial class JobGrain(
     {
         var versioned = bumpVersion ? next with { Version = _job!.Version + 1, UpdatedAt = time.GetUtcNow() } : next;
         bool written;
+        var carry = store.RecordsAudit ? AuditCarry.Current : null;
+        var held = _heldAudit.Count;
+        AuditDraft[] audit = carry is null ? [.. _heldAudit] : [.. _heldAudit, carry.Draft];
         try
         {
-            written = await store.UpdateAsync(versioned, events);
+            written = audit.Length > 0
+                ? await store.UpdateAsync(versioned, events, audit)
+                : await store.UpdateAsync(versioned, events);
         }
         catch (Exception ex) when (ex is not MeshException)
         {
@@ -465,6 +495,8 @@ internal sealed partial class JobGrain(
         _job = versioned;
         _runningUnsaved = false;
         _persistRunningAt = null;
+        _heldAudit.RemoveRange(0, held);
+        carry?.MarkRecorded();
         foreach (var e in events)
         {
             if (e.PayloadAs<JobAttemptEnded>() is { } attempt)
@@ -563,6 +595,25 @@ internal sealed partial class JobGrain(
         {
             _loading = null;
         }
+    }
+
+    /// <summary>Entries held with a change the activation ends before writing are appended on their own.</summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_heldAudit.Count > 0 && ServiceProvider.GetService<IAuditLog>() is { } log)
+        {
+            try
+            {
+                await log.AppendAsync([.. _heldAudit], cancellationToken);
+                _heldAudit.Clear();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogHeldAuditLost(logger, JobId, _heldAudit.Count, ex.GetBaseException().Message);
+            }
+        }
+
+        await base.OnDeactivateAsync(reason, cancellationToken);
     }
 
     private void SetLoaded(JobRecord? job)
@@ -701,6 +752,9 @@ internal sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: job store write failed during {Operation}: {Reason}")]
     private static partial void LogStoreFailed(ILogger logger, Guid jobId, string operation, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId}: {Count} audit entr(ies) held with an unwritten change could not be appended as the activation ended: {Reason}")]
+    private static partial void LogHeldAuditLost(ILogger logger, Guid jobId, int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: could not be queued ({Reason}); retrying")]
     private static partial void LogEnqueueFailed(ILogger logger, Guid jobId, string reason);
