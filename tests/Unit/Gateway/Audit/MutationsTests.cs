@@ -108,9 +108,54 @@ public sealed class MutationsTests
         Assert.Equal("d914b34292a3938931173b8c9fffad4a77e6d2b7b043f2fcc2225df5f1e9d5e4", Assert.Single(_recorder.Records).ChangeDigest);
     }
 
+    private static readonly Guid JobId = Guid.Parse("01a24e82-2308-7e61-8194-c76930877723");
+
+    private static AuditDraft Carried(string action) => new(
+        new AuditActor("operator", "operator", null, "127.0.0.1"), action, MeshTargets.Job(JobId), null, AuditOutcome.Succeeded, null, "req-1", "corr-1", "rest", ReasonDigest);
+
+    [Fact]
+    public async Task A_success_whose_job_call_carried_its_entry_is_not_recorded_again_and_only_that_call_carries_it()
+    {
+        var recorder = new Recorder { Carries = true };
+        var seen = new List<object?>();
+
+        await new Mutations([recorder], _clock).RunAsync(Operator, MeshActions.CompleteJob, MeshTargets.Job(JobId), Reason, async () =>
+        {
+            seen.Add(RequestContext.Get(AuditCarried.ContextKey)); // a budget or policy check before the job call
+            await AuditCarriage.CarryAsync(Guid.NewGuid(), () => { seen.Add(RequestContext.Get(AuditCarried.ContextKey)); return Task.CompletedTask; }); // another job
+            await AuditCarriage.CarryAsync(JobId, () => { seen.Add(RequestContext.Get(AuditCarried.ContextKey)); return Task.CompletedTask; });
+            seen.Add(RequestContext.Get(AuditCarried.ContextKey));
+        });
+
+        Assert.Equal([null, null, Carried(MeshActions.CompleteJob), null], seen);
+        Assert.Empty(recorder.Records);
+    }
+
+    [Fact]
+    public async Task A_carried_entry_whose_job_call_never_succeeded_is_recorded_by_the_gateway()
+    {
+        var recorder = new Recorder { Carries = true };
+
+        // The change made no call to the job: the success is recorded here.
+        await new Mutations([recorder], _clock).RunAsync(Operator, MeshActions.SubmitJob, MeshTargets.Job(JobId), Reason, () => Task.FromResult(1));
+        // The job call failed: the refusal is recorded here (the kernel records nothing for a call that failed).
+        await Assert.ThrowsAsync<MeshException>(() => new Mutations([recorder], _clock).RunAsync(Operator, MeshActions.StartJob, MeshTargets.Job(JobId), Reason,
+            () => AuditCarriage.CarryAsync(JobId, () => Task.FromException(MeshException.NotFound("Job")))));
+
+        Assert.Equal([(MeshActions.SubmitJob, MutationOutcome.Succeeded), (MeshActions.StartJob, MutationOutcome.Refused)],
+            recorder.Records.Select(r => (r.Action, r.Outcome)));
+    }
+
     private sealed class Recorder : IMutationRecorder
     {
         public List<MutationRecord> Records { get; } = [];
+
+        /// <summary>Whether it offers the success's entry for the job call to carry (as the audit recorder does for job changes).</summary>
+        public bool Carries { get; init; }
+
+        public AuditDraft? Carriable(MutationRecord success) =>
+            Carries ? new AuditDraft(AuditRecorder.Actor(success.Caller), success.Action, success.Target, null, AuditOutcome.Succeeded, null,
+                success.Caller.RequestId, success.Caller.CorrelationId, "rest", success.ChangeDigest) : null;
 
         public Task Durable { get; init; } = Task.CompletedTask;
 
