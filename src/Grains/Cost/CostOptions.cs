@@ -49,6 +49,18 @@ public sealed class CostOptions
     [PositiveTimeSpan]
     public TimeSpan BudgetRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How often the cost supervisor reads the event log. Each read's events are applied by every pool shard they touch
+    /// in one commit, so a longer interval means fewer, larger commits (cost data lags by up to this, well within
+    /// <see cref="SettleDelay"/>). Default 1 s.
+    /// </summary>
+    [PositiveTimeSpan]
+    public TimeSpan EventInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The most events the cost supervisor reads at once (1–10,000). Default 5,000.</summary>
+    [Range(1, 10_000)]
+    public int EventBatchSize { get; set; } = 5_000;
+
     /// <summary>How long hourly rollups are kept (PostgreSQL: whole monthly partitions). Default 13 months (396 days).</summary>
     [PositiveTimeSpan]
     public TimeSpan RollupRetention { get; set; } = TimeSpan.FromDays(396);

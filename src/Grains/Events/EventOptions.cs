@@ -37,5 +37,8 @@ public sealed class EventOptions
     public List<EventConsumerRegistration> Consumers { get; } = [];
 }
 
-/// <summary>A consumer: its pump's name, and the grain (interface and key) the pump delivers to.</summary>
-public sealed record EventConsumerRegistration(string Name, Type GrainInterface, string Key);
+/// <summary>
+/// A consumer: its pump's name, and the grain (interface and key) the pump delivers to; its own batch size and pump
+/// interval when it wants fewer, larger batches than <see cref="EventOptions"/> gives (null: those).
+/// </summary>
+public sealed record EventConsumerRegistration(string Name, Type GrainInterface, string Key, int? BatchSize = null, TimeSpan? Interval = null);

@@ -30,7 +30,7 @@ internal sealed partial class EventPumpGrain(
             return;
         }
 
-        var interval = options.Value.PumpInterval;
+        var interval = _consumer.Interval ?? options.Value.PumpInterval;
         this.RegisterGrainTimer(static (self, _) => self.PumpAsync(), this,
             new GrainTimerCreationOptions { DueTime = interval, Period = interval, Interleave = false, KeepAlive = true });
         await this.RegisterOrUpdateReminder("keep-alive", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
@@ -61,7 +61,7 @@ internal sealed partial class EventPumpGrain(
             ImmutableArray<MeshEvent> batch;
             try
             {
-                batch = await log.ReadAsync(state.State.Cursor, options.Value.BatchSize);
+                batch = await log.ReadAsync(state.State.Cursor, _consumer.BatchSize ?? options.Value.BatchSize);
                 if (batch.IsEmpty)
                 {
                     return;

@@ -35,10 +35,10 @@ public static class KernelHostingExtensions
     }
 
     /// <summary>Registers a supervisor that consumes the event log: a pump named <paramref name="name"/> delivers to grain <typeparamref name="TConsumer"/>/<paramref name="key"/>.</summary>
-    public static ISiloBuilder AddMeshEventConsumer<TConsumer>(this ISiloBuilder silo, string name, string key = "default")
+    public static ISiloBuilder AddMeshEventConsumer<TConsumer>(this ISiloBuilder silo, string name, string key = "default", int? batchSize = null, TimeSpan? interval = null)
         where TConsumer : IMeshEventConsumer
     {
-        silo.Services.Configure<EventOptions>(o => o.Consumers.Add(new EventConsumerRegistration(name, typeof(TConsumer), key)));
+        silo.Services.Configure<EventOptions>(o => o.Consumers.Add(new EventConsumerRegistration(name, typeof(TConsumer), key, batchSize, interval)));
         return silo;
     }
 

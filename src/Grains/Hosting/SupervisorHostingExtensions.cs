@@ -48,7 +48,11 @@ public static class SupervisorHostingExtensions
         if (configuration.GetValue(CostOptions.Section + ":" + nameof(CostOptions.Enabled), true))
         {
             silo.Services.AddHostedService<CostMaintenanceService>();
-            silo.AddMeshEventConsumer<ICostRouterGrain>("cost", "default");
+            var defaults = new CostOptions();
+            var section = configuration.GetSection(CostOptions.Section);
+            silo.AddMeshEventConsumer<ICostRouterGrain>("cost", "default",
+                section.GetValue(nameof(CostOptions.EventBatchSize), defaults.EventBatchSize),
+                section.GetValue(nameof(CostOptions.EventInterval), defaults.EventInterval));
         }
 
         return silo;

@@ -10,7 +10,7 @@ namespace MeshOs.Persistence.Cost;
 
 /// <summary>
 /// The cost store on PostgreSQL (sql/0012_cost.sql, sql/0013_cost_jobs.sql): a commit adds its rollups and job costs
-/// with multi-row upserts and sets the shard's agents and position in the same transaction; queries are sums over the
+/// with multi-row upserts and sets the shard's agents and position in the same transaction (one batch, one round trip); queries are sums over the
 /// hourly partitions in range.
 /// </summary>
 public sealed class PostgresCostStore(PostgresConnection connection) : ICostStore
@@ -54,7 +54,8 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
             await _partitions.EnsureAsync(conn, month, cancellationToken);
         }
 
-        await using var transaction = await conn.BeginTransactionAsync(cancellationToken);
+        // One implicit transaction, one round trip: every statement in one batch (as the job writer does).
+        await using var batch = new NpgsqlBatch(conn);
         // Rows of one key are summed first: one upsert may not touch a row twice.
         var rows = commit.Rollups
             .GroupBy(r => (Hour: r.Hour.UtcDateTime, r.Pool, r.Tenant, r.Agent, r.Capability))
@@ -62,14 +63,14 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
             .ToList();
         if (rows.Count > 0)
         {
-            await using var upsert = new NpgsqlCommand(
+            var upsert = new NpgsqlBatchCommand(
                 $"""
                 INSERT INTO {Table} (hour, pool, tenant, agent, capability, allocated, idle, usage, agent_ms)
                 SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::numeric[], $8::numeric[], $9::bigint[])
                 ON CONFLICT (hour, pool, tenant, agent, capability) DO UPDATE SET
                     allocated = {Table}.allocated + excluded.allocated, idle = {Table}.idle + excluded.idle,
                     usage = {Table}.usage + excluded.usage, agent_ms = {Table}.agent_ms + excluded.agent_ms
-                """, conn, transaction);
+                """);
             upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key.Hour).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
             upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key.Pool).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key.Tenant).ToArray() });
@@ -79,7 +80,7 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
             upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Idle).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Usage).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Ms).ToArray() });
-            await upsert.ExecuteNonQueryAsync(cancellationToken);
+            batch.BatchCommands.Add(upsert);
         }
 
         var jobs = commit.JobLines
@@ -88,14 +89,14 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
             .ToList();
         if (jobs.Count > 0)
         {
-            await using var upsert = new NpgsqlCommand(
+            var upsert = new NpgsqlBatchCommand(
                 """
                 INSERT INTO meshos_cost_jobs (month, job_id, tenant, pool, capability, allocated, usage, agent_ms)
                 SELECT * FROM unnest($1::date[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::numeric[], $8::bigint[])
                 ON CONFLICT (month, job_id) DO UPDATE SET
                     allocated = meshos_cost_jobs.allocated + excluded.allocated, usage = meshos_cost_jobs.usage + excluded.usage,
                     agent_ms = meshos_cost_jobs.agent_ms + excluded.agent_ms
-                """, conn, transaction);
+                """);
             upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.Key.Month).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.Key.JobId).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.First.Tenant).ToArray() });
@@ -104,44 +105,42 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
             upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.Allocated).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.Usage).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter { Value = jobs.Select(j => j.Ms).ToArray() });
-            await upsert.ExecuteNonQueryAsync(cancellationToken);
+            batch.BatchCommands.Add(upsert);
         }
 
         var set = commit.Agents.Where(a => a.Value is not null).ToList();
         if (set.Count > 0)
         {
-            await using var upsert = new NpgsqlCommand(
+            var upsert = new NpgsqlBatchCommand(
                 """
                 INSERT INTO meshos_cost_agents (shard, agent, state) SELECT $1, a, s::jsonb FROM unnest($2::text[], $3::text[]) AS t(a, s)
                 ON CONFLICT (shard, agent) DO UPDATE SET state = excluded.state
-                """, conn, transaction);
+                """);
             upsert.Parameters.Add(new NpgsqlParameter { Value = commit.Shard });
             upsert.Parameters.Add(new NpgsqlParameter { Value = set.Select(a => a.Key).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter { Value = set.Select(a => a.Value!).ToArray() });
-            await upsert.ExecuteNonQueryAsync(cancellationToken);
+            batch.BatchCommands.Add(upsert);
         }
 
         var removed = commit.Agents.Where(a => a.Value is null).Select(a => a.Key).ToArray();
         if (removed.Length > 0)
         {
-            await using var delete = new NpgsqlCommand("DELETE FROM meshos_cost_agents WHERE shard = $1 AND agent = ANY($2)", conn, transaction);
+            var delete = new NpgsqlBatchCommand("DELETE FROM meshos_cost_agents WHERE shard = $1 AND agent = ANY($2)");
             delete.Parameters.Add(new NpgsqlParameter { Value = commit.Shard });
             delete.Parameters.Add(new NpgsqlParameter { Value = removed });
-            await delete.ExecuteNonQueryAsync(cancellationToken);
+            batch.BatchCommands.Add(delete);
         }
 
-        await using (var position = new NpgsqlCommand(
+        var position = new NpgsqlBatchCommand(
             """
             INSERT INTO meshos_cost_shards (shard, position, updated_at) VALUES ($1, $2, now())
             ON CONFLICT (shard) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
-            """, conn, transaction))
-        {
-            position.Parameters.Add(new NpgsqlParameter { Value = commit.Shard });
-            position.Parameters.Add(new NpgsqlParameter { Value = commit.Position });
-            await position.ExecuteNonQueryAsync(cancellationToken);
-        }
+            """);
+        position.Parameters.Add(new NpgsqlParameter { Value = commit.Shard });
+        position.Parameters.Add(new NpgsqlParameter { Value = commit.Position });
+        batch.BatchCommands.Add(position);
 
-        await transaction.CommitAsync(cancellationToken);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<JobCost?> GetJobAsync(Guid jobId, CancellationToken cancellationToken = default)
