@@ -6,28 +6,47 @@ namespace MeshOs.Persistence.Audit;
 /// <summary>The mapping between <see cref="AuditEntry"/> / <see cref="AuditCheckpoint"/> and their rows.</summary>
 internal static class AuditRows
 {
-    public const string Columns =
-        "seq, at, actor_kind, actor_key, actor_tenant, actor_address, action, target, tenant, outcome, error_code, request_id, " +
-        "correlation_id, transport, change_digest, prev_hash, hash";
+    public const string Columns = "seq, at, " + DraftColumns + ", prev_hash, hash";
 
     public const string CheckpointColumns = "seq, hash, at, kind, mac";
 
     public static AuditEntry Read(NpgsqlDataReader r) => new(
         r.GetInt64(0),
         new DateTimeOffset(r.GetDateTime(1), TimeSpan.Zero),
-        new AuditDraft(
-            new AuditActor(r.GetString(2), r.GetString(3), Text(r, 4), Text(r, 5)),
-            r.GetString(6),
-            r.GetString(7),
-            Text(r, 8),
-            Outcome(r.GetString(9)),
-            Text(r, 10),
-            Text(r, 11),
-            Text(r, 12),
-            Text(r, 13),
-            Text(r, 14)),
+        ReadDraft(r, 2),
         Convert.ToHexStringLower(r.GetFieldValue<byte[]>(15)),
         Convert.ToHexStringLower(r.GetFieldValue<byte[]>(16)));
+
+    /// <summary>A draft's thirteen columns (<see cref="DraftColumns"/>) from ordinal <paramref name="first"/> on.</summary>
+    private static AuditDraft ReadDraft(NpgsqlDataReader r, int first) => new(
+        new AuditActor(r.GetString(first), r.GetString(first + 1), Text(r, first + 2), Text(r, first + 3)),
+        r.GetString(first + 4),
+        r.GetString(first + 5),
+        Text(r, first + 6),
+        Outcome(r.GetString(first + 7)),
+        Text(r, first + 8),
+        Text(r, first + 9),
+        Text(r, first + 10),
+        Text(r, first + 11),
+        Text(r, first + 12));
+
+    /// <summary>A draft's thirteen columns as array parameters, in the order of <see cref="DraftColumns"/>.</summary>
+    private static void AddDraftParameters(NpgsqlParameterCollection p, IReadOnlyList<AuditDraft> drafts)
+    {
+        p.Add(Array(drafts.Select(d => d.Actor.Kind)));
+        p.Add(Array(drafts.Select(d => d.Actor.KeyId)));
+        p.Add(Array(drafts.Select(d => d.Actor.TenantId)));
+        p.Add(Array(drafts.Select(d => d.Actor.Address)));
+        p.Add(Array(drafts.Select(d => d.Action)));
+        p.Add(Array(drafts.Select(d => d.Target)));
+        p.Add(Array(drafts.Select(d => d.Tenant)));
+        p.Add(Array(drafts.Select(d => AuditCanonical.Name(d.Outcome))));
+        p.Add(Array(drafts.Select(d => d.ErrorCode)));
+        p.Add(Array(drafts.Select(d => d.RequestId)));
+        p.Add(Array(drafts.Select(d => d.CorrelationId)));
+        p.Add(Array(drafts.Select(d => d.Transport)));
+        p.Add(Array(drafts.Select(d => d.ChangeDigest)));
+    }
 
     public static AuditCheckpoint ReadCheckpoint(NpgsqlDataReader r) => new(
         r.GetInt64(0),
@@ -47,26 +66,14 @@ internal static class AuditRows
         var p = command.Parameters;
         p.Add(Array(entries.Select(e => e.Seq)));
         p.Add(Array(entries.Select(e => e.At.UtcDateTime)));
-        p.Add(Array(entries.Select(e => e.Draft.Actor.Kind)));
-        p.Add(Array(entries.Select(e => e.Draft.Actor.KeyId)));
-        p.Add(Array(entries.Select(e => e.Draft.Actor.TenantId)));
-        p.Add(Array(entries.Select(e => e.Draft.Actor.Address)));
-        p.Add(Array(entries.Select(e => e.Draft.Action)));
-        p.Add(Array(entries.Select(e => e.Draft.Target)));
-        p.Add(Array(entries.Select(e => e.Draft.Tenant)));
-        p.Add(Array(entries.Select(e => AuditCanonical.Name(e.Draft.Outcome))));
-        p.Add(Array(entries.Select(e => e.Draft.ErrorCode)));
-        p.Add(Array(entries.Select(e => e.Draft.RequestId)));
-        p.Add(Array(entries.Select(e => e.Draft.CorrelationId)));
-        p.Add(Array(entries.Select(e => e.Draft.Transport)));
-        p.Add(Array(entries.Select(e => e.Draft.ChangeDigest)));
+        AddDraftParameters(p, [.. entries.Select(e => e.Draft)]);
         p.Add(Array(entries.Select(e => Convert.FromHexString(e.PrevHash))));
         p.Add(Array(entries.Select(e => Convert.FromHexString(e.Hash))));
         return command;
     }
 
-    /// <summary>The audit inbox's draft columns (sql/0014_audit_inbox.sql), in the order of <see cref="AddInboxParameters"/>.</summary>
-    private const string InboxColumns =
+    /// <summary>A draft's columns, in the audit table and in its inbox (sql/0014_audit_inbox.sql).</summary>
+    private const string DraftColumns =
         "actor_kind, actor_key, actor_tenant, actor_address, action, target, tenant, outcome, error_code, request_id, correlation_id, transport, change_digest";
 
     /// <summary>
@@ -77,10 +84,10 @@ internal static class AuditRows
     /// </summary>
     public static string InboxInsertSql(int first, string writtenJobs) =>
         $"""
-        INSERT INTO meshos_audit_inbox (job_id, {InboxColumns})
+        INSERT INTO meshos_audit_inbox (job_id, {DraftColumns})
         SELECT d.* FROM unnest(${first}::uuid[], ${first + 1}::text[], ${first + 2}::text[], ${first + 3}::text[], ${first + 4}::text[],
             ${first + 5}::text[], ${first + 6}::text[], ${first + 7}::text[], ${first + 8}::text[], ${first + 9}::text[], ${first + 10}::text[],
-            ${first + 11}::text[], ${first + 12}::text[], ${first + 13}::text[]) AS d(job_id, {InboxColumns})
+            ${first + 11}::text[], ${first + 12}::text[], ${first + 13}::text[]) AS d(job_id, {DraftColumns})
         WHERE d.job_id IN ({writtenJobs})
         """;
 
@@ -88,19 +95,7 @@ internal static class AuditRows
     public static void AddInboxParameters(NpgsqlParameterCollection p, IReadOnlyList<(Guid JobId, AuditDraft Draft)> drafts)
     {
         p.Add(Array(drafts.Select(d => d.JobId)));
-        p.Add(Array(drafts.Select(d => d.Draft.Actor.Kind)));
-        p.Add(Array(drafts.Select(d => d.Draft.Actor.KeyId)));
-        p.Add(Array(drafts.Select(d => d.Draft.Actor.TenantId)));
-        p.Add(Array(drafts.Select(d => d.Draft.Actor.Address)));
-        p.Add(Array(drafts.Select(d => d.Draft.Action)));
-        p.Add(Array(drafts.Select(d => d.Draft.Target)));
-        p.Add(Array(drafts.Select(d => d.Draft.Tenant)));
-        p.Add(Array(drafts.Select(d => AuditCanonical.Name(d.Draft.Outcome))));
-        p.Add(Array(drafts.Select(d => d.Draft.ErrorCode)));
-        p.Add(Array(drafts.Select(d => d.Draft.RequestId)));
-        p.Add(Array(drafts.Select(d => d.Draft.CorrelationId)));
-        p.Add(Array(drafts.Select(d => d.Draft.Transport)));
-        p.Add(Array(drafts.Select(d => d.Draft.ChangeDigest)));
+        AddDraftParameters(p, [.. drafts.Select(d => d.Draft)]);
     }
 
     /// <summary>
@@ -109,23 +104,11 @@ internal static class AuditRows
     /// </summary>
     public const string InboxTakeSql = $"""
         DELETE FROM meshos_audit_inbox WHERE id IN (SELECT id FROM meshos_audit_inbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-        RETURNING id, {InboxColumns}
+        RETURNING id, {DraftColumns}
         """;
 
     /// <summary>A row of <see cref="InboxTakeSql"/>: its id and draft.</summary>
-    public static (long Id, AuditDraft Draft) ReadInbox(NpgsqlDataReader r) => (
-        r.GetInt64(0),
-        new AuditDraft(
-            new AuditActor(r.GetString(1), r.GetString(2), Text(r, 3), Text(r, 4)),
-            r.GetString(5),
-            r.GetString(6),
-            Text(r, 7),
-            Outcome(r.GetString(8)),
-            Text(r, 9),
-            Text(r, 10),
-            Text(r, 11),
-            Text(r, 12),
-            Text(r, 13)));
+    public static (long Id, AuditDraft Draft) ReadInbox(NpgsqlDataReader r) => (r.GetInt64(0), ReadDraft(r, 1));
 
     private static string? Text(NpgsqlDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
 
