@@ -114,6 +114,30 @@ public sealed record AutoscalePolicy(
 {
     /// <summary>The most agents a policy may allow.</summary>
     public const int MaxBound = 100_000;
+
+    /// <summary>The longest cooldown.</summary>
+    public static readonly TimeSpan MaxCooldown = TimeSpan.FromDays(7);
+
+    /// <summary>This policy when its bounds and cooldown make sense; else Invalid naming the field (REST names).</summary>
+    public AutoscalePolicy Validated()
+    {
+        if (MinAgents is < 0 or > MaxBound)
+        {
+            throw MeshException.Invalid("minAgents", $"0–{MaxBound}.");
+        }
+
+        if (MaxAgents is < 1 or > MaxBound)
+        {
+            throw MeshException.Invalid("maxAgents", $"1–{MaxBound}.");
+        }
+
+        if (MinAgents > MaxAgents)
+        {
+            throw MeshException.Invalid("minAgents", $"must not be greater than maxAgents ({MaxAgents}).");
+        }
+
+        return Cooldown < TimeSpan.Zero || Cooldown > MaxCooldown ? throw MeshException.Invalid("cooldownSeconds", "0 to 7 days.") : this;
+    }
 }
 
 /// <summary>

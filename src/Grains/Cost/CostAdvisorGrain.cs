@@ -68,7 +68,7 @@ internal sealed partial class CostAdvisorGrain(
 
     public async Task<AutoscalePolicy> PutPolicyAsync(AutoscalePolicy policy)
     {
-        var valid = AutoscaleRules.Validate(policy);
+        var valid = policy.Validated();
         var kept = state.State.Policies.GetValueOrDefault(valid.Pool);
         var updated = valid with { LastActionAt = kept?.LastActionAt };
         if (kept != updated)

@@ -116,29 +116,6 @@ public static class RecommendationBook
 /// </summary>
 public static class AutoscaleRules
 {
-    /// <summary>A policy as an operator sets it. Invalid naming the field.</summary>
-    public static AutoscalePolicy Validate(AutoscalePolicy policy)
-    {
-        if (policy.MinAgents < 0 || policy.MinAgents > AutoscalePolicy.MaxBound)
-        {
-            throw MeshException.Invalid("minAgents", $"0–{AutoscalePolicy.MaxBound}.");
-        }
-
-        if (policy.MaxAgents < 1 || policy.MaxAgents > AutoscalePolicy.MaxBound)
-        {
-            throw MeshException.Invalid("maxAgents", $"1–{AutoscalePolicy.MaxBound}.");
-        }
-
-        if (policy.MinAgents > policy.MaxAgents)
-        {
-            throw MeshException.Invalid("minAgents", $"must not be greater than maxAgents ({policy.MaxAgents}).");
-        }
-
-        return policy.Cooldown < TimeSpan.Zero || policy.Cooldown > TimeSpan.FromDays(7)
-            ? throw MeshException.Invalid("cooldown", "0 to 7 days.")
-            : policy;
-    }
-
     /// <summary>
     /// The change to carry out for a recommendation (+n start, −n stop), or 0 with the reason it cannot be done now.
     /// A move changes no agents (0, no reason). <paramref name="automatic"/>: the policy must be enabled and its
