@@ -64,7 +64,7 @@ public sealed record RecommendationEvidence(
 /// <param name="Id">Stable id (<c>rec-</c> and a number).</param>
 /// <param name="Capability">The capability concerned (scale-up, move), else null.</param>
 /// <param name="AgentsNow">The pool's agents (not Offline) when it was proposed.</param>
-/// <param name="AgentIds">The agents to stop (retire), else empty.</param>
+/// <param name="AgentIds">The agents to stop (retire); once a scale-down is applied, the agents it stopped.</param>
 /// <param name="TargetPool">The cheaper pool (move), else null.</param>
 /// <param name="Reason">Why it was dismissed or superseded, or what applying it did.</param>
 /// <param name="AppliedBy">Who applied it: an operator key id, or <c>autoscale</c>.</param>

@@ -134,6 +134,12 @@ internal sealed partial class CostAdvisorGrain(
         }
 
         var recommendation = state.State.Recommendations[index];
+        // The agents it stopped that this order named leave the mesh for good (Offline): not dead agents to restart.
+        foreach (var agentId in report.Stopped.Intersect(recommendation.AgentIds, StringComparer.Ordinal))
+        {
+            await GrainFactory.GetGrain<IAgentGrain>(agentId).DeregisterAsync($"cost: stopped by its runtime ({recommendation.Id})");
+        }
+
         var outcome = $"{report.Runtime} reported: {report.Started.Length} started, {report.Stopped.Length} stopped"
             + (string.IsNullOrEmpty(report.Detail) ? string.Empty : $" ({report.Detail})");
         var reason = $"{recommendation.Reason}; {outcome}";
@@ -194,7 +200,11 @@ internal sealed partial class CostAdvisorGrain(
             < 0 => await StopAsync(recommendation, -change, pool, reason),
             _ => (null, ImmutableArray<string>.Empty, $"accepted: route '{recommendation.Capability}' work to pool '{recommendation.TargetPool}'"),
         };
-        var applied = recommendation with { Status = RecommendationStatus.Applied, AppliedBy = actor, Reason = what, UpdatedAt = now };
+        var applied = recommendation with
+        {
+            Status = RecommendationStatus.Applied, AppliedBy = actor, Reason = what, UpdatedAt = now,
+            AgentIds = change < 0 ? agentIds : recommendation.AgentIds, // the agents stopped: their runtime's report names them
+        };
         state.State.Recommendations = RecommendationBook.Replace(state.State.Recommendations, applied);
         if (change != 0 && state.State.Policies.GetValueOrDefault(recommendation.Pool) is { } policy)
         {
@@ -243,7 +253,8 @@ internal sealed partial class CostAdvisorGrain(
 
     /// <summary>
     /// Chooses idle agents (Healthy, no job in hand) started by a runtime that can scale the pool (a retirement: its
-    /// agent), drains them so they take no more work, and orders their runtime to stop them.
+    /// agent), drains them so they take no more work, and orders their runtime to stop them; when the runtime reports
+    /// them stopped, they are deregistered (<see cref="ReportAsync"/>).
     /// </summary>
     private async Task<(string? Runtime, ImmutableArray<string> AgentIds, string What)> StopAsync(Recommendation recommendation, int count, IReadOnlyList<AgentSummary> pool, string reason)
     {
