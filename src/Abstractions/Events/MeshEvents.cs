@@ -144,7 +144,17 @@ public sealed record RecommendationApplied(
     [property: Id(6)] string? Runtime,
     [property: Id(7)] bool Automatic,
     [property: Id(8)] decimal MonthlySaving,
-    [property: Id(9)] string Currency) : IMeshEventPayload;
+    [property: Id(9)] string Currency) : IMeshEventPayload
+{
+    /// <summary>Equal when every field is, the agent ids by their sequence (an event read back from the log equals the one written).</summary>
+    public bool Equals(RecommendationApplied? other) =>
+        other is not null && RecommendationId == other.RecommendationId && RecommendationKind == other.RecommendationKind && Pool == other.Pool
+        && Capability == other.Capability && Change == other.Change && Runtime == other.Runtime && Automatic == other.Automatic
+        && MonthlySaving == other.MonthlySaving && Currency == other.Currency
+        && (AgentIds.IsDefault ? [] : AgentIds).SequenceEqual(other.AgentIds.IsDefault ? [] : other.AgentIds);
+
+    public override int GetHashCode() => HashCode.Combine(RecommendationId, RecommendationKind, Pool, Change, Automatic);
+}
 
 /// <summary>An agent's state change. Decide on <paramref name="Cause"/>; <paramref name="Reason"/> is text for humans.</summary>
 /// <param name="Runtime">The runtime that started the agent, if any (rate cards may price by it); null on events written before it was recorded.</param>
