@@ -53,10 +53,10 @@ public static class RecommendationsApi
         cost.MapGet("/recommendations", ListAsync).WithName("ListRecommendations")
             .WithSummary("Cost recommendations (scale down, scale up, cheaper pool, retire) with their evidence and estimated monthly saving, newest first.")
             .ProducesProblems(StatusCodes.Status400BadRequest);
-        cost.MapPost("/recommendations/{id}/apply", ApplyAsync).WithName("ApplyRecommendation")
+        cost.MapPost("/recommendations/{recommendationId}/apply", ApplyAsync).WithName("ApplyRecommendation")
             .WithSummary("Apply an open recommendation: scale orders go to the pool's runtime (within an enabled autoscale policy's bounds); audited and published.")
             .ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
-        cost.MapPost("/recommendations/{id}/dismiss", DismissAsync).WithName("DismissRecommendation")
+        cost.MapPost("/recommendations/{recommendationId}/dismiss", DismissAsync).WithName("DismissRecommendation")
             .WithSummary("Dismiss an open recommendation with a reason; the same proposal is not made again for MeshOs:Cost:Recommendations:DismissedFor.")
             .ProducesBodyProblems().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         cost.MapGet("/autoscale", GetPolicyAsync).WithName("GetAutoscalePolicy")
@@ -74,12 +74,12 @@ public static class RecommendationsApi
         [Description("Open, Applied, Dismissed or Superseded.")] string? status = null) =>
         TypedResults.Ok(await recommendations.ListAsync(caller, pool, kind, status));
 
-    private static async Task<Ok<Recommendation>> ApplyAsync(string id, MeshCaller caller, RecommendationsService recommendations) =>
-        TypedResults.Ok(await recommendations.ApplyAsync(caller, id));
+    private static async Task<Ok<Recommendation>> ApplyAsync(string recommendationId, MeshCaller caller, RecommendationsService recommendations) =>
+        TypedResults.Ok(await recommendations.ApplyAsync(caller, recommendationId));
 
-    private static async Task<Ok<Recommendation>> DismissAsync(string id, [FromBody] DismissRecommendationRequest request, MeshCaller caller,
+    private static async Task<Ok<Recommendation>> DismissAsync(string recommendationId, [FromBody] DismissRecommendationRequest request, MeshCaller caller,
         RecommendationsService recommendations) =>
-        TypedResults.Ok(await recommendations.DismissAsync(caller, id, request.Reason));
+        TypedResults.Ok(await recommendations.DismissAsync(caller, recommendationId, request.Reason));
 
     private static async Task<Ok<AutoscalePolicy>> GetPolicyAsync(MeshCaller caller, RecommendationsService recommendations,
         [Description("The pool.")] string? pool = null) =>

@@ -166,6 +166,29 @@ public static class RestCatalog
                 .. Values("note", Repeat(501), 5),
             ]),
             ["DeleteRateCard"] = new(Role.Operator, null, []),
+            // Cost recommendations and autoscale policies (operators)
+            ["ListRecommendations"] = new(Role.Operator, null, []),
+            ["ApplyRecommendation"] = new(Role.Operator, null, []),
+            ["DismissRecommendation"] = new(Role.Operator, _ => new JsonObject { ["reason"] = "fuzz" },
+            [
+                .. Values("reason", null, "", "   ", Repeat(501), 5),
+            ]),
+            ["GetAutoscalePolicy"] = new(Role.Operator, null, []),
+            ["PutAutoscalePolicy"] = new(Role.Operator, _ => new JsonObject
+            {
+                ["pool"] = FuzzWorld.CompliancePool,
+                ["enabled"] = false,
+                ["minAgents"] = 0,
+                ["maxAgents"] = 4,
+                ["cooldownSeconds"] = 60,
+            },
+            [
+                .. Values("pool", null, "", "UPPER", "a b", Repeat(101)),
+                .. Values("enabled", null, "yes"),
+                .. Values("minAgents", null, -1, 5, 100_001, "x"),
+                .. Values("maxAgents", null, 0, 100_001),
+                .. Values("cooldownSeconds", null, -1, 604_801),
+            ]),
 
             ["ListPoolGrants"] = new(Role.OperatorOrTenant, null, []),
             ["GrantPool"] = new(Role.OperatorOrTenant, _ => new JsonObject { ["grantee"] = "platform", ["pool"] = w.Tenant.Id + "/fuzz" }, GrantAttacks(w)),
