@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Grpc.Core;
 using MeshOs.AgentSim;
+using MeshOs.Grpc.V1;
 using MeshOs.Testing;
 using MeshOs.Tests.EndToEnd.Kernel;
 using Xunit.Abstractions;
@@ -128,6 +130,18 @@ public sealed class AutoscaleEndToEndTests(PostgresFixture postgres, ITestOutput
         await JobCalls.AssertProblemAsync(await api.Operator.PostAsync($"/v1/cost/recommendations/{dismissed}/apply", null), HttpStatusCode.Conflict);
         await JobCalls.AssertProblemAsync(await api.Operator.PostAsJsonAsync($"/v1/cost/recommendations/{dismissed}/dismiss", new { reason = "again" }),
             HttpStatusCode.Conflict);
+
+        // 5. The same over gRPC: the list, and a policy with min > max refused naming the field.
+        var grpc = new Recommendations.RecommendationsClient(api.Channel());
+        var operatorKey = MeshApi.Key(MeshProcess.OperatorKey);
+        var listed = await grpc.ListRecommendationsAsync(new ListRecommendationsRequest { Pool = pool, Status = "Applied" }, operatorKey);
+        Assert.Equal(["ScaleDown", "ScaleUp"], listed.Recommendations.Select(r => r.Kind).Order(StringComparer.Ordinal));
+        var refused = await Assert.ThrowsAsync<RpcException>(() => grpc.PutAutoscalePolicyAsync(
+            new AutoscalePolicy { Pool = pool, Enabled = true, MinAgents = 3, MaxAgents = 2, CooldownSeconds = 1 }, operatorKey).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.StartsWith("min_agents:", refused.Status.Detail, StringComparison.Ordinal); // the protobuf name (ProtoNames)
+        var policy = await grpc.GetAutoscalePolicyAsync(new AutoscalePolicyRef { Pool = pool }, operatorKey);
+        Assert.Equal((true, MinAgents, MaxAgents, CooldownSeconds), (policy.Enabled, policy.MinAgents, policy.MaxAgents, policy.CooldownSeconds));
         output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: done");
     }
 
