@@ -27,7 +27,7 @@ public sealed class AutoscaleEndToEndTests(PostgresFixture postgres, ITestOutput
     private const int Burst = 40;
 
     /// <summary>Longer than a scaled agent takes to register (or to leave) on a busy machine: one action at a time.</summary>
-    private const int CooldownSeconds = 5;
+    private const int CooldownSeconds = 8;
 
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(40);
 

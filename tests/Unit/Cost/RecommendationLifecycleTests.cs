@@ -150,3 +150,22 @@ public sealed class RecommendationLifecycleTests
         Assert.StartsWith(field + ":", error.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The advisor's options are checked at start with the cost options, their cross-field rule included.</summary>
+public sealed class RecommendationOptionsTests
+{
+    [Fact]
+    public void The_defaults_are_valid_and_a_target_under_the_threshold_or_a_value_out_of_range_is_refused_naming_the_setting()
+    {
+        var validator = new CostOptionsValidator();
+        Assert.True(validator.Validate(null, new CostOptions()).Succeeded);
+
+        var under = validator.Validate(null, new CostOptions { Recommendations = { UtilizationThreshold = 0.5m, TargetUtilization = 0.4m } });
+        Assert.Equal(["MeshOs:Cost:Recommendations:TargetUtilization (0.4) must be at least UtilizationThreshold (0.5)."], under.Failures!);
+
+        var zero = validator.Validate(null, new CostOptions { Recommendations = { EvaluationInterval = TimeSpan.Zero, UtilizationThreshold = 2m } });
+        Assert.Equal(3, zero.Failures!.Count()); // and the target (0.6) is now under the threshold
+        Assert.Contains(zero.Failures!, f => f.StartsWith("MeshOs:Cost:Recommendations:EvaluationInterval:", StringComparison.Ordinal));
+        Assert.Contains(zero.Failures!, f => f.StartsWith("MeshOs:Cost:Recommendations:UtilizationThreshold:", StringComparison.Ordinal));
+    }
+}
