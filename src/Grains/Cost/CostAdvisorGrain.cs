@@ -6,6 +6,7 @@ using MeshOs.Abstractions.Audit;
 using MeshOs.Abstractions.Cost;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Healing;
+using MeshOs.Abstractions.Tenants;
 using MeshOs.Grains.Audit;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Kernel.Agents;
@@ -134,6 +135,13 @@ internal sealed partial class CostAdvisorGrain(
         }
 
         var recommendation = state.State.Recommendations[index];
+        var owner = report.Runtime.Split('/', 2)[0];
+        if (recommendation.Status != RecommendationStatus.Applied || !PoolAccess.IsOwnPool(owner, recommendation.Pool))
+        {
+            // Only a runtime of the pool's owner reports on its orders: another's report changes nothing.
+            return;
+        }
+
         // The agents it stopped that this order named leave the mesh for good (Offline): not dead agents to restart.
         foreach (var agentId in report.Stopped.Intersect(recommendation.AgentIds, StringComparer.Ordinal))
         {
