@@ -15,8 +15,9 @@ namespace MeshOs.Tests.EndToEnd.Cost;
 /// Cost recommendations applied automatically, with real processes: a silo on PostgreSQL with short windows, a
 /// simulated fleet over gRPC acting as its pool's runtime (it declares the pool scalable). The fleet sits idle: a
 /// scale-down is recommended and applied under the pool's autoscale policy, down to its minimum, and the fleet shrinks;
-/// then a burst of jobs makes queue pressure and the fleet is scaled back up to the policy's maximum. Every applied
-/// action is in the audit log as the system's and on the recommendation list; bad input is refused.
+/// then a burst of jobs makes queue pressure and the fleet is scaled back up to the policy's maximum. The stopped agents
+/// leave the mesh (Offline), the started ones join its pool; every applied action is in the audit log as the system's,
+/// on the recommendation list (REST and gRPC) and in the metrics; bad input is refused.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class AutoscaleEndToEndTests(PostgresFixture postgres, ITestOutputHelper output)
@@ -101,6 +102,14 @@ public sealed class AutoscaleEndToEndTests(PostgresFixture postgres, ITestOutput
         Assert.Equal(0m, scaleDown["evidence"]!["utilization"]!.GetValue<decimal>());
         Assert.Equal(Agents - MinAgents, original.Count(id => !fleet.AgentIds.Contains(id)));
         await WaitAsync(() => HealthyAsync(api, pool), n => n == MinAgents, "the mesh counts the minimum");
+        // The stopped agents left the mesh (deregistered on their runtime's report), not dead agents for healing to restart.
+        var stopped = scaleDown["agentIds"]!.AsArray().Select(a => a!.GetValue<string>()).ToList();
+        Assert.Equal(original.Where(id => !fleet.AgentIds.Contains(id)).Order(StringComparer.Ordinal), stopped);
+        foreach (var id in stopped)
+        {
+            await WaitAsync(async () => (await MeshApi.JsonAsync(await api.Operator.GetAsync($"/v1/agents/{id}")))["state"]!.GetValue<string>(),
+                state => state == "Offline", $"{id} Offline");
+        }
 
         // 2. A burst the two agents cannot keep up with: the healing supervisor sees queue pressure, the advisor scales up.
         for (var n = 0; n < Burst; n++)
@@ -117,6 +126,15 @@ public sealed class AutoscaleEndToEndTests(PostgresFixture postgres, ITestOutput
         var up = await RecommendationsAsync(api, pool, "ScaleUp", "Applied");
         Assert.Equal("autoscale", Assert.Single(up)["appliedBy"]!.GetValue<string>());
         Assert.Equal(2, fleet.RuntimeScaleOrders);
+        foreach (var id in fleet.AgentIds.Where(id => !original.Contains(id)))
+        {
+            var started = await MeshApi.JsonAsync(await api.Operator.GetAsync($"/v1/agents/{id}"));
+            Assert.Equal((pool, "scale"), (started["pool"]!.GetValue<string>(), started["capabilities"]![0]!.GetValue<string>()));
+        }
+
+        var metrics = await api.Anonymous.GetStringAsync("/metrics");
+        Assert.Contains("meshos_cost_recommendations_open", metrics, StringComparison.Ordinal);
+        Assert.Contains("meshos_cost_recommendations_applied", metrics, StringComparison.Ordinal);
 
         // 3. Both actions audited as the system's, with their targets.
         var audit = (await MeshApi.EnsureAsync(await api.Operator.GetAsync("/v1/audit?action=cost.recommendations.apply"), HttpStatusCode.OK))!["entries"]!.AsArray();
