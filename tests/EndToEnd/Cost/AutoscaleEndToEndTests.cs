@@ -44,6 +44,7 @@ public sealed class AutoscaleEndToEndTests(PostgresFixture postgres, ITestOutput
             ["MeshOs:Agents:HeartbeatInterval"] = "00:00:01",
             ["MeshOs:Events:PumpInterval"] = "00:00:00.100",
             ["MeshOs:Cost:FlushInterval"] = "00:00:00.500",
+            ["MeshOs:Cost:EventInterval"] = "00:00:00.200", // where the cost consumer has its own pump interval
             ["MeshOs:Cost:SettleDelay"] = "00:00:01",
             ["MeshOs:Cost:Recommendations:EvaluationInterval"] = "00:00:00.500",
             ["MeshOs:Cost:Recommendations:Window"] = "00:00:01",
