@@ -12,14 +12,20 @@ namespace MeshOs.AgentSim;
 /// </summary>
 public sealed class SimulatedFleet : IAsyncDisposable
 {
+    private readonly Lock _gate = new();
     private readonly Dictionary<string, SimulatedAgent> _agents;
-    private readonly SimulatedAgent[] _ordered;
+    private readonly List<SimulatedAgent> _ordered;
+    private readonly GrpcChannel _channel;
     private readonly GrpcChannel? _ownedChannel;
+    private readonly ILogger _logger;
+    private readonly ILogger _sdkLogger;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
     private readonly FleetRuntime? _runtime;
     private Task _runtimeLoop = Task.CompletedTask;
     private int _started;
     private int _stopped;
+    private int _nextNumber;
 
     /// <param name="channel">A channel to share with others; null: the fleet makes one for <see cref="SimulationOptions.Endpoint"/>.</param>
     public SimulatedFleet(SimulationOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, GrpcChannel? channel = null)
@@ -27,39 +33,49 @@ public sealed class SimulatedFleet : IAsyncDisposable
         SimulationOptionsValidator.ThrowIfInvalid(options);
         Options = options;
         loggerFactory ??= NullLoggerFactory.Instance;
-        var logger = loggerFactory.CreateLogger<SimulatedFleet>();
-        var sdkLogger = loggerFactory.CreateLogger<MeshAgent>();
-        var time = timeProvider ?? TimeProvider.System;
+        _logger = loggerFactory.CreateLogger<SimulatedFleet>();
+        _sdkLogger = loggerFactory.CreateLogger<MeshAgent>();
+        _time = timeProvider ?? TimeProvider.System;
         if (channel is null)
         {
             _ownedChannel = MeshGrpcChannel.Create(options.Endpoint);
             channel = _ownedChannel;
         }
 
-        _ordered = new SimulatedAgent[options.Count];
+        _channel = channel;
+        _ordered = new List<SimulatedAgent>(options.Count);
         _agents = new Dictionary<string, SimulatedAgent>(options.Count, StringComparer.Ordinal);
         for (var i = 0; i < options.Count; i++)
         {
-            var id = AgentIdOf(options, i + 1);
-            var random = options.Seed is { } seed ? new Random(unchecked((seed * 7919) + i)) : new Random();
-            var agent = new SimulatedAgent(id, options, channel, logger, sdkLogger, time, random, _stopping.Token);
-            _ordered[i] = agent;
-            _agents.Add(id, agent);
+            Add(NewAgent());
         }
 
-        AgentIds = Array.ConvertAll(_ordered, a => a.AgentId);
         if (RuntimeIdOf(options) is { } runtimeId)
         {
-            _runtime = new FleetRuntime(runtimeId, AgentIds, options, channel, id => Get(id).RestartAsync(), logger);
+            _runtime = new FleetRuntime(runtimeId, new FleetActions(() => AgentIds, id => Get(id).RestartAsync(), ScaleUpAsync, ScaleDownAsync),
+                options, channel, _logger);
         }
     }
 
     /// <summary>Restarts the fleet carried out because the mesh ordered them (as their runtime).</summary>
     public long RuntimeRestarts => _runtime?.Restarts ?? 0;
 
+    /// <summary>Scale orders the fleet carried out as its pool's runtime (<see cref="SimulationOptions.Scalable"/>).</summary>
+    public long RuntimeScaleOrders => _runtime?.ScaleOrders ?? 0;
+
     public SimulationOptions Options { get; }
 
-    public IReadOnlyList<string> AgentIds { get; }
+    /// <summary>The fleet's agents now: the first <see cref="SimulationOptions.Count"/>, changed by the mesh's scale orders.</summary>
+    public IReadOnlyList<string> AgentIds
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _ordered.Select(a => a.AgentId)];
+            }
+        }
+    }
 
     /// <summary>Starts every agent; they connect in the background.</summary>
     public Task StartAsync()
@@ -75,7 +91,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
             _runtimeLoop = Task.Run(() => _runtime.RunAsync(_stopping.Token));
         }
 
-        return Task.WhenAll(_ordered.Select(a => a.StartAsync()));
+        return Task.WhenAll(Snapshot().Select(a => a.StartAsync()));
     }
 
     /// <summary>Crashes an agent: its stream is reset without a word and it stays down until <see cref="RestartAsync"/>.</summary>
@@ -84,20 +100,21 @@ public sealed class SimulatedFleet : IAsyncDisposable
     /// <summary>Restarts an agent as a fresh process (running or crashed): new instance, new connection, registration.</summary>
     public Task RestartAsync(string agentId) => Get(agentId).RestartAsync();
 
-    public Task KillAllAsync() => Task.WhenAll(_ordered.Select(a => a.KillAsync(restartAfter: null)));
+    public Task KillAllAsync() => Task.WhenAll(Snapshot().Select(a => a.KillAsync(restartAfter: null)));
 
-    public Task RestartAllAsync() => Task.WhenAll(_ordered.Select(a => a.RestartAsync()));
+    public Task RestartAllAsync() => Task.WhenAll(Snapshot().Select(a => a.RestartAsync()));
 
     public SimulatedAgentStats GetAgentStats(string agentId) => Get(agentId).Stats;
 
-    public IReadOnlyList<SimulatedAgentStats> GetAgentStats() => Array.ConvertAll(_ordered, a => a.Stats);
+    public IReadOnlyList<SimulatedAgentStats> GetAgentStats() => Array.ConvertAll(Snapshot(), a => a.Stats);
 
-    /// <summary>Sums over the fleet.</summary>
+    /// <summary>Sums over the fleet's agents now.</summary>
     public FleetStats GetStats()
     {
         int connected = 0, inFlight = 0;
         long completed = 0, failed = 0, refused = 0, crashes = 0, restarts = 0;
-        foreach (var agent in _ordered)
+        var agents = Snapshot();
+        foreach (var agent in agents)
         {
             var s = agent.Stats;
             connected += s.Connected ? 1 : 0;
@@ -109,7 +126,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
             restarts += s.Restarts;
         }
 
-        return new FleetStats(_ordered.Length, connected, inFlight, completed, failed, refused, crashes, restarts);
+        return new FleetStats(agents.Length, connected, inFlight, completed, failed, refused, crashes, restarts);
     }
 
     /// <summary>Stops every agent gracefully (running jobs are released) and waits for them.</summary>
@@ -121,7 +138,7 @@ public sealed class SimulatedFleet : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_ordered.Select(a => a.StopAsync())).ConfigureAwait(false);
+        await Task.WhenAll(Snapshot().Select(a => a.StopAsync())).ConfigureAwait(false);
         await _runtimeLoop.ConfigureAwait(false);
     }
 
@@ -130,6 +147,69 @@ public sealed class SimulatedFleet : IAsyncDisposable
         await StopAsync().ConfigureAwait(false);
         _stopping.Dispose();
         _ownedChannel?.Dispose();
+    }
+
+    /// <summary>A scale-up order: <paramref name="count"/> new agents with the fleet's options, started at once.</summary>
+    private async Task<IReadOnlyList<string>> ScaleUpAsync(int count)
+    {
+        var added = new List<SimulatedAgent>(count);
+        lock (_gate)
+        {
+            for (var i = 0; i < count && Volatile.Read(ref _stopped) == 0; i++)
+            {
+                var agent = NewAgent();
+                Add(agent);
+                added.Add(agent);
+            }
+        }
+
+        await Task.WhenAll(added.Select(a => a.StartAsync())).ConfigureAwait(false);
+        return [.. added.Select(a => a.AgentId)];
+    }
+
+    /// <summary>A scale-down order: the named agents of the fleet leave it and stop gracefully (the mesh drained them).</summary>
+    private async Task<IReadOnlyList<string>> ScaleDownAsync(IReadOnlyList<string> agentIds)
+    {
+        var leaving = new List<SimulatedAgent>();
+        lock (_gate)
+        {
+            foreach (var id in agentIds.Distinct(StringComparer.Ordinal))
+            {
+                if (_agents.Remove(id, out var agent))
+                {
+                    _ordered.Remove(agent);
+                    leaving.Add(agent);
+                }
+            }
+        }
+
+        await Task.WhenAll(leaving.Select(a => a.StopAsync())).ConfigureAwait(false);
+        return [.. leaving.Select(a => a.AgentId)];
+    }
+
+    private SimulatedAgent NewAgent()
+    {
+        var index = Interlocked.Increment(ref _nextNumber) - 1;
+        var id = AgentIdOf(Options, index + 1);
+        var random = Options.Seed is { } seed ? new Random(unchecked((seed * 7919) + index)) : new Random();
+        return new SimulatedAgent(id, Options, _channel, _logger, _sdkLogger, _time, random, _stopping.Token);
+    }
+
+    private void Add(SimulatedAgent agent)
+    {
+        lock (_gate)
+        {
+            _ordered.Add(agent);
+            _agents.Add(agent.AgentId, agent);
+        }
+    }
+
+    private SimulatedAgent[] Snapshot()
+    {
+        lock (_gate)
+        {
+            return [.. _ordered];
+        }
     }
 
     internal static string AgentIdOf(SimulationOptions options, int number)
@@ -166,6 +246,11 @@ public sealed class SimulatedFleet : IAsyncDisposable
         ReconnectMaxDelay = options.ReconnectMaxDelay,
     };
 
-    private SimulatedAgent Get(string agentId) =>
-        _agents.TryGetValue(agentId, out var agent) ? agent : throw new KeyNotFoundException($"No simulated agent '{agentId}'.");
+    private SimulatedAgent Get(string agentId)
+    {
+        lock (_gate)
+        {
+            return _agents.TryGetValue(agentId, out var agent) ? agent : throw new KeyNotFoundException($"No simulated agent '{agentId}'.");
+        }
+    }
 }

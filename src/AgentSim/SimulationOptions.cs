@@ -62,6 +62,12 @@ public sealed class SimulationOptions
     public string RuntimeId { get; set; } = "sim-{host}";
 
     /// <summary>
+    /// Whether the fleet's runtime declares <see cref="Pool"/> scalable: the mesh may then order it to start more agents
+    /// like these (scale-up) or stop named ones (scale-down; cost recommendations and autoscale). Default false.
+    /// </summary>
+    public bool Scalable { get; set; }
+
+    /// <summary>
     /// The version the agents report: dot-separated numbers, so the agent-version policy can order it against
     /// advisories (a version it cannot order is a finding). Default <c>1.0.0</c>.
     /// </summary>

@@ -63,6 +63,9 @@ public enum MeshEventKind
 
     /// <summary>A tenant's budget spend crossed one of its alert thresholds (80%, 100%, …).</summary>
     BudgetThresholdCrossed = 4,
+
+    /// <summary>A cost recommendation was applied (an operator's, or automatically under a pool's autoscale policy).</summary>
+    RecommendationApplied = 5,
 }
 
 /// <summary>One kind of event: its number (the <c>kind</c> column), its payload type and the payload's JSON property.</summary>
@@ -81,6 +84,7 @@ public static class MeshEventKinds
         new(MeshEventKind.ScaleRecommended, typeof(Healing.ScaleRecommendation), "scale"),
         new(MeshEventKind.OperatorActionTaken, typeof(OperatorActionTaken), "operatorAction"),
         new(MeshEventKind.BudgetThresholdCrossed, typeof(BudgetThresholdCrossed), "budget"),
+        new(MeshEventKind.RecommendationApplied, typeof(RecommendationApplied), "recommendation"),
     ];
 
     private static readonly Dictionary<Type, MeshEventKindInfo> ByType = All.ToDictionary(k => k.PayloadType);
@@ -122,6 +126,35 @@ public sealed record BudgetThresholdCrossed(
     [property: Id(5)] bool HardLimit,
     [property: Id(6)] DateTimeOffset PeriodStart,
     [property: Id(7)] DateTimeOffset PeriodEnd) : IMeshEventPayload;
+
+/// <summary>
+/// A cost recommendation was applied: the scale order sent to the pool's runtime (agents to start, agents drained and
+/// to stop), or a move accepted. The envelope's actor is the operator's key id, or absent when autoscale applied it.
+/// </summary>
+/// <param name="Change">The change of the pool's agent count ordered (+n started, −n stopped; 0 for a move).</param>
+/// <param name="Automatic">Applied by the pool's autoscale policy, not by an operator.</param>
+[GenerateSerializer, Immutable, Alias("meshos.RecommendationApplied")]
+public sealed record RecommendationApplied(
+    [property: Id(0)] string RecommendationId,
+    [property: Id(1)] Cost.RecommendationKind RecommendationKind,
+    [property: Id(2)] string Pool,
+    [property: Id(3)] string? Capability,
+    [property: Id(4)] int Change,
+    [property: Id(5)] ImmutableArray<string> AgentIds,
+    [property: Id(6)] string? Runtime,
+    [property: Id(7)] bool Automatic,
+    [property: Id(8)] decimal MonthlySaving,
+    [property: Id(9)] string Currency) : IMeshEventPayload
+{
+    /// <summary>Equal when every field is, the agent ids by their sequence (an event read back from the log equals the one written).</summary>
+    public bool Equals(RecommendationApplied? other) =>
+        other is not null && RecommendationId == other.RecommendationId && RecommendationKind == other.RecommendationKind && Pool == other.Pool
+        && Capability == other.Capability && Change == other.Change && Runtime == other.Runtime && Automatic == other.Automatic
+        && MonthlySaving == other.MonthlySaving && Currency == other.Currency
+        && (AgentIds.IsDefault ? [] : AgentIds).SequenceEqual(other.AgentIds.IsDefault ? [] : other.AgentIds);
+
+    public override int GetHashCode() => HashCode.Combine(RecommendationId, RecommendationKind, Pool, Change, Automatic);
+}
 
 /// <summary>An agent's state change. Decide on <paramref name="Cause"/>; <paramref name="Reason"/> is text for humans.</summary>
 /// <param name="Runtime">The runtime that started the agent, if any (rate cards may price by it); null on events written before it was recorded.</param>

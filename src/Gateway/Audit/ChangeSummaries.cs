@@ -180,6 +180,14 @@ public static class ChangeSummaries
     /// <c>cost.rate-cards.put</c>: when it takes effect (null: now), its currency (null: the mesh's), its rules and
     /// prices as <c>pool/runtime/region=rate</c> and <c>unit/model=price</c> lists in the order given, and the note by digest.
     /// </summary>
+    /// <summary><c>cost.recommendations.dismiss</c>: why.</summary>
+    public static AuditChange DismissRecommendation(string id, string reason) => new AuditChange().Add("id", id).Add("reason", reason);
+
+    /// <summary><c>cost.autoscale.put</c>: the policy as asked.</summary>
+    public static AuditChange PutAutoscale(Abstractions.Cost.AutoscalePolicy policy) => new AuditChange()
+        .Add("pool", policy.Pool).Add("enabled", policy.Enabled.ToString()).Add("minAgents", policy.MinAgents).Add("maxAgents", policy.MaxAgents)
+        .Add("cooldownSeconds", (long)policy.Cooldown.TotalSeconds);
+
     public static AuditChange PutRateCard(Abstractions.Cost.RateCardInput card) => new AuditChange()
         .Add("effectiveFrom", card.EffectiveFrom?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture))
         .Add("currency", card.Currency)

@@ -211,6 +211,9 @@ public static class MeshActions
     public const string DeleteBudget = "budgets.delete";
     public const string PutRateCard = "cost.rate-cards.put";
     public const string DeleteRateCard = "cost.rate-cards.delete";
+    public const string ApplyRecommendation = "cost.recommendations.apply";
+    public const string DismissRecommendation = "cost.recommendations.dismiss";
+    public const string PutAutoscalePolicy = "cost.autoscale.put";
 }
 
 /// <summary>How mutation targets are named.</summary>
@@ -240,6 +243,12 @@ public static class MeshTargets
     /// <summary>A tenant's budget (tenants read entries about it: the target names the tenant).</summary>
     public static string Budget(string tenantId, string name) => $"tenant/{tenantId}/budget/{name}";
     public static string RateCard(string cardId) => "rate-card/" + cardId;
+
+    /// <summary>A cost recommendation (automatic applies are recorded by the advisor under the same target).</summary>
+    public static string Recommendation(string id) => "recommendation/" + id;
+
+    /// <summary>A pool's autoscale policy.</summary>
+    public static string Autoscale(string pool) => "autoscale/" + pool;
 
     /// <summary>A client address (an authentication lockout's target).</summary>
     public static string Address(string address) => "address/" + address;

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Grpc.Core;
 using MeshOs.Abstractions.Agents;
+using MeshOs.Abstractions.Cost;
 using MeshOs.Gateway.Auth;
 using MeshOs.Grpc.V1;
 using Microsoft.AspNetCore.Authorization;
@@ -37,7 +38,7 @@ internal sealed partial class RuntimeChannelGrpcService(IGrainFactory grains, IL
         var writer = WriteAsync(session, responseStream, stop.Token);
         try
         {
-            await runtime.AttachAsync(observer, [.. hello.AgentIds]);
+            await runtime.AttachAsync(observer, [.. hello.AgentIds], [.. hello.ScalablePools]);
             LogConnected(logger, owner, hello.RuntimeId, hello.AgentIds.Count);
             while (await requestStream.MoveNext(ct))
             {
@@ -45,7 +46,12 @@ internal sealed partial class RuntimeChannelGrpcService(IGrainFactory grains, IL
                 switch (message.BodyCase)
                 {
                     case RuntimeMessage.BodyOneofCase.Hello:
-                        await runtime.AttachAsync(observer, [.. Checked(message.Hello).AgentIds]);
+                        var again = Checked(message.Hello);
+                        await runtime.AttachAsync(observer, [.. again.AgentIds], [.. again.ScalablePools]);
+                        break;
+                    case RuntimeMessage.BodyOneofCase.Report when !string.IsNullOrEmpty(message.Report.OrderId):
+                        var report = CheckedReport(message.Report);
+                        await runtime.ReportScaleAsync(new ScaleReport(report.OrderId, string.Empty, [.. report.StartedAgentIds], [.. report.StoppedAgentIds], report.Detail));
                         break;
                     case RuntimeMessage.BodyOneofCase.Report:
                         await runtime.ReportAsync(message.Report.AgentId, message.Report.Restarted, message.Report.Detail);
@@ -77,7 +83,15 @@ internal sealed partial class RuntimeChannelGrpcService(IGrainFactory grains, IL
     private static RuntimeHello Checked(RuntimeHello hello) =>
         string.IsNullOrEmpty(hello.RuntimeId) || hello.RuntimeId.Length > 128 || hello.AgentIds.Count > 100_000
             ? throw new RpcException(new Status(StatusCode.InvalidArgument, "runtime_id: 1–128 characters; at most 100,000 agent ids."))
-            : hello;
+            : hello.ScalablePools.Count > 100 || hello.ScalablePools.Any(p => string.IsNullOrEmpty(p) || p.Length > 200)
+                ? throw new RpcException(new Status(StatusCode.InvalidArgument, "scalable_pools: at most 100 pool names of 1–200 characters."))
+                : hello;
+
+    /// <summary>A scale report names at most an order's worth of agents, and short text.</summary>
+    private static RuntimeReport CheckedReport(RuntimeReport report) =>
+        report.OrderId.Length > 128 || report.StartedAgentIds.Count > 10_000 || report.StoppedAgentIds.Count > 10_000 || report.Detail.Length > 1024
+            ? throw new RpcException(new Status(StatusCode.InvalidArgument, "report: order_id ≤ 128 characters, at most 10,000 agent ids each, detail ≤ 1,024 characters."))
+            : report;
 
     private static async Task WriteAsync(Session session, IServerStreamWriter<RuntimeOrder> stream, CancellationToken ct)
     {
@@ -94,6 +108,22 @@ internal sealed partial class RuntimeChannelGrpcService(IGrainFactory grains, IL
         public Task OnRestartAsync(string agentId, string reason)
         {
             Orders.Writer.TryWrite(new RuntimeOrder { AgentId = agentId, Action = "restart", Reason = reason });
+            return Task.CompletedTask;
+        }
+
+        public Task OnScaleAsync(ScaleOrder order)
+        {
+            var message = new RuntimeOrder
+            {
+                Action = order.Start > 0 ? "scale-up" : "scale-down",
+                Reason = order.Reason,
+                OrderId = order.OrderId,
+                Pool = order.Pool,
+                Capability = order.Capability ?? string.Empty,
+                Count = order.Start > 0 ? order.Start : order.Stop.Length,
+            };
+            message.AgentIds.AddRange(order.Stop);
+            Orders.Writer.TryWrite(message);
             return Task.CompletedTask;
         }
     }

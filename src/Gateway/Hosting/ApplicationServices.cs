@@ -57,6 +57,7 @@ public static class ApplicationServices
             .ValidateOnStart();
         services.AddSingleton<Cost.BudgetGate>();
         services.AddSingleton<Cost.BudgetsService>();
+        services.AddSingleton<Cost.RecommendationsService>();
         return services;
     }
 

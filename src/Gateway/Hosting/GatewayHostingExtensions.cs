@@ -128,6 +128,7 @@ public static class GatewayHostingExtensions
             app.MapOperatorKeysApi();
             app.MapComplianceApi();
             app.MapBudgetsApi();
+            app.MapRecommendationsApi();
             app.MapCostApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
@@ -137,6 +138,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<OperatorKeysGrpcService>();
             app.MapGrpcService<ComplianceGrpcService>();
             app.MapGrpcService<BudgetsGrpcService>();
+            app.MapGrpcService<RecommendationsGrpcService>();
             app.MapGrpcService<CostGrpcService>();
             app.MapGrpcService<AuditGrpcService>();
         }

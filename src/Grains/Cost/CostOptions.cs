@@ -64,4 +64,7 @@ public sealed class CostOptions
     /// <summary>How long hourly rollups are kept (PostgreSQL: whole monthly partitions). Default 13 months (396 days).</summary>
     [PositiveTimeSpan]
     public TimeSpan RollupRetention { get; set; } = TimeSpan.FromDays(396);
+
+    /// <summary>The cost advisor: recommendations and autoscaling (<c>MeshOs:Cost:Recommendations</c>).</summary>
+    public RecommendationOptions Recommendations { get; set; } = new();
 }

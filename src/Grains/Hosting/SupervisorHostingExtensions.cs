@@ -7,6 +7,7 @@ using MeshOs.Grains.Healing;
 using MeshOs.Grains.Incidents;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace MeshOs.Grains.Hosting;
 
@@ -45,6 +46,7 @@ public static class SupervisorHostingExtensions
     public static ISiloBuilder AddMeshCost(this ISiloBuilder silo, IConfiguration configuration)
     {
         silo.Services.AddOptions<CostOptions>().Bind(configuration.GetSection(CostOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        silo.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<CostOptions>, CostOptionsValidator>();
         if (configuration.GetValue(CostOptions.Section + ":" + nameof(CostOptions.Enabled), true))
         {
             silo.Services.AddHostedService<CostMaintenanceService>();
@@ -53,6 +55,24 @@ public static class SupervisorHostingExtensions
             silo.AddMeshEventConsumer<ICostRouterGrain>("cost", "default",
                 section.GetValue(nameof(CostOptions.EventBatchSize), defaults.EventBatchSize),
                 section.GetValue(nameof(CostOptions.EventInterval), defaults.EventInterval));
+        }
+
+        if (configuration.GetValue(CostOptions.Section + ":Recommendations:" + nameof(RecommendationOptions.Enabled), true))
+        {
+            // The advisor keeps itself alive with a reminder once active; this activates it the first time.
+            silo.AddStartupTask(static async (services, cancellation) =>
+            {
+                try
+                {
+                    await services.GetRequiredService<IGrainFactory>().GetGrain<ICostAdvisorGrain>(0).ListAsync(new RecommendationFilter(Status: RecommendationStatus.Open));
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // Another silo (or the next start) activates it; a silo does not fail to start for the advisor.
+                    services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger(typeof(CostAdvisorGrain).FullName!)
+                        .LogWarning(ex, "The cost advisor did not activate at start");
+                }
+            });
         }
 
         return silo;

@@ -87,7 +87,7 @@ public sealed class HealingActionsClusterTests(HealingClusterFixture fixture)
         var session = Grains.CreateObjectReference<IRuntimeObserver>(runtime);
         var runtimeGrain = Grains.GetGrain<IRuntimeGrain>($"platform/{runtimeId}");
         await using var agent = new TestAgent(fixture, pool, "heal", runtime: runtimeId);
-        await runtimeGrain.AttachAsync(session, [agent.Id]);
+        await runtimeGrain.AttachAsync(session, [agent.Id], []);
         await agent.StartAsync();
         Assert.Equal(AgentState.Healthy, (await agent.InfoAsync()).State);
 

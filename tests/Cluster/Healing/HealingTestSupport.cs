@@ -138,9 +138,17 @@ public sealed class RecordingRuntime : IRuntimeObserver
 {
     public ConcurrentQueue<(string AgentId, string Reason)> Orders { get; } = new();
 
+    public ConcurrentQueue<Abstractions.Cost.ScaleOrder> ScaleOrders { get; } = new();
+
     public Task OnRestartAsync(string agentId, string reason)
     {
         Orders.Enqueue((agentId, reason));
+        return Task.CompletedTask;
+    }
+
+    public Task OnScaleAsync(Abstractions.Cost.ScaleOrder order)
+    {
+        ScaleOrders.Enqueue(order);
         return Task.CompletedTask;
     }
 }

@@ -85,6 +85,12 @@ public sealed class FuzzWorld : IAsyncDisposable
         ["note"] = "fuzz",
     };
 
+    /// <summary>
+    /// The recommendation hostile requests aim at: one that never exists (the fuzz mesh evaluates every 5 minutes and has
+    /// no idle pool to recommend on), so a well-formed apply or dismiss is a 404 and nothing changes.
+    /// </summary>
+    public const string RecommendationId = "rec-0";
+
     /// <summary>Where a job a hostile submit slipped through would land: no agent serves it.</summary>
     public const string IdleCapability = "fz-idle";
 
@@ -132,6 +138,7 @@ public sealed class FuzzWorld : IAsyncDisposable
         "advisoryId" => AdvisoryId,
         "name" => BudgetName,
         "cardId" => RateCardId,
+        "recommendationId" => RecommendationId,
         _ => null,
     };
 

@@ -237,6 +237,32 @@ public static class GrpcCatalog
             Unary("Budgets", "DeleteBudget", Role.Operator, () => new BudgetRef { TenantId = w.Tenant.Id, Name = "fz-never-set" },
                 Field<BudgetRef>.Values("name", new[] { "", "../x", new string('b', 10_000) }, (m, v) => m.Name = v)),
 
+            // Cost recommendations and autoscale policies (operators)
+            Unary("Recommendations", "ListRecommendations", Role.Operator, () => new ListRecommendationsRequest(),
+            [
+                .. Field<ListRecommendationsRequest>.Values("kind", new[] { "Sideways", "0", "ScaleDown,ScaleUp" }, (m, v) => m.Kind = v),
+                .. Field<ListRecommendationsRequest>.Values("status", new[] { "Closed", "9" }, (m, v) => m.Status = v),
+                .. Field<ListRecommendationsRequest>.Values("pool", new[] { new string('p', 257) }, (m, v) => m.Pool = v),
+            ]),
+            Unary("Recommendations", "ApplyRecommendation", Role.Operator, () => new RecommendationRef { Id = FuzzWorld.RecommendationId },
+                Field<RecommendationRef>.Values("id", new[] { "", "a b", new string('r', 10_000) }, (m, v) => m.Id = v)),
+            Unary("Recommendations", "DismissRecommendation", Role.Operator,
+                () => new MeshOs.Grpc.V1.DismissRecommendationRequest { Id = FuzzWorld.RecommendationId, Reason = "fuzz" },
+            [
+                .. Field<MeshOs.Grpc.V1.DismissRecommendationRequest>.Values("id", new[] { "", "a b", new string('r', 10_000) }, (m, v) => m.Id = v),
+                .. Field<MeshOs.Grpc.V1.DismissRecommendationRequest>.Values("reason", new[] { "", "   ", new string('r', 501) }, (m, v) => m.Reason = v),
+            ]),
+            Unary("Recommendations", "GetAutoscalePolicy", Role.Operator, () => new AutoscalePolicyRef { Pool = FuzzWorld.CompliancePool },
+                Field<AutoscalePolicyRef>.Values("pool", new[] { "", "UPPER", new string('p', 101) }, (m, v) => m.Pool = v)),
+            Unary("Recommendations", "PutAutoscalePolicy", Role.Operator,
+                () => new AutoscalePolicy { Pool = FuzzWorld.CompliancePool, Enabled = false, MinAgents = 0, MaxAgents = 4, CooldownSeconds = 60 },
+            [
+                .. Field<AutoscalePolicy>.Values("pool", new[] { "", "UPPER", "a b", new string('p', 101) }, (m, v) => m.Pool = v),
+                .. Field<AutoscalePolicy>.Values("min_agents", new[] { -1, 5, 100_001 }, (m, v) => m.MinAgents = v),
+                .. Field<AutoscalePolicy>.Values("max_agents", new[] { 0, 100_001 }, (m, v) => m.MaxAgents = v),
+                .. Field<AutoscalePolicy>.Values("cooldown_seconds", new[] { -1, 604_801 }, (m, v) => m.CooldownSeconds = v),
+            ]),
+
             // Compliance (tenants read their own; operators change)
             Unary("Compliance", "ListPolicies", Role.OperatorOrTenant, () => new ListPoliciesRequest(), []),
             Unary("Compliance", "PutPolicy", Role.Operator, () => new CompliancePolicy
@@ -585,6 +611,7 @@ public static class GrpcCatalog
             CostReflection.Descriptor,
             AuditReflection.Descriptor,
             BudgetsReflection.Descriptor,
+            RecommendationsReflection.Descriptor,
         }.SelectMany(file => file.Services);
         var missing = services.SelectMany(s => s.Methods.Select(m => $"{s.FullName}/{m.Name}"))
             .Except(catalog.Select(m => m.ToString()), StringComparer.Ordinal)

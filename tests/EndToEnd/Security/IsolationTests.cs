@@ -126,6 +126,11 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["GetRateCard"] = Isolation.Operator,
         ["PutRateCard"] = Isolation.Operator,
         ["DeleteRateCard"] = Isolation.Operator,
+        ["ListRecommendations"] = Isolation.Operator,
+        ["ApplyRecommendation"] = Isolation.Operator,
+        ["DismissRecommendation"] = Isolation.Operator,
+        ["GetAutoscalePolicy"] = Isolation.Operator,
+        ["PutAutoscalePolicy"] = Isolation.Operator,
     };
 
     /// <summary>How a gRPC method relates to tenants' objects.</summary>
@@ -203,6 +208,11 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.Budgets/ListBudgets"] = RpcIsolation.CallerScope,
         ["meshos.v1.Budgets/PutBudget"] = RpcIsolation.Operator,
         ["meshos.v1.Budgets/DeleteBudget"] = RpcIsolation.Operator,
+        ["meshos.v1.Recommendations/ListRecommendations"] = RpcIsolation.Operator,
+        ["meshos.v1.Recommendations/ApplyRecommendation"] = RpcIsolation.Operator,
+        ["meshos.v1.Recommendations/DismissRecommendation"] = RpcIsolation.Operator,
+        ["meshos.v1.Recommendations/GetAutoscalePolicy"] = RpcIsolation.Operator,
+        ["meshos.v1.Recommendations/PutAutoscalePolicy"] = RpcIsolation.Operator,
     };
 
     private KernelMesh Mesh => fixture.Mesh;

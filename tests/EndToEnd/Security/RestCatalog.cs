@@ -166,6 +166,29 @@ public static class RestCatalog
                 .. Values("note", Repeat(501), 5),
             ]),
             ["DeleteRateCard"] = new(Role.Operator, null, []),
+            // Cost recommendations and autoscale policies (operators)
+            ["ListRecommendations"] = new(Role.Operator, null, []),
+            ["ApplyRecommendation"] = new(Role.Operator, null, []),
+            ["DismissRecommendation"] = new(Role.Operator, _ => new JsonObject { ["reason"] = "fuzz" },
+            [
+                .. Values("reason", null, "", "   ", Repeat(501), 5),
+            ]),
+            ["GetAutoscalePolicy"] = new(Role.Operator, null, []),
+            ["PutAutoscalePolicy"] = new(Role.Operator, _ => new JsonObject
+            {
+                ["pool"] = FuzzWorld.CompliancePool,
+                ["enabled"] = false,
+                ["minAgents"] = 0,
+                ["maxAgents"] = 4,
+                ["cooldownSeconds"] = 60,
+            },
+            [
+                .. Values("pool", null, "", "UPPER", "a b", Repeat(101)),
+                .. Values("enabled", null, "yes"),
+                .. Values("minAgents", null, -1, 5, 100_001, "x"),
+                .. Values("maxAgents", null, 0, 100_001),
+                .. Values("cooldownSeconds", null, -1, 604_801),
+            ]),
 
             ["ListPoolGrants"] = new(Role.OperatorOrTenant, null, []),
             ["GrantPool"] = new(Role.OperatorOrTenant, _ => new JsonObject { ["grantee"] = "platform", ["pool"] = w.Tenant.Id + "/fuzz" }, GrantAttacks(w)),
@@ -335,6 +358,10 @@ public static class RestCatalog
             ("GetCostReport", "interval") => (["week", "7", "Day,Hour"], false),
             ("GetCostReport", "idle") => (["shared", "3", "Even,Separate"], false),
             ("GetCostReport" or "GetCostKpi", "tenant" or "pool") or ("GetCostReport", "agent" or "capability") => ([Repeat(257)], false),
+            ("ListRecommendations", "pool") => ([Repeat(257)], false),
+            ("ListRecommendations", "kind") => (["Sideways", "1", "-1", "ScaleDown,ScaleUp"], false),
+            ("ListRecommendations", "status") => (["Closed", "9", "Open,Applied"], false),
+            ("GetAutoscalePolicy", "pool") => (["UPPER", "a b", Repeat(101)], false),
             ("HealingReport", "recent") => (["-1", "-2147483648", "2147483648", "x"], false),
             ("ListJobs", "status") => (["Exploded", "99", "3", "-1", "Leased,Running", ""], false),
             ("ListJobs", "cursor") => (["not-a-cursor!", "AAAA", Repeat(101, 'c')], false),

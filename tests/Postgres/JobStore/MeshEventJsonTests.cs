@@ -21,6 +21,8 @@ public sealed class MeshEventJsonTests
             new(0, At, new Abstractions.Healing.ScaleRecommendation(At, "gpu", "llm", 10, 2, 4, "demand")),
             new(0, At, new OperatorActionTaken("agent.drain", "agent/a-1", 42), "op-key", "acme", "corr-1"),
             new(0, At, new BudgetThresholdCrossed("monthly", 80, 200.5m, 250m, "USD", true, At.AddDays(-3), At.AddDays(28)), TenantId: "acme"),
+            new(0, At, new RecommendationApplied("rec-7", Abstractions.Cost.RecommendationKind.ScaleDown, "platform/gpu", null, -2, ["a-3", "a-4"],
+                "platform/sim", true, 5256.00m, "USD"), CorrelationId: "rec-7"),
         ];
         Assert.Equal(MeshEventKinds.All.Select(k => k.Kind), events.Select(e => e.Kind));
         foreach (var e in events)
