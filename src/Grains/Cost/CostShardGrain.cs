@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Cost;
 using MeshOs.Abstractions.Events;
@@ -27,6 +28,8 @@ internal sealed class CostShardGrain(
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private readonly List<CostRollup> _rows = [];
     private readonly List<JobCostLine> _jobs = [];
+    private readonly List<PendingSpan> _added = [];
+    private readonly Dictionary<string, DateTimeOffset> _settled = new(StringComparer.Ordinal);
     private readonly CostOptions _options = options.Value;
     private long _position;
     private RateBook _book = RateBook.Empty;
@@ -40,7 +43,25 @@ internal sealed class CostShardGrain(
         _position = snapshot.Position;
         foreach (var (agent, json) in snapshot.Agents)
         {
-            _agents[agent] = JsonSerializer.Deserialize<AgentAccount>(json, Json)!;
+            var account = JsonSerializer.Deserialize<AgentAccount>(json, Json)!;
+            if (account.LegacyPending is { Count: > 0 } legacy)
+            {
+                // An account stored before its spans had their own rows (sql/0015): they move there with the next commit.
+                account.Pending.AddRange(legacy);
+                _added.AddRange(legacy.Select(s => new PendingSpan(agent, s)));
+                _dirty.Add(agent);
+            }
+
+            account.LegacyPending = null;
+            _agents[agent] = account;
+        }
+
+        foreach (var pending in snapshot.PendingSpans)
+        {
+            if (_agents.TryGetValue(pending.Agent, out var account))
+            {
+                account.Pending.Add(pending.Span);
+            }
         }
 
         this.RegisterGrainTimer(static (self, _) => self.SettleAsync(null), this,
@@ -168,7 +189,9 @@ internal sealed class CostShardGrain(
 
         if (span.To > account.AccountedUntil)
         {
-            account.Pending.Add(span with { From = Max(span.From, account.AccountedUntil) });
+            var pending = span with { From = Max(span.From, account.AccountedUntil) };
+            account.Pending.Add(pending);
+            _added.Add(new PendingSpan(agentId, pending));
         }
     }
 
@@ -196,7 +219,11 @@ internal sealed class CostShardGrain(
         }
 
         account.AccountedUntil = end;
-        account.Pending.RemoveAll(s => s.To <= end);
+        if (account.Pending.RemoveAll(s => s.To <= end) > 0)
+        {
+            _settled[id] = end;
+        }
+
         _dirty.Add(id);
     }
 
@@ -207,7 +234,7 @@ internal sealed class CostShardGrain(
         var jobs = _jobs.Where(j => j.Allocated != 0 || j.Usage != 0 || j.AgentMs != 0).ToList();
         try
         {
-            await store.CommitAsync(new CostCommit(Shard, position, agents, rows, jobs));
+            await store.CommitAsync(new CostCommit(Shard, position, agents, rows, jobs, [.. _added], new Dictionary<string, DateTimeOffset>(_settled, StringComparer.Ordinal)));
         }
         catch
         {
@@ -220,6 +247,8 @@ internal sealed class CostShardGrain(
             _rows.Clear();
             _jobs.Clear();
             _dirty.Clear();
+            _added.Clear();
+            _settled.Clear();
         }
 
         _position = position;
@@ -254,8 +283,18 @@ public sealed class AgentAccount
     /// <summary>When it went offline (connected time ends there), while it is offline.</summary>
     public DateTimeOffset? OfflineAt { get; set; }
 
-    /// <summary>Job spans reported after <see cref="AccountedUntil"/>, not yet settled.</summary>
+    /// <summary>
+    /// Job spans reported after <see cref="AccountedUntil"/>, not yet settled. Stored as rows of their own
+    /// (<see cref="ICostStore"/>, sql/0015_cost_pending.sql), not with the account: the account stays small however
+    /// many jobs the agent runs.
+    /// </summary>
+    [JsonIgnore]
     public List<BusySpan> Pending { get; set; } = [];
+
+    /// <summary>The spans of an account stored before they had rows of their own; read once, never written.</summary>
+    [JsonPropertyName("pending")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<BusySpan>? LegacyPending { get; set; }
 
     /// <summary>Idle settled per hour within the reclaim window.</summary>
     public List<SettledIdle> Idle { get; set; } = [];

@@ -15,7 +15,8 @@ public interface ICostStore
 
     /// <summary>
     /// Adds the rollups' amounts to the rows with the same (hour, pool, tenant, agent, capability) (creating them), sets or
-    /// removes the agents' state, and sets the shard's position, in one transaction.
+    /// removes the agents' state, adds the new job spans and removes the settled ones, and sets the shard's position, in
+    /// one transaction.
     /// </summary>
     Task CommitAsync(CostCommit commit, CancellationToken cancellationToken = default);
 
@@ -32,14 +33,30 @@ public interface ICostStore
     Task<IReadOnlyList<DateOnly>> PruneAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default);
 }
 
-/// <summary>A shard's committed state: its log position and each agent's account (JSON, the grain's own format).</summary>
-public sealed record CostShardSnapshot(long Position, IReadOnlyDictionary<string, string> Agents);
+/// <summary>
+/// A shard's committed state: its log position, each agent's account (JSON, the grain's own format, without its job
+/// spans) and the job spans waiting to be settled.
+/// </summary>
+public sealed record CostShardSnapshot(long Position, IReadOnlyDictionary<string, string> Agents, IReadOnlyList<PendingSpan>? Spans = null)
+{
+    public IReadOnlyList<PendingSpan> PendingSpans => Spans ?? [];
+}
 
-/// <summary>One atomic commit of a shard: rollup and job amounts to add, agents' state to set (null: remove), the new position.</summary>
+/// <summary>A job span on an agent, waiting to be settled.</summary>
+public sealed record PendingSpan(string Agent, BusySpan Span);
+
+/// <summary>
+/// One atomic commit of a shard: rollup and job amounts to add, agents' state to set (null: remove), job spans to add,
+/// and per agent the time settled through (its spans ending then or before are removed), the new position.
+/// </summary>
 public sealed record CostCommit(string Shard, long Position, IReadOnlyDictionary<string, string?> Agents, IReadOnlyList<CostRollup> Rollups,
-    IReadOnlyList<JobCostLine>? Jobs = null)
+    IReadOnlyList<JobCostLine>? Jobs = null, IReadOnlyList<PendingSpan>? Added = null, IReadOnlyDictionary<string, DateTimeOffset>? Settled = null)
 {
     public IReadOnlyList<JobCostLine> JobLines => Jobs ?? [];
+
+    public IReadOnlyList<PendingSpan> AddedSpans => Added ?? [];
+
+    public IReadOnlyDictionary<string, DateTimeOffset> SettledThrough => Settled ?? new Dictionary<string, DateTimeOffset>();
 }
 
 /// <summary>Which rollups to sum and how to group them.</summary>

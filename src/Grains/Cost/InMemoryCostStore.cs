@@ -8,15 +8,17 @@ public sealed class InMemoryCostStore : ICostStore
     private readonly Lock _lock = new();
     private readonly Dictionary<(DateTimeOffset Hour, string Pool, string Tenant, string Agent, string Capability), CostRollup> _rows = [];
     private readonly Dictionary<string, (long Position, Dictionary<string, string> Agents)> _shards = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<PendingSpan>> _spans = new(StringComparer.Ordinal);
     private readonly Dictionary<(DateOnly Month, Guid Job), JobCost> _jobs = [];
 
     public Task<CostShardSnapshot> LoadShardAsync(string shard, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
+            var spans = _spans.TryGetValue(shard, out var kept) ? kept.ToList() : [];
             return Task.FromResult(_shards.TryGetValue(shard, out var s)
-                ? new CostShardSnapshot(s.Position, new Dictionary<string, string>(s.Agents, StringComparer.Ordinal))
-                : new CostShardSnapshot(0, new Dictionary<string, string>(StringComparer.Ordinal)));
+                ? new CostShardSnapshot(s.Position, new Dictionary<string, string>(s.Agents, StringComparer.Ordinal), spans)
+                : new CostShardSnapshot(0, new Dictionary<string, string>(StringComparer.Ordinal), spans));
         }
     }
 
@@ -59,6 +61,17 @@ public sealed class InMemoryCostStore : ICostStore
                 {
                     shard.Agents[agent] = state;
                 }
+            }
+
+            if (!_spans.TryGetValue(commit.Shard, out var spans))
+            {
+                _spans[commit.Shard] = spans = [];
+            }
+
+            spans.AddRange(commit.AddedSpans);
+            foreach (var (agent, through) in commit.SettledThrough)
+            {
+                spans.RemoveAll(p => p.Agent == agent && p.Span.To <= through);
             }
 
             _shards[commit.Shard] = (commit.Position, shard.Agents);

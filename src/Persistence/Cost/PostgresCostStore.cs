@@ -43,7 +43,19 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
             }
         }
 
-        return new CostShardSnapshot(position, agents);
+        var spans = new List<PendingSpan>();
+        await using (var read = new NpgsqlCommand("SELECT agent, job_id, tenant, capability, from_at, to_at FROM meshos_cost_pending WHERE shard = $1", conn))
+        {
+            read.Parameters.Add(new NpgsqlParameter { Value = shard });
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                spans.Add(new PendingSpan(reader.GetString(0), new BusySpan(reader.GetGuid(1), reader.GetString(2), reader.GetString(3),
+                    new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero), new DateTimeOffset(reader.GetDateTime(5), TimeSpan.Zero))));
+            }
+        }
+
+        return new CostShardSnapshot(position, agents, spans);
     }
 
     public async Task CommitAsync(CostCommit commit, CancellationToken cancellationToken = default)
@@ -129,6 +141,38 @@ public sealed class PostgresCostStore(PostgresConnection connection) : ICostStor
             delete.Parameters.Add(new NpgsqlParameter { Value = commit.Shard });
             delete.Parameters.Add(new NpgsqlParameter { Value = removed });
             batch.BatchCommands.Add(delete);
+        }
+
+        if (commit.AddedSpans.Count > 0)
+        {
+            var insert = new NpgsqlBatchCommand(
+                """
+                INSERT INTO meshos_cost_pending (shard, agent, job_id, tenant, capability, from_at, to_at)
+                SELECT $1, * FROM unnest($2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])
+                """);
+            var added = commit.AddedSpans;
+            insert.Parameters.Add(new NpgsqlParameter { Value = commit.Shard });
+            insert.Parameters.Add(new NpgsqlParameter { Value = added.Select(a => a.Agent).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter { Value = added.Select(a => a.Span.JobId).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter { Value = added.Select(a => a.Span.TenantId).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter { Value = added.Select(a => a.Span.Capability).ToArray() });
+            insert.Parameters.Add(new NpgsqlParameter { Value = added.Select(a => a.Span.From.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            insert.Parameters.Add(new NpgsqlParameter { Value = added.Select(a => a.Span.To.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            batch.BatchCommands.Add(insert);
+        }
+
+        if (commit.SettledThrough.Count > 0)
+        {
+            // After the inserts: a span added and settled in one commit is gone at its end.
+            var settle = new NpgsqlBatchCommand(
+                """
+                DELETE FROM meshos_cost_pending p USING unnest($2::text[], $3::timestamptz[]) AS s(agent, through)
+                WHERE p.shard = $1 AND p.agent = s.agent AND p.to_at <= s.through
+                """);
+            settle.Parameters.Add(new NpgsqlParameter { Value = commit.Shard });
+            settle.Parameters.Add(new NpgsqlParameter { Value = commit.SettledThrough.Keys.ToArray() });
+            settle.Parameters.Add(new NpgsqlParameter { Value = commit.SettledThrough.Values.Select(t => t.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            batch.BatchCommands.Add(settle);
         }
 
         var position = new NpgsqlBatchCommand(

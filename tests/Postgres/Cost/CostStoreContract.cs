@@ -45,6 +45,25 @@ public abstract class CostStoreContract : StoreContract
     }
 
     [Fact]
+    public async Task Job_spans_are_kept_per_shard_until_their_agent_is_settled_through_their_end()
+    {
+        BusySpan Span(int minutes, string tenant = "acme") =>
+            new(Guid.NewGuid(), tenant, "llm", Dec, Dec.AddMinutes(minutes));
+        var (a1, a2, a3, b1) = (Span(1), Span(5), Span(9, "globex"), Span(2));
+        await Store.CommitAsync(new CostCommit("gpu#3", 5, new Dictionary<string, string?>(), [],
+            Added: [new("a-1", a1), new("a-1", a2), new("a-1", a3), new("a-2", b1)]));
+        await Store.CommitAsync(new CostCommit("gpu#4", 5, new Dictionary<string, string?>(), [], Added: [new("a-1", Span(1))]));
+
+        // a-1 settled through minute 5 (its spans ending then or before go); a-2 untouched; another shard's a-1 too.
+        await Store.CommitAsync(new CostCommit("gpu#3", 6, new Dictionary<string, string?>(), [],
+            Settled: new Dictionary<string, DateTimeOffset> { ["a-1"] = Dec.AddMinutes(5) }));
+
+        var shard = await Store.LoadShardAsync("gpu#3");
+        Assert.Equal([new PendingSpan("a-1", a3), new PendingSpan("a-2", b1)], shard.PendingSpans.OrderBy(p => p.Agent, StringComparer.Ordinal));
+        Assert.Single((await Store.LoadShardAsync("gpu#4")).PendingSpans);
+    }
+
+    [Fact]
     public async Task Rollups_of_one_key_add_up_exactly_across_commits_and_within_one()
     {
         await CommitAsync(1, Row(Dec, "acme", 1.000001m, ms: 10), Row(Dec, "acme", 0.000001m, ms: 5), Row(Dec, "", 0m, idle: 2.5m, ms: 100));
