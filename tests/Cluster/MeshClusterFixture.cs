@@ -102,6 +102,7 @@ public sealed class MeshClusterFixture : IAsyncLifetime
             siloBuilder.AddMeshKernel(configuration);
             siloBuilder.AddMeshCompliance(configuration);
             siloBuilder.AddMeshCost(configuration);
+            siloBuilder.AddMeshRouting(configuration);
             siloBuilder.AddMeshEventConsumer<IRecordingConsumerGrain>("test-recorder", "all");
         }
     }

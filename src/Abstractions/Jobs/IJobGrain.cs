@@ -37,9 +37,10 @@ public interface IJobGrain : IGrainWithGuidKey
     /// Leases a Pending job to an agent with a new epoch. Returns null when the job is no longer Pending
     /// (cancelled meanwhile, or leased by another dispatcher). <paramref name="agentVersion"/> is the software version
     /// the agent registered with: kept with the lease and carried by the attempt's <c>JobAttemptEnded</c> event.
+    /// <paramref name="routing"/> is why the dispatcher chose this agent, kept with the job.
     /// </summary>
     [Alias("Lease")]
-    Task<LeaseGrant?> LeaseAsync(string agentId, string? agentVersion, TimeSpan leaseDuration);
+    Task<LeaseGrant?> LeaseAsync(string agentId, string? agentVersion, TimeSpan leaseDuration, Routing.RoutingDecision? routing = null);
 
     /// <summary>Extends the lease; false when the epoch is stale (the agent must drop the job).</summary>
     [Alias("Renew")]

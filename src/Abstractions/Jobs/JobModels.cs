@@ -127,6 +127,7 @@ public sealed record JobResult(
 /// The durable record of a job: the row in the job store and what the API returns.
 /// <see cref="Version"/> increases by one on every change.
 /// </summary>
+/// <param name="Routing">Why the latest lease went to its agent (the routing policy's decision); null before the first lease.</param>
 [GenerateSerializer, Immutable, Alias("meshos.JobRecord")]
 public sealed record JobRecord(
     Guid JobId,
@@ -148,7 +149,8 @@ public sealed record JobRecord(
     string? Error,
     JobUsage Usage,
     DateTimeOffset? LeasedAt,
-    string? AgentVersion = null);
+    string? AgentVersion = null,
+    Routing.RoutingDecision? Routing = null);
 
 /// <summary>What a submit returns: the job and whether this call created it (false: idempotent duplicate).</summary>
 [GenerateSerializer, Immutable, Alias("meshos.SubmitOutcome")]

@@ -43,7 +43,13 @@ internal sealed class AgentStreamReports(AgentHandle agent, StreamAgentSession s
         lock (_gate)
         {
             var startedAt = TakeHeldStart(jobId, epoch);
-            Chain(jobId, epoch, () => protocol.CompleteAsync(agent, jobId, epoch, result() with { StartedAt = startedAt }), credit: true);
+            var outcome = new ReportedOutcome();
+            Chain(jobId, epoch, () =>
+            {
+                var built = result() with { StartedAt = startedAt };
+                outcome.Succeeded = built.Succeeded;
+                return protocol.CompleteAsync(agent, jobId, epoch, built);
+            }, credit: true, outcome: outcome);
         }
     }
 
@@ -99,11 +105,11 @@ internal sealed class AgentStreamReports(AgentHandle agent, StreamAgentSession s
         Chain(jobId, epoch, () => protocol.StartAsync(agent, jobId, epoch), credit: false, isStart: true);
 
     /// <summary>Runs <paramref name="report"/> after the job's previous report. Called under the gate.</summary>
-    private void Chain(Guid jobId, long epoch, Func<Task> report, bool credit, bool isStart = false)
+    private void Chain(Guid jobId, long epoch, Func<Task> report, bool credit, bool isStart = false, ReportedOutcome? outcome = null)
     {
         var next = _inFlight.TryGetValue(jobId, out var previous) && !previous.IsCompleted
-            ? previous.ContinueWith(_ => SendAsync(jobId, epoch, report, credit, isStart), TaskScheduler.Default).Unwrap()
-            : SendAsync(jobId, epoch, report, credit, isStart);
+            ? previous.ContinueWith(_ => SendAsync(jobId, epoch, report, credit, isStart, outcome), TaskScheduler.Default).Unwrap()
+            : SendAsync(jobId, epoch, report, credit, isStart, outcome);
         if (next.IsCompleted)
         {
             _inFlight.Remove(jobId);
@@ -126,7 +132,7 @@ internal sealed class AgentStreamReports(AgentHandle agent, StreamAgentSession s
             (this, jobId), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private async Task SendAsync(Guid jobId, long epoch, Func<Task> report, bool credit, bool isStart)
+    private async Task SendAsync(Guid jobId, long epoch, Func<Task> report, bool credit, bool isStart, ReportedOutcome? outcome)
     {
         var ack = new ReportAck { JobId = jobId.ToString(), Epoch = epoch, Accepted = true, ForStart = isStart };
         try
@@ -147,7 +153,7 @@ internal sealed class AgentStreamReports(AgentHandle agent, StreamAgentSession s
 
         if (credit)
         {
-            session.Reported(jobId, epoch);
+            session.Reported(jobId, epoch, outcome?.Succeeded);
         }
 
         if (!isStart || !ack.Accepted)
@@ -155,4 +161,10 @@ internal sealed class AgentStreamReports(AgentHandle agent, StreamAgentSession s
             session.Send(new MeshMessage { ReportAck = ack }); // starts are answered only when refused
         }
     }
+}
+
+/// <summary>What the agent said of its attempt, once its result was read (null until then, and for a refused one).</summary>
+internal sealed class ReportedOutcome
+{
+    public bool? Succeeded { get; set; }
 }

@@ -26,7 +26,7 @@ internal sealed class StreamAgentSession(AgentRegistration registration, AgentSt
     private readonly Channel<MeshMessage> _outbound = Channel.CreateBounded<MeshMessage>(
         new BoundedChannelOptions(registration.MaxConcurrency * 2 + OutboundHeadroom) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     // One lock and a small table: an idle agent holds thousands of these, and one stream's reports rarely contend.
-    private readonly ConcurrentDictionary<Guid, long> _assigned = new(concurrencyLevel: 1, capacity: 4);
+    private readonly ConcurrentDictionary<Guid, (long Epoch, long DeliveredAt)> _assigned = new(concurrencyLevel: 1, capacity: 4);
 
     /// <summary>Jobs assigned through this stream and not yet reported.</summary>
     public override int Outstanding => _assigned.Count;
@@ -65,7 +65,7 @@ internal sealed class StreamAgentSession(AgentRegistration registration, AgentSt
 
     public override bool TryDeliver(LeaseGrant grant)
     {
-        _assigned[grant.JobId] = grant.Epoch;
+        _assigned[grant.JobId] = (grant.Epoch, hub.Time.GetTimestamp());
         if (!_outbound.Writer.TryWrite(new MeshMessage { Assignment = grant.ToProto() }))
         {
             _assigned.TryRemove(grant.JobId, out _);
@@ -80,12 +80,15 @@ internal sealed class StreamAgentSession(AgentRegistration registration, AgentSt
         return true;
     }
 
-    /// <summary>An assignment of this stream was reported (result or release): its credit comes back.</summary>
-    public void Reported(Guid jobId, long epoch)
+    /// <summary>
+    /// An assignment of this stream was reported (result or release): its credit comes back, and a result
+    /// (<paramref name="succeeded"/> not null) counts towards the agent's adaptive concurrency.
+    /// </summary>
+    public void Reported(Guid jobId, long epoch, bool? succeeded = null)
     {
-        if (_assigned.TryGetValue(jobId, out var assignedEpoch) && assignedEpoch == epoch && _assigned.TryRemove(jobId, out _))
+        if (_assigned.TryGetValue(jobId, out var assigned) && assigned.Epoch == epoch && _assigned.TryRemove(jobId, out _))
         {
-            hub.ReturnCredit(this);
+            hub.ReturnCredit(this, succeeded, hub.Time.GetElapsedTime(assigned.DeliveredAt));
         }
     }
 

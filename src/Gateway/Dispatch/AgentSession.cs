@@ -25,17 +25,25 @@ public abstract class AgentSession(AgentRegistration registration, AgentState st
     /// <summary>Set once the session ended; guarded by the hub's lock.</summary>
     internal bool Closed { get; set; }
 
+    /// <summary>
+    /// The agent's adaptive concurrency (AIMD on its reported results), set by the hub when the session attaches;
+    /// guarded by the hub's lock.
+    /// </summary>
+    internal Routing.ConcurrencyLimit Limit { get; set; } = new(registration.MaxConcurrency, Routing.ConcurrencySettings.Fixed);
+
     /// <summary>Assignments handed over and not yet reported.</summary>
     public abstract int Outstanding { get; }
 
     /// <summary>
-    /// Credits that may be used now: all of them for a Healthy agent; a Degraded one gets at most a quarter of its
-    /// concurrency (at least one job) outstanding; none in any other state.
+    /// Credits that may be used now, within the agent's adaptive limit (<see cref="Limit"/>): a Healthy agent at its full
+    /// limit uses all of them; one whose limit came down has at most that many jobs outstanding; a Degraded one at most
+    /// a quarter of its concurrency (at least one job), or its limit if lower; none in any other state.
     /// </summary>
     internal int UsableCredits => Closed || Credits <= 0 ? 0 : State switch
     {
-        AgentState.Healthy => Credits,
-        AgentState.Degraded => Math.Clamp(Math.Max(1, Registration.MaxConcurrency / 4) - Outstanding - Leasing, 0, Credits),
+        AgentState.Healthy when !Limit.Reduced => Credits,
+        AgentState.Healthy => Math.Clamp(Limit.Current - Outstanding - Leasing, 0, Credits),
+        AgentState.Degraded => Math.Clamp(Math.Min(Limit.Current, Math.Max(1, Registration.MaxConcurrency / 4)) - Outstanding - Leasing, 0, Credits),
         _ => 0,
     };
 

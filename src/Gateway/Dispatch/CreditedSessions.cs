@@ -13,6 +13,9 @@ internal sealed class CreditedSessions
     private readonly Dictionary<AgentSession, int> _index = new(ReferenceEqualityComparer.Instance);
     private int _next;
 
+    /// <summary>Where the last <see cref="Gather"/> found its first session (-1: none).</summary>
+    private int _gatheredFrom = -1;
+
     /// <summary>Sessions held (some may have spent their last credit through another queue since).</summary>
     public int Count => _order.Count;
 
@@ -59,42 +62,81 @@ internal sealed class CreditedSessions
     /// </summary>
     public AgentSession? Reserve(Func<AgentSession, bool>? accept = null)
     {
-        var tried = 0;
-        while (tried < _order.Count)
+        var candidates = new List<AgentSession>(1);
+        if (Gather(1, accept, candidates) == 0)
         {
-            if (_next >= _order.Count)
+            return null;
+        }
+
+        Take(candidates[0]);
+        return candidates[0];
+    }
+
+    /// <summary>
+    /// Fills <paramref name="into"/> with up to <paramref name="window"/> sessions that may use a credit now and that
+    /// <paramref name="accept"/> (if given) accepts, in rotation from where the last <see cref="Take"/> left off; drops
+    /// sessions found closed or without credits. Returns how many it found.
+    /// </summary>
+    public int Gather(int window, Func<AgentSession, bool>? accept, List<AgentSession> into)
+    {
+        into.Clear();
+        _gatheredFrom = -1;
+        if (_next >= _order.Count)
+        {
+            _next = 0;
+        }
+
+        var at = _next;
+        var examined = 0;
+        while (examined < _order.Count && into.Count < window)
+        {
+            if (at >= _order.Count)
             {
-                _next = 0;
+                at = 0;
             }
 
-            var session = _order[_next];
+            var session = _order[at];
             if (session.Closed || session.Credits <= 0)
             {
-                RemoveAt(_next);
+                RemoveAt(at); // the last session moved here: look at this place again
                 continue;
             }
 
-            if (session.Eligible && (accept is null || accept(session)))
+            examined++;
+            if (session.Eligible && (accept is null || accept(session)) && !into.Contains(session))
             {
-                session.Credits--;
-                session.Leasing++;
-                if (session.Credits == 0)
+                if (_gatheredFrom < 0)
                 {
-                    RemoveAt(_next);
-                }
-                else
-                {
-                    _next++;
+                    _gatheredFrom = at;
                 }
 
-                return session;
+                into.Add(session);
             }
 
-            _next++;
-            tried++;
+            at++;
         }
 
-        return null;
+        return into.Count;
+    }
+
+    /// <summary>
+    /// Takes a credit from <paramref name="session"/> (one <see cref="Gather"/> just returned); the rotation goes on
+    /// after the first session gathered.
+    /// </summary>
+    public void Take(AgentSession session)
+    {
+        session.Credits--;
+        session.Leasing++;
+        var from = Math.Max(0, _gatheredFrom);
+        if (session.Credits == 0 && _index.TryGetValue(session, out var at))
+        {
+            RemoveAt(at);
+            _next = at == from ? from : from + 1; // the session moved into its place is next
+        }
+        else
+        {
+            _next = from + 1;
+        }
     }
 
     /// <summary>Removes in O(1): the last session takes the removed one's place.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Jobs;
 using MeshOs.Gateway.Tenants;
+using Microsoft.Extensions.Options;
 
 namespace MeshOs.Gateway.Dispatch;
 
@@ -11,8 +12,15 @@ namespace MeshOs.Gateway.Dispatch;
 /// credit. One lock guards credits and session lists; it is held only for bookkeeping, never across a call.
 /// </summary>
 public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poolGrants, Jobs.AdmissionGate admission,
-    Compliance.DataPlacementChecks placement, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<DispatchHub> logger) : IAsyncDisposable
+    Compliance.DataPlacementChecks placement, IOptions<Routing.RoutingOptions> routing, IHostApplicationLifetime lifetime, TimeProvider time,
+    ILogger<DispatchHub> logger) : IAsyncDisposable
 {
+    private readonly ConcurrentDictionary<string, Routing.PoolRouting> _poolRouting = new(StringComparer.Ordinal);
+    private int _randoms;
+
+    /// <summary>The sessions attached and not detached (for operators' views); guarded by the lock.</summary>
+    private readonly Dictionary<AgentSession, AgentSession> _sessions = new(ReferenceEqualityComparer.Instance);
+
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<QueueName, QueuePoller> _pollers = new();
 
@@ -39,9 +47,44 @@ public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poo
     /// <summary>The residency and classification policies, which decide which agents may lease a job.</summary>
     internal Compliance.DataPlacementChecks Placement => placement;
 
+    /// <summary>The routing settings (README "Adaptive routing").</summary>
+    internal Routing.RoutingOptions Routing => routing.Value;
+
+    /// <summary>Randomness for one policy: seeded from <see cref="Routing.RoutingOptions.Seed"/> when set, so a run repeats.</summary>
+    internal Random NewRandom() =>
+        routing.Value.Seed is { } seed ? new Random(unchecked(seed + Interlocked.Increment(ref _randoms))) : new Random();
+
+    /// <summary>The pollers of this gateway (for operators' views of routing).</summary>
+    internal IEnumerable<KeyValuePair<QueueName, QueuePoller>> Pollers => _pollers;
+
+    /// <summary>The adaptive concurrency limits of the pool's agents connected here, by agent id (a snapshot).</summary>
+    internal IReadOnlyDictionary<string, (int Current, int Advertised)> Limits(string pool)
+    {
+        var limits = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            foreach (var session in _sessions.Values)
+            {
+                if (session.Registration.Pool == pool && !session.Closed)
+                {
+                    limits[session.AgentId] = (session.Limit.Current, session.Limit.Advertised);
+                }
+            }
+        }
+
+        return limits;
+    }
+
     /// <summary>Makes a session's credits visible to the pollers of its pool and capabilities.</summary>
     public void Attach(AgentSession session)
     {
+        var settings = _poolRouting.GetOrAdd(session.Registration.Pool, pool => routing.Value.For(pool));
+        lock (_gate)
+        {
+            session.Limit = new Routing.ConcurrencyLimit(session.Registration.MaxConcurrency, settings.Concurrency);
+            _sessions[session] = session;
+        }
+
         foreach (var capability in session.Registration.Capabilities)
         {
             var poller = _pollers.GetOrAdd(new QueueName(session.Registration.Pool, capability), name => new QueuePoller(this, name));
@@ -54,6 +97,7 @@ public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poo
     {
         lock (_gate)
         {
+            _sessions.Remove(session);
             session.Closed = true;
             session.Credits = 0;
             CreditsChanged(session);
@@ -77,14 +121,23 @@ public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poo
         Wake(session);
     }
 
-    /// <summary>Gives back one credit (an assignment of the session finished or was released).</summary>
-    public void ReturnCredit(AgentSession session)
+    /// <summary>
+    /// Gives back one credit (an assignment of the session finished or was released). <paramref name="succeeded"/> is
+    /// the agent's result (null for a release), which with <paramref name="latency"/> (delivery to report) adjusts the
+    /// agent's adaptive concurrency.
+    /// </summary>
+    public void ReturnCredit(AgentSession session, bool? succeeded = null, TimeSpan latency = default)
     {
         lock (_gate)
         {
             if (session.Closed)
             {
                 return;
+            }
+
+            if (succeeded is { } ok)
+            {
+                session.Limit.Observe(ok, latency);
             }
 
             session.Credits++;

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Abstractions.Routing;
+using MeshOs.Gateway.Routing;
 
 namespace MeshOs.Gateway.Dispatch;
 
@@ -30,6 +32,15 @@ internal sealed class QueuePoller : IDisposable
     private readonly DispatchHub _hub;
     private readonly QueueName _name;
     private readonly CreditedSessions _credited = new();
+
+    /// <summary>Chooses among the sessions with room (README "Adaptive routing"); consulted only in <see cref="Reserve"/>.</summary>
+    private readonly IRoutingPolicy _policy;
+
+    /// <summary>What the pool learned about its agents, kept fresh while the policy reads it; null for round-robin.</summary>
+    private readonly RoutingView? _view;
+
+    private readonly List<AgentSession> _gathered = [];
+    private RoutingCandidate[] _candidates = [];
     private readonly SemaphoreSlim _signal = new(0, 1);
     private int[] _parked = [];
     private IQueueGrain[] _queues = [];
@@ -42,10 +53,24 @@ internal sealed class QueuePoller : IDisposable
     {
         _hub = hub;
         _name = name;
+        Routing = hub.Routing.For(name.Pool);
+        _policy = Routing.CreatePolicy(hub.NewRandom());
+        if (_policy.UsesStatistics)
+        {
+            _view = new RoutingView(hub.Grains, name.Pool, name.Capability, hub.Time, hub.Logger);
+            _ = _view.RunAsync(hub.Routing.RefreshInterval, hub.Stopping);
+        }
+
         Completion = Task.Run(RunAsync);
     }
 
     public Task Completion { get; }
+
+    /// <summary>The pool's routing settings in force.</summary>
+    public PoolRouting Routing { get; }
+
+    /// <summary>The learned statistics this poller routes by (null for round-robin).</summary>
+    internal RoutingView? View => _view;
 
     public void Dispose() => _signal.Dispose();
 
@@ -274,10 +299,10 @@ internal sealed class QueuePoller : IDisposable
                 continue;
             }
 
-            if (Reserve(rule) is { } session)
+            if (Reserve(rule) is var (session, routing))
             {
                 rule?.Leased(session.Registration);
-                _ = LeaseAsync(queue, job, session);
+                _ = LeaseAsync(queue, job, session, routing);
             }
             else if (rule?.Refusal is { } refusal)
             {
@@ -302,7 +327,7 @@ internal sealed class QueuePoller : IDisposable
         }
     }
 
-    private async Task LeaseAsync(IQueueGrain queue, TakenJob job, AgentSession session)
+    private async Task LeaseAsync(IQueueGrain queue, TakenJob job, AgentSession session, RoutingDecision routing)
     {
         LeaseGrant? grant;
         try
@@ -314,7 +339,7 @@ internal sealed class QueuePoller : IDisposable
                 return;
             }
 
-            var call = _hub.Job(job.JobId).LeaseAsync(session.AgentId, session.Registration.Version, TimeSpan.Zero);
+            var call = _hub.Job(job.JobId).LeaseAsync(session.AgentId, session.Registration.Version, TimeSpan.Zero, routing);
             try
             {
                 grant = await call.WaitAsync(CallTimeout, _hub.Time);
@@ -357,12 +382,38 @@ internal sealed class QueuePoller : IDisposable
         }
     }
 
-    /// <summary>Picks the next session with a free credit (round-robin) that <paramref name="rule"/> (if any) allows, and takes the credit.</summary>
-    private AgentSession? Reserve(Compliance.DataPlacementChecks.LeaseRule? rule)
+    /// <summary>
+    /// Picks the session for one job and takes its credit: the sessions with room that <paramref name="rule"/> (if
+    /// any) allows are gathered in rotation, up to the policy's window, and the routing policy chooses among them.
+    /// Returns the session and the decision (kept with the job, so operators can see why), or null when none has room.
+    /// </summary>
+    private (AgentSession Session, RoutingDecision Decision)? Reserve(Compliance.DataPlacementChecks.LeaseRule? rule)
     {
         lock (_hub.Gate)
         {
-            return rule is null ? _credited.Reserve() : _credited.Reserve(session => rule.Allows(session.Registration));
+            var count = _credited.Gather(_policy.Window, rule is null ? null : session => rule.Allows(session.Registration), _gathered);
+            if (count == 0)
+            {
+                return null;
+            }
+
+            if (_candidates.Length < count)
+            {
+                _candidates = new RoutingCandidate[_policy.Window];
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                var s = _gathered[i];
+                _candidates[i] = new RoutingCandidate(s.AgentId, s.Registration.Version, s.Outstanding + s.Leasing, s.Limit.Current,
+                    (double)s.Registration.CostPerHour, _view?.Get(s.AgentId));
+            }
+
+            Span<double> scores = stackalloc double[count];
+            var choice = _policy.Choose(_candidates.AsSpan(0, count), scores);
+            var chosen = _gathered[choice.Index];
+            _credited.Take(chosen);
+            return (chosen, RoutingExplanation.Of(_policy.Name, _candidates.AsSpan(0, count), choice.Scored ? scores : default, choice));
         }
     }
 }

@@ -34,6 +34,11 @@ internal static class ProtoMapping
             Usage = new Usage { TokensIn = job.Usage.TokensIn, TokensOut = job.Usage.TokensOut, Cost = (double)job.Usage.Cost },
         };
         proto.DataClasses.AddRange(job.Spec.Classes);
+        if (job.Routing is { } routing)
+        {
+            proto.Routing = routing.ToProto();
+        }
+
         if (job.StartedAt is { } started)
         {
             proto.StartedAt = Timestamp.FromDateTimeOffset(started);
@@ -105,5 +110,40 @@ internal static class ProtoMapping
         }
 
         return timestamp.ToDateTimeOffset();
+    }
+
+    public static MeshOs.Grpc.V1.RoutingDecision ToProto(this Abstractions.Routing.RoutingDecision decision)
+    {
+        var proto = new MeshOs.Grpc.V1.RoutingDecision { Policy = decision.Policy, Reason = decision.Reason, CandidatesCompared = decision.CandidatesCompared };
+        foreach (var c in decision.Candidates)
+        {
+            var candidate = new MeshOs.Grpc.V1.RoutingCandidate
+            {
+                AgentId = c.AgentId, Version = c.Version ?? string.Empty, Attempts = c.Attempts, InFlight = c.InFlight, Limit = c.Limit,
+            };
+            if (c.Score is { } score)
+            {
+                candidate.Score = score;
+            }
+
+            if (c.SuccessRate is { } rate)
+            {
+                candidate.SuccessRate = rate;
+            }
+
+            if (c.LatencyMs is { } latency)
+            {
+                candidate.LatencyMs = latency;
+            }
+
+            if (c.CostPerJob is { } cost)
+            {
+                candidate.CostPerJob = cost;
+            }
+
+            proto.Candidates.Add(candidate);
+        }
+
+        return proto;
     }
 }

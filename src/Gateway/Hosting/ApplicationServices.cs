@@ -58,6 +58,7 @@ public static class ApplicationServices
         services.AddSingleton<Cost.BudgetGate>();
         services.AddSingleton<Cost.BudgetsService>();
         services.AddSingleton<Cost.RecommendationsService>();
+        services.AddSingleton<Routing.RoutingService>();
         return services;
     }
 

@@ -12,6 +12,7 @@ using MeshOs.Gateway.Incidents;
 using MeshOs.Gateway.Jobs;
 using MeshOs.Gateway.OpenApi;
 using MeshOs.Gateway.Operations;
+using MeshOs.Gateway.Routing;
 using MeshOs.Gateway.Tenants;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -87,6 +88,8 @@ public static class GatewayHostingExtensions
             .Validate(o => o.TargetQueueDelay > TimeSpan.Zero, $"{AdmissionGateOptions.Section}:TargetQueueDelay must be positive.")
             .ValidateOnStart();
         services.AddSingleton<AdmissionGate>();
+        services.AddOptions<Routing.RoutingOptions>().Bind(builder.Configuration.GetSection(Routing.RoutingOptions.Section)).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<Routing.RoutingOptions>, Routing.RoutingOptionsValidator>();
         services.AddSingleton<DispatchHub>();
         services.AddMeshApplication();
         services.AddMeshAuditRecording(builder.Configuration);
@@ -129,6 +132,7 @@ public static class GatewayHostingExtensions
             app.MapComplianceApi();
             app.MapBudgetsApi();
             app.MapRecommendationsApi();
+            app.MapRoutingApi();
             app.MapCostApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
@@ -139,6 +143,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<ComplianceGrpcService>();
             app.MapGrpcService<BudgetsGrpcService>();
             app.MapGrpcService<RecommendationsGrpcService>();
+            app.MapGrpcService<RoutingGrpcService>();
             app.MapGrpcService<CostGrpcService>();
             app.MapGrpcService<AuditGrpcService>();
         }

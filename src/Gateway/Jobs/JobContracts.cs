@@ -99,6 +99,12 @@ public sealed record SubmitJobBatchRequest
 /// <param name="Version">Grows by one at every change.</param>
 /// <param name="AgentVersion">The software version the agent in <paramref name="AgentId"/> registered with.</param>
 /// <param name="DataClasses">The data classes the job was submitted with (empty: none).</param>
+/// <param name="Routing">
+/// Why the latest lease went to <paramref name="AgentId"/>: the routing policy, its reason (best-score, exploration,
+/// only-candidate, round-robin) and the candidates it compared at that moment (the chosen one first, then the best of
+/// the others; lower score is better) with their learned success rate, latency, cost per job, in-flight jobs and
+/// concurrency limit. Null before the first lease. README "Adaptive routing".
+/// </param>
 public sealed record JobDto(
     Guid Id,
     string Type,
@@ -120,14 +126,15 @@ public sealed record JobDto(
     string? IdempotencyKey,
     UsageDto Usage,
     string? AgentVersion,
-    IReadOnlyList<string> DataClasses)
+    IReadOnlyList<string> DataClasses,
+    Abstractions.Routing.RoutingDecision? Routing)
 {
     public static JobDto From(JobRecord job) => new(
         job.JobId, job.Spec.Type, job.Spec.Capability, job.Spec.Pool, job.Status, job.Spec.Priority, job.Attempts,
         job.Spec.Retry.MaxAttempts, new RawJson(job.Spec.PayloadJson), job.ResultJson is null ? null : new RawJson(job.ResultJson),
         job.Error, job.CreatedAt, job.UpdatedAt, job.StartedAt, job.CompletedAt, job.AgentId, job.Version,
         job.Spec.IdempotencyKey, new UsageDto(job.Usage.TokensIn, job.Usage.TokensOut, job.Usage.Cost), job.AgentVersion,
-        job.Spec.Classes);
+        job.Spec.Classes, job.Routing);
 }
 
 public sealed record UsageDto(long TokensIn, long TokensOut, decimal Cost);

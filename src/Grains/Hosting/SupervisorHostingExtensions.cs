@@ -1,10 +1,12 @@
 using MeshOs.Abstractions.Compliance;
 using MeshOs.Abstractions.Healing;
 using MeshOs.Abstractions.Cost;
+using MeshOs.Abstractions.Routing;
 using MeshOs.Grains.Compliance;
 using MeshOs.Grains.Cost;
 using MeshOs.Grains.Healing;
 using MeshOs.Grains.Incidents;
+using MeshOs.Grains.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -73,6 +75,23 @@ public static class SupervisorHostingExtensions
                         .LogWarning(ex, "The cost advisor did not activate at start");
                 }
             });
+        }
+
+        return silo;
+    }
+
+    /// <summary>
+    /// The adaptive routing learner (README "Adaptive routing"): the consumer <c>routing</c> of the event log hands each
+    /// pool's attempt ends to the pool's statistics grain, which the gateways' dispatchers read.
+    /// </summary>
+    public static ISiloBuilder AddMeshRouting(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var section = configuration.GetSection(RouteLearningOptions.Section);
+        silo.Services.AddOptions<RouteLearningOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
+        var options = section.Get<RouteLearningOptions>() ?? new RouteLearningOptions();
+        if (options.Enabled)
+        {
+            silo.AddMeshEventConsumer<IRoutingLearnerGrain>("routing", "default", interval: options.EventInterval);
         }
 
         return silo;

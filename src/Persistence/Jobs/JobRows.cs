@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Collections.Immutable;
+using System.Text.Json;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Abstractions.Routing;
 using Npgsql;
 
 namespace MeshOs.Persistence.Jobs;
@@ -15,6 +17,32 @@ internal static class JobRows
         "started_at, completed_at, created_at, updated_at, available_at, version, tokens_in, tokens_out, cost, agent_version";
 
     public const string Columns = ScalarColumns + ", data_classes";
+
+    /// <summary>What a read selects: <see cref="Columns"/> and the routing decision (written by updates only, never by an insert).</summary>
+    public const string ReadColumns = Columns + ", routing";
+
+    private static readonly JsonSerializerOptions RoutingJson = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The routing decision as stored (JSON text), null for none.</summary>
+    public static string? RoutingText(RoutingDecision? routing) => routing is null ? null : JsonSerializer.Serialize(routing, RoutingJson);
+
+    /// <summary>A stored routing decision; null for none, and for text this version cannot read (it only explains).</summary>
+    public static RoutingDecision? ReadRouting(NpgsqlDataReader r, int ordinal)
+    {
+        if (r.FieldCount <= ordinal || r.IsDBNull(ordinal))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<RoutingDecision>(r.GetString(ordinal), RoutingJson);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>
     /// A job's data classes as one text through unnest (names hold no line break: ComplianceTags); the statement turns
@@ -61,7 +89,8 @@ internal static class JobRows
             Error: r.IsDBNull(17) ? null : r.GetString(17),
             Usage: new JobUsage(r.GetInt64(28), r.GetInt64(29), r.GetDecimal(30)),
             LeasedAt: Time(r, 21),
-            AgentVersion: r.IsDBNull(31) ? null : r.GetString(31));
+            AgentVersion: r.IsDBNull(31) ? null : r.GetString(31),
+            Routing: ReadRouting(r, 33));
     }
 
     /// <summary>

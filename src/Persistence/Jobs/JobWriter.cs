@@ -433,21 +433,22 @@ internal sealed partial class JobWriter(
                 SELECT * FROM unnest(
                     $1::uuid[], $2::smallint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::timestamptz[],
                     $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::bigint[],
-                    $15::bigint[], $16::bigint[], $17::numeric[], $18::text[])
+                    $15::bigint[], $16::bigint[], $17::numeric[], $18::text[], $26::text[])
                 AS u(id, status, attempts, result, error, agent_id, epoch, lease_expires_at, leased_at, started_at, completed_at,
-                     updated_at, available_at, version, tokens_in, tokens_out, cost, agent_version)
+                     updated_at, available_at, version, tokens_in, tokens_out, cost, agent_version, routing)
             ), changed AS (
                 UPDATE meshos_jobs j
                 SET status = u.status, attempts = u.attempts, result = u.result, error = u.error, agent_id = u.agent_id,
                     epoch = u.epoch, lease_expires_at = u.lease_expires_at, leased_at = u.leased_at, started_at = u.started_at,
                     completed_at = u.completed_at, updated_at = u.updated_at, available_at = u.available_at, version = u.version,
-                    tokens_in = u.tokens_in, tokens_out = u.tokens_out, cost = u.cost, agent_version = u.agent_version
+                    tokens_in = u.tokens_in, tokens_out = u.tokens_out, cost = u.cost, agent_version = u.agent_version,
+                    routing = u.routing
                 FROM u
                 WHERE j.id = u.id AND j.version < u.version AND j.created_at BETWEEN $24 AND $25
                 RETURNING j.id
             ), appended AS (
             {EventRows.AppendSql(19, "uuid", "SELECT id FROM changed")}
-            ){(entries.Count > 0 ? $", audited AS (\n{AuditRows.InboxInsertSql(26, "SELECT id FROM changed")}\n)" : string.Empty)}
+            ){(entries.Count > 0 ? $", audited AS (\n{AuditRows.InboxInsertSql(27, "SELECT id FROM changed")}\n)" : string.Empty)}
             SELECT id FROM changed
             """);
         var p = command.Parameters;
@@ -474,6 +475,7 @@ internal sealed partial class JobWriter(
         // creation time never changes, and this spares planning and probing every day kept.
         p.Add(new NpgsqlParameter { Value = jobs.Min(j => j.CreatedAt).UtcDateTime });
         p.Add(new NpgsqlParameter { Value = jobs.Max(j => j.CreatedAt).UtcDateTime });
+        p.Add(Array(jobs.Select(j => JobRows.RoutingText(j.Routing))));
         if (entries.Count > 0)
         {
             AuditRows.AddInboxParameters(p, entries);

@@ -58,7 +58,7 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
         if (JobRows.IdTime(jobId) is { } made)
         {
             await using var bounded = connection.DataSource.CreateCommand(
-                $"SELECT {JobRows.Columns} FROM meshos_jobs WHERE id = $1 AND created_at BETWEEN $2 AND $3");
+                $"SELECT {JobRows.ReadColumns} FROM meshos_jobs WHERE id = $1 AND created_at BETWEEN $2 AND $3");
             bounded.Parameters.Add(new NpgsqlParameter { Value = jobId });
             bounded.Parameters.Add(new NpgsqlParameter { Value = (made - JobRows.IdTimeSlack).UtcDateTime });
             bounded.Parameters.Add(new NpgsqlParameter { Value = (made + JobRows.IdTimeSlack).UtcDateTime });
@@ -68,14 +68,14 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
             }
         }
 
-        await using var command = connection.DataSource.CreateCommand($"SELECT {JobRows.Columns} FROM meshos_jobs WHERE id = $1");
+        await using var command = connection.DataSource.CreateCommand($"SELECT {JobRows.ReadColumns} FROM meshos_jobs WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = jobId });
         return await ReadOneAsync(command, cancellationToken);
     }
 
     public async Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default)
     {
-        var sql = new StringBuilder($"SELECT {JobRows.Columns} FROM meshos_jobs WHERE tenant_id = $1");
+        var sql = new StringBuilder($"SELECT {JobRows.ReadColumns} FROM meshos_jobs WHERE tenant_id = $1");
         var parameters = new List<NpgsqlParameter> { new() { Value = query.TenantId } };
         void Add(string condition, object value)
         {
@@ -277,7 +277,7 @@ internal sealed class PostgresJobStore(PostgresConnection connection, JobWriter 
     private async Task<JobRecord?> GetByKeyAsync(string tenantId, string key, CancellationToken cancellationToken)
     {
         await using var command = connection.DataSource.CreateCommand(
-            $"SELECT {JobRows.Columns} FROM meshos_jobs WHERE tenant_id = $1 AND idempotency_key = $2");
+            $"SELECT {JobRows.ReadColumns} FROM meshos_jobs WHERE tenant_id = $1 AND idempotency_key = $2");
         command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
         command.Parameters.Add(new NpgsqlParameter { Value = key });
         return await ReadOneAsync(command, cancellationToken);

@@ -182,7 +182,7 @@ internal sealed partial class JobGrain(
         return cancelled;
     }
 
-    public async Task<LeaseGrant?> LeaseAsync(string agentId, string? agentVersion, TimeSpan leaseDuration)
+    public async Task<LeaseGrant?> LeaseAsync(string agentId, string? agentVersion, TimeSpan leaseDuration, Abstractions.Routing.RoutingDecision? routing = null)
     {
         await EnsureLoadedAsync();
         var now = time.GetUtcNow();
@@ -202,6 +202,7 @@ internal sealed partial class JobGrain(
             LeaseExpiresAt = now + duration,
             LeasedAt = now,
             StartedAt = null,
+            Routing = routing,
         };
         leased = await WriteAsync(leased, []);
         _leaseExpiresAt = now + duration;
