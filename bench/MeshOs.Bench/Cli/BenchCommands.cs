@@ -14,6 +14,7 @@ internal static class BenchCommands
         Hangfire(args),
         Compare(args),
         CostCurve(args),
+        Routing(args),
         Heartbeats(args),
         ReconnectStorm(args),
         RecoveryAgent(args),
@@ -61,6 +62,29 @@ internal static class BenchCommands
             var settings = load.Read(parse);
             return Repeat("compare", args, parse, _ => CompareScenario.RunAsync(CommonOptions.TargetOf(parse, StorageMode.Postgres), settings, peer.Read(parse, settings)));
         });
+        return command;
+    }
+
+    private static Command Routing(string[] args)
+    {
+        var command = new Command("routing", "Adaptive routing vs round-robin in the same run: a heterogeneous fleet (fast, slow, flaky, one group degrading mid-run) under the same open-loop load; end-to-end p50/p95, first-attempt success, retries, cost per job, time to adapt.");
+        var rate = new Option<double>("--rate") { Description = "Open-loop submits per second.", DefaultValueFactory = _ => 300 };
+        var warmup = new Option<double>("--warmup") { Description = "Seconds of load before the measured window.", DefaultValueFactory = _ => 20 };
+        var duration = new Option<double>("--duration") { Description = "Measured window, seconds.", DefaultValueFactory = _ => 60 };
+        var changeAt = new Option<double>("--change-at") { Description = "Seconds after the load starts when the degrading group changes.", DefaultValueFactory = _ => 40 };
+        var concurrency = new Option<int>("--concurrency") { Description = "Slots per agent.", DefaultValueFactory = _ => 4 };
+        var seed = new Option<int>("--seed") { Description = "Seeds the agents' and the policies' randomness.", DefaultValueFactory = _ => 15 };
+        CommonOptions.AddTarget(command);
+        command.Options.Add(rate);
+        command.Options.Add(warmup);
+        command.Options.Add(duration);
+        command.Options.Add(changeAt);
+        command.Options.Add(concurrency);
+        command.Options.Add(seed);
+        CommonOptions.AddRun(command);
+        command.SetAction((parse, _) => Repeat("routing", args, parse, _ => RoutingScenario.RunAsync(CommonOptions.TargetOf(parse, StorageMode.Embedded),
+            new RoutingSettings(parse.GetValue(rate), TimeSpan.FromSeconds(parse.GetValue(warmup)), TimeSpan.FromSeconds(parse.GetValue(duration)),
+                parse.GetValue(concurrency), parse.GetValue(seed), RoutingSettings.Heterogeneous(parse.GetValue(changeAt))))));
         return command;
     }
 

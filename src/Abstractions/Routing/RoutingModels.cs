@@ -39,12 +39,14 @@ public sealed record RouteStats(
 
 /// <summary>Entries of one pool and capability changed after a stamp, and the stamp to ask from next time.</summary>
 /// <param name="Full">True when <see cref="Entries"/> is everything held (the caller's stamp was from before a restart or unknown).</param>
+/// <param name="HalfLife">The learner's half-life: a reader fades counts by the time since each entry's last update with it.</param>
 [GenerateSerializer, Immutable, Alias("meshos.RouteStatsChanges")]
 public sealed record RouteStatsChanges(
     [property: Id(0)] long Stamp,
     [property: Id(1)] ImmutableArray<RouteStats> Entries,
     [property: Id(2)] bool Full,
-    [property: Id(3)] long Epoch);
+    [property: Id(3)] long Epoch,
+    [property: Id(4)] TimeSpan HalfLife);
 
 /// <summary>What the attempts of one agent version achieved in one pool and capability (for releases).</summary>
 [GenerateSerializer, Immutable, Alias("meshos.VersionStats")]

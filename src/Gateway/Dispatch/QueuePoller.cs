@@ -402,11 +402,13 @@ internal sealed class QueuePoller : IDisposable
                 _candidates = new RoutingCandidate[_policy.Window];
             }
 
+            var now = _view is null ? default : _hub.Time.GetUtcNow();
             for (var i = 0; i < count; i++)
             {
                 var s = _gathered[i];
+                var stats = _view?.Get(s.AgentId);
                 _candidates[i] = new RoutingCandidate(s.AgentId, s.Registration.Version, s.Outstanding + s.Leasing, s.Limit.Current,
-                    (double)s.Registration.CostPerHour, _view?.Get(s.AgentId));
+                    (double)s.Registration.CostPerHour, stats, _view?.Fade(stats, now) ?? 1.0);
             }
 
             Span<double> scores = stackalloc double[count];

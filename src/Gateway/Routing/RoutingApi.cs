@@ -15,7 +15,7 @@ public static class RoutingApi
             .ProducesAuthenticatedProblems();
         routing.MapGet("/pools/{pool}", GetPoolAsync).WithName("GetPoolRouting")
             .WithSummary("A pool's adaptive routing: the policy and weights in force on this gateway, each agent's learned success rate, latency (mean and tail), cost per job and concurrency limit, and each agent version's record.")
-            .ProducesProblems(StatusCodes.Status400BadRequest);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         return app;
     }
 

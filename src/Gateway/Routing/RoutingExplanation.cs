@@ -46,7 +46,7 @@ public static class RoutingExplanation
         double? cost = stats is null && c.CostPerHour == 0 ? null
             : (stats?.CostPerJob ?? 0) + c.CostPerHour * (stats?.LatencyMs ?? 0) / 3_600_000.0;
         return new RoutingCandidateScore(c.AgentId, c.Version, score is { } s ? Math.Round(s, 4) : null,
-            learned ? Math.Round(stats!.SuccessRate, 4) : null, latency, cost is { } v ? Math.Round(v, 6) : null,
+            learned ? Math.Round((c.Successes + 1) / (c.Successes + c.Failures + 2), 4) : null, latency, cost is { } v ? Math.Round(v, 6) : null,
             stats?.Attempts ?? 0, c.InFlight, c.Limit);
     }
 }

@@ -28,7 +28,15 @@ public interface IRoutingPolicy
 /// <param name="Limit">Its concurrency limit now.</param>
 /// <param name="CostPerHour">What its registration says it costs per hour (0: unknown).</param>
 /// <param name="Stats">What was learned about it for this capability; null: nothing yet.</param>
-public readonly record struct RoutingCandidate(string AgentId, string? Version, int InFlight, int Limit, double CostPerHour, RouteStats? Stats);
+/// <param name="Fade">What the learned counts weigh now (0–1): they fade with the time since the agent's last attempt.</param>
+public readonly record struct RoutingCandidate(string AgentId, string? Version, int InFlight, int Limit, double CostPerHour, RouteStats? Stats, double Fade = 1.0)
+{
+    /// <summary>Successes as they weigh now.</summary>
+    public double Successes => (Stats?.Successes ?? 0) * Fade;
+
+    /// <summary>Failures as they weigh now.</summary>
+    public double Failures => (Stats?.Failures ?? 0) * Fade;
+}
 
 /// <summary>The candidate chosen and why (<see cref="RoutingDecision.Reason"/>); <see cref="Scored"/> when scores were written.</summary>
 public readonly record struct RoutingChoice(int Index, string Reason, bool Scored);
@@ -133,7 +141,7 @@ public sealed class AdaptivePolicy(RoutingWeights weights, int window, double ex
         for (var i = 0; i < candidates.Length; i++)
         {
             var c = candidates[i];
-            var p = Math.Max(1e-3, BetaSample(1 + (c.Stats?.Successes ?? 0), 1 + (c.Stats?.Failures ?? 0)));
+            var p = Math.Max(1e-3, BetaSample(1 + c.Successes, 1 + c.Failures));
             var latency = c.Stats is { Successes: > 0 } s ? Math.Max(0.001, s.LatencyMs) : meanLatency;
             times[i] = latency / p + (1 - p) / p * penalty;
             costs[i] = ((c.Stats?.CostPerJob ?? 0) + c.CostPerHour * latency / 3_600_000.0) / p;

@@ -30,6 +30,7 @@ public sealed record PoolRoutingView(
 /// </summary>
 public sealed class RoutingService(IGrainFactory grains, DispatchHub hub)
 {
+    /// <summary>400 for a bad pool name or agent id; 404 for a pool no agent has served, or an agent it never had.</summary>
     public async Task<PoolRoutingView> GetPoolAsync(MeshCaller caller, string? pool, string? agentId)
     {
         caller.RequireOperator();
@@ -43,6 +44,12 @@ public sealed class RoutingService(IGrainFactory grains, DispatchHub hub)
 
         var stats = await grains.GetGrain<IRoutingStatsGrain>(name).GetAsync(agentId);
         var limits = hub.Limits(name);
+        if (stats.Agents.IsEmpty && (agentId is null ? limits.Count == 0 && stats.Versions.IsEmpty : !limits.ContainsKey(agentId)))
+        {
+            // Pools exist by their agents: one no agent ever served (or an agent it never had) is not there.
+            throw MeshException.NotFound(agentId is null ? $"Pool '{name}' (no agent has served it)" : $"Agent '{agentId}' in pool '{name}'");
+        }
+
         var agents = stats.Agents.Select(s => limits.TryGetValue(s.AgentId, out var l)
                 ? new AgentRouting(s, Math.Round(s.SuccessRate, 4), Math.Round(s.TailLatencyMs, 1), l.Current, l.Advertised)
                 : new AgentRouting(s, Math.Round(s.SuccessRate, 4), Math.Round(s.TailLatencyMs, 1), null, null))

@@ -13,8 +13,16 @@ internal sealed partial class RoutingView(IGrainFactory grains, string pool, str
     private readonly ConcurrentDictionary<string, RouteStats> _agents = new(StringComparer.Ordinal);
     private long _epoch;
     private long _stamp;
+    private TimeSpan _halfLife;
 
     public RouteStats? Get(string agentId) => _agents.GetValueOrDefault(agentId);
+
+    /// <summary>
+    /// What <paramref name="stats"/>' counts weigh at <paramref name="now"/>: halved per half-life since the entry last
+    /// changed, so an agent that failed and then got no work is not judged by old failures for ever.
+    /// </summary>
+    public double Fade(RouteStats? stats, DateTimeOffset now) =>
+        stats is null || _halfLife <= TimeSpan.Zero || now <= stats.UpdatedAt ? 1.0 : Math.Pow(0.5, (now - stats.UpdatedAt) / _halfLife);
 
     /// <summary>Reads what changed now (also what the refresh loop does at each tick).</summary>
     public async Task RefreshAsync()
@@ -31,6 +39,7 @@ internal sealed partial class RoutingView(IGrainFactory grains, string pool, str
         }
 
         _epoch = changes.Epoch;
+        _halfLife = changes.HalfLife;
         _stamp = changes.Stamp;
     }
 

@@ -83,7 +83,7 @@ internal sealed partial class RoutingStatsGrain(
         var entries = state.State.Agents.Values
             .Where(e => e.Capability == capability && (full || e.Stamp > afterStamp))
             .ToImmutableArray();
-        return Task.FromResult(new RouteStatsChanges(_stamp, entries, full, _epoch));
+        return Task.FromResult(new RouteStatsChanges(_stamp, entries, full, _epoch, _options.HalfLife));
     }
 
     public Task<PoolRouteStats> GetAsync(string? agentId)

@@ -139,6 +139,7 @@ public sealed class FuzzWorld : IAsyncDisposable
         "name" => BudgetName,
         "cardId" => RateCardId,
         "recommendationId" => RecommendationId,
+        "pool" => CompliancePool,
         _ => null,
     };
 

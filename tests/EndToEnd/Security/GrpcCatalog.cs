@@ -252,6 +252,11 @@ public static class GrpcCatalog
                 .. Field<MeshOs.Grpc.V1.DismissRecommendationRequest>.Values("id", new[] { "", "a b", new string('r', 10_000) }, (m, v) => m.Id = v),
                 .. Field<MeshOs.Grpc.V1.DismissRecommendationRequest>.Values("reason", new[] { "", "   ", new string('r', 501) }, (m, v) => m.Reason = v),
             ]),
+            Unary("Routing", "GetPoolRouting", Role.Operator, () => new PoolRoutingRequest { Pool = FuzzWorld.CompliancePool },
+            [
+                .. Field<PoolRoutingRequest>.Values("pool", new[] { "", "UPPER", new string('p', 101) }, (m, v) => m.Pool = v),
+                .. Field<PoolRoutingRequest>.Values("agent_id", new[] { new string('a', 201) }, (m, v) => m.AgentId = v),
+            ]),
             Unary("Recommendations", "GetAutoscalePolicy", Role.Operator, () => new AutoscalePolicyRef { Pool = FuzzWorld.CompliancePool },
                 Field<AutoscalePolicyRef>.Values("pool", new[] { "", "UPPER", new string('p', 101) }, (m, v) => m.Pool = v)),
             Unary("Recommendations", "PutAutoscalePolicy", Role.Operator,

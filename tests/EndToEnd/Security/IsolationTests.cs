@@ -130,6 +130,7 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["ApplyRecommendation"] = Isolation.Operator,
         ["DismissRecommendation"] = Isolation.Operator,
         ["GetAutoscalePolicy"] = Isolation.Operator,
+        ["GetPoolRouting"] = Isolation.Operator,
         ["PutAutoscalePolicy"] = Isolation.Operator,
     };
 
@@ -212,6 +213,7 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.Recommendations/ApplyRecommendation"] = RpcIsolation.Operator,
         ["meshos.v1.Recommendations/DismissRecommendation"] = RpcIsolation.Operator,
         ["meshos.v1.Recommendations/GetAutoscalePolicy"] = RpcIsolation.Operator,
+        ["meshos.v1.Routing/GetPoolRouting"] = RpcIsolation.Operator,
         ["meshos.v1.Recommendations/PutAutoscalePolicy"] = RpcIsolation.Operator,
     };
 

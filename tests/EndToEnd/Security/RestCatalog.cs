@@ -174,6 +174,7 @@ public static class RestCatalog
                 .. Values("reason", null, "", "   ", Repeat(501), 5),
             ]),
             ["GetAutoscalePolicy"] = new(Role.Operator, null, []),
+            ["GetPoolRouting"] = new(Role.Operator, null, []),
             ["PutAutoscalePolicy"] = new(Role.Operator, _ => new JsonObject
             {
                 ["pool"] = FuzzWorld.CompliancePool,
@@ -362,6 +363,8 @@ public static class RestCatalog
             ("ListRecommendations", "kind") => (["Sideways", "1", "-1", "ScaleDown,ScaleUp"], false),
             ("ListRecommendations", "status") => (["Closed", "9", "Open,Applied"], false),
             ("GetAutoscalePolicy", "pool") => (["UPPER", "a b", Repeat(101)], false),
+            ("GetPoolRouting", "pool") => (["UPPER", "a b", Repeat(101)], false),
+            ("GetPoolRouting", "agentId") => ([Repeat(201)], false),
             ("HealingReport", "recent") => (["-1", "-2147483648", "2147483648", "x"], false),
             ("ListJobs", "status") => (["Exploded", "99", "3", "-1", "Leased,Running", ""], false),
             ("ListJobs", "cursor") => (["not-a-cursor!", "AAAA", Repeat(101, 'c')], false),
