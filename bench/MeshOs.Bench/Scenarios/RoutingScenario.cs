@@ -80,6 +80,8 @@ public static class RoutingScenario
         await using var target = await MeshTarget.StartAsync(targetOptions.With(new Dictionary<string, string>
         {
             ["MeshOs:Routing:Policy"] = policy,
+            // The baseline is dispatch as it was: round-robin with the advertised concurrency (and a Degraded agent's quarter).
+            ["MeshOs:Routing:AdaptiveConcurrency"] = policy == "adaptive" ? "true" : "false",
             ["MeshOs:Routing:Seed"] = settings.Seed.ToString(CultureInfo.InvariantCulture),
         }));
         var tenants = await target.Operator.CreateTenantsAsync(4, "route");

@@ -115,6 +115,27 @@ public sealed class CreditedSessionsTests
         Assert.Equal(2, credited.Demand(256));
     }
 
+    [Fact]
+    public void Gather_collects_up_to_the_window_in_rotation_and_take_moves_the_rotation_on()
+    {
+        var credited = new CreditedSessions();
+        var sessions = Enumerable.Range(0, 5).Select(i => Session($"s{i}", credits: 2)).ToList();
+        sessions.ForEach(credited.Update);
+        var gathered = new List<AgentSession>();
+
+        Assert.Equal(3, credited.Gather(3, null, gathered));
+        Assert.Equal(["s0", "s1", "s2"], gathered.Select(s => s.AgentId));
+        credited.Take(gathered[2]); // the policy chose the third
+        Assert.Equal((1, 1), (sessions[2].Credits, sessions[2].Leasing));
+
+        Assert.Equal(3, credited.Gather(3, null, gathered));
+        Assert.Equal(["s1", "s2", "s3"], gathered.Select(s => s.AgentId)); // on from after the first gathered
+
+        Assert.Equal(2, credited.Gather(3, s => s.AgentId is "s0" or "s4", gathered));
+        Assert.Equal(["s4", "s0"], gathered.Select(s => s.AgentId).Order().Reverse());
+        Assert.Equal(5, credited.Gather(16, null, gathered)); // never more than there are, each once
+    }
+
     private static TestSession Session(string id, int credits = 0, int maxConcurrency = 16, AgentState state = AgentState.Healthy)
     {
         var session = new TestSession(new AgentRegistration(id, "platform", "platform", ["llm"], maxConcurrency, "1.0", "local", 0m), state);
