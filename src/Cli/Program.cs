@@ -1,0 +1,3 @@
+using MeshOs.Cli;
+
+return await MeshCtl.CreateRootCommand().Parse(args).InvokeAsync();
