@@ -11,8 +11,8 @@ public sealed class CompletionCommands : ICommandGroup
     private const string Bash = """
         # meshctl completion for bash: source <(meshctl completion bash)
         _meshctl_complete() {
-            local IFS=$'\n'
-            COMPREPLY=($(meshctl "[suggest:${COMP_POINT}]" "${COMP_LINE}" 2>/dev/null))
+            local IFS=$'\n' word="${COMP_WORDS[COMP_CWORD]}"
+            COMPREPLY=($(compgen -W "$(meshctl "[suggest:${COMP_POINT}]" "${COMP_LINE}" 2>/dev/null)" -- "${word}"))
         }
         complete -o default -F _meshctl_complete meshctl
         """;
