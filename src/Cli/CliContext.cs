@@ -36,7 +36,7 @@ public sealed class CliContext : IDisposable
     public static CliContext Create(ParseResult parse) => new(parse,
         CliSettings.Resolve(parse.GetValue(GlobalOptions.Url), parse.GetValue(GlobalOptions.Key), parse.GetValue(GlobalOptions.Output),
             parse.GetValue(GlobalOptions.Config), Environment.GetEnvironmentVariable,
-            Environment.GetFolderPath(Environment.SpecialFolder.UserProfile)),
+            Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify)),
         Console.Out, Console.Error);
 
     /// <summary>A client with another timeout (none: <see cref="Timeout.InfiniteTimeSpan"/>), e.g. for a stream.</summary>

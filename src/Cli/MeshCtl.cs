@@ -15,6 +15,13 @@ public interface ICommandGroup
 /// <summary>meshctl's root command: the global options and every <see cref="ICommandGroup"/>'s commands.</summary>
 public static class MeshCtl
 {
+    /// <summary>
+    /// Parses a command line. Response files are off: <c>@file</c> is meshctl's own syntax (<c>jobs submit --payload
+    /// @job.json</c>), not a file of more arguments.
+    /// </summary>
+    public static ParseResult Parse(IReadOnlyList<string> args) =>
+        CreateRootCommand().Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand(

@@ -1,3 +1,3 @@
 using MeshOs.Cli;
 
-return await MeshCtl.CreateRootCommand().Parse(args).InvokeAsync();
+return await MeshCtl.Parse(args).InvokeAsync();

@@ -14,7 +14,7 @@ public sealed class ComplianceCommands : ICommandGroup
             .WithAction(async (context, ct) => context.Print(await context.Api.GetAsync("/v1/compliance/policies", ct), json =>
                 Table.Write(context.Out,
                 [
-                    new("Policy", "id"), new("Rule", "rule"), new("Mode", "mode"), new("Severity", "severity"), new("Scope", "scope"), new("Enabled", "enabled"),
+                    new("Policy", "id"), new("Rule", "rule"), new("Mode", "mode"), new("Severity", "severity"), new("Scope", "scope.kind"), new("Scope name", "scope.name"), new("Enabled", "enabled"),
                 ], json.GetProperty("policies").EnumerateArray()))));
 
         var tenant = new Option<string?>("--tenant") { Description = "Only this tenant's findings." };

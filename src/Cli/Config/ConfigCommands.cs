@@ -29,6 +29,11 @@ public sealed class ConfigCommands : ICommandGroup
                 var path = context.Settings.ConfigPath;
                 var file = ConfigFile.Read(path, mustExist: false);
                 var given = context.Value(value);
+                if (context.Value(name) == "output" && given is not (null or "table" or "json"))
+                {
+                    throw new CliException(ExitCodes.Usage, $"output: '{given}' is not one of table, json.");
+                }
+
                 file = context.Value(name) switch
                 {
                     "url" => file with { Url = given },

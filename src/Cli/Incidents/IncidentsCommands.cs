@@ -104,8 +104,16 @@ public sealed class IncidentsCommands : ICommandGroup
             command.With(text);
         }
 
-        return command.WithAction(async (context, ct) => context.PrintFields(await context.Api.PostAsync(Path(context, id, rest),
-            Requests.Body(("actor", context.Value(actor)), (extra?.Field ?? "", text is null ? null : context.Value(text))), ct), Fields));
+        return command.WithAction(async (context, ct) =>
+        {
+            var body = Requests.Body(("actor", context.Value(actor)));
+            if (text is not null && context.Value(text) is { } given)
+            {
+                body[extra!.Value.Field] = given;
+            }
+
+            return context.PrintFields(await context.Api.PostAsync(Path(context, id, rest), body, ct), Fields);
+        });
     }
 
     private static Command State()

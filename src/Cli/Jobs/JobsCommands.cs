@@ -12,6 +12,9 @@ namespace MeshOs.Cli.Jobs;
 /// </summary>
 public sealed class JobsCommands : ICommandGroup
 {
+    /// <summary>How long watch waits before opening a job's event stream again when it ended before the job did.</summary>
+    private static readonly TimeSpan ReconnectPause = TimeSpan.FromSeconds(1);
+
     private static readonly string[] Terminal = ["Succeeded", "Failed", "Cancelled", "TimedOut", "DeadLettered"];
 
     private static readonly Column[] ListColumns =
@@ -144,6 +147,12 @@ public sealed class JobsCommands : ICommandGroup
         string? status = null;
         while (status is null || !Terminal.Contains(status))
         {
+            if (lastVersion >= 0)
+            {
+                // The stream ended before the job did: open it again after a pause, so a server that keeps closing it is not hammered.
+                await Task.Delay(ReconnectPause, ct);
+            }
+
             using var response = await api.OpenStreamAsync($"/v1/jobs/{Requests.Segment(jobId)}/events", "text/event-stream", ct);
             await foreach (var data in ServerSentEvents.ReadDataAsync(await response.Content.ReadAsStreamAsync(ct), ct))
             {

@@ -152,6 +152,22 @@ public sealed class JobsCommandTests(MeshFixture mesh)
         Assert.True(flagWins.ExitCode == 3, flagWins.ToString());
     }
 
+    [Fact]
+    public async Task A_payload_is_read_from_a_file_with_at_and_is_not_taken_for_a_response_file()
+    {
+        var file = Path.Combine(mesh.TenantA.Home, "payload.json");
+        await File.WriteAllTextAsync(file, """{"from": "file", "n": [1, 2]}""");
+
+        var submitted = await mesh.TenantA.RunAsync("jobs", "submit", "--type", "cli.file", "--capability", Unserved, "--payload", "@" + file, "-o", "json");
+        var missing = await mesh.TenantA.RunAsync("jobs", "submit", "--type", "cli.file", "--capability", Unserved, "--payload", "@" + file + ".missing");
+
+        Assert.True(submitted.ExitCode == 0, submitted.ToString());
+        Assert.Equal("""{"from":"file","n":[1,2]}""", submitted.Json["payload"]!.ToJsonString());
+        await mesh.TenantA.RunAsync("jobs", "cancel", submitted.Json["id"]!.GetValue<string>());
+        Assert.True(missing.ExitCode == 1, missing.ToString());
+        Assert.Equal($"error: --payload: file {file}.missing does not exist.", missing.Error.Trim());
+    }
+
     private async Task<string> IssueKeyAsync(string tenantId)
     {
         var issued = await mesh.Operator.RunAsync("tenants", "keys", "issue", tenantId, "-o", "json");

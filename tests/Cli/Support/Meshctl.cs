@@ -25,11 +25,18 @@ public sealed class Meshctl : IDisposable
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     private readonly Dictionary<string, string> _environment;
+    private readonly bool _ownsHome;
 
     public Meshctl(IReadOnlyDictionary<string, string>? environment = null)
+        : this(environment ?? new Dictionary<string, string>(), Directory.CreateTempSubdirectory("meshctl-home-").FullName, ownsHome: true)
     {
-        Home = Directory.CreateTempSubdirectory("meshctl-home-").FullName;
-        _environment = new Dictionary<string, string>(environment ?? new Dictionary<string, string>(), StringComparer.Ordinal)
+    }
+
+    private Meshctl(IReadOnlyDictionary<string, string> environment, string home, bool ownsHome)
+    {
+        Home = home;
+        _ownsHome = ownsHome;
+        _environment = new Dictionary<string, string>(environment, StringComparer.Ordinal)
         {
             ["HOME"] = Home,
             ["XDG_CONFIG_HOME"] = Path.Combine(Home, ".config"),
@@ -49,7 +56,10 @@ public sealed class Meshctl : IDisposable
         }
     }
 
-    /// <summary>A copy that also sets (or, with an empty value, removes) these environment variables.</summary>
+    /// <summary>
+    /// A meshctl with the same home folder (its config file included) that also sets (or, with an empty value, removes)
+    /// these environment variables. The home folder stays this one's to delete.
+    /// </summary>
     public Meshctl With(IReadOnlyDictionary<string, string> environment)
     {
         var merged = new Dictionary<string, string>(_environment, StringComparer.Ordinal);
@@ -58,7 +68,7 @@ public sealed class Meshctl : IDisposable
             merged[name] = value;
         }
 
-        return new Meshctl(merged);
+        return new Meshctl(merged, Home, ownsHome: false);
     }
 
     public async Task<MeshctlRun> RunAsync(params string[] arguments)
@@ -113,6 +123,11 @@ public sealed class Meshctl : IDisposable
 
     public void Dispose()
     {
+        if (!_ownsHome)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(Home, recursive: true);
