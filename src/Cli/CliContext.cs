@@ -17,7 +17,7 @@ public sealed class CliContext : IDisposable
         Out = output;
         Error = error;
         Format = settings.Format;
-        _api = new Lazy<MeshClient>(() => CreateClient(parse.GetValue(GlobalOptions.Timeout)));
+        _api = new Lazy<MeshClient>(() => CreateClient(TimeSpan.FromSeconds(parse.GetValue(GlobalOptions.Timeout))));
     }
 
     public ParseResult Parse { get; }
@@ -39,9 +39,7 @@ public sealed class CliContext : IDisposable
             Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify)),
         Console.Out, Console.Error);
 
-    /// <summary>A client with another timeout (none: <see cref="Timeout.InfiniteTimeSpan"/>), e.g. for a stream.</summary>
-    public MeshClient CreateClient(int timeoutSeconds) => CreateClient(TimeSpan.FromSeconds(timeoutSeconds));
-
+    /// <summary>A client of its own with another timeout (none: <see cref="Timeout.InfiniteTimeSpan"/>), e.g. for a stream.</summary>
     public MeshClient CreateClient(TimeSpan timeout) =>
         new(Settings.BaseUrl, Settings.Key.Value, Parse.GetValue(GlobalOptions.Otp), timeout);
 
