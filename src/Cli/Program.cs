@@ -1,0 +1,3 @@
+using MeshOs.Cli;
+
+return await MeshCtl.Parse(args).InvokeAsync();
