@@ -1,0 +1,290 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using MeshOs.Testing;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace MeshOs.Tests.Browser;
+
+/// <summary>
+/// The web console in a real browser against a real MeshOs process: log in with an operator or tenant key, read tiles
+/// computed from jobs the test ran, filter jobs, cancel one, acknowledge an incident, and a tenant that cannot reach
+/// another tenant's job. Every wait is on a locator or a condition (Playwright's auto-waiting), never a sleep. Each
+/// page is saved as a screenshot for review (<see cref="ConsoleFixture.ScreenshotDirectory"/>).
+/// </summary>
+public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<ConsoleFixture>, IAsyncLifetime
+{
+    private readonly List<string> _pageErrors = [];
+    private IBrowserContext? _context;
+
+    public Task InitializeAsync()
+    {
+        // Generous for a busy 2-core machine; a passing test never waits this long.
+        SetDefaultExpectTimeout(20_000);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_context is not null)
+        {
+            await _context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Operator_overview_counts_the_jobs_the_test_ran()
+    {
+        var (_, key) = await mesh.CreateTenantAsync();
+        using var tenant = mesh.Client(key);
+        var before = await PendingJobsAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            await ConsoleFixture.SubmitPendingJobAsync(tenant, "overview");
+        }
+
+        var page = await LogInAsync(MeshProcess.OperatorKey);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Executive overview", Level = 1 })).ToBeVisibleAsync();
+        await Expect(Tile(page, "jobs-Pending")).ToHaveTextAsync((before + 3).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(before + 3, await PendingJobsAsync());
+
+        // The KPI service (issue 16) is built beside this console: where this server lacks it, the page says so.
+        var kpis = await mesh.Operator.GetAsync("/v1/kpis");
+        var section = page.Locator("#kpis");
+        if (kpis.StatusCode == HttpStatusCode.NotFound)
+        {
+            await Expect(section.Locator("[data-state=not-available]")).ToContainTextAsync("not available on this server");
+        }
+        else
+        {
+            await Expect(section.Locator(".tile").First).ToBeVisibleAsync();
+        }
+
+        await Expect(page.Locator("[data-tile=compliance-score] .tile-value")).ToContainTextAsync("%");
+        await Expect(page.Locator("#jobs-chart canvas").First).ToBeVisibleAsync();
+        await ScreenshotAsync(page, "overview-operator");
+        AssertNoPageErrors();
+    }
+
+    [Fact]
+    public async Task Tenant_filters_the_jobs_list_by_type_and_status()
+    {
+        var (_, key) = await mesh.CreateTenantAsync();
+        using var tenant = mesh.Client(key);
+        var alpha1 = await ConsoleFixture.SubmitPendingJobAsync(tenant, "alpha");
+        var alpha2 = await ConsoleFixture.SubmitPendingJobAsync(tenant, "alpha");
+        var beta = await ConsoleFixture.SubmitPendingJobAsync(tenant, "beta");
+        await ConsoleFixture.EnsureAsync(await tenant.PostAsJsonAsync($"/v1/jobs/{alpha1}/cancel", new { }), HttpStatusCode.OK);
+
+        var page = await LogInAsync(key);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Jobs", Exact = true }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Jobs", Level = 1 })).ToBeVisibleAsync();
+        await Expect(Rows(page)).ToHaveCountAsync(3);
+
+        await page.GetByLabel("Type").FillAsync("alpha");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply filters" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("#/jobs\\?type=alpha$"));
+        await Expect(Rows(page)).ToHaveCountAsync(2);
+        await Expect(page.Locator("#jobs-table")).Not.ToContainTextAsync(beta);
+
+        await page.GetByLabel("Status").SelectOptionAsync("Cancelled");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply filters" }).ClickAsync();
+        await Expect(Rows(page)).ToHaveCountAsync(1);
+        await Expect(Rows(page).First).ToContainTextAsync(alpha1);
+        await Expect(Rows(page).First).ToContainTextAsync("Cancelled");
+        await Expect(page.Locator("#jobs-table")).Not.ToContainTextAsync(alpha2);
+        await ScreenshotAsync(page, "jobs-filtered");
+        AssertNoPageErrors();
+    }
+
+    [Fact]
+    public async Task Tenant_cancels_a_job_from_its_detail_page()
+    {
+        var (_, key) = await mesh.CreateTenantAsync();
+        using var tenant = mesh.Client(key);
+        var jobId = await ConsoleFixture.SubmitPendingJobAsync(tenant, "to-cancel");
+
+        var page = await LogInAsync(key);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Jobs", Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = jobId }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Job {jobId}", Level = 1 })).ToBeVisibleAsync();
+        await Expect(page.Locator("#job-status")).ToHaveTextAsync("Pending");
+        await ScreenshotAsync(page, "job-detail-pending");
+
+        await page.GetByLabel("Reason (optional)").FillAsync("cancelled from the console");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel job" }).ClickAsync();
+        await Expect(page.Locator("#job-status")).ToHaveTextAsync("Cancelled");
+        await Expect(page.Locator("#job-details")).ToContainTextAsync("cancelled from the console");
+
+        var job = await ConsoleFixture.EnsureAsync(await tenant.GetAsync($"/v1/jobs/{jobId}"), HttpStatusCode.OK);
+        Assert.Equal("Cancelled", job!["status"]!.GetValue<string>());
+        Assert.Equal("cancelled from the console", job["error"]!.GetValue<string>());
+        await ScreenshotAsync(page, "job-detail-cancelled");
+        AssertNoPageErrors();
+    }
+
+    [Fact]
+    public async Task Operator_acknowledges_an_incident()
+    {
+        var title = "Console test incident " + Guid.NewGuid().ToString("N")[..8];
+        var opened = await ConsoleFixture.EnsureAsync(
+            await mesh.Operator.PostAsJsonAsync("/v1/incidents", new { severity = "P2", title, dedupKey = "console-" + Guid.NewGuid().ToString("N") }),
+            HttpStatusCode.Created);
+        var incidentId = opened!["incident"]!["incidentId"]!.GetValue<string>();
+
+        var page = await LogInAsync(MeshProcess.OperatorKey);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Incidents" }).ClickAsync();
+        await page.GetByLabel("Open or resolved").SelectOptionAsync("true");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply filters" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("#/incidents\\?open=true$"));
+        await ScreenshotAsync(page, "incidents");
+        await page.GetByRole(AriaRole.Link, new() { Name = title }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = title, Level = 1 })).ToBeVisibleAsync();
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" })).ToHaveCountAsync(0);
+        await Expect(page.Locator("#incident-facts")).Not.ToContainTextAsync("Acknowledged—");
+
+        var incident = await ConsoleFixture.EnsureAsync(await mesh.Operator.GetAsync($"/v1/incidents/{incidentId}"), HttpStatusCode.OK);
+        Assert.NotNull(incident!["incident"]!["acknowledgedAt"]);
+        await Expect(page.Locator("#timeline li")).ToHaveCountAsync(incident["incident"]!["timeline"]!.AsArray().Count);
+        await ScreenshotAsync(page, "incident-acknowledged");
+        AssertNoPageErrors();
+    }
+
+    [Fact]
+    public async Task A_tenant_cannot_reach_another_tenants_job_through_the_console()
+    {
+        var (_, ownerKey) = await mesh.CreateTenantAsync();
+        var (otherTenant, otherKey) = await mesh.CreateTenantAsync();
+        using var owner = mesh.Client(ownerKey);
+        using var other = mesh.Client(otherKey);
+        var jobId = await ConsoleFixture.SubmitPendingJobAsync(owner, "private");
+        await ConsoleFixture.SubmitPendingJobAsync(other, "mine");
+
+        var page = await LogInAsync(otherKey);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Overview of tenant {otherTenant}", Level = 1 })).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Jobs", Exact = true }).ClickAsync();
+        await Expect(Rows(page)).ToHaveCountAsync(1);
+        await Expect(page.Locator("#jobs-table")).Not.ToContainTextAsync(jobId);
+
+        // The other tenant's job by its URL: the API answers 404, and the page says the job is not there.
+        await page.GotoAsync(mesh.ConsoleUrl + "#/jobs/" + jobId);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Job not found", Level = 1 })).ToBeVisibleAsync();
+        await Expect(page.Locator("[data-state=not-found]")).ToContainTextAsync(jobId);
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Cancel job" })).ToHaveCountAsync(0);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/v1/jobs/{jobId}")).StatusCode);
+        await ScreenshotAsync(page, "tenant-other-job-not-found");
+
+        // Nor through the operator-only pages: the API refuses the key and the page shows it.
+        await page.GotoAsync(mesh.ConsoleUrl + "#/incidents");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Incidents" })).ToBeHiddenAsync();
+        await Expect(page.Locator("main")).ToContainTextAsync("Incidents are for operator keys.");
+        AssertNoPageErrors();
+    }
+
+    [Fact]
+    public async Task A_wrong_key_is_refused_at_login()
+    {
+        var page = await OpenAsync();
+        await page.GetByLabel("API key (operator or tenant)").FillAsync("mk.nobody.000000000000.not-a-real-secret-at-all");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("not valid");
+        await Expect(page.GetByRole(AriaRole.Navigation, new() { Name = "Console pages" })).ToBeHiddenAsync();
+        await ScreenshotAsync(page, "login-refused");
+        AssertNoPageErrors();
+    }
+
+    [Fact]
+    public async Task Operator_quarantines_an_agent_and_reads_every_page()
+    {
+        var (tenantId, key) = await mesh.CreateTenantAsync();
+        using var tenant = mesh.Client(key);
+        var agentId = "console-agent-" + Guid.NewGuid().ToString("N")[..8];
+        await ConsoleFixture.EnsureAsync(await tenant.PostAsJsonAsync("/v1/agent/register",
+            new { agentId, capabilities = new[] { "console-test" }, maxConcurrency = 2, version = "9.9.9" }), HttpStatusCode.OK);
+
+        var page = await LogInAsync(MeshProcess.OperatorKey);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Agents" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Agents", Level = 1 })).ToBeVisibleAsync();
+        await ScreenshotAsync(page, "agents");
+        await page.GetByRole(AriaRole.Link, new() { Name = agentId }).ClickAsync();
+        await Expect(page.Locator("#agent-details")).ToContainTextAsync("9.9.9");
+        await page.GetByLabel("Reason (optional)").FillAsync("console test");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Quarantine" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Release from quarantine" })).ToBeVisibleAsync();
+        await Expect(page.Locator("#agent-details")).ToContainTextAsync("Quarantined");
+        var agent = await ConsoleFixture.EnsureAsync(await mesh.Operator.GetAsync($"/v1/agents/{agentId}"), HttpStatusCode.OK);
+        Assert.True(agent!["quarantined"]!.GetValue<bool>());
+        await ScreenshotAsync(page, "agent-quarantined");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Tenants" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = tenantId }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Tenant {tenantId}", Level = 1 })).ToBeVisibleAsync();
+        await Expect(page.Locator("#keys-table")).ToContainTextAsync("browser test");
+        await Expect(page.Locator("#quotas-table")).ToContainTextAsync("submitsPerSecond");
+        await ScreenshotAsync(page, "tenant-detail");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Jobs", Exact = true }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Jobs", Level = 1 })).ToBeVisibleAsync();
+        await ScreenshotAsync(page, "jobs-operator");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Maintenance windows" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Maintenance windows", Level = 1 })).ToBeVisibleAsync();
+        if ((await mesh.Operator.GetAsync("/v1/maintenance-windows")).StatusCode == HttpStatusCode.NotFound)
+        {
+            await Expect(page.Locator("[data-state=not-available]")).ToContainTextAsync("not available on this server");
+        }
+
+        await ScreenshotAsync(page, "maintenance-windows");
+        AssertNoPageErrors();
+    }
+
+    private static ILocator Tile(IPage page, string name) => page.Locator($"[data-tile=\"{name}\"] .tile-value");
+
+    private static ILocator Rows(IPage page) => page.Locator("#jobs-table tbody tr");
+
+    private async Task<int> PendingJobsAsync()
+    {
+        var status = await ConsoleFixture.EnsureAsync(await mesh.Operator.GetAsync("/status"), HttpStatusCode.OK);
+        return status!["jobs"]!["Pending"]!.GetValue<int>();
+    }
+
+    /// <summary>A fresh browser context (its own sessionStorage) on the console's login page.</summary>
+    private async Task<IPage> OpenAsync()
+    {
+        _context = await mesh.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        var page = await _context.NewPageAsync();
+        page.PageError += (_, error) => _pageErrors.Add("page error: " + error);
+        // Failed calls the page handles (a 404 from an endpoint this server lacks) are logged by the browser too.
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error" && !message.Text.StartsWith("Failed to load resource", StringComparison.Ordinal))
+            {
+                _pageErrors.Add("console error: " + message.Text);
+            }
+        };
+        await page.GotoAsync(mesh.ConsoleUrl.ToString());
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Log in", Level = 1 })).ToBeVisibleAsync();
+        return page;
+    }
+
+    private async Task<IPage> LogInAsync(string key)
+    {
+        var page = await OpenAsync();
+        await page.GetByLabel("API key (operator or tenant)").FillAsync(key);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Navigation, new() { Name = "Console pages" })).ToBeVisibleAsync();
+        await Expect(page.Locator("main")).ToHaveAttributeAsync("aria-busy", "false");
+        return page;
+    }
+
+    private async Task ScreenshotAsync(IPage page, string name)
+    {
+        await Expect(page.Locator("main")).ToHaveAttributeAsync("aria-busy", "false");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(mesh.ScreenshotDirectory, name + ".png"), FullPage = true });
+    }
+
+    private void AssertNoPageErrors() => Assert.True(_pageErrors.Count == 0, string.Join("\n", _pageErrors));
+}
