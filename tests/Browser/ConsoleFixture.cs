@@ -21,7 +21,13 @@ public sealed class ConsoleFixture : IAsyncLifetime
     /// <summary>Where screenshots go; unset: TestResults/screenshots beside this project (ignored by git).</summary>
     public const string ScreenshotsVariable = "MESHOS_SCREENSHOTS";
 
+    /// <summary>The bootstrap operator key's TOTP secret (MeshOs:Gateway:OperatorKeyTotpSecret), so a test can enforce production-mfa.</summary>
+    public const string BootstrapTotpSecret = "KRSXG5CDN5XHG33MMVRG633UON2HEYLQ";
+
     private IPlaywright? _playwright;
+
+    /// <summary>The bootstrap operator key's authenticator.</summary>
+    public Authenticator BootstrapAuthenticator { get; } = Authenticator.FromBase32(BootstrapTotpSecret);
 
     public MeshProcess Silo { get; private set; } = null!;
 
@@ -51,6 +57,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
         Silo = MeshProcess.StartSilo(settings: new Dictionary<string, string>
         {
             ["MeshOs:Agents:HeartbeatInterval"] = "00:00:01",
+            ["MeshOs:Gateway:OperatorKeyTotpSecret"] = BootstrapTotpSecret,
         });
         var ready = Silo.WaitReadyAsync();
         _playwright = await Playwright.CreateAsync();

@@ -144,13 +144,78 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" })).ToHaveCountAsync(0);
-        await Expect(page.Locator("#incident-facts")).Not.ToContainTextAsync("Acknowledged—");
+        await Expect(page.Locator("#timeline")).ToContainTextAsync("acknowledged");
 
         var incident = await ConsoleFixture.EnsureAsync(await mesh.Operator.GetAsync($"/v1/incidents/{incidentId}"), HttpStatusCode.OK);
         Assert.NotNull(incident!["incident"]!["acknowledgedAt"]);
         await Expect(page.Locator("#timeline li")).ToHaveCountAsync(incident["incident"]!["timeline"]!.AsArray().Count);
         await ScreenshotAsync(page, "incident-acknowledged");
+
+        // Resolve it, then attach the post-mortem: both from the page, both seen through the API.
+        await page.GetByLabel("Resolution (optional)").FillAsync("restarted the pool");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Resolve" }).ClickAsync();
+        await Expect(page.Locator("#incident-state")).ToHaveTextAsync("Resolved");
+        await page.GetByLabel("Summary").FillAsync("The pool ran dry.");
+        await page.GetByLabel("Root cause").FillAsync("A quota set too low.");
+        await page.GetByLabel("Action items (one per line)").FillAsync("Raise the quota\nAlert on queue depth");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Attach post-mortem" }).ClickAsync();
+        await Expect(page.Locator("#incident-postmortem li")).ToHaveCountAsync(2);
+        incident = await ConsoleFixture.EnsureAsync(await mesh.Operator.GetAsync($"/v1/incidents/{incidentId}"), HttpStatusCode.OK);
+        Assert.Equal("A quota set too low.", incident!["incident"]!["postMortem"]!["rootCause"]!.GetValue<string>());
+        Assert.Equal(2, incident["incident"]!["postMortem"]!["actionItems"]!.AsArray().Count);
+        await ScreenshotAsync(page, "incident-postmortem");
         AssertNoPageErrors();
+    }
+
+    [Fact]
+    public async Task Where_production_mfa_is_enforced_the_console_asks_for_the_code_and_the_change_goes_through()
+    {
+        // An incident-responder key with TOTP, issued and enrolled while the policy only audits.
+        var issued = await ConsoleFixture.EnsureAsync(await mesh.Operator.PostAsJsonAsync("/v1/operator-keys",
+            new { name = "console mfa", owner = "browser-tests", scope = "IncidentResponder" }), HttpStatusCode.Created);
+        var (keyId, key) = (issued!["keyId"]!.GetValue<string>(), issued["key"]!.GetValue<string>());
+        using var responder = mesh.Client(key);
+        var enrolment = await ConsoleFixture.EnsureAsync(await responder.PostAsync($"/v1/operator-keys/{keyId}/mfa", null), HttpStatusCode.OK);
+        var authenticator = Authenticator.FromBase32(enrolment!["secret"]!.GetValue<string>());
+        await ConsoleFixture.EnsureAsync(await responder.PostAsJsonAsync($"/v1/operator-keys/{keyId}/mfa/confirm", new { code = await authenticator.NextCodeAsync() }),
+            HttpStatusCode.OK);
+        var title = "Console MFA incident " + Guid.NewGuid().ToString("N")[..8];
+        var opened = await ConsoleFixture.EnsureAsync(
+            await mesh.Operator.PostAsJsonAsync("/v1/incidents", new { severity = "P3", title, dedupKey = "console-" + Guid.NewGuid().ToString("N") }),
+            HttpStatusCode.Created);
+        var incidentId = opened!["incident"]!["incidentId"]!.GetValue<string>();
+
+        await SetMfaModeAsync("Enforce");
+        try
+        {
+            var page = await LogInAsync(key);
+            await page.GotoAsync(mesh.ConsoleUrl + "#/incidents/" + incidentId);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" }).ClickAsync();
+            var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Second factor needed" });
+            await Expect(dialog).ToBeVisibleAsync();
+            await ScreenshotAsync(page, "mfa-prompt");
+            await dialog.GetByLabel("TOTP code").FillAsync(await authenticator.NextCodeAsync());
+            await dialog.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
+            await Expect(dialog).ToHaveCountAsync(0);
+            await Expect(page.Locator("#timeline")).ToContainTextAsync("acknowledged");
+            var incident = await ConsoleFixture.EnsureAsync(await mesh.Operator.GetAsync($"/v1/incidents/{incidentId}"), HttpStatusCode.OK);
+            Assert.NotNull(incident!["incident"]!["acknowledgedAt"]);
+            AssertNoPageErrors();
+        }
+        finally
+        {
+            await SetMfaModeAsync("Audit");
+        }
+    }
+
+    private async Task SetMfaModeAsync(string mode)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, "/v1/compliance/policies/production-mfa")
+        {
+            Content = JsonContent.Create(new { rule = "production-mfa", mode, severity = "Critical" }),
+        };
+        request.Headers.Add("X-MeshOs-Otp", await mesh.BootstrapAuthenticator.NextCodeAsync());
+        await ConsoleFixture.EnsureAsync(await mesh.Operator.SendAsync(request), HttpStatusCode.OK);
     }
 
     [Fact]

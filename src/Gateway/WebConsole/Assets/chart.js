@@ -14,7 +14,8 @@ export function lineChart(id, caption, labels, { width = 720, height = 220 } = {
   let plot = null;
   const options = {
     width, height,
-    scales: { x: { time: true } },
+    // At least the last minute on the x axis, so the first samples do not stretch over years.
+    scales: { x: { time: true, range: (u, min, max) => [Math.min(min, max - 60), max] } },
     axes: [{}, { size: 50 }],
     series: [{}, ...labels.map((label, i) => ({ label, stroke: palette[i % palette.length], width: 2 }))],
   };
