@@ -330,7 +330,17 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
                 _pageErrors.Add("console error: " + message.Text);
             }
         };
-        await page.GotoAsync(mesh.ConsoleUrl.ToString());
+        // Works offline: every request the page makes goes to the gateway that served it.
+        var origin = mesh.Silo.HttpUrl.GetLeftPart(UriPartial.Authority);
+        page.Request += (_, request) =>
+        {
+            if (!request.Url.StartsWith(origin + "/", StringComparison.Ordinal) && !request.Url.StartsWith("data:", StringComparison.Ordinal))
+            {
+                _pageErrors.Add("request elsewhere: " + request.Url);
+            }
+        };
+        var response = await page.GotoAsync(mesh.ConsoleUrl.ToString());
+        Assert.Contains("default-src 'self'", (await response!.AllHeadersAsync())["content-security-policy"], StringComparison.Ordinal);
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Log in", Level = 1 })).ToBeVisibleAsync();
         return page;
     }

@@ -95,7 +95,7 @@ export async function change(path, method, body) {
 function askSecondFactor(reason) {
   return new Promise(resolve => {
     const input = h('input', { id: 'otp-code', name: 'otp', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', required: true, maxlength: 6 });
-    const cancel = h('button', { type: 'button', value: 'cancel' }, 'Cancel');
+    const cancel = h('button', { type: 'button', value: 'cancel', class: 'secondary' }, 'Cancel');
     const form = h('form', { method: 'dialog' },
       h('h2', { id: 'otp-title' }, 'Second factor needed'),
       h('p', {}, 'This is a production action and the production-mfa policy is enforced. Enter the current code of this key\'s authenticator (TOTP).'),
