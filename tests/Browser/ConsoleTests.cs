@@ -230,6 +230,11 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
 
         var page = await LogInAsync(otherKey);
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Overview of tenant {otherTenant}", Level = 1 })).ToBeVisibleAsync();
+        await Expect(Tile(page, "jobs-Pending")).ToHaveTextAsync("1");
+        await ScreenshotAsync(page, "overview-tenant");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Tenants" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Tenant {otherTenant}", Level = 1 })).ToBeVisibleAsync();
+        await ScreenshotAsync(page, "tenant-own");
         await page.GetByRole(AriaRole.Link, new() { Name = "Jobs", Exact = true }).ClickAsync();
         await Expect(Rows(page)).ToHaveCountAsync(1);
         await Expect(page.Locator("#jobs-table")).Not.ToContainTextAsync(jobId);
@@ -285,6 +290,8 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
         await ScreenshotAsync(page, "agent-quarantined");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Tenants" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Tenants", Level = 1 })).ToBeVisibleAsync();
+        await ScreenshotAsync(page, "tenants");
         await page.GetByRole(AriaRole.Link, new() { Name = tenantId }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Tenant {tenantId}", Level = 1 })).ToBeVisibleAsync();
         await Expect(page.Locator("#keys-table")).ToContainTextAsync("browser test");
@@ -304,6 +311,61 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
 
         await ScreenshotAsync(page, "maintenance-windows");
         AssertNoPageErrors();
+    }
+
+    [Fact]
+    public async Task Keyboard_alone_logs_in_and_reaches_every_page()
+    {
+        var page = await OpenAsync();
+        await page.Keyboard.TypeAsync(MeshProcess.OperatorKey); // the key field has the focus
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Executive overview", Level = 1 })).ToBeFocusedAsync();
+
+        // From the top of the page, Tab reaches each navigation link in turn, and Enter follows it.
+        foreach (var (link, heading) in new[] { ("Jobs", "Jobs"), ("Agents", "Agents"), ("Incidents", "Incidents"), ("Maintenance windows", "Maintenance windows") })
+        {
+            // A click on the (unfocusable) brand puts the focus navigation start at the top of the page.
+            await page.Locator(".brand").ClickAsync();
+            var reached = false;
+            for (var i = 0; i < 12 && !reached; i++)
+            {
+                await page.Keyboard.PressAsync("Tab");
+                reached = await page.EvaluateAsync<bool>("name => document.activeElement?.textContent === name && document.activeElement.closest('nav') !== null", link);
+            }
+
+            Assert.True(reached, $"Tab did not reach the '{link}' link.");
+            await page.Keyboard.PressAsync("Enter");
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Name = heading, Level = 1, Exact = true })).ToBeFocusedAsync();
+        }
+
+        AssertNoPageErrors();
+    }
+
+    [Fact]
+    public async Task The_console_is_served_from_the_gateway_with_revalidation_and_nothing_else()
+    {
+        using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = mesh.Silo.HttpUrl };
+        var bare = await anonymous.GetAsync("/console");
+        Assert.Equal(HttpStatusCode.Redirect, bare.StatusCode);
+        Assert.Equal("/console/", bare.Headers.Location!.OriginalString);
+
+        var index = await anonymous.GetAsync("/console/");
+        Assert.Equal(HttpStatusCode.OK, index.StatusCode);
+        Assert.Equal("text/html", index.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("no-cache", index.Headers.CacheControl!.ToString(), StringComparison.Ordinal);
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/console/app.js");
+        var script = await anonymous.GetAsync("/console/app.js");
+        Assert.Equal("text/javascript", script.Content.Headers.ContentType!.MediaType);
+        again.Headers.IfNoneMatch.Add(script.Headers.ETag!);
+        Assert.Equal(HttpStatusCode.NotModified, (await anonymous.SendAsync(again)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/console/vendor/uplot/LICENSE.txt")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync("/console/..%2Fappsettings.json")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync("/console/nothing.js")).StatusCode);
+
+        // The console is no API: it is not in the OpenAPI document.
+        var document = await ConsoleFixture.EnsureAsync(await anonymous.GetAsync("/openapi/v1.json"), HttpStatusCode.OK);
+        Assert.DoesNotContain(document!["paths"]!.AsObject(), p => p.Key.StartsWith("/console", StringComparison.Ordinal));
     }
 
     private static ILocator Tile(IPage page, string name) => page.Locator($"[data-tile=\"{name}\"] .tile-value");

@@ -55,6 +55,10 @@ async function settle(promise) {
 }
 
 function outcome(result, show, missing) {
+  if (result.error?.status === 403) {
+    return h('div', { class: 'not-available', 'data-state': 'forbidden', role: 'note' }, 'This key may not read it: ', result.error.message);
+  }
+
   if (result.error) return errorBox(result.error);
   if (result.value === null && missing) return missing();
   return show(result.value);
