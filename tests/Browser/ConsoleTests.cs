@@ -13,31 +13,13 @@ namespace MeshOs.Tests.Browser;
 /// another tenant's job. Every wait is on a locator or a condition (Playwright's auto-waiting), never a sleep. Each
 /// page is saved as a screenshot for review (<see cref="ConsoleFixture.ScreenshotDirectory"/>).
 /// </summary>
-public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<ConsoleFixture>, IAsyncLifetime
+public sealed class ConsoleTests(ConsoleFixture mesh) : ConsolePageTest(mesh)
 {
-    private readonly List<string> _pageErrors = [];
-    private IBrowserContext? _context;
-
-    public Task InitializeAsync()
-    {
-        // Generous for a busy 2-core machine; a passing test never waits this long.
-        SetDefaultExpectTimeout(20_000);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_context is not null)
-        {
-            await _context.CloseAsync();
-        }
-    }
-
     [Fact]
     public async Task Operator_overview_counts_the_jobs_the_test_ran()
     {
-        var (_, key) = await mesh.CreateTenantAsync();
-        using var tenant = mesh.Client(key);
+        var (_, key) = await Mesh.CreateTenantAsync();
+        using var tenant = Mesh.Client(key);
         var before = await PendingJobsAsync();
         for (var i = 0; i < 3; i++)
         {
@@ -50,7 +32,7 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
         Assert.Equal(before + 3, await PendingJobsAsync());
 
         // The KPI service (issue 16) is built beside this console: where this server lacks it, the page says so.
-        var kpis = await mesh.Operator.GetAsync("/v1/kpis");
+        var kpis = await Mesh.Operator.GetAsync("/v1/kpis");
         var section = page.Locator("#kpis");
         if (kpis.StatusCode == HttpStatusCode.NotFound)
         {
@@ -70,8 +52,8 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
     [Fact]
     public async Task Tenant_filters_the_jobs_list_by_type_and_status()
     {
-        var (_, key) = await mesh.CreateTenantAsync();
-        using var tenant = mesh.Client(key);
+        var (_, key) = await Mesh.CreateTenantAsync();
+        using var tenant = Mesh.Client(key);
         var alpha1 = await ConsoleFixture.SubmitPendingJobAsync(tenant, "alpha");
         var alpha2 = await ConsoleFixture.SubmitPendingJobAsync(tenant, "alpha");
         var beta = await ConsoleFixture.SubmitPendingJobAsync(tenant, "beta");
@@ -101,8 +83,8 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
     [Fact]
     public async Task Tenant_cancels_a_job_from_its_detail_page()
     {
-        var (_, key) = await mesh.CreateTenantAsync();
-        using var tenant = mesh.Client(key);
+        var (_, key) = await Mesh.CreateTenantAsync();
+        using var tenant = Mesh.Client(key);
         var jobId = await ConsoleFixture.SubmitPendingJobAsync(tenant, "to-cancel");
 
         var page = await LogInAsync(key);
@@ -129,7 +111,7 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
     {
         var title = "Console test incident " + Guid.NewGuid().ToString("N")[..8];
         var opened = await ConsoleFixture.EnsureAsync(
-            await mesh.Operator.PostAsJsonAsync("/v1/incidents", new { severity = "P2", title, dedupKey = "console-" + Guid.NewGuid().ToString("N") }),
+            await Mesh.Operator.PostAsJsonAsync("/v1/incidents", new { severity = "P2", title, dedupKey = "console-" + Guid.NewGuid().ToString("N") }),
             HttpStatusCode.Created);
         var incidentId = opened!["incident"]!["incidentId"]!.GetValue<string>();
 
@@ -146,7 +128,7 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" })).ToHaveCountAsync(0);
         await Expect(page.Locator("#timeline")).ToContainTextAsync("acknowledged");
 
-        var incident = await ConsoleFixture.EnsureAsync(await mesh.Operator.GetAsync($"/v1/incidents/{incidentId}"), HttpStatusCode.OK);
+        var incident = await ConsoleFixture.EnsureAsync(await Mesh.Operator.GetAsync($"/v1/incidents/{incidentId}"), HttpStatusCode.OK);
         Assert.NotNull(incident!["incident"]!["acknowledgedAt"]);
         await Expect(page.Locator("#timeline li")).ToHaveCountAsync(incident["incident"]!["timeline"]!.AsArray().Count);
         await ScreenshotAsync(page, "incident-acknowledged");
@@ -160,7 +142,7 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
         await page.GetByLabel("Action items (one per line)").FillAsync("Raise the quota\nAlert on queue depth");
         await page.GetByRole(AriaRole.Button, new() { Name = "Attach post-mortem" }).ClickAsync();
         await Expect(page.Locator("#incident-postmortem li")).ToHaveCountAsync(2);
-        incident = await ConsoleFixture.EnsureAsync(await mesh.Operator.GetAsync($"/v1/incidents/{incidentId}"), HttpStatusCode.OK);
+        incident = await ConsoleFixture.EnsureAsync(await Mesh.Operator.GetAsync($"/v1/incidents/{incidentId}"), HttpStatusCode.OK);
         Assert.Equal("A quota set too low.", incident!["incident"]!["postMortem"]!["rootCause"]!.GetValue<string>());
         Assert.Equal(2, incident["incident"]!["postMortem"]!["actionItems"]!.AsArray().Count);
         await ScreenshotAsync(page, "incident-postmortem");
@@ -171,17 +153,17 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
     public async Task Where_production_mfa_is_enforced_the_console_asks_for_the_code_and_the_change_goes_through()
     {
         // An incident-responder key with TOTP, issued and enrolled while the policy only audits.
-        var issued = await ConsoleFixture.EnsureAsync(await mesh.Operator.PostAsJsonAsync("/v1/operator-keys",
+        var issued = await ConsoleFixture.EnsureAsync(await Mesh.Operator.PostAsJsonAsync("/v1/operator-keys",
             new { name = "console mfa", owner = "browser-tests", scope = "IncidentResponder" }), HttpStatusCode.Created);
         var (keyId, key) = (issued!["keyId"]!.GetValue<string>(), issued["key"]!.GetValue<string>());
-        using var responder = mesh.Client(key);
+        using var responder = Mesh.Client(key);
         var enrolment = await ConsoleFixture.EnsureAsync(await responder.PostAsync($"/v1/operator-keys/{keyId}/mfa", null), HttpStatusCode.OK);
         var authenticator = Authenticator.FromBase32(enrolment!["secret"]!.GetValue<string>());
         await ConsoleFixture.EnsureAsync(await responder.PostAsJsonAsync($"/v1/operator-keys/{keyId}/mfa/confirm", new { code = await authenticator.NextCodeAsync() }),
             HttpStatusCode.OK);
         var title = "Console MFA incident " + Guid.NewGuid().ToString("N")[..8];
         var opened = await ConsoleFixture.EnsureAsync(
-            await mesh.Operator.PostAsJsonAsync("/v1/incidents", new { severity = "P3", title, dedupKey = "console-" + Guid.NewGuid().ToString("N") }),
+            await Mesh.Operator.PostAsJsonAsync("/v1/incidents", new { severity = "P3", title, dedupKey = "console-" + Guid.NewGuid().ToString("N") }),
             HttpStatusCode.Created);
         var incidentId = opened!["incident"]!["incidentId"]!.GetValue<string>();
 
@@ -189,7 +171,7 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
         try
         {
             var page = await LogInAsync(key);
-            await page.GotoAsync(mesh.ConsoleUrl + "#/incidents/" + incidentId);
+            await page.GotoAsync(Mesh.ConsoleUrl + "#/incidents/" + incidentId);
             await page.GetByRole(AriaRole.Button, new() { Name = "Acknowledge" }).ClickAsync();
             var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Second factor needed" });
             await Expect(dialog).ToBeVisibleAsync();
@@ -198,7 +180,7 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
             await dialog.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
             await Expect(dialog).ToHaveCountAsync(0);
             await Expect(page.Locator("#timeline")).ToContainTextAsync("acknowledged");
-            var incident = await ConsoleFixture.EnsureAsync(await mesh.Operator.GetAsync($"/v1/incidents/{incidentId}"), HttpStatusCode.OK);
+            var incident = await ConsoleFixture.EnsureAsync(await Mesh.Operator.GetAsync($"/v1/incidents/{incidentId}"), HttpStatusCode.OK);
             Assert.NotNull(incident!["incident"]!["acknowledgedAt"]);
             AssertNoPageErrors();
         }
@@ -214,17 +196,17 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
         {
             Content = JsonContent.Create(new { rule = "production-mfa", mode, severity = "Critical" }),
         };
-        request.Headers.Add("X-MeshOs-Otp", await mesh.BootstrapAuthenticator.NextCodeAsync());
-        await ConsoleFixture.EnsureAsync(await mesh.Operator.SendAsync(request), HttpStatusCode.OK);
+        request.Headers.Add("X-MeshOs-Otp", await Mesh.BootstrapAuthenticator.NextCodeAsync());
+        await ConsoleFixture.EnsureAsync(await Mesh.Operator.SendAsync(request), HttpStatusCode.OK);
     }
 
     [Fact]
     public async Task A_tenant_cannot_reach_another_tenants_job_through_the_console()
     {
-        var (_, ownerKey) = await mesh.CreateTenantAsync();
-        var (otherTenant, otherKey) = await mesh.CreateTenantAsync();
-        using var owner = mesh.Client(ownerKey);
-        using var other = mesh.Client(otherKey);
+        var (_, ownerKey) = await Mesh.CreateTenantAsync();
+        var (otherTenant, otherKey) = await Mesh.CreateTenantAsync();
+        using var owner = Mesh.Client(ownerKey);
+        using var other = Mesh.Client(otherKey);
         var jobId = await ConsoleFixture.SubmitPendingJobAsync(owner, "private");
         await ConsoleFixture.SubmitPendingJobAsync(other, "mine");
 
@@ -240,7 +222,7 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
         await Expect(page.Locator("#jobs-table")).Not.ToContainTextAsync(jobId);
 
         // The other tenant's job by its URL: the API answers 404, and the page says the job is not there.
-        await page.GotoAsync(mesh.ConsoleUrl + "#/jobs/" + jobId);
+        await page.GotoAsync(Mesh.ConsoleUrl + "#/jobs/" + jobId);
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Job not found", Level = 1 })).ToBeVisibleAsync();
         await Expect(page.Locator("[data-state=not-found]")).ToContainTextAsync(jobId);
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Cancel job" })).ToHaveCountAsync(0);
@@ -248,7 +230,7 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
         await ScreenshotAsync(page, "tenant-other-job-not-found");
 
         // Nor through the operator-only pages: the API refuses the key and the page shows it.
-        await page.GotoAsync(mesh.ConsoleUrl + "#/incidents");
+        await page.GotoAsync(Mesh.ConsoleUrl + "#/incidents");
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Incidents" })).ToBeHiddenAsync();
         await Expect(page.Locator("main")).ToContainTextAsync("Incidents are for operator keys.");
         AssertNoPageErrors();
@@ -269,8 +251,8 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
     [Fact]
     public async Task Operator_quarantines_an_agent_and_reads_every_page()
     {
-        var (tenantId, key) = await mesh.CreateTenantAsync();
-        using var tenant = mesh.Client(key);
+        var (tenantId, key) = await Mesh.CreateTenantAsync();
+        using var tenant = Mesh.Client(key);
         var agentId = "console-agent-" + Guid.NewGuid().ToString("N")[..8];
         await ConsoleFixture.EnsureAsync(await tenant.PostAsJsonAsync("/v1/agent/register",
             new { agentId, capabilities = new[] { "console-test" }, maxConcurrency = 2, version = "9.9.9" }), HttpStatusCode.OK);
@@ -285,7 +267,7 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
         await page.GetByRole(AriaRole.Button, new() { Name = "Quarantine" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Release from quarantine" })).ToBeVisibleAsync();
         await Expect(page.Locator("#agent-details")).ToContainTextAsync("Quarantined");
-        var agent = await ConsoleFixture.EnsureAsync(await mesh.Operator.GetAsync($"/v1/agents/{agentId}"), HttpStatusCode.OK);
+        var agent = await ConsoleFixture.EnsureAsync(await Mesh.Operator.GetAsync($"/v1/agents/{agentId}"), HttpStatusCode.OK);
         Assert.True(agent!["quarantined"]!.GetValue<bool>());
         await ScreenshotAsync(page, "agent-quarantined");
 
@@ -304,7 +286,7 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Maintenance windows" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Maintenance windows", Level = 1 })).ToBeVisibleAsync();
-        if ((await mesh.Operator.GetAsync("/v1/maintenance-windows")).StatusCode == HttpStatusCode.NotFound)
+        if ((await Mesh.Operator.GetAsync("/v1/maintenance-windows")).StatusCode == HttpStatusCode.NotFound)
         {
             await Expect(page.Locator("[data-state=not-available]")).ToContainTextAsync("not available on this server");
         }
@@ -344,7 +326,7 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
     [Fact]
     public async Task The_console_is_served_from_the_gateway_with_revalidation_and_nothing_else()
     {
-        using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = mesh.Silo.HttpUrl };
+        using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = Mesh.Silo.HttpUrl };
         var bare = await anonymous.GetAsync("/console");
         Assert.Equal(HttpStatusCode.Redirect, bare.StatusCode);
         Assert.Equal("/console/", bare.Headers.Location!.OriginalString);
@@ -368,60 +350,11 @@ public sealed partial class ConsoleTests(ConsoleFixture mesh) : IClassFixture<Co
         Assert.DoesNotContain(document!["paths"]!.AsObject(), p => p.Key.StartsWith("/console", StringComparison.Ordinal));
     }
 
-    private static ILocator Tile(IPage page, string name) => page.Locator($"[data-tile=\"{name}\"] .tile-value");
-
     private static ILocator Rows(IPage page) => page.Locator("#jobs-table tbody tr");
 
     private async Task<int> PendingJobsAsync()
     {
-        var status = await ConsoleFixture.EnsureAsync(await mesh.Operator.GetAsync("/status"), HttpStatusCode.OK);
+        var status = await ConsoleFixture.EnsureAsync(await Mesh.Operator.GetAsync("/status"), HttpStatusCode.OK);
         return status!["jobs"]!["Pending"]!.GetValue<int>();
     }
-
-    /// <summary>A fresh browser context (its own sessionStorage) on the console's login page.</summary>
-    private async Task<IPage> OpenAsync()
-    {
-        _context = await mesh.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-        var page = await _context.NewPageAsync();
-        page.PageError += (_, error) => _pageErrors.Add("page error: " + error);
-        // Failed calls the page handles (a 404 from an endpoint this server lacks) are logged by the browser too.
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error" && !message.Text.StartsWith("Failed to load resource", StringComparison.Ordinal))
-            {
-                _pageErrors.Add("console error: " + message.Text);
-            }
-        };
-        // Works offline: every request the page makes goes to the gateway that served it.
-        var origin = mesh.Silo.HttpUrl.GetLeftPart(UriPartial.Authority);
-        page.Request += (_, request) =>
-        {
-            if (!request.Url.StartsWith(origin + "/", StringComparison.Ordinal) && !request.Url.StartsWith("data:", StringComparison.Ordinal))
-            {
-                _pageErrors.Add("request elsewhere: " + request.Url);
-            }
-        };
-        var response = await page.GotoAsync(mesh.ConsoleUrl.ToString());
-        Assert.Contains("default-src 'self'", (await response!.AllHeadersAsync())["content-security-policy"], StringComparison.Ordinal);
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Log in", Level = 1 })).ToBeVisibleAsync();
-        return page;
-    }
-
-    private async Task<IPage> LogInAsync(string key)
-    {
-        var page = await OpenAsync();
-        await page.GetByLabel("API key (operator or tenant)").FillAsync(key);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Navigation, new() { Name = "Console pages" })).ToBeVisibleAsync();
-        await Expect(page.Locator("main")).ToHaveAttributeAsync("aria-busy", "false");
-        return page;
-    }
-
-    private async Task ScreenshotAsync(IPage page, string name)
-    {
-        await Expect(page.Locator("main")).ToHaveAttributeAsync("aria-busy", "false");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(mesh.ScreenshotDirectory, name + ".png"), FullPage = true });
-    }
-
-    private void AssertNoPageErrors() => Assert.True(_pageErrors.Count == 0, string.Join("\n", _pageErrors));
 }

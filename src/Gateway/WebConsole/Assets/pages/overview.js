@@ -1,7 +1,7 @@
 // The executive overview: KPI tiles from the KPI endpoints where this server has them (a clear "not available" state
 // where it answers 404), and the live figures every gateway has today: /status, incidents, cost, compliance.
 import { call, optional } from '../api.js';
-import { duration, errorBox, h, notAvailable, pageHeading, percent, replace, section, tile, tiles } from '../dom.js';
+import { duration, errorBox, h, notAvailable, pageHeading, percent, replace, section, tile, tiles, time } from '../dom.js';
 import { lineChart } from '../chart.js';
 
 const StatusSampleMs = 5000;
@@ -24,15 +24,19 @@ export async function render(main, { who, signal }) {
 
   const content = [
     pageHeading(operator ? 'Executive overview' : `Overview of tenant ${who.tenantId}`),
-    section('kpis', 'Key performance indicators', outcome(kpis, data => kpiTiles(data, 'KPIs'), () => notAvailable('KPIs', 'GET ' + kpiPath))),
-    section('slo', 'SLO adherence and error budget', outcome(slo, data => kpiTiles(data, 'SLOs'), () => notAvailable('SLOs and error budgets', 'GET /v1/slo'))),
+    section('kpis', 'Key performance indicators', outcome(kpis, kpiReport, () => notAvailable('KPIs', 'GET ' + kpiPath))),
+    section('slo', 'SLO adherence and error budget', outcome(slo, sloTiles, () => notAvailable('SLOs and error budgets', 'GET /v1/slo'))),
   ];
   if (slaPath) {
-    content.push(section('sla', `SLA credit forecast (${month})`, outcome(sla, data => kpiTiles(data, 'SLA'), () => notAvailable('SLA reports', 'GET ' + slaPath))));
+    content.push(section('sla', `SLA credit forecast (${month})`, outcome(sla, slaTiles, () => notAvailable('SLA reports', 'GET ' + slaPath))));
+  }
+
+  if (kpis.value) {
+    content.push(section('sli-trend', 'Requests and errors over time', seriesChart(operator ? null : who.tenantId, signal)));
   }
 
   if (operator) {
-    const chart = lineChart('jobs-chart', `Jobs by status, from /status every ${StatusSampleMs / 1000} s while this page is open`, JobStates);
+    const chart = lineChart('jobs-chart', `Jobs by status, from /status every ${StatusSampleMs / 1000} s while this page is open (drawn from the second sample on)`, JobStates);
     content.push(section('now', 'Now', outcome(now, statusTiles)), section('trend', 'Jobs since this page opened', chart.element));
     content.push(section('today', 'Incidents, cost and compliance', outcome(figures, data => data)));
     replace(main, ...content);
@@ -131,7 +135,8 @@ function sampleStatus(first, chart, signal) {
   const add = status => {
     x.push(Date.now() / 1000);
     JobStates.forEach((s, i) => values[i].push(status?.jobs?.[s] ?? null));
-    chart.update(x, values);
+    // One point makes no line (and no sensible time axis): the chart appears with the second sample.
+    if (x.length >= 2) chart.update(x, values);
   };
   if (first) add(first);
   const timer = setInterval(async () => {
@@ -154,16 +159,120 @@ function kpiTiles(data, label) {
     const name = String(entry.id ?? entry.name ?? entry.kpi ?? entry.key ?? i);
     const text = entry.title ?? entry.label ?? entry.displayName ?? entry.name ?? name;
     const value = entry.value ?? entry.current ?? entry.actual ?? null;
-    const unit = entry.unit ? ' ' + entry.unit : '';
     const met = entry.meetsTarget ?? entry.met ?? entry.ok ?? null;
     const target = entry.target ?? entry.objective;
-    const shown = value === null || typeof value === 'object' ? '—' : typeof value === 'number' ? `${+value.toFixed(4)}${unit}` : `${value}${unit}`;
-    const note = entry.note ?? entry.reason ?? entry.unavailableReason ?? (value === null ? entry.source ?? 'no value: its source is not built yet' : undefined);
-    return tile('kpi-' + name, text, shown, {
-      target: target === undefined || target === null ? undefined : typeof target === 'object' ? JSON.stringify(target) : `${target}${unit}`,
+    const shown = value === null || typeof value === 'object' ? '—' : withUnit(value, entry.unit);
+    const note = entry.missingReason ?? entry.note ?? entry.reason ?? (value === null ? 'no value: its source has nothing to say yet' : entry.source ? `from ${entry.source}` : undefined);
+    return tile('kpi-' + name, KpiLabels[name] ?? text, shown, {
+      target: target === undefined || target === null ? undefined : typeof target === 'object' ? JSON.stringify(target) : withUnit(target, entry.unit),
       note: typeof note === 'string' ? note : undefined,
       state: value === null ? 'unknown' : met === true ? 'ok' : met === false ? 'miss' : undefined,
     });
   });
   return items.length ? tiles(label, items) : h('p', { class: 'empty' }, 'The server returned no entries.');
+}
+
+/** Readable names of the KPI service's KPIs (KPIS.md). */
+const KpiLabels = {
+  availability: 'Availability',
+  submitLatencyP95: 'Submit latency P95',
+  submitLatencyP99: 'Submit latency P99',
+  endToEndLatencyP95: 'End-to-end latency P95',
+  endToEndLatencyP99: 'End-to-end latency P99',
+  errorRate: 'Error rate',
+  sloAdherence: 'SLO adherence',
+  errorBudgetRemaining: 'Error budget remaining',
+  mttr: 'MTTR',
+  automationRate: 'Automation rate',
+  complianceScore: 'Compliance score',
+  costPerAgent: 'Cost per agent',
+};
+
+/** A KPI figure in its unit: percent, ms, minutes, ratio (shown as a percentage) or a currency code. */
+function withUnit(value, unit) {
+  if (typeof value !== 'number') return unit ? `${value} ${unit}` : String(value);
+  switch (unit) {
+    case 'percent': return `${+value.toFixed(3)} %`;
+    case 'ratio': return `${+(value * 100).toFixed(3)} %`;
+    case 'ms': return `${+value.toFixed(1)} ms`;
+    case 'minutes': return `${+value.toFixed(1)} min`;
+    case undefined: case null: case '': return `${+value.toFixed(4)}`;
+    default: return `${+value.toFixed(2)} ${unit}`;
+  }
+}
+
+/** The KPI service's report: { scope, from, to, kpis: [...], slo }. */
+function kpiReport(report) {
+  if (!Array.isArray(report?.kpis)) return kpiTiles(report, 'KPIs');
+  return [h('p', { class: 'muted' }, `Scope ${report.scope}, `, time(report.from), ' to ', time(report.to)), kpiTiles(report.kpis, 'KPIs')];
+}
+
+/** SLO status: adherence, error budget, burn rates (GET /v1/slo). */
+function sloTiles(slo) {
+  if (slo?.windows === undefined) return kpiTiles(slo, 'SLOs');
+  const burn = slo.burn;
+  return [
+    tiles('SLOs',
+      tile('slo-adherence', 'SLO adherence', slo.adherence === null ? '—' : withUnit(slo.adherence, 'percent'),
+        { note: `${slo.windowsMet} of ${slo.windows} five-minute windows met every SLO`, state: slo.adherence === null ? 'unknown' : undefined }),
+      tile('error-budget', 'Error budget remaining', slo.budgetRemaining === null ? '—' : withUnit(slo.budgetRemaining, 'ratio'), {
+        note: `${slo.badMinutes} bad of ${+Number(slo.allowedBadMinutes).toFixed(1)} allowed minutes (${slo.validMinutes} valid)`,
+        state: slo.budgetRemaining === null ? 'unknown' : slo.budgetRemaining >= 0 ? 'ok' : 'miss',
+      }),
+      tile('burn-5m', 'Burn rate (5 min)', burn?.fiveMinutes ?? '—', { state: burn?.fastBurn ? 'miss' : undefined, note: burn?.fastBurn ? 'fast burn' : undefined }),
+      tile('burn-1h', 'Burn rate (1 h)', burn?.oneHour ?? '—'),
+      tile('availability-target', 'Availability target', withUnit(slo.availabilityTarget, 'percent'),
+        { note: `submit P95 ≤ ${slo.submitP95TargetMs} ms, P99 ≤ ${slo.submitP99TargetMs} ms, errors < ${withUnit(slo.errorRateTarget, 'ratio')}` })),
+    h('p', { class: 'muted' }, `Scope ${slo.scope}, `, time(slo.from), ' to ', time(slo.to)),
+  ];
+}
+
+/** A tenant's SLA report for the month: availability, band, bill and credit (GET /v1/sla/reports/{tenant}/{yyyy-MM}). */
+export function slaTiles(report) {
+  if (report?.availabilityPercent === undefined) return kpiTiles(report, 'SLA');
+  const band = report.band ?? {};
+  const money = value => (value === null || value === undefined ? '—' : `${+Number(value).toFixed(2)} ${report.currency ?? ''}`.trim());
+  return [
+    tiles('SLA',
+      tile('sla-availability', 'Monthly availability', withUnit(report.availabilityPercent, 'percent'),
+        { target: withUnit(report.targetPercent, 'percent'), state: report.availabilityPercent >= report.targetPercent ? 'ok' : 'miss', note: `${report.badMinutes} bad of ${report.validMinutes} valid minutes, ${report.excludedMinutes} in maintenance` }),
+      tile('sla-credit-band', 'Credit band', `${band.creditPercent ?? 0} %`, { note: describeBand(band) }),
+      tile('sla-credit', report.final ? 'Credit' : 'Credit so far', money(report.credit), { note: `on a bill of ${money(report.bill)}${report.billSource ? ` (${report.billSource})` : ''}` })),
+    h('p', { class: 'muted' }, report.final ? 'The month is over: final.' : 'The month is running: a forecast from the minutes so far.'),
+  ];
+}
+
+function describeBand(band) {
+  const low = band.atLeast;
+  const high = band.lessThan;
+  if (low !== null && low !== undefined && (high === null || high === undefined)) return `at least ${low} %`;
+  if ((low === null || low === undefined) && high !== null && high !== undefined) return `less than ${high} %`;
+  if (low !== null && low !== undefined) return `less than ${high} % but at least ${low} %`;
+  return 'any';
+}
+
+/** Requests and errors from the SLI rollups (GET /v1/kpis/series) over 24 hours, 30 days or 13 months. */
+function seriesChart(tenantId, signal) {
+  const ranges = [['24h', '24 hours', '1h', 24 * 3600], ['30d', '30 days', '1d', 30 * 86400], ['13mo', '13 months', '1d', 396 * 86400]];
+  const chart = lineChart('sli-chart', 'Requests and errors per rollup row (SLI rollups)', ['Requests', 'Errors']);
+  const message = h('p', { class: 'muted', 'aria-live': 'polite' });
+  const load = async ([, label, resolution, seconds]) => {
+    const query = new URLSearchParams({ resolution, from: new Date(Date.now() - seconds * 1000).toISOString() });
+    if (tenantId) query.set('tenant', tenantId);
+    try {
+      const rows = await optional('/v1/kpis/series?' + query, { signal });
+      if (rows === null) {
+        replace(message, 'GET /v1/kpis/series answered 404: no series on this server.');
+        return;
+      }
+
+      chart.update(rows.map(r => Date.parse(r.at) / 1000), [rows.map(r => r.requests), rows.map(r => r.errors)]);
+      replace(message, `${rows.length} rows at ${resolution} over the last ${label}.`);
+    } catch (error) {
+      if (error.name !== 'AbortError') replace(message, errorBox(error));
+    }
+  };
+  const buttons = ranges.map(range => h('button', { type: 'button', class: 'secondary', onclick: () => load(range) }, range[1]));
+  load(ranges[0]);
+  return [h('div', { class: 'actions', role: 'group', 'aria-label': 'Period' }, buttons), chart.element, message];
 }

@@ -2,6 +2,7 @@
 // budgets, pool grants and SLA report. A tenant key sees its own budgets, grants and SLA report.
 import { ApiError, call, optional } from '../api.js';
 import { badge, errorBox, facts, h, notAvailable, pageHeading, replace, section, table, time } from '../dom.js';
+import { slaTiles } from './overview.js';
 
 export async function render(main, context) {
   const { who, id } = context;
@@ -78,6 +79,6 @@ async function renderTenant(main, { id, who, signal }) {
       { id: 'grants-table', empty: 'No pool grants.' })));
   content.push(section('tenant-sla', `SLA report (${month})`, sla.error ? errorBox(sla.error)
     : sla.value === null ? notAvailable('SLA reports', 'GET ' + slaPath)
-      : h('pre', { class: 'json', id: 'sla-report' }, JSON.stringify(sla.value, null, 2))));
+      : slaTiles(sla.value)));
   replace(main, ...content);
 }
