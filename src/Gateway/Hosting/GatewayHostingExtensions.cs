@@ -3,6 +3,7 @@ using MeshOs.Gateway.Agents;
 using MeshOs.Gateway.Audit;
 using MeshOs.Gateway.Auth;
 using MeshOs.Gateway.Compliance;
+using MeshOs.Gateway.WebConsole;
 using MeshOs.Gateway.Cost;
 using MeshOs.Gateway.Dispatch;
 using MeshOs.Gateway.Errors;
@@ -134,6 +135,7 @@ public static class GatewayHostingExtensions
             app.MapRecommendationsApi();
             app.MapRoutingApi();
             app.MapCostApi();
+            app.MapConsoleApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
             app.MapGrpcService<RuntimeChannelGrpcService>();

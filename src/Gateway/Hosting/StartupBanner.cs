@@ -83,6 +83,7 @@ public static partial class StartupBanner
         MeshOs {Role} is running ({Mode} storage)
           REST API:   {Http}/v1   (API docs: {Http}/docs)
           gRPC:       {Grpc}
+          Console:    {Http}/console   (log in with the operator key or a tenant key)
           Dashboard:  {Http}/dashboard
           Health:     {Http}/health   Status: {Http}/status   Metrics: {Http}/metrics
         """)]
