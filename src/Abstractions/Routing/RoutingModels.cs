@@ -82,7 +82,15 @@ public sealed record RoutingDecision(
     [property: Id(0)] string Policy,
     [property: Id(1)] string Reason,
     [property: Id(2)] int CandidatesCompared,
-    [property: Id(3)] ImmutableArray<RoutingCandidateScore> Candidates);
+    [property: Id(3)] ImmutableArray<RoutingCandidateScore> Candidates)
+{
+    /// <summary>Field by field, the candidates by content (a stored decision read back equals the one written).</summary>
+    public bool Equals(RoutingDecision? other) =>
+        other is not null && Policy == other.Policy && Reason == other.Reason && CandidatesCompared == other.CandidatesCompared
+        && (Candidates.IsDefault ? [] : Candidates).SequenceEqual(other.Candidates.IsDefault ? [] : other.Candidates);
+
+    public override int GetHashCode() => HashCode.Combine(Policy, Reason, CandidatesCompared, Candidates.IsDefault ? 0 : Candidates.Length);
+}
 
 /// <summary>One candidate of a routing decision.</summary>
 /// <param name="Score">The policy's score (lower is better); null for a policy that does not score.</param>

@@ -5,6 +5,7 @@ using MeshOs.Abstractions.Agents;
 using MeshOs.Abstractions.Dispatch;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Jobs;
+using MeshOs.Abstractions.Routing;
 using MeshOs.Grains.Events;
 using MeshOs.Grains.Kernel.Jobs;
 using static MeshOs.Tests.Postgres.JobStore.EventLogReading;
@@ -79,7 +80,13 @@ public abstract class JobStoreContract : StoreContract
             CompletedAt = null, ResultJson = null, Error = null, Usage = JobUsage.None, LeasedAt = null, AgentVersion = null, UpdatedAt = target.CreatedAt,
             Spec = target.Spec with { IdempotencyKey = "another-key" },
         };
-        var updated = target with { Spec = initial.Spec };
+        // The routing decision is written by updates only (the lease's).
+        var routing = new RoutingDecision("adaptive", "best-score", 7,
+        [
+            new RoutingCandidateScore("агент-1", "2.1.0", 0.8125, 0.9643, 41.5, 0.000023, 112, 3, 4),
+            new RoutingCandidateScore("agent-2", null, null, null, null, null, 0, 0, 1),
+        ]);
+        var updated = target with { Spec = initial.Spec, Routing = routing };
         Assert.Null(await Store.InsertAsync(initial));
         Assert.True(await Store.UpdateAsync(updated, []));
         Assert.Equal(updated, await Store.GetAsync(updated.JobId));
