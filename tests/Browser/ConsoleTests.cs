@@ -237,6 +237,48 @@ public sealed class ConsoleTests(ConsoleFixture mesh) : ConsolePageTest(mesh)
     }
 
     [Fact]
+    public async Task A_job_says_why_it_went_to_its_agent_and_the_operator_sees_what_routing_learned()
+    {
+        var (_, key) = await Mesh.CreateTenantAsync();
+        using var tenant = Mesh.Client(key);
+        var agentId = "route-agent-" + Guid.NewGuid().ToString("N")[..8];
+        var capability = "console-route-" + Guid.NewGuid().ToString("N")[..8];
+        await ConsoleFixture.EnsureAsync(await tenant.PostAsJsonAsync("/v1/agent/register",
+            new { agentId, capabilities = new[] { capability }, maxConcurrency = 1, version = "4.2.0" }), HttpStatusCode.OK);
+        var pool = (await ConsoleFixture.EnsureAsync(await tenant.GetAsync($"/v1/agents/{agentId}"), HttpStatusCode.OK))!["pool"]!.GetValue<string>();
+        var submitted = await ConsoleFixture.EnsureAsync(await tenant.PostAsJsonAsync("/v1/jobs",
+            new { type = "routed", capability, pool, payload = new { note = "browser test" } }), HttpStatusCode.Created);
+        var jobId = submitted!["id"]!.GetValue<string>();
+        var lease = await ConsoleFixture.EnsureAsync(await tenant.PostAsJsonAsync($"/v1/agent/{agentId}/lease", new { slots = 1, waitSeconds = 15 }), HttpStatusCode.OK);
+        var assignment = lease!["assignments"]!.AsArray().Single()!;
+        Assert.Equal(jobId, assignment["jobId"]!.GetValue<string>());
+        await ConsoleFixture.EnsureAsync(await tenant.PostAsJsonAsync($"/v1/agent/{agentId}/jobs/{jobId}/complete",
+            new { epoch = assignment["epoch"]!.GetValue<long>(), result = new { ok = true } }), HttpStatusCode.NoContent);
+
+        var page = await LogInAsync(key);
+        await page.GotoAsync(Mesh.ConsoleUrl + "#/jobs/" + jobId);
+        await Expect(page.Locator("#job-status")).ToHaveTextAsync("Succeeded");
+        await Expect(page.Locator("#job-routing-summary")).ToContainTextAsync("Policy adaptive, reason only-candidate: 1 candidates compared");
+        await Expect(page.Locator("#job-routing-table")).ToContainTextAsync(agentId);
+        await ScreenshotAsync(page, "job-routing");
+
+        // The learner reads the event log about every second; the operator's agent page shows what it learned.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await Mesh.Operator.GetAsync($"/v1/routing/pools/{Uri.EscapeDataString(pool)}?agentId={agentId}")).StatusCode != HttpStatusCode.OK)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the routing statistics never showed the agent's attempt");
+            await Task.Delay(250);
+        }
+
+        var operatorPage = await LogInAsync(MeshProcess.OperatorKey);
+        await operatorPage.GotoAsync(Mesh.ConsoleUrl + "#/agents/" + agentId);
+        await Expect(operatorPage.Locator("#agent-routing-table")).ToContainTextAsync(capability);
+        await Expect(operatorPage.Locator("#agent-routing-table")).ToContainTextAsync("4.2.0");
+        await ScreenshotAsync(operatorPage, "agent-routing");
+        AssertNoPageErrors();
+    }
+
+    [Fact]
     public async Task A_wrong_key_is_refused_at_login()
     {
         var page = await OpenAsync();

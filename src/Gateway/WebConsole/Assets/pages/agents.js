@@ -89,7 +89,30 @@ async function renderAgent(main, { id, who, signal }) {
     replace(actions, agentActions(current, who, show));
   };
   show(agent);
-  replace(main, h('p', {}, h('a', { href: '#/agents' }, '← Agents')), pageHeading(`Agent ${agent.agentId}`), actions, section('agent-facts', 'Details', details));
+  replace(main, h('p', {}, h('a', { href: '#/agents' }, '← Agents')), pageHeading(`Agent ${agent.agentId}`), actions, section('agent-facts', 'Details', details),
+    who.role === 'operator' ? section('agent-routing', 'What routing learned', await learned(agent, signal)) : null);
+}
+
+/** The pool's learned statistics for this agent (operators): success rate, latency, cost per job and its concurrency limit per capability. */
+async function learned(agent, signal) {
+  let view;
+  try {
+    view = await call(`/v1/routing/pools/${encodeURIComponent(agent.pool)}?agentId=${encodeURIComponent(agent.agentId)}`, { signal });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return h('p', { class: 'muted', 'data-state': 'nothing-learned' }, 'Nothing learned yet: the agent has no finished attempts.');
+    throw error;
+  }
+
+  const number = (value, digits) => (value === null || value === undefined ? '—' : Number(value).toFixed(digits));
+  const rows = view.agents.map(a => [
+    a.stats.capability, a.stats.version ?? '—', number(a.successRate, 3), number(a.stats.latencyMs, 1), number(a.tailLatencyMs, 1),
+    number(a.stats.costPerJob, 6), String(a.stats.attempts), a.concurrencyLimit === null ? '—' : `${a.concurrencyLimit} of ${a.advertisedConcurrency}`,
+  ]);
+  return [
+    h('p', { class: 'muted' }, `Pool policy ${view.policy}; counts fade with time. Limit: the adaptive concurrency on this gateway.`),
+    table('Learned statistics per capability', ['Capability', 'Version', 'Success rate', 'Latency (ms)', 'Tail (ms)', 'Cost per job', 'Attempts', 'Limit'], rows,
+      { id: 'agent-routing-table', empty: 'Nothing learned yet.' }),
+  ];
 }
 
 function agentActions(agent, who, show) {

@@ -189,6 +189,7 @@ async function renderJob(main, { id, who, signal }) {
     actions,
     section('job-facts', 'Details', details),
     section('job-attempts', 'Attempts', attempts(job, history)),
+    job.routing ? section('job-routing', 'Why this agent', routingTable(job.routing)) : null,
     section('job-payload', 'Payload', json(job.payload)),
     job.result !== null ? section('job-result', 'Result', json(job.result)) : null,
     who.role === 'tenant' ? section('job-events', 'Changes (live)', h('p', { class: 'muted' }, 'Each change of the job while this page is open (GET /v1/jobs/{id}/events).'), changes) : null,
@@ -277,4 +278,18 @@ function auditTable(history) {
   const rows = history.entries.map(e => [time(e.at), h('code', {}, e.draft.action), `${e.draft.actor.kind} ${e.draft.actor.keyId ?? ''}`, e.draft.transport, e.draft.outcome]);
   return table('Audit entries about this job, newest first', ['When', 'Action', 'Actor', 'Transport', 'Outcome'], rows,
     { id: 'audit-table', empty: 'No audit entries visible to this key yet.' });
+}
+
+/** The routing decision of the job's latest lease: the policy, its reason and the candidates it compared (chosen first). */
+function routingTable(routing) {
+  const number = (value, digits) => (value === null || value === undefined ? '—' : Number(value).toFixed(digits));
+  const rows = routing.candidates.map((c, i) => [
+    i === 0 ? h('strong', {}, c.agentId) : c.agentId, c.version ?? '—', number(c.score, 3), number(c.successRate, 3),
+    number(c.latencyMs, 1), number(c.costPerJob, 6), String(c.attempts), String(c.inFlight), String(c.limit),
+  ]);
+  return [
+    h('p', { id: 'job-routing-summary' }, `Policy ${routing.policy}, reason ${routing.reason}: ${routing.candidatesCompared} candidates compared; the chosen agent first, lower score is better.`),
+    table('Candidates the routing policy compared', ['Agent', 'Version', 'Score', 'Success rate', 'Latency (ms)', 'Cost per job', 'Attempts', 'In flight', 'Limit'], rows,
+      { id: 'job-routing-table', empty: 'No candidates recorded.' }),
+  ];
 }
