@@ -2,6 +2,8 @@ using System.Collections.Immutable;
 using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Routing;
 using MeshOs.Grains.Storage;
+using MeshOs.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -16,7 +18,7 @@ namespace MeshOs.Grains.Routing;
 internal sealed partial class RoutingStatsGrain(
     [PersistentState("routing-stats", MeshStorage.GrainStore)] IPersistentState<RoutingStatsState> state,
     IOptions<RouteLearningOptions> options,
-    TimeProvider time,
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     ILogger<RoutingStatsGrain> logger) : Grain, IRoutingStatsGrain
 {
     private readonly RouteLearningOptions _options = options.Value;
