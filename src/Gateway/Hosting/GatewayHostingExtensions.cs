@@ -10,6 +10,7 @@ using MeshOs.Gateway.Grpc;
 using MeshOs.Gateway.Healing;
 using MeshOs.Gateway.Incidents;
 using MeshOs.Gateway.Jobs;
+using MeshOs.Gateway.Kpi;
 using MeshOs.Gateway.OpenApi;
 using MeshOs.Gateway.Operations;
 using MeshOs.Gateway.Routing;
@@ -95,6 +96,7 @@ public static class GatewayHostingExtensions
         services.AddMeshAuditRecording(builder.Configuration);
         services.AddMeshComplianceChecks(builder.Configuration);
         services.AddMeshBudgets(builder.Configuration);
+        services.AddMeshKpis(builder.Configuration);
         return builder;
     }
 
@@ -106,6 +108,7 @@ public static class GatewayHostingExtensions
     {
         app.UseMeshShutdown();
         app.UseExceptionHandler();
+        app.UseMeshSli();
         app.UseStatusCodePages();
         app.UseRequestContentChecks();
         app.UseMeshAuthFailureGuard();
@@ -134,6 +137,7 @@ public static class GatewayHostingExtensions
             app.MapRecommendationsApi();
             app.MapRoutingApi();
             app.MapCostApi();
+            app.MapKpiApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
             app.MapGrpcService<RuntimeChannelGrpcService>();
@@ -145,6 +149,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<RecommendationsGrpcService>();
             app.MapGrpcService<RoutingGrpcService>();
             app.MapGrpcService<CostGrpcService>();
+            app.MapGrpcService<KpisGrpcService>();
             app.MapGrpcService<AuditGrpcService>();
         }
 
