@@ -27,15 +27,18 @@ public sealed class GatewayKpiOptions
 /// gRPC UNAVAILABLE/INTERNAL/UNKNOWN/DATA_LOSS, and submit latencies in a <see cref="LatencySketch"/>. A request costs a
 /// dictionary look-up and a few interlocked adds; nothing leaves the process until the minute is flushed
 /// (<see cref="SliFlusher"/>). Streams and long-polls (agent channels, SSE, lease polls, Watch) are not counted: their
-/// duration is the client's choice. Also exports <c>meshos_sli_requests_total</c> and <c>meshos_sli_errors_total</c>.
+/// duration is the client's choice. Also exports <c>meshos.sli.requests</c>, <c>meshos.sli.errors</c> and
+/// <c>meshos.sli.submit_latency</c> (Prometheus: <c>meshos_sli_requests_total</c>, <c>meshos_sli_errors_total</c>,
+/// <c>meshos_sli_submit_latency_seconds</c>; buckets at the SLO edges).
 /// </summary>
 public sealed class SliRecorder(TimeProvider time)
 {
     public static readonly Meter Meter = new("MeshOs.Kpi");
 
-    private static readonly Counter<long> RequestsCounter = Meter.CreateCounter<long>("meshos_sli_requests_total", description: "API requests counted by the availability SLI");
-    private static readonly Counter<long> ErrorsCounter = Meter.CreateCounter<long>("meshos_sli_errors_total", description: "API requests answered 5xx or gRPC UNAVAILABLE/INTERNAL/UNKNOWN/DATA_LOSS");
-    private static readonly Histogram<double> SubmitLatency = Meter.CreateHistogram<double>("meshos_sli_submit_latency", "ms", "Submit latency at the gateway");
+    private static readonly Counter<long> RequestsCounter = Meter.CreateCounter<long>("meshos.sli.requests", description: "API requests counted by the SLIs");
+    private static readonly Counter<long> ErrorsCounter = Meter.CreateCounter<long>("meshos.sli.errors", description: "API requests answered 5xx or gRPC UNAVAILABLE/INTERNAL/UNKNOWN/DATA_LOSS");
+    private static readonly Histogram<double> SubmitLatency = Meter.CreateHistogram("meshos.sli.submit_latency", "s", "Submit latency at the gateway",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
 
     private readonly ConcurrentDictionary<(string Scope, DateTimeOffset Minute), Tally> _tallies = new();
 
@@ -58,7 +61,7 @@ public sealed class SliRecorder(TimeProvider time)
 
         if (submit)
         {
-            SubmitLatency.Record(elapsed.TotalMilliseconds);
+            SubmitLatency.Record(elapsed.TotalSeconds);
         }
     }
 
