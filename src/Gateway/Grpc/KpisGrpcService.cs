@@ -21,7 +21,7 @@ internal sealed class KpisGrpcService(KpiService kpis) : Kpis.KpisBase
     public override async Task<KpiReportReply> GetKpis(KpiQuery request, ServerCallContext context)
     {
         var caller = context.Caller();
-        var (from, to, period) = (request.From?.ToDateTimeOffset(), request.To?.ToDateTimeOffset(), Empty(request.Period));
+        var (from, to, period) = (request.From.ToDateTimeOffset("from"), request.To.ToDateTimeOffset("to"), Empty(request.Period));
         var report = string.IsNullOrEmpty(request.TenantId) && caller.IsOperator
             ? await kpis.GetMeshKpisAsync(caller, from, to, period)
             : await kpis.GetTenantKpisAsync(caller, string.IsNullOrEmpty(request.TenantId) ? caller.RequireTenant().TenantId : request.TenantId, from, to, period);
@@ -47,7 +47,7 @@ internal sealed class KpisGrpcService(KpiService kpis) : Kpis.KpisBase
     }
 
     public override async Task<SloStatusReply> GetSlo(KpiQuery request, ServerCallContext context) =>
-        ToProto(await kpis.GetSloAsync(context.Caller(), Empty(request.TenantId), request.From?.ToDateTimeOffset(), request.To?.ToDateTimeOffset(), Empty(request.Period)));
+        ToProto(await kpis.GetSloAsync(context.Caller(), Empty(request.TenantId), request.From.ToDateTimeOffset("from"), request.To.ToDateTimeOffset("to"), Empty(request.Period)));
 
     public override async Task<SlaReportReply> GetSlaReport(SlaReportRequest request, ServerCallContext context)
     {
@@ -80,7 +80,7 @@ internal sealed class KpisGrpcService(KpiService kpis) : Kpis.KpisBase
     public override async Task<MaintenanceWindowList> ListMaintenanceWindows(ListMaintenanceWindowsRequest request, ServerCallContext context)
     {
         var list = new MaintenanceWindowList();
-        list.Windows.AddRange((await kpis.ListMaintenanceAsync(context.Caller(), request.From?.ToDateTimeOffset(), request.To?.ToDateTimeOffset(),
+        list.Windows.AddRange((await kpis.ListMaintenanceAsync(context.Caller(), request.From.ToDateTimeOffset("from"), request.To.ToDateTimeOffset("to"),
             request.IncludeCancelled)).Select(ToProto));
         return list;
     }
@@ -88,8 +88,8 @@ internal sealed class KpisGrpcService(KpiService kpis) : Kpis.KpisBase
     [Authorize(Policy = MeshRoles.OperatorPolicy)]
     [OperatorScope(Scope.IncidentResponder)]
     public override async Task<MaintenanceWindowReply> ScheduleMaintenanceWindow(ScheduleMaintenanceWindowRequest request, ServerCallContext context) =>
-        ToProto(await kpis.ScheduleMaintenanceAsync(context.Caller(), new MaintenanceInput(Empty(request.Kind), request.Start?.ToDateTimeOffset(),
-            request.End?.ToDateTimeOffset(), Empty(request.Title), Empty(request.Reason))));
+        ToProto(await kpis.ScheduleMaintenanceAsync(context.Caller(), new MaintenanceInput(Empty(request.Kind), request.Start.ToDateTimeOffset("start"),
+            request.End.ToDateTimeOffset("end"), Empty(request.Title), Empty(request.Reason))));
 
     [Authorize(Policy = MeshRoles.OperatorPolicy)]
     [OperatorScope(Scope.IncidentResponder)]

@@ -166,6 +166,28 @@ public static class RestCatalog
                 .. Values("note", Repeat(501), 5),
             ]),
             ["DeleteRateCard"] = new(Role.Operator, null, []),
+            // KPIs, SLOs, SLA reports (tenants read their own; the mesh's are operators'); maintenance windows (everyone reads, operators change)
+            ["GetMeshKpis"] = new(Role.Operator, null, []),
+            ["GetTenantKpis"] = new(Role.OperatorOrTenant, null, []),
+            ["GetKpiSeries"] = new(Role.OperatorOrTenant, null, []),
+            ["GetSlo"] = new(Role.OperatorOrTenant, null, []),
+            ["GetSlaReport"] = new(Role.OperatorOrTenant, null, []),
+            ["ListMaintenanceWindows"] = new(Role.OperatorOrTenant, null, []),
+            ["GetMaintenanceWindow"] = new(Role.OperatorOrTenant, null, []),
+            ["ScheduleMaintenanceWindow"] = new(Role.Operator, _ => FuzzWorld.MaintenanceBody(),
+            [
+                .. Values("kind", null, "", "Recurring", "Sometimes", "1"),
+                new FieldAttack("kind", null, Remove: true),
+                .. Values("start", "2001-01-01T00:00:00Z", "notadate", "2099-01-01T00:00:30Z"),
+                new FieldAttack("start", null, Remove: true),
+                .. Values("end", "2001-01-01T00:00:00Z", "notadate"),
+                new FieldAttack("end", null, Remove: true),
+                .. Values("title", null, "", "   ", Repeat(201)),
+                new FieldAttack("title", null, Remove: true),
+                .. Values("reason", Repeat(2001)),
+            ]),
+            ["CancelMaintenanceWindow"] = new(Role.Operator, null, []),
+
             // Cost recommendations and autoscale policies (operators)
             ["ListRecommendations"] = new(Role.Operator, null, []),
             ["ApplyRecommendation"] = new(Role.Operator, null, []),
