@@ -220,6 +220,9 @@ public sealed partial class SliFlusher(
     TimeProvider time,
     ILogger<SliFlusher> logger) : BackgroundService
 {
+    /// <summary>How long a gateway keeps minutes it could not flush (the cluster unreachable) before it drops them.</summary>
+    private static readonly TimeSpan MaxUnsentAge = TimeSpan.FromMinutes(15);
+
     private readonly Dictionary<string, List<SliMinuteReport>> _unsent = new(StringComparer.Ordinal);
     private DateTimeOffset? _flushedTo;
 
@@ -257,6 +260,8 @@ public sealed partial class SliFlusher(
             }
 
             list.AddRange(minutes);
+            // Minutes older than any settle delay would be dropped by the collector anyway: never hold them forever.
+            list.RemoveAll(m => m.Minute < now - MaxUnsentAge);
         }
 
         _flushedTo = now;
