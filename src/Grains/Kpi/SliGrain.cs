@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
+using MeshOs.Abstractions.Events;
 using MeshOs.Abstractions.Incidents;
 using MeshOs.Abstractions.Kpi;
+using MeshOs.Grains.Events;
 using MeshOs.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -18,6 +20,7 @@ namespace MeshOs.Grains.Kpi;
 internal sealed class SliGrain(
     [PersistentState("kpi-sli", MeshStorage.GrainStore)] IPersistentState<SliState> state,
     IKpiStore store,
+    EventPublisher events,
     IOptions<KpiOptions> options,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time) : Grain, ISliGrain
 {
@@ -269,6 +272,8 @@ internal sealed class SliGrain(
         }
 
         _fastBurn = fast;
+        await events.PublishAsync(new MeshEvent(0, time.GetUtcNow(), new SloBurnChanged(Scope, fast, five, hour, options.Value.FastBurnRate),
+            TenantId: SliScopes.TenantOf(Scope)));
         var incidents = GrainFactory.GetGrain<IIncidentDirectoryGrain>(0);
         if (fast)
         {
