@@ -154,6 +154,7 @@ public sealed class FuzzWorld : IAsyncDisposable
         "cardId" => RateCardId,
         "recommendationId" => RecommendationId,
         "windowId" => MaintenanceWindowId,
+        "pool" => CompliancePool,
         "month" => DateTimeOffset.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
         _ => null,
     };

@@ -132,6 +132,8 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["GetAutoscalePolicy"] = Isolation.Operator,
         ["PutAutoscalePolicy"] = Isolation.Operator,
 
+        ["GetPoolRouting"] = Isolation.Operator,
+
         ["GetMeshKpis"] = Isolation.Operator,
         ["GetTenantKpis"] = Isolation.CallerScope,
         ["GetKpiSeries"] = Isolation.CallerScope,
@@ -216,6 +218,7 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.Audit/Export"] = RpcIsolation.CallerScope,
         ["meshos.v1.Audit/Verify"] = RpcIsolation.Operator,
         ["meshos.v1.Budgets/ListBudgets"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Routing/GetPoolRouting"] = RpcIsolation.Operator,
         ["meshos.v1.Kpis/GetKpis"] = RpcIsolation.CallerScope,
         ["meshos.v1.Kpis/GetSlo"] = RpcIsolation.CallerScope,
         ["meshos.v1.Kpis/GetSlaReport"] = RpcIsolation.CallerScope,

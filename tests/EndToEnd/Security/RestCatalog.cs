@@ -167,6 +167,9 @@ public static class RestCatalog
             ]),
             ["DeleteRateCard"] = new(Role.Operator, null, []),
             // KPIs, SLOs, SLA reports (tenants read their own; the mesh's are operators'); maintenance windows (everyone reads, operators change)
+            // Adaptive routing (operators read)
+            ["GetPoolRouting"] = new(Role.Operator, null, []),
+
             ["GetMeshKpis"] = new(Role.Operator, null, []),
             ["GetTenantKpis"] = new(Role.OperatorOrTenant, null, []),
             ["GetKpiSeries"] = new(Role.OperatorOrTenant, null, []),
