@@ -84,10 +84,13 @@ internal sealed class SliGrain(
             await LoadMaintenanceAsync(minutes[0], settled + Minute);
         }
 
+        // Gaps count as unobserved only once the mesh has a last closed minute to count them from (not on its first close,
+        // whose minutes may hold only end-to-end samples from the event log, reported before any gateway flush).
+        var trackGaps = IsMesh && state.State.LastClosed is not null;
         foreach (var minute in minutes)
         {
             _open.Remove(minute, out var tally);
-            CloseMinute(minute, tally, rows);
+            CloseMinute(minute, tally, trackGaps, rows);
         }
 
         if (WindowDue(now))
@@ -151,7 +154,7 @@ internal sealed class SliGrain(
         _maintenance = await GrainFactory.GetGrain<IMaintenanceGrain>(0).ListAsync(from, to, includeCancelled: false);
     }
 
-    private void CloseMinute(DateTimeOffset minute, MinuteTally? tally, Dictionary<(SliResolution, DateTimeOffset), SliRow> rows)
+    private void CloseMinute(DateTimeOffset minute, MinuteTally? tally, bool trackGaps, Dictionary<(SliResolution, DateTimeOffset), SliRow> rows)
     {
         var windowStart = SliRowMath.Bucket(minute, SliResolution.FiveMinutes);
         if (_window is not null && windowStart != _windowStart)
@@ -189,7 +192,7 @@ internal sealed class SliGrain(
         {
             row = row with { ExcludedMinutes = 1 };
         }
-        else if (!observed && IsMesh)
+        else if (!observed && trackGaps)
         {
             row = row with { UnobservedMinutes = 1 };
         }
