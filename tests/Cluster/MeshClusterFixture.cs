@@ -45,6 +45,7 @@ public sealed class MeshClusterFixture : IAsyncLifetime
         ["MeshOs:Dispatch:LeaseSweepInterval"] = Format(LeaseSweepInterval),
         ["MeshOs:Events:PumpInterval"] = Format(PumpInterval),
         ["MeshOs:Compliance:Enabled"] = "false", // no periodic scans: tests scan when they mean to
+        ["MeshOs:Kpi:SettleDelay"] = "00:00:01", // SLI tests report minutes in the past and close them at once
     };
 
     /// <summary>Steps of the shortest interval configured (the pump's).</summary>
@@ -57,6 +58,8 @@ public sealed class MeshClusterFixture : IAsyncLifetime
     internal static readonly InMemoryAgentStore AgentStore = new(EventLog);
 
     internal static readonly InMemoryCostStore CostStore = new();
+
+    internal static readonly MeshOs.Grains.Kpi.InMemoryKpiStore KpiStore = new();
 
     public TestCluster Cluster { get; private set; } = null!;
 
@@ -103,6 +106,11 @@ public sealed class MeshClusterFixture : IAsyncLifetime
             siloBuilder.AddMeshCompliance(configuration);
             siloBuilder.AddMeshCost(configuration);
             siloBuilder.AddMeshRouting(configuration);
+            siloBuilder.Services.AddSingleton<MeshOs.Grains.Kpi.IKpiStore>(KpiStore);
+            siloBuilder.AddMeshKpi(configuration);
+            // Incidents (raised by a fast burn) notify through the notifier; no webhook is configured, so nothing is sent.
+            siloBuilder.Services.AddHttpClient(MeshOs.Grains.Incidents.IncidentNotifier.HttpClientName);
+            siloBuilder.Services.AddSingleton<MeshOs.Grains.Incidents.IncidentNotifier>();
             siloBuilder.AddMeshEventConsumer<IRecordingConsumerGrain>("test-recorder", "all");
         }
     }

@@ -66,6 +66,9 @@ public enum MeshEventKind
 
     /// <summary>A cost recommendation was applied (an operator's, or automatically under a pool's autoscale policy).</summary>
     RecommendationApplied = 5,
+
+    /// <summary>A scope's error budget started or stopped burning fast (KPIS.md, "Burn rate").</summary>
+    SloBurnChanged = 6,
 }
 
 /// <summary>One kind of event: its number (the <c>kind</c> column), its payload type and the payload's JSON property.</summary>
@@ -85,6 +88,7 @@ public static class MeshEventKinds
         new(MeshEventKind.OperatorActionTaken, typeof(OperatorActionTaken), "operatorAction"),
         new(MeshEventKind.BudgetThresholdCrossed, typeof(BudgetThresholdCrossed), "budget"),
         new(MeshEventKind.RecommendationApplied, typeof(RecommendationApplied), "recommendation"),
+        new(MeshEventKind.SloBurnChanged, typeof(SloBurnChanged), "sloBurn"),
     ];
 
     private static readonly Dictionary<Type, MeshEventKindInfo> ByType = All.ToDictionary(k => k.PayloadType);
@@ -126,6 +130,22 @@ public sealed record BudgetThresholdCrossed(
     [property: Id(5)] bool HardLimit,
     [property: Id(6)] DateTimeOffset PeriodStart,
     [property: Id(7)] DateTimeOffset PeriodEnd) : IMeshEventPayload;
+
+/// <summary>
+/// A scope's error budget started (<paramref name="FastBurn"/> true) or stopped burning fast: the burn rate over both
+/// the last 5 minutes and the last hour at or above <paramref name="Threshold"/>. The envelope's tenant is the scope's
+/// tenant (absent for the mesh); the incident raised or cleared has the dedup key <c>slo-burn/{scope}</c>.
+/// </summary>
+/// <param name="Scope"><c>mesh</c> or <c>tenant/{id}</c>.</param>
+/// <param name="FiveMinutes">Burn rate over the last 5 closed minutes (null: too few requests).</param>
+/// <param name="OneHour">Burn rate over the last 60 closed minutes (null: too few requests).</param>
+[GenerateSerializer, Immutable, Alias("meshos.SloBurnChanged")]
+public sealed record SloBurnChanged(
+    [property: Id(0)] string Scope,
+    [property: Id(1)] bool FastBurn,
+    [property: Id(2)] double? FiveMinutes,
+    [property: Id(3)] double? OneHour,
+    [property: Id(4)] double Threshold) : IMeshEventPayload;
 
 /// <summary>
 /// A cost recommendation was applied: the scale order sent to the pool's runtime (agents to start, agents drained and

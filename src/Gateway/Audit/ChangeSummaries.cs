@@ -197,6 +197,14 @@ public static class ChangeSummaries
             .Select(p => p is null ? "null" : $"{p.Unit}/{p.Model}={p.Price.ToString(CultureInfo.InvariantCulture)}")))
         .AddContent("note", card.Note);
 
+    /// <summary><c>maintenance.schedule</c>: kind, start, end, title and reason by digest.</summary>
+    public static AuditChange ScheduleMaintenance(Abstractions.Kpi.MaintenanceRequest request) => new AuditChange()
+        .Add("kind", request.Kind.ToString())
+        .Add("start", request.Start.UtcDateTime.ToString("O", CultureInfo.InvariantCulture))
+        .Add("end", request.End.UtcDateTime.ToString("O", CultureInfo.InvariantCulture))
+        .AddContent("title", request.Title)
+        .AddContent("reason", request.Reason);
+
     private static long Milliseconds(TimeSpan span) => (long)span.TotalMilliseconds;
 
     /// <summary>A list of compliance tags (regions, data classes), comma-separated; left out when there is none.</summary>

@@ -214,6 +214,8 @@ public static class MeshActions
     public const string ApplyRecommendation = "cost.recommendations.apply";
     public const string DismissRecommendation = "cost.recommendations.dismiss";
     public const string PutAutoscalePolicy = "cost.autoscale.put";
+    public const string ScheduleMaintenance = "maintenance.schedule";
+    public const string CancelMaintenance = "maintenance.cancel";
 }
 
 /// <summary>How mutation targets are named.</summary>
@@ -249,6 +251,9 @@ public static class MeshTargets
 
     /// <summary>A pool's autoscale policy.</summary>
     public static string Autoscale(string pool) => "autoscale/" + pool;
+
+    /// <summary>A maintenance window (a new one is named by its start: its id is made by the calendar).</summary>
+    public static string Maintenance(string id) => "maintenance/" + id;
 
     /// <summary>A client address (an authentication lockout's target).</summary>
     public static string Address(string address) => "address/" + address;

@@ -62,6 +62,19 @@ public static class ApplicationServices
         return services;
     }
 
+    /// <summary>KPIs, SLOs, SLA reports and maintenance windows; the SLI recorder and its per-minute flush (MeshOs:Kpi).</summary>
+    public static IServiceCollection AddMeshKpis(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Kpi.GatewayKpiOptions>().Bind(configuration.GetSection(Kpi.GatewayKpiOptions.Section))
+            .Validate(o => o.FlushInterval > TimeSpan.Zero, $"{Kpi.GatewayKpiOptions.Section}:FlushInterval must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton<Kpi.KpiService>();
+        services.AddSingleton<Kpi.SliRecorder>();
+        services.AddSingleton<Kpi.SliFlusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<Kpi.SliFlusher>());
+        return services;
+    }
+
     /// <summary>The audit log's recorder of every mutation (unless <c>MeshOs:Audit:Enabled</c> is false) and the audit query service.</summary>
     public static IServiceCollection AddMeshAuditRecording(this IServiceCollection services, IConfiguration configuration)
     {

@@ -11,6 +11,7 @@ using MeshOs.Gateway.Grpc;
 using MeshOs.Gateway.Healing;
 using MeshOs.Gateway.Incidents;
 using MeshOs.Gateway.Jobs;
+using MeshOs.Gateway.Kpi;
 using MeshOs.Gateway.OpenApi;
 using MeshOs.Gateway.Operations;
 using MeshOs.Gateway.Routing;
@@ -96,6 +97,7 @@ public static class GatewayHostingExtensions
         services.AddMeshAuditRecording(builder.Configuration);
         services.AddMeshComplianceChecks(builder.Configuration);
         services.AddMeshBudgets(builder.Configuration);
+        services.AddMeshKpis(builder.Configuration);
         return builder;
     }
 
@@ -107,6 +109,7 @@ public static class GatewayHostingExtensions
     {
         app.UseMeshShutdown();
         app.UseExceptionHandler();
+        app.UseMeshSli();
         app.UseStatusCodePages();
         app.UseRequestContentChecks();
         app.UseMeshAuthFailureGuard();
@@ -136,6 +139,7 @@ public static class GatewayHostingExtensions
             app.MapRoutingApi();
             app.MapCostApi();
             app.MapConsoleApi();
+            app.MapKpiApi();
             app.MapGrpcService<JobsGrpcService>();
             app.MapGrpcService<AgentChannelGrpcService>();
             app.MapGrpcService<RuntimeChannelGrpcService>();
@@ -147,6 +151,7 @@ public static class GatewayHostingExtensions
             app.MapGrpcService<RecommendationsGrpcService>();
             app.MapGrpcService<RoutingGrpcService>();
             app.MapGrpcService<CostGrpcService>();
+            app.MapGrpcService<KpisGrpcService>();
             app.MapGrpcService<AuditGrpcService>();
         }
 

@@ -22,6 +22,7 @@ public static class TelemetryHostingExtensions
         "MeshOs.Storage",
         "MeshOs.Healing",
         "MeshOs.Events",
+        "MeshOs.Kpi",
     ];
 
     /// <summary>Activity sources traced: Orleans calls, ASP.NET Core requests (instrumented), Npgsql and MeshOs.</summary>

@@ -51,6 +51,7 @@ public static class KernelHostingExtensions
         services.AddSingleton<IAgentStore, InMemoryAgentStore>();
         services.AddSingleton<IStorageProbe, InMemoryStorageProbe>();
         services.AddSingleton<Cost.ICostStore, Cost.InMemoryCostStore>();
+        services.AddSingleton<Kpi.IKpiStore, Kpi.InMemoryKpiStore>();
         return services;
     }
 }

@@ -6,6 +6,7 @@ using MeshOs.Grains.Compliance;
 using MeshOs.Grains.Cost;
 using MeshOs.Grains.Healing;
 using MeshOs.Grains.Incidents;
+using MeshOs.Grains.Kpi;
 using MeshOs.Grains.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -92,6 +93,25 @@ public static class SupervisorHostingExtensions
         if (options.Enabled)
         {
             silo.AddMeshEventConsumer<IRoutingLearnerGrain>("routing", "default", interval: options.EventInterval);
+        }
+
+        return silo;
+    }
+
+    /// <summary>
+    /// KPIs, SLOs, SLA credits and maintenance windows (KPIS.md): the options, the calendar, the rollups' retention and the
+    /// consumer <c>kpi</c> of the event log (end-to-end latency). Needs an <see cref="IKpiStore"/> (the mode's).
+    /// </summary>
+    public static ISiloBuilder AddMeshKpi(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var services = silo.Services;
+        services.AddOptions<KpiOptions>().Bind(configuration.GetSection(KpiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SlaOptions>().Bind(configuration.GetSection(SlaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MaintenanceOptions>().Bind(configuration.GetSection(MaintenanceOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        if (configuration.GetValue(KpiOptions.Section + ":" + nameof(KpiOptions.Enabled), true))
+        {
+            services.AddHostedService<KpiMaintenanceService>();
+            silo.AddMeshEventConsumer<IKpiEventsGrain>("kpi", "default");
         }
 
         return silo;

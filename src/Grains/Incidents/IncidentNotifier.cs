@@ -44,6 +44,17 @@ public sealed record BudgetNotification(
     DateTimeOffset PeriodEnd,
     DateTimeOffset SentAt);
 
+/// <summary>A maintenance announcement as webhooks receive it (event header <c>maintenance.scheduled</c> or <c>maintenance.cancelled</c>).</summary>
+public sealed record MaintenanceNotification(
+    string Event,
+    string WindowId,
+    string Kind,
+    DateTimeOffset Start,
+    DateTimeOffset End,
+    string Title,
+    string? Reason,
+    DateTimeOffset SentAt);
+
 /// <summary>
 /// Sends incident notifications (and budget alerts) to the log and to the configured webhooks, off the caller's path:
 /// each delivery is retried with exponential backoff until it succeeds (2xx) or runs out of attempts. Requests are
@@ -92,6 +103,19 @@ public sealed partial class IncidentNotifier(
             {
                 _deliveries.Writer.TryWrite((target, new Delivery("budget." + notification.Event, $"{notification.TenantId}/{notification.Budget}",
                     JsonSerializer.Serialize(notification, Json))));
+            }
+        }
+    }
+
+    /// <summary>Logs a maintenance announcement and queues it for every webhook that takes them (<see cref="WebhookTarget.MaintenanceNotices"/>).</summary>
+    public void NotifyMaintenance(MaintenanceNotification notification)
+    {
+        LogMaintenance(logger, notification.Event, notification.WindowId, notification.Kind, notification.Start, notification.End, notification.Title);
+        foreach (var target in options.Value.Webhooks)
+        {
+            if (target.Url is not null && target.MaintenanceNotices)
+            {
+                _deliveries.Writer.TryWrite((target, new Delivery("maintenance." + notification.Event, notification.WindowId, JsonSerializer.Serialize(notification, Json))));
             }
         }
     }
@@ -166,6 +190,9 @@ public sealed partial class IncidentNotifier(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Budget alert: tenant {TenantId}, budget {Budget} crossed {Percent}% ({Spent} of {Limit} {Currency})")]
     private static partial void LogBudgetAlert(ILogger logger, string tenantId, string budget, int percent, decimal spent, decimal limit, string currency);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Maintenance {Event}: {WindowId} ({Kind}) {Start:O} – {End:O}: {Title}")]
+    private static partial void LogMaintenance(ILogger logger, string @event, string windowId, string kind, DateTimeOffset start, DateTimeOffset end, string title);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {Webhook}: delivery about {Subject} failed (attempt {Attempt}): {Reason}")]
     private static partial void LogDeliveryFailed(ILogger logger, string webhook, string subject, int attempt, string reason);

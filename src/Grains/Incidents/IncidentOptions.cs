@@ -97,4 +97,7 @@ public sealed class WebhookTarget
     /// the limit reached as P2). Default true.
     /// </summary>
     public bool BudgetAlerts { get; set; } = true;
+
+    /// <summary>Whether maintenance announcements (scheduled and emergency windows, cancellations) are sent here. Default true.</summary>
+    public bool MaintenanceNotices { get; set; } = true;
 }

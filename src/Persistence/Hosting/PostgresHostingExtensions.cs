@@ -41,6 +41,7 @@ public static class PostgresHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<PostgresAuditStore>());
         services.AddSingleton<IAuditStore>(sp => sp.GetRequiredService<PostgresAuditStore>());
         services.AddSingleton<ICostStore, PostgresCostStore>();
+        services.AddSingleton<Grains.Kpi.IKpiStore, Kpi.PostgresKpiStore>();
         return services;
     }
 }

@@ -100,6 +100,7 @@ public static class SiloHostingExtensions
             silo.AddMeshCompliance(builder.Configuration);
             silo.AddMeshCost(builder.Configuration);
             silo.AddMeshRouting(builder.Configuration);
+            silo.AddMeshKpi(builder.Configuration);
             silo.AddDashboard();
             silo.Services.Configure<GrainProfilerOptions>(o =>
                 o.DeactivationTime = builder.Configuration.GetValue("MeshOs:Dashboard:ProfilerIdleTimeout", TimeSpan.FromSeconds(10)));

@@ -173,6 +173,10 @@ public sealed class PostgresKernelFixture : IAsyncLifetime
         {
             ["MeshOs:Dispatch:ShardsPerQueue"] = "1",
             ["MeshOs:Cost:BudgetRefreshInterval"] = "00:00:01", // budgets read spend each second, not each minute
+            // SLIs flushed and minutes closed each second, 5 s after they end (KPI tests wait for one minute, not three).
+            ["MeshOs:Kpi:FlushInterval"] = "00:00:01",
+            ["MeshOs:Kpi:CloseInterval"] = "00:00:01",
+            ["MeshOs:Kpi:SettleDelay"] = "00:00:05",
         });
     }
 

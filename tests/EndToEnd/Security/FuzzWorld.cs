@@ -123,8 +123,22 @@ public sealed class FuzzWorld : IAsyncDisposable
         await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/tenants/{tenant.Id}/budgets/{BudgetName}",
             new { limit = 1000, currency = "USD", pool = CompliancePool }), HttpStatusCode.OK);
         await MeshApi.EnsureAsync(await mesh.Api.Operator.PutAsJsonAsync($"/v1/cost/rate-cards/{RateCardId}", RateCardBody()), HttpStatusCode.OK);
-        return new FuzzWorld(mesh, tenant, other, keyId, jobId, otherJobId, agent, capability, otherAgent, incidentId);
+        var world = new FuzzWorld(mesh, tenant, other, keyId, jobId, otherJobId, agent, capability, otherAgent, incidentId);
+        var window = (await MeshApi.EnsureAsync(await mesh.Api.Operator.PostAsJsonAsync("/v1/maintenance-windows", MaintenanceBody()), HttpStatusCode.Created))!;
+        world.MaintenanceWindowId = window["id"]!.GetValue<string>();
+        return world;
     }
+
+    /// <summary>A scheduled maintenance window that is always valid: 60 days ahead, one hour, whole minutes.</summary>
+    public static JsonObject MaintenanceBody()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var start = new DateTimeOffset(now.Year, now.Month, now.Day, 0, 0, 0, TimeSpan.Zero).AddDays(60);
+        return new JsonObject { ["kind"] = "Scheduled", ["start"] = start, ["end"] = start.AddHours(1), ["title"] = "fuzz target", ["reason"] = "fuzz" };
+    }
+
+    /// <summary>A scheduled maintenance window of the fuzz world (for {windowId}).</summary>
+    public string MaintenanceWindowId { get; private set; } = "mw-none";
 
     /// <summary>The real object of this world a path parameter names (<c>{jobId}</c>, <c>{tenantId}</c>, …); null for a parameter it has none for.</summary>
     public string? RealObject(string parameter) => parameter switch
@@ -139,7 +153,9 @@ public sealed class FuzzWorld : IAsyncDisposable
         "name" => BudgetName,
         "cardId" => RateCardId,
         "recommendationId" => RecommendationId,
+        "windowId" => MaintenanceWindowId,
         "pool" => CompliancePool,
+        "month" => DateTimeOffset.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
         _ => null,
     };
 

@@ -219,6 +219,40 @@ public static class GrpcCatalog
             Unary("OperatorKeys", "RemoveMfa", Role.Operator, () => new OperatorKeyRef { KeyId = "000000000000" },
                 Field<OperatorKeyRef>.Values("key_id", new[] { "", "   ", "../x", "operator", new string('k', 10_000) }, (m, v) => m.KeyId = v)),
 
+            // KPIs, SLOs, SLA reports, maintenance windows
+            Unary("Kpis", "GetKpis", Role.OperatorOrTenant, () => new KpiQuery(),
+            [
+                .. Field<KpiQuery>.Values("from", BadTimestamps(), (m, v) => m.From = v),
+                .. Field<KpiQuery>.Values("to", BadTimestamps(), (m, v) => m.To = v),
+                .. Field<KpiQuery>.Values("period", new[] { "week", new string('p', 257) }, (m, v) => m.Period = v),
+            ]),
+            Unary("Kpis", "GetSlo", Role.OperatorOrTenant, () => new KpiQuery(),
+            [
+                .. Field<KpiQuery>.Values("from", BadTimestamps(), (m, v) => m.From = v),
+                .. Field<KpiQuery>.Values("period", new[] { "week" }, (m, v) => m.Period = v),
+            ]),
+            Unary("Kpis", "GetSlaReport", Role.OperatorOrTenant, () => new SlaReportRequest
+            {
+                TenantId = w.Tenant.Id, Month = DateTimeOffset.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
+            },
+                Field<SlaReportRequest>.Values("month", new[] { "", "2026-13", "2026-1", "9999-01", new string('m', 10_000) }, (m, v) => m.Month = v)),
+            Unary("Kpis", "ListMaintenanceWindows", Role.OperatorOrTenant, () => new ListMaintenanceWindowsRequest(),
+            [
+                .. Field<ListMaintenanceWindowsRequest>.Values("from", BadTimestamps(), (m, v) => m.From = v),
+                .. Field<ListMaintenanceWindowsRequest>.Values("to", BadTimestamps(), (m, v) => m.To = v),
+            ]),
+            Unary("Kpis", "ScheduleMaintenanceWindow", Role.Operator, ValidMaintenanceWindow,
+            [
+                .. Field<ScheduleMaintenanceWindowRequest>.Values("kind", new[] { "", "Recurring", "Sometimes" }, (m, v) => m.Kind = v),
+                .. Field<ScheduleMaintenanceWindowRequest>.Values("start", BadTimestamps(), (m, v) => m.Start = v),
+                .. Field<ScheduleMaintenanceWindowRequest>.Values("start", new[] { Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddYears(40)) }, (m, v) => m.Start = v),
+                .. Field<ScheduleMaintenanceWindowRequest>.Values("end", BadTimestamps(), (m, v) => m.End = v),
+                .. Field<ScheduleMaintenanceWindowRequest>.Values("title", new[] { "", "   ", new string('t', 201) }, (m, v) => m.Title = v),
+                .. Field<ScheduleMaintenanceWindowRequest>.Values("reason", new[] { new string('r', 2001) }, (m, v) => m.Reason = v),
+            ]),
+            Unary("Kpis", "CancelMaintenanceWindow", Role.Operator, () => new MaintenanceWindowRef { Id = "mw-none" },
+                Field<MaintenanceWindowRef>.Values("id", new[] { "", "a b", new string('w', 10_000) }, (m, v) => m.Id = v)),
+
             // Budgets (tenants read their own; operators change)
             Unary("Budgets", "ListBudgets", Role.OperatorOrTenant, () => new ListBudgetsRequest { TenantId = w.Tenant.Id },
                 Field<ListBudgetsRequest>.Values("tenant_id", new[] { "", "a b", new string('t', 10_000) }, (m, v) => m.TenantId = v)),
@@ -606,6 +640,18 @@ public static class GrpcCatalog
         Note = "fuzz",
     };
 
+    /// <summary>A scheduled window that is always valid: 60 days ahead, one hour, whole minutes.</summary>
+    private static ScheduleMaintenanceWindowRequest ValidMaintenanceWindow()
+    {
+        var body = FuzzWorld.MaintenanceBody();
+        return new ScheduleMaintenanceWindowRequest
+        {
+            Kind = "Scheduled", Title = "fuzz target",
+            Start = Timestamp.FromDateTimeOffset(body["start"]!.GetValue<DateTimeOffset>()),
+            End = Timestamp.FromDateTimeOffset(body["end"]!.GetValue<DateTimeOffset>()),
+        };
+    }
+
     /// <summary>Fails when a service of meshos.v1 has an RPC the catalog does not describe.</summary>
     private static void CheckCoversEveryRpc(IReadOnlyList<GrpcMethod> catalog)
     {
@@ -617,6 +663,7 @@ public static class GrpcCatalog
             AuditReflection.Descriptor,
             BudgetsReflection.Descriptor,
             RecommendationsReflection.Descriptor,
+            KpisReflection.Descriptor,
         }.SelectMany(file => file.Services);
         var missing = services.SelectMany(s => s.Methods.Select(m => $"{s.FullName}/{m.Name}"))
             .Except(catalog.Select(m => m.ToString()), StringComparer.Ordinal)

@@ -132,6 +132,16 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["GetAutoscalePolicy"] = Isolation.Operator,
         ["GetPoolRouting"] = Isolation.Operator,
         ["PutAutoscalePolicy"] = Isolation.Operator,
+
+        ["GetMeshKpis"] = Isolation.Operator,
+        ["GetTenantKpis"] = Isolation.CallerScope,
+        ["GetKpiSeries"] = Isolation.CallerScope,
+        ["GetSlo"] = Isolation.CallerScope,
+        ["GetSlaReport"] = Isolation.CallerScope,
+        ["ListMaintenanceWindows"] = Isolation.CallerScope,
+        ["GetMaintenanceWindow"] = Isolation.CallerScope,
+        ["ScheduleMaintenanceWindow"] = Isolation.Operator,
+        ["CancelMaintenanceWindow"] = Isolation.Operator,
     };
 
     /// <summary>How a gRPC method relates to tenants' objects.</summary>
@@ -207,13 +217,19 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
         ["meshos.v1.Audit/Export"] = RpcIsolation.CallerScope,
         ["meshos.v1.Audit/Verify"] = RpcIsolation.Operator,
         ["meshos.v1.Budgets/ListBudgets"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Routing/GetPoolRouting"] = RpcIsolation.Operator,
+        ["meshos.v1.Kpis/GetKpis"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Kpis/GetSlo"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Kpis/GetSlaReport"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Kpis/ListMaintenanceWindows"] = RpcIsolation.CallerScope,
+        ["meshos.v1.Kpis/ScheduleMaintenanceWindow"] = RpcIsolation.Operator,
+        ["meshos.v1.Kpis/CancelMaintenanceWindow"] = RpcIsolation.Operator,
         ["meshos.v1.Budgets/PutBudget"] = RpcIsolation.Operator,
         ["meshos.v1.Budgets/DeleteBudget"] = RpcIsolation.Operator,
         ["meshos.v1.Recommendations/ListRecommendations"] = RpcIsolation.Operator,
         ["meshos.v1.Recommendations/ApplyRecommendation"] = RpcIsolation.Operator,
         ["meshos.v1.Recommendations/DismissRecommendation"] = RpcIsolation.Operator,
         ["meshos.v1.Recommendations/GetAutoscalePolicy"] = RpcIsolation.Operator,
-        ["meshos.v1.Routing/GetPoolRouting"] = RpcIsolation.Operator,
         ["meshos.v1.Recommendations/PutAutoscalePolicy"] = RpcIsolation.Operator,
     };
 
@@ -574,6 +590,37 @@ public sealed class IsolationTests(EmbeddedKernelFixture fixture, ITestOutputHel
                 Assert.Equal(intruder.Id, kpi["tenant"]!.GetValue<string>());
                 await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/cost/kpi?tenant={w.Victim.Id}"), HttpStatusCode.BadRequest);
             },
+            ["GetTenantKpis"] = async () =>
+            {
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/tenants/{w.Victim.Id}/kpis"), HttpStatusCode.NotFound);
+                var own = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync($"/v1/tenants/{intruder.Id}/kpis"), HttpStatusCode.OK))!;
+                Assert.Equal("tenant/" + intruder.Id, own["scope"]!.GetValue<string>());
+            },
+            ["GetKpiSeries"] = async () =>
+            {
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/kpis/series?tenant={w.Victim.Id}"), HttpStatusCode.NotFound);
+                var rows = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/kpis/series?resolution=1m"), HttpStatusCode.OK))!.AsArray();
+                Assert.All(rows, r => Assert.Equal("tenant/" + intruder.Id, r!["scope"]!.GetValue<string>()));
+            },
+            ["GetSlo"] = async () =>
+            {
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/slo?tenant={w.Victim.Id}"), HttpStatusCode.NotFound);
+                var slo = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/slo"), HttpStatusCode.OK))!;
+                Assert.Equal("tenant/" + intruder.Id, slo["scope"]!.GetValue<string>());
+            },
+            ["GetSlaReport"] = async () =>
+            {
+                var month = DateTimeOffset.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/sla/reports/{w.Victim.Id}/{month}"), HttpStatusCode.NotFound);
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync($"/v1/sla/reports/{w.Victim.Id}/{month}.html"), HttpStatusCode.NotFound);
+                var own = (await MeshApi.EnsureAsync(await intruder.Http.GetAsync($"/v1/sla/reports/{intruder.Id}/{month}"), HttpStatusCode.OK))!;
+                Assert.Equal(intruder.Id, own["tenantId"]!.GetValue<string>());
+            },
+            // The calendar is the mesh's, the same for every tenant: nothing of another tenant's is in it.
+            ["ListMaintenanceWindows"] = async () =>
+                await MeshApi.EnsureAsync(await intruder.Http.GetAsync("/v1/maintenance-windows"), HttpStatusCode.OK),
+            ["GetMaintenanceWindow"] = async () =>
+                await JobCalls.AssertProblemAsync(await intruder.Http.GetAsync("/v1/maintenance-windows/mw-none"), HttpStatusCode.NotFound),
         };
 
         var scoped = surface.Operations.Where(o => RestClasses[o.OperationId] == Isolation.CallerScope).Select(o => o.OperationId).ToList();

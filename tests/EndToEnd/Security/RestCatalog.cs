@@ -166,6 +166,31 @@ public static class RestCatalog
                 .. Values("note", Repeat(501), 5),
             ]),
             ["DeleteRateCard"] = new(Role.Operator, null, []),
+            // KPIs, SLOs, SLA reports (tenants read their own; the mesh's are operators'); maintenance windows (everyone reads, operators change)
+            // Adaptive routing (operators read)
+            ["GetPoolRouting"] = new(Role.Operator, null, []),
+
+            ["GetMeshKpis"] = new(Role.Operator, null, []),
+            ["GetTenantKpis"] = new(Role.OperatorOrTenant, null, []),
+            ["GetKpiSeries"] = new(Role.OperatorOrTenant, null, []),
+            ["GetSlo"] = new(Role.OperatorOrTenant, null, []),
+            ["GetSlaReport"] = new(Role.OperatorOrTenant, null, []),
+            ["ListMaintenanceWindows"] = new(Role.OperatorOrTenant, null, []),
+            ["GetMaintenanceWindow"] = new(Role.OperatorOrTenant, null, []),
+            ["ScheduleMaintenanceWindow"] = new(Role.Operator, _ => FuzzWorld.MaintenanceBody(),
+            [
+                .. Values("kind", null, "", "Recurring", "Sometimes", "1"),
+                new FieldAttack("kind", null, Remove: true),
+                .. Values("start", "2001-01-01T00:00:00Z", "notadate", "2099-01-01T00:00:30Z"),
+                new FieldAttack("start", null, Remove: true),
+                .. Values("end", "2001-01-01T00:00:00Z", "notadate"),
+                new FieldAttack("end", null, Remove: true),
+                .. Values("title", null, "", "   ", Repeat(201)),
+                new FieldAttack("title", null, Remove: true),
+                .. Values("reason", Repeat(2001)),
+            ]),
+            ["CancelMaintenanceWindow"] = new(Role.Operator, null, []),
+
             // Cost recommendations and autoscale policies (operators)
             ["ListRecommendations"] = new(Role.Operator, null, []),
             ["ApplyRecommendation"] = new(Role.Operator, null, []),
@@ -174,7 +199,6 @@ public static class RestCatalog
                 .. Values("reason", null, "", "   ", Repeat(501), 5),
             ]),
             ["GetAutoscalePolicy"] = new(Role.Operator, null, []),
-            ["GetPoolRouting"] = new(Role.Operator, null, []),
             ["PutAutoscalePolicy"] = new(Role.Operator, _ => new JsonObject
             {
                 ["pool"] = FuzzWorld.CompliancePool,
@@ -372,6 +396,11 @@ public static class RestCatalog
             ("ListIncidents", "severity") => (["P9", "9", "-1", "Critical", "P0,P1"], false),
             ("ListIncidents", "state") => (["Exploded", "99", "Detected,Resolved"], false),
             ("ListIncidents", "open") => (["maybe", "2", "yes"], false),
+            ("GetMeshKpis" or "GetTenantKpis" or "GetSlo" or "GetKpiSeries" or "ListMaintenanceWindows", "from") => (dates, false),
+            ("GetMeshKpis" or "GetTenantKpis" or "GetSlo", "period") => (["week", "Day;", "1", Repeat(257)], false),
+            ("GetSlo" or "GetKpiSeries", "tenant") => ([Repeat(257)], false),
+            ("GetKpiSeries", "resolution") => (["1w", "1", "1h;", "60", Repeat(257)], false),
+            ("ListMaintenanceWindows", "includeCancelled") => (["maybe", "2", "yes"], false),
             (_, "createdFrom" or "createdTo" or "detectedFrom" or "detectedTo" or "to") => (dates, false),
             ("IncidentReport", "from") => ([.. dates, "2999-01-01T00:00:00Z"], false),
             (_, "cursor" or "owner" or "subject") => (odd, true),

@@ -23,6 +23,7 @@ public sealed class MeshEventJsonTests
             new(0, At, new BudgetThresholdCrossed("monthly", 80, 200.5m, 250m, "USD", true, At.AddDays(-3), At.AddDays(28)), TenantId: "acme"),
             new(0, At, new RecommendationApplied("rec-7", Abstractions.Cost.RecommendationKind.ScaleDown, "platform/gpu", null, -2, ["a-3", "a-4"],
                 "platform/sim", true, 5256.00m, "USD"), CorrelationId: "rec-7"),
+            new(0, At, new SloBurnChanged("tenant/acme", true, 40.5, 15.25, 14.4), TenantId: "acme"),
         ];
         Assert.Equal(MeshEventKinds.All.Select(k => k.Kind), events.Select(e => e.Kind));
         foreach (var e in events)

@@ -55,7 +55,8 @@ internal static class PostgresBackend
             provider.GetRequiredService<IAgentStore>(),
             provider.GetRequiredService<IEventLog>(),
             () => StopAsync(provider, started),
-            provider.GetRequiredService<Grains.Cost.ICostStore>());
+            provider.GetRequiredService<Grains.Cost.ICostStore>(),
+            provider.GetRequiredService<Grains.Kpi.IKpiStore>());
     }
 
     private static async ValueTask StopAsync(ServiceProvider provider, List<IHostedService> started)

@@ -6,8 +6,11 @@ using MeshOs.Grains.Kernel.Jobs;
 namespace MeshOs.Tests.Postgres.JobStore;
 
 /// <summary>One backend under contract test: a job store, an agent store and the event log their writes append to, and the cost store.</summary>
-public sealed class StoreBackend(IJobStore jobs, IAgentStore agents, IEventLog events, Func<ValueTask>? dispose = null, ICostStore? cost = null) : IAsyncDisposable
+public sealed class StoreBackend(IJobStore jobs, IAgentStore agents, IEventLog events, Func<ValueTask>? dispose = null, ICostStore? cost = null,
+    Grains.Kpi.IKpiStore? kpi = null) : IAsyncDisposable
 {
+    public Grains.Kpi.IKpiStore Kpi { get; } = kpi ?? new Grains.Kpi.InMemoryKpiStore();
+
     public ICostStore Cost { get; } = cost ?? new InMemoryCostStore();
 
     public IJobStore Jobs { get; } = jobs;
