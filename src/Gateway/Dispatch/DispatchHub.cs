@@ -54,9 +54,6 @@ public sealed partial class DispatchHub(IGrainFactory grains, PoolGrantCache poo
     internal Random NewRandom() =>
         routing.Value.Seed is { } seed ? new Random(unchecked(seed + Interlocked.Increment(ref _randoms))) : new Random();
 
-    /// <summary>The pollers of this gateway (for operators' views of routing).</summary>
-    internal IEnumerable<KeyValuePair<QueueName, QueuePoller>> Pollers => _pollers;
-
     /// <summary>The adaptive concurrency limits of the pool's agents connected here, by agent id (a snapshot).</summary>
     internal IReadOnlyDictionary<string, (int Current, int Advertised)> Limits(string pool)
     {

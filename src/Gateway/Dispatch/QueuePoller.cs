@@ -69,9 +69,6 @@ internal sealed class QueuePoller : IDisposable
     /// <summary>The pool's routing settings in force.</summary>
     public PoolRouting Routing { get; }
 
-    /// <summary>The learned statistics this poller routes by (null for round-robin).</summary>
-    internal RoutingView? View => _view;
-
     public void Dispose() => _signal.Dispose();
 
     public void Add(AgentSession session)
